@@ -1,0 +1,47 @@
+# drkit: `make` lists the targets. `make demo` and `make test` bootstrap their own environment in .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Reinstall only when the project's dependencies change: MLflow alone is about 850 MB.
+STAMP := $(VENV)/.drkit-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint typecheck unit demo lab-up lab-down bench fmt clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.drkit-installed-*
+	@touch $@
+
+venv: $(STAMP) ## Create .venv with drkit, the lab and the test tools
+
+lint: $(STAMP) ## ruff (lint and format check) and the import-layer contracts
+	$(BIN)/ruff check drkit tests bench
+	$(BIN)/ruff format --check drkit tests bench
+	$(BIN)/lint-imports --no-cache
+
+typecheck: $(STAMP) ## mypy --strict on the package
+	$(BIN)/mypy
+
+unit: $(STAMP) ## pytest only
+	$(BIN)/pytest
+
+test: lint typecheck unit ## Everything CI runs: lint, types, tests
+
+demo: $(STAMP) ## Run the example drill against the built-in lab and print the timed report
+	@bash scripts/demo.sh
+
+fmt: $(STAMP) ## Format and auto-fix
+	$(BIN)/ruff format drkit tests bench
+	$(BIN)/ruff check --fix drkit tests bench
+
+bench: $(STAMP) ## Benchmarks (lab throughput, drkit against the scripted-kubectl baseline)
+	$(BIN)/python -m bench
+
+clean: ## Remove the environment and local state
+	rm -rf $(VENV) .drkit .mypy_cache .ruff_cache .pytest_cache

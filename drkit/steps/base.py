@@ -1,0 +1,98 @@
+"""What every step kind provides, and what the engine hands each step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from drkit.context import Runtime
+from drkit.playbook.fields import KindSchema
+from drkit.playbook.model import Playbook, StepSpec
+
+
+class StepStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step did. `details` must be JSON-serialisable and must never hold secret values."""
+
+    status: StepStatus
+    message: str
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What a step would do, written for a human deciding whether to let it."""
+
+    summary: str
+    actions: tuple[str, ...] = ()
+    destructive: bool = False  # deletes or overwrites state: needs confirmation unless --yes
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything a step may use. Steps reach external systems only through the adapters named here."""
+
+    runtime: Runtime
+    playbook: Playbook
+    run_id: str
+    run_dir: Path
+    deadline: float | None  # runtime.monotonic() value by which the step must give up; None: no limit
+    progress: Callable[[str], None]  # a one-line live status ("3/5 nodes running"); shown on a terminal
+
+    @property
+    def base_dir(self) -> Path:
+        return self.playbook.base_dir
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (never negative), or None when there is no deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - self.runtime.monotonic())
+
+
+class Step(Protocol):
+    spec: StepSpec
+
+    def plan(self, ctx: StepContext) -> StepPlan: ...
+
+    def run(self, ctx: StepContext) -> StepResult: ...
+
+
+class Probe(Protocol):
+    """A checklist item: a read-only test, attempted repeatedly until it passes or its deadline passes."""
+
+    name: str
+
+    def describe(self) -> str: ...
+
+    def attempt(self, ctx: StepContext) -> StepResult: ...
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """A step kind as the registry knows it: its schema and how to build a step from a validated spec."""
+
+    schema: KindSchema
+    build: Callable[[StepSpec], Step]
+    default_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    """A checklist item kind: its schema and how to build a probe from a validated body."""
+
+    schema: KindSchema
+    build: Callable[[str, object, Playbook], Probe]  # (item name, body, playbook) -> probe
+
+
+def schemas_of(kinds: Mapping[str, StepKind] | Mapping[str, ProbeKind]) -> dict[str, KindSchema]:
+    return {name: kind.schema for name, kind in kinds.items()}
