@@ -1,7 +1,8 @@
 """The effects drkit uses, gathered in one object so tests can swap them.
 
-Nothing in drkit reads `os.environ`, the wall clock, or sleeps directly: it asks the `Runtime` it was given.
-The CLI builds the real one; tests build one with a fake clock, a sleep that does not sleep, and string streams.
+Nothing in drkit reads `os.environ`, the wall clock, or sleeps directly: it asks the `Runtime` it was
+given. The CLI builds the real one; tests build one with a fake clock, a sleep that does not sleep, and
+string streams.
 """
 
 from __future__ import annotations

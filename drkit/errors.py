@@ -1,7 +1,8 @@
 """One exception root for drkit; every error class carries the exit code the CLI boundary turns it into.
 
-Third-party exceptions are translated at the adapter that sees them, so nothing above the adapters needs to know
-which library failed. Messages must never contain secret values: adapters truncate server bodies and redact.
+Third-party exceptions are translated at the adapter that sees them, so nothing above the adapters needs to
+know which library failed. Messages must never contain secret values: adapters truncate server bodies and
+redact them.
 """
 
 from __future__ import annotations

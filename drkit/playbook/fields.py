@@ -1,8 +1,8 @@
 """A small schema language for playbook fields.
 
-One description serves three purposes: validating a loaded playbook with positioned errors, converting raw YAML
-values into plain Python values (durations become seconds), and exporting the JSON Schema editors use. Step kinds
-describe their bodies with it, which is why adding a step kind needs no change to the loader.
+One description serves three purposes: validating a loaded playbook with positioned errors, converting raw
+YAML values into plain Python values (durations become seconds), and exporting the JSON Schema editors use.
+Step kinds describe their bodies with it, which is why adding a step kind needs no change to the loader.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ class Bool:
 
 @dataclass(frozen=True)
 class Duration:
-    """A duration such as `90s`, `5m`, `1h30m`, `250ms` or a bare number of seconds; converted to float seconds."""
+    """A duration such as `90s`, `5m`, `1h30m`, `250ms` or a bare number of seconds; becomes float seconds."""
 
     minimum_seconds: float = 0.0
+    positive: bool = False  # zero is not allowed either (budgets, timeouts, intervals)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class Obj:
 class OneOf:
     """The value may take any of these shapes; the first whose YAML node type matches is used.
 
-    Used for shorthands, e.g. `retries: 3` or `retries: {count: 3, delay: 5s}`; `check: name` or `check: {...}`.
+    Used for shorthands, e.g. `retries: 3` or `retries: {count: 3, delay: 5s}`; `check: name` or
+    `check: {...}`.
     At most one option per YAML node type (scalar string, number, bool, mapping, sequence).
     """
 
@@ -99,7 +101,7 @@ FieldType: TypeAlias = Str | Int | Float | Bool | Duration | ListOf | MapOf | Ob
 
 @dataclass(frozen=True)
 class KindSchema:
-    """What a step kind or checklist item kind declares: its YAML key, its body, and a one-line description."""
+    """What a step kind or checklist item kind declares: its YAML key, its body and a one-line description."""
 
     kind: str
     body: FieldType

@@ -1,0 +1,659 @@
+"""Load a playbook file into the model, or report every problem in it with its position.
+
+Nothing may run from a playbook that does not load: the loader reads the whole file, collects all problems
+(syntax, structure, types, names, references, variables) and raises one PlaybookError listing them in file
+order, so one `drkit validate` round-trip shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from drkit.errors import PlaybookError
+from drkit.playbook import language as lang
+from drkit.playbook.fields import Field, KindSchema
+from drkit.playbook.model import (
+    ALWAYS_PROTECTED_NAMESPACES,
+    API_VERSION,
+    KIND,
+    Checklist,
+    ChecklistItem,
+    Phase,
+    Playbook,
+    RetryPolicy,
+    StepSpec,
+    Target,
+)
+from drkit.playbook.problems import (
+    MASK,
+    Problem,
+    is_secret_name,
+    mask_secret_assignments,
+    mask_values,
+)
+from drkit.playbook.source import Position
+from drkit.playbook.suggest import did_you_mean
+from drkit.playbook.validate import NULL, SourceText, Validator
+
+SET_POSITION_FILE = "<--set>"
+
+_SYNTAX_HINTS = {
+    "mapping values are not allowed here": "check the indentation, or quote a value that contains ': '",
+    "could not find expected ':'": "a key needs ': ' after it; check the indentation of this line",
+    "found character '\\t' that cannot start any token": "indent with spaces: YAML does not allow tabs",
+    "found undefined alias": "define the anchor (&name) before using it (*name)",
+    "but found another document": "a playbook is one YAML document: remove the '---' separator",
+}
+
+
+def load_playbook(
+    path: Path,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    step_kinds: Mapping[str, KindSchema],
+    check_kinds: Mapping[str, KindSchema],
+) -> Playbook:
+    """Load and validate the playbook at `path`; raises PlaybookError listing every problem found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        hint = (
+            "check the path"
+            if isinstance(error, FileNotFoundError)
+            else "the playbook must be a UTF-8 text file"
+        )
+        problem = Problem(Position(str(path), 0, 0), f"cannot read playbook: {reason}", hint)
+        raise PlaybookError(f"cannot read playbook {path}: {reason}", (problem,), hint=hint) from None
+    return load_playbook_text(
+        text, filename=str(path), overrides=overrides, step_kinds=step_kinds, check_kinds=check_kinds
+    )
+
+
+def load_playbook_text(
+    text: str,
+    *,
+    filename: str,
+    overrides: Mapping[str, str] | None = None,
+    step_kinds: Mapping[str, KindSchema],
+    check_kinds: Mapping[str, KindSchema],
+) -> Playbook:
+    """Load a playbook from text (stdin, tests); `filename` is used in positions and as Playbook.path."""
+    loader = _Loader(SourceText(filename, text), dict(overrides or {}), step_kinds, check_kinds)
+    playbook = loader.load()
+    problems = loader.finished_problems()
+    if problems or playbook is None:
+        count = len(problems)
+        raise PlaybookError(f"{filename}: {count} problem{'s' if count != 1 else ''} found", problems)
+    return playbook
+
+
+@dataclass
+class _CheckReference:
+    node: Node  # where the checklist name is written
+    checklist: str
+    step: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A step or checklist item as found in the YAML, before its body is validated."""
+
+    pairs: list[tuple[str, Node, Node]]
+    kind: str
+    kind_key: Node
+    kind_node: Node
+    name: str
+    where: str  # how messages name it: "step 'apply-base' in phase 'rebuild'"
+    position: Position
+
+
+@dataclass
+class _Loader:
+    source: SourceText
+    overrides: dict[str, str]
+    step_kinds: Mapping[str, KindSchema]
+    check_kinds: Mapping[str, KindSchema]
+    v: Validator = field(init=False)
+    check_references: list[_CheckReference] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.v = Validator(self.source)
+
+    # -- the document ----------------------------------------------------------------------------------------
+
+    def load(self) -> Playbook | None:
+        self._report_tabs()
+        root = self._compose()
+        if root is None:
+            return None
+        where = "the playbook"
+        pairs = self.v.pairs(root, where)
+        if pairs is None:
+            return None
+        self.v.check_keys(pairs, lang.TOP_LEVEL_KEYS, where)
+        nodes = {key: (key_node, value_node) for key, key_node, value_node in pairs}
+        for key in lang.TOP_LEVEL_REQUIRED:
+            if key not in nodes:
+                example = {"apiVersion": API_VERSION, "kind": KIND}.get(key, "...")
+                self.v.report(root, f"missing required key '{key}' in {where}", f"add '{key}: {example}'")
+        self._check_header(nodes)
+
+        name, description = self._metadata(nodes.get("metadata"))
+        variables = self._variables(nodes.get("vars"))
+        self.v.variables = variables
+        self.v.secret_variables = frozenset(n for n in variables if is_secret_name(n))
+        for var in self.v.secret_variables:
+            self.v.secret_values.add(variables[var])
+
+        target = self._target(nodes.get("target"))
+        rto = self._rto(nodes.get("rto"))
+        checklists = self._checklists(nodes.get("checklists"))
+        phases = self._phases(nodes.get("phases"))
+        self._check_references(checklists)
+        if self.v.problems:
+            return None
+        return Playbook(
+            name=name,
+            path=Path(self.source.filename),
+            position=self.v.position(root),
+            target=target,
+            vars=variables,
+            phases=phases,
+            checklists=checklists,
+            rto=rto,
+            description=description,
+            secret_vars=self.v.secret_variables,
+        )
+
+    def _report_tabs(self) -> None:
+        for number, line in enumerate(self.source.lines, start=1):
+            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            if "\t" in indent:
+                self.v.report(
+                    Position(self.source.filename, number, indent.index("\t") + 1),
+                    "tab character in indentation",
+                    "indent with spaces: YAML does not allow tabs",
+                )
+
+    def _compose(self) -> Node | None:
+        try:
+            root: Node | None = YAML(typ="rt").compose(io.StringIO(self.source.text))
+        except MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            tab_lines = {p.position.line for p in self.v.problems}
+            if line not in tab_lines:
+                problem = str(error.problem or error.context or "invalid YAML")
+                context = f" ({error.context})" if error.context and error.problem else ""
+                hint = _SYNTAX_HINTS.get(problem, "check the indentation and quoting around here")
+                self.v.report(
+                    Position(self.source.filename, line, column),
+                    f"YAML syntax error: {problem}{context}",
+                    hint,
+                )
+            return None
+        if root is None:
+            self.v.report(
+                Position(self.source.filename, 1, 1),
+                "the playbook is empty",
+                f"start with 'apiVersion: {API_VERSION}', 'kind: {KIND}', 'metadata: {{name: ...}}' "
+                "and 'phases:'",
+            )
+        return root
+
+    def _check_header(self, nodes: Mapping[str, tuple[Node, Node]]) -> None:
+        for key, expected in (("apiVersion", API_VERSION), ("kind", KIND)):
+            if key not in nodes:
+                continue
+            key_node, value_node = nodes[key]
+            written = value_node.value if isinstance(value_node, ScalarNode) else None
+            if written != expected or value_node.tag != "tag:yaml.org,2002:str":
+                got = f"'{written}'" if isinstance(written, str) and written else "nothing"
+                self.v.report(
+                    self.v.position(value_node, key_node),
+                    f"unsupported {key} {got}"
+                    if key == "apiVersion"
+                    else f"kind must be '{KIND}', got {got}",
+                    f"use '{key}: {expected}'",
+                )
+
+    def _metadata(self, entry: tuple[Node, Node] | None) -> tuple[str, str]:
+        if entry is None:
+            return "", ""
+        key_node, node = entry
+        value = self.v.value(node, lang.METADATA, "'metadata'", at=key_node, subst=False)
+        if not isinstance(value, dict):
+            return "", ""
+        name, description = value.get("name", ""), value.get("description", "")
+        return (name if isinstance(name, str) else "", description if isinstance(description, str) else "")
+
+    # -- variables -------------------------------------------------------------------------------------------
+
+    def _variables(self, entry: tuple[Node, Node] | None) -> dict[str, str]:
+        """The declared variables with --set overrides applied; overrides must name declared variables."""
+        declared: dict[str, str] = {}
+        unset: dict[str, Node] = {}
+        vars_node: Node | None = None
+        if entry is not None:
+            key_node, vars_node = entry
+            for name, name_node, value_node in self.v.pairs(vars_node, "'vars'", at=key_node) or []:
+                if re.fullmatch(lang.VAR_NAME, name) is None:
+                    self.v.report(
+                        name_node,
+                        f"invalid variable name '{name}'",
+                        "a variable name is letters, digits and '_', not starting with a digit",
+                    )
+                if not isinstance(value_node, ScalarNode):
+                    what = "a mapping" if isinstance(value_node, MappingNode) else "a list"
+                    self.v.report(
+                        value_node, f"variable '{name}' must be a string, number or boolean, got {what}"
+                    )
+                    continue
+                if value_node.tag == NULL:
+                    unset[name] = name_node
+                    declared[name] = ""
+                    continue
+                declared[name] = str(value_node.value)
+                if is_secret_name(name) and isinstance(value_node, ScalarNode):
+                    self.v.mark_secret(value_node, declared[name])
+        where = (
+            self.v.position(vars_node, entry[0] if entry else None)
+            if vars_node is not None
+            else Position(SET_POSITION_FILE, 0, 0)
+        )
+        for name, value in self.overrides.items():
+            if is_secret_name(name):
+                self.v.secret_values.add(value)
+            if name not in declared:
+                hint = did_you_mean(name, declared) or (
+                    f"declare it under 'vars:' first (e.g. {name}: default)"
+                    if declared
+                    else "this playbook declares no variables"
+                )
+                self.v.report(where, f"--set {name}: the playbook has no variable '{name}'", hint)
+                continue
+            declared[name] = value
+            unset.pop(name, None)
+        for name, name_node in unset.items():
+            self.v.report(
+                name_node,
+                f"variable '{name}' has no value",
+                f"give it a default in the playbook, or pass --set {name}=...",
+            )
+        return declared
+
+    # -- target and rto --------------------------------------------------------------------------------------
+
+    def _target(self, entry: tuple[Node, Node] | None) -> Target:
+        if entry is None:
+            return Target()
+        key_node, node = entry
+        value = self.v.value(node, lang.TARGET, "'target'", at=key_node, subst=True)
+        if not isinstance(value, dict):
+            return Target()
+        contexts = tuple(_strings(value.get("contexts")))
+        extra = _strings(value.get("protectedNamespaces"))
+        protected = tuple(dict.fromkeys([*ALWAYS_PROTECTED_NAMESPACES, *extra]))
+        return Target(contexts=contexts, protected_namespaces=protected)
+
+    def _rto(self, entry: tuple[Node, Node] | None) -> float | None:
+        if entry is None:
+            return None
+        key_node, node = entry
+        # `rto` takes variables too, so a stricter drill can pass --set rto=30m.
+        value = self.v.value(node, lang.RTO.type, "'rto'", at=key_node, subst=True)
+        return value if isinstance(value, float) else None
+
+    # -- checklists ------------------------------------------------------------------------------------------
+
+    def _checklists(self, entry: tuple[Node, Node] | None) -> dict[str, Checklist]:
+        if entry is None:
+            return {}
+        key_node, node = entry
+        result: dict[str, Checklist] = {}
+        for name, name_node, value_node in self.v.pairs(node, "'checklists'", at=key_node) or []:
+            if re.fullmatch(lang.CHECKLIST_NAME, name) is None:
+                self.v.report(
+                    name_node,
+                    f"invalid checklist name '{name}'",
+                    "use letters, digits, '-', '_' and '.', starting with a letter or digit",
+                )
+            checklist = self._checklist(name, name_node, value_node)
+            if checklist is not None:
+                result[name] = checklist
+        return result
+
+    def _checklist(self, name: str, name_node: Node, node: Node) -> Checklist | None:
+        where = f"checklist '{name}'"
+        timeout: float | None = None
+        items_node: Node | None = node
+        items_at = name_node
+        if isinstance(node, MappingNode):
+            pairs = self.v.pairs(node, where) or []
+            self.v.check_keys(pairs, [*lang.CHECKLIST_FIELDS, lang.CHECKLIST_ITEMS_KEY], where)
+            by_key = {key: (key_node, value_node) for key, key_node, value_node in pairs}
+            if "timeout" in by_key:
+                t_key, t_node = by_key["timeout"]
+                value = self.v.value(
+                    t_node,
+                    lang.CHECKLIST_FIELDS["timeout"].type,
+                    f"'timeout' in {where}",
+                    at=t_key,
+                    subst=True,
+                )
+                timeout = value if isinstance(value, float) else None
+            if lang.CHECKLIST_ITEMS_KEY not in by_key:
+                self.v.report(
+                    node, f"missing required key 'items' in {where}", "add 'items:' with a list of checks"
+                )
+                return None
+            items_at, items_node = by_key[lang.CHECKLIST_ITEMS_KEY]
+        if not isinstance(items_node, SequenceNode):
+            got = "nothing" if isinstance(items_node, ScalarNode) and items_node.tag == NULL else "a scalar"
+            self.v.report(
+                self.v.position(items_node, items_at) if items_node is not None else self.v.position(node),
+                f"{where} must be a list of items or a mapping with 'items', got {got}",
+            )
+            return None
+        if not items_node.value:
+            self.v.report(
+                self.v.position(items_node, items_at), f"{where} has no items", "add at least one check"
+            )
+        items: list[ChecklistItem] = []
+        first_line: dict[str, int] = {}
+        for index, item_node in enumerate(items_node.value, start=1):
+            item = self._item(item_node, index, name)
+            if item is None:
+                continue
+            if item.name in first_line:
+                self.v.report(
+                    item.position,
+                    f"duplicate item name '{item.name}' in {where} (first at line {first_line[item.name]})",
+                    "give each item a unique 'name:'",
+                )
+            first_line.setdefault(item.name, item.position.line)
+            items.append(item)
+        return Checklist(name=name, items=tuple(items), position=self.v.position(name_node), timeout=timeout)
+
+    def _item(self, node: Node, index: int, checklist: str) -> ChecklistItem | None:
+        entry = self._entry(
+            node, index, f"checklist '{checklist}'", self.check_kinds, lang.ITEM_COMMON_FIELDS
+        )
+        if entry is None:
+            return None
+        schema = self.check_kinds[entry.kind]
+        body = self.v.value(
+            entry.kind_node, schema.body, f"'{entry.kind}' in {entry.where}", at=entry.kind_key, subst=True
+        )
+        return ChecklistItem(kind=entry.kind, name=entry.name, body=body, position=entry.position)
+
+    # -- phases and steps ------------------------------------------------------------------------------------
+
+    def _phases(self, entry: tuple[Node, Node] | None) -> tuple[Phase, ...]:
+        if entry is None:
+            return ()
+        key_node, node = entry
+        if not isinstance(node, SequenceNode):
+            self.v.report(
+                self.v.position(node, key_node),
+                "'phases' must be a list of phases",
+                "write each phase as '- name: ...' with its 'steps:'",
+            )
+            return ()
+        if not node.value:
+            self.v.report(node, "'phases' is empty", "add at least one phase with steps")
+        phases: list[Phase] = []
+        first_line: dict[str, int] = {}
+        for index, phase_node in enumerate(node.value, start=1):
+            phase = self._phase(phase_node, index)
+            if phase is None:
+                continue
+            if phase.name in first_line:
+                self.v.report(
+                    phase.position,
+                    f"duplicate phase name '{phase.name}' (first at line {first_line[phase.name]})",
+                    "give each phase a unique name",
+                )
+            first_line.setdefault(phase.name, phase.position.line)
+            phases.append(phase)
+        return tuple(phases)
+
+    def _phase(self, node: Node, index: int) -> Phase | None:
+        where = f"phase {index}"
+        pairs = self.v.pairs(node, where)
+        if pairs is None:
+            return None
+        by_key = {key: (key_node, value_node) for key, key_node, value_node in pairs}
+        name_entry = by_key.get("name")
+        name = ""
+        if name_entry is not None:
+            value = self.v.value(
+                name_entry[1],
+                lang.PHASE_FIELDS["name"].type,
+                f"the name of {where}",
+                at=name_entry[0],
+                subst=False,
+            )
+            name = value if isinstance(value, str) else ""
+        where = f"phase '{name}'" if name else where
+        self.v.check_keys(pairs, [*lang.PHASE_FIELDS, lang.PHASE_STEPS_KEY], where)
+        for key in ("name", lang.PHASE_STEPS_KEY):
+            if key not in by_key:
+                self.v.report(node, f"missing required key '{key}' in {where}", f"add '{key}:'")
+        budget = drill_only = None
+        if "budget" in by_key:
+            budget = self.v.value(
+                by_key["budget"][1],
+                lang.PHASE_FIELDS["budget"].type,
+                f"'budget' in {where}",
+                at=by_key["budget"][0],
+                subst=True,
+            )
+        if "drillOnly" in by_key:
+            drill_only = self.v.value(
+                by_key["drillOnly"][1],
+                lang.PHASE_FIELDS["drillOnly"].type,
+                f"'drillOnly' in {where}",
+                at=by_key["drillOnly"][0],
+                subst=True,
+            )
+        steps = self._steps(by_key.get(lang.PHASE_STEPS_KEY), where)
+        position = self.v.position(name_entry[1] if name_entry is not None else node)
+        return Phase(
+            name=name,
+            steps=steps,
+            position=position,
+            budget=budget if isinstance(budget, float) else None,
+            drill_only=drill_only is True,
+        )
+
+    def _steps(self, entry: tuple[Node, Node] | None, where: str) -> tuple[StepSpec, ...]:
+        if entry is None:
+            return ()
+        key_node, node = entry
+        if not isinstance(node, SequenceNode):
+            self.v.report(self.v.position(node, key_node), f"'steps' in {where} must be a list of steps")
+            return ()
+        if not node.value:
+            self.v.report(node, f"{where} has no steps", "add at least one step, or remove the phase")
+        steps: list[StepSpec] = []
+        first_line: dict[str, int] = {}
+        for index, step_node in enumerate(node.value, start=1):
+            step = self._step(step_node, index, where)
+            if step is None:
+                continue
+            if step.name in first_line:
+                self.v.report(
+                    step.position,
+                    f"duplicate step name '{step.name}' in {where} (first at line {first_line[step.name]})",
+                    "give each step a unique 'name:'",
+                )
+            first_line.setdefault(step.name, step.position.line)
+            steps.append(step)
+        return tuple(steps)
+
+    def _step(self, node: Node, index: int, phase_where: str) -> StepSpec | None:
+        entry = self._entry(node, index, phase_where, self.step_kinds, lang.STEP_COMMON_FIELDS)
+        if entry is None:
+            return None
+        common: dict[str, object] = {}
+        for key, key_node, value_node in entry.pairs:
+            if key in lang.STEP_COMMON_FIELDS and key != "name":
+                spec = lang.STEP_COMMON_FIELDS[key]
+                common[key] = self.v.value(
+                    value_node, spec.type, f"'{key}' in {entry.where}", at=key_node, subst=True
+                )
+        schema = self.step_kinds[entry.kind]
+        body = self.v.value(
+            entry.kind_node, schema.body, f"'{entry.kind}' in {entry.where}", at=entry.kind_key, subst=True
+        )
+        if entry.kind == lang.CHECK_KIND:
+            self._remember_check_reference(entry.kind_node, body, entry.name)
+        timeout = common.get("timeout")
+        return StepSpec(
+            kind=entry.kind,
+            name=entry.name,
+            body=body,
+            position=entry.position,
+            timeout=timeout if isinstance(timeout, float) else None,
+            retries=_retry_policy(common.get("retries")),
+            continue_on_error=common.get("continueOnError") is True,
+        )
+
+    def _entry(
+        self,
+        node: Node,
+        index: int,
+        container: str,
+        kinds: Mapping[str, KindSchema],
+        common: Mapping[str, Field],
+    ) -> _Entry | None:
+        """A step or checklist item: a mapping with common keys and exactly one kind key.
+
+        Reports unknown keys (suggesting common keys and kinds), a missing kind and extra kinds.
+        """
+        noun = "step" if common is lang.STEP_COMMON_FIELDS else "item"
+        pairs = self.v.pairs(node, f"{noun} {index} of {container}")
+        if pairs is None:
+            return None
+        given, name_node = "", None
+        for key, key_node, value_node in pairs:
+            if key == "name":
+                value = self.v.value(
+                    value_node, common["name"].type, f"the name of {noun} {index}", at=key_node, subst=True
+                )
+                given, name_node = (value if isinstance(value, str) else ""), value_node
+        kind_pairs = [(key, key_node, value_node) for key, key_node, value_node in pairs if key in kinds]
+        name = given or (f"{kind_pairs[0][0]}-{index}" if kind_pairs else "")
+        where = f"{noun} '{name}' in {container}" if name else f"{noun} {index} of {container}"
+        self.v.check_keys(pairs, [*common, *kinds], where)
+        if not kind_pairs:
+            unknown = any(key not in common for key, _, _ in pairs)
+            self.v.report(
+                node,
+                f"{where} has no {noun} kind",
+                None if unknown else f"add exactly one of: {', '.join(sorted(kinds))}",
+            )
+            return None
+        kind, kind_key, kind_node = kind_pairs[0]
+        for extra, extra_node, _ in kind_pairs[1:]:
+            self.v.report(
+                extra_node,
+                f"{where} has two kinds, '{kind}' and '{extra}'",
+                f"a {noun} does exactly one thing: split it in two",
+            )
+        position = self.v.position(name_node if name_node is not None else node)
+        return _Entry(pairs, kind, kind_key, kind_node, name, where, position)
+
+    # -- references ------------------------------------------------------------------------------------------
+
+    def _remember_check_reference(self, kind_node: Node, body: object, step: str) -> None:
+        if isinstance(kind_node, ScalarNode) and isinstance(body, str):
+            self.check_references.append(_CheckReference(kind_node, body, step))
+        elif isinstance(kind_node, MappingNode) and isinstance(body, dict):
+            for key_node, value_node in kind_node.value:
+                target = body.get(lang.CHECK_CHECKLIST_KEY)
+                if key_node.value == lang.CHECK_CHECKLIST_KEY and isinstance(target, str):
+                    self.check_references.append(_CheckReference(value_node, target, step))
+
+    def _check_references(self, checklists: Mapping[str, Checklist]) -> None:
+        for ref in self.check_references:
+            if ref.checklist in checklists:
+                continue
+            hint = did_you_mean(ref.checklist, checklists) or (
+                f"define it under 'checklists:' ({', '.join(sorted(checklists))} exist)"
+                if checklists
+                else "define it under 'checklists:'"
+            )
+            self.v.report(
+                ref.node, f"step '{ref.step}' checks checklist '{ref.checklist}', which is not defined", hint
+            )
+
+    # -- finishing -------------------------------------------------------------------------------------------
+
+    def finished_problems(self) -> tuple[Problem, ...]:
+        """Problems in file order, deduplicated, each with its (masked) line; no secret value anywhere."""
+        seen: set[tuple[Position, str]] = set()
+        result: list[Problem] = []
+        for problem in self.v.problems:
+            if (problem.position, problem.message) in seen:
+                continue
+            seen.add((problem.position, problem.message))
+            secrets = self.v.secret_values
+            line = ""
+            if problem.position.file == self.source.filename:
+                line = mask_values(self._masked_line(problem.position.line), secrets)
+            hint = mask_values(problem.hint, secrets) if problem.hint else None
+            result.append(
+                replace(problem, message=mask_values(problem.message, secrets), hint=hint, line_text=line)
+            )
+        own = self.source.filename
+        result.sort(key=lambda p: (p.position.file != own, p.position.line, p.position.column))
+        return tuple(result)
+
+    def _masked_line(self, number: int) -> str:
+        line = self.source.line(number)
+        spans = sorted(
+            (s for s in self.v.secret_spans if s.line == number), key=lambda s: s.start, reverse=True
+        )
+        for span in spans:
+            start = span.start - 1
+            if span.end is None:
+                start = max(start, len(line) - len(line.lstrip()))
+            end = len(line) if span.end is None else span.end - 1
+            if end > start:
+                line = line[:start] + MASK + line[end:]
+        return mask_secret_assignments(line)
+
+
+def _strings(value: object) -> list[str]:
+    """The strings of a validated list (empty when the list itself was invalid)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _retry_policy(value: object) -> RetryPolicy:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return RetryPolicy(count=value)
+    if isinstance(value, dict):
+        defaults = RetryPolicy()
+        count, delay = value.get("count", 0), value.get("delay", defaults.delay)
+        backoff, max_delay = value.get("backoff", defaults.backoff), value.get("maxDelay", defaults.max_delay)
+        return RetryPolicy(
+            count=count if isinstance(count, int) else 0,
+            delay=delay if isinstance(delay, float) else defaults.delay,
+            backoff=backoff if isinstance(backoff, float) else defaults.backoff,
+            max_delay=max_delay if isinstance(max_delay, float) else defaults.max_delay,
+        )
+    return RetryPolicy()
+
+
+__all__ = ["SET_POSITION_FILE", "load_playbook", "load_playbook_text"]

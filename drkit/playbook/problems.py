@@ -1,0 +1,90 @@
+"""Positioned problems in a playbook, and how they are shown: compiler-style, with the line and a caret.
+
+Every problem is collected before anything runs, so one `drkit validate` shows all of them. The line shown is
+masked: a secret typed into a playbook must not reach a terminal, a CI log or a report through an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from drkit.playbook.source import Position
+
+MASK = "****"
+
+# Names that hold secrets: a variable so named is secret, and a line whose key matches has its value masked.
+SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)")
+# `key: value` (block or flow style) where the key looks secret; the value ends at `,` `}` `]` or a comment.
+_SECRET_ASSIGNMENT = re.compile(
+    r"""(?ix)
+    (?P<key>["']?[\w.-]*(?:password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)[\w.-]*["']?
+       \s*[:=]\s*)
+    (?P<value>"[^"]*"?|'[^']*'?|[^,}\]\s#][^,}\]#]*?)(?=\s*(?:[,}\]\#]|$))
+    """
+)
+# Secret values shorter than this are not searched for in messages: masking every "a" would garble them.
+_MIN_MASKED_VALUE = 3
+
+_RED = "\x1b[1;31m"
+_BOLD = "\x1b[1m"
+_CYAN = "\x1b[36m"
+_DIM = "\x1b[2m"
+_RESET = "\x1b[0m"
+
+
+@dataclass(frozen=True)
+class Problem:
+    position: Position
+    message: str  # what is wrong, e.g. "unknown key 'budgt' in phase 'teardown'"
+    hint: str | None = None  # how to fix, e.g. "did you mean 'budget'?"
+    line_text: str = ""  # the offending source line, secrets masked
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable or key so named holds a secret."""
+    return SECRET_NAME.search(name) is not None
+
+
+def mask_secret_assignments(line: str) -> str:
+    """`password: hunter2` -> `password: ****`, in block and flow style alike."""
+    return _SECRET_ASSIGNMENT.sub(lambda m: m.group("key") + MASK, line)
+
+
+def mask_values(text: str, secret_values: Iterable[str]) -> str:
+    """Replace every occurrence of a known secret value (longest first, so overlaps mask completely)."""
+    for value in sorted({v for v in secret_values if len(v) >= _MIN_MASKED_VALUE}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
+def render_problems(problems: Sequence[Problem], *, color: bool = False) -> str:
+    """Render problems one after another, each as:
+
+    playbooks/x.yaml:12:7: error: unknown key 'budgt' in phase 'teardown'
+      12 |     budgt: 5m
+         |     ^
+    hint: did you mean 'budget'?
+    """
+    width = max((len(str(p.position.line)) for p in problems), default=1)
+    return "\n".join(_render_one(p, width, color) for p in problems)
+
+
+def _render_one(problem: Problem, width: int, color: bool) -> str:
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    pos = problem.position
+    where = str(pos) if pos.line > 0 else pos.file
+    lines = [f"{paint(_BOLD, where)}: {paint(_RED, 'error:')} {problem.message}"]
+    if pos.line > 0 and problem.line_text:
+        text = problem.line_text.rstrip("\n")
+        # Keep tabs before the caret so it lines up under the same column on a terminal.
+        before = text[: max(0, pos.column - 1)]
+        lead = "".join(ch if ch == "\t" else " " for ch in before) + " " * (pos.column - 1 - len(before))
+        lines.append(f"  {pos.line:>{width}} {paint(_DIM, '|')} {text}")
+        lines.append(f"  {'':>{width}} {paint(_DIM, '|')} {lead}{paint(_RED, '^')}")
+    if problem.hint:
+        lines.append(f"{paint(_CYAN, 'hint:')} {problem.hint}")
+    return "\n".join(lines)

@@ -1,0 +1,25 @@
+"""Closest-name suggestions, so a typo in a playbook comes back with "did you mean ...?", not a shrug."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like `name`, or None when nothing is close enough to be a plausible typo.
+
+    Case is ignored while comparing (`continueonerror` still finds `continueOnError`), but the candidate is
+    returned as spelled.
+    """
+    by_folded: dict[str, str] = {}
+    for candidate in candidates:
+        by_folded.setdefault(candidate.lower(), candidate)
+    matches = difflib.get_close_matches(name.lower(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[matches[0]] if matches else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A ready-made hint ("did you mean 'budget'?"), or None when no candidate is close."""
+    match = closest(name, candidates)
+    return f"did you mean '{match}'?" if match is not None else None
