@@ -208,6 +208,8 @@ class _Loader:
                 f"start with 'apiVersion: {API_VERSION}', 'kind: {KIND}', 'metadata: {{name: ...}}' "
                 "and 'phases:'",
             )
+        else:
+            _unmark_folds(root)
         return root
 
     def _check_header(self, nodes: Mapping[str, tuple[Node, Node]]) -> None:
@@ -657,3 +659,24 @@ def _retry_policy(value: object) -> RetryPolicy:
 
 
 __all__ = ["SET_POSITION_FILE", "load_playbook", "load_playbook_text"]
+
+
+def _unmark_folds(node: Node, seen: set[int] | None = None) -> None:
+    """Remove the BEL characters ruamel's composer leaves where a folded (`>`) scalar joined its lines.
+
+    The constructor would strip them; we work on composed nodes (to keep every position), so we do it here.
+    """
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # aliases share nodes
+        return
+    seen.add(id(node))
+    if isinstance(node, ScalarNode):
+        if node.style == ">" and isinstance(node.value, str):
+            node.value = node.value.replace("\a", "")
+        return
+    for child in node.value:
+        if isinstance(child, tuple):
+            for part in child:
+                _unmark_folds(part, seen)
+        else:
+            _unmark_folds(child, seen)

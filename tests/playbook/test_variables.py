@@ -114,3 +114,22 @@ def test_substitute_reports_each_problem_with_its_ordinal() -> None:
     ]
     assert result.names == frozenset({"a"})
     assert reference_offsets("${a} $${b} ${c}") == [0, 11]
+
+
+def test_folded_and_literal_blocks_load_as_yaml_defines_them(load) -> None:  # type: ignore[no-untyped-def]
+    text = PLAYBOOK.split("phases:", maxsplit=1)[0] + (
+        "phases:\n"
+        "  - name: deploy\n"
+        "    steps:\n"
+        "      - command:\n"
+        "          run: >-\n"
+        "            echo ${variant} &&\n"
+        "            echo done\n"
+        "      - command:\n"
+        "          run: |\n"
+        "            echo one\n"
+        "            echo two\n"
+    )
+    folded, literal = load(text).phases[0].steps
+    assert folded.body["run"] == "echo baseline && echo done"
+    assert literal.body["run"] == "echo one\necho two\n"

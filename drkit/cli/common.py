@@ -1,0 +1,96 @@
+"""What every command shares: the Runtime from the click context, option parsing, consoles and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import click
+
+from drkit.context import Runtime, real_runtime
+from drkit.engine import RunListener
+from drkit.errors import ExitCode
+from drkit.report.console import LiveListener, PlainListener, make_console, render_summary
+from drkit.report.json_report import dumps
+from drkit.report.model import Outcome, RunReport
+
+Output = Literal["text", "json"]
+
+OUTCOME_EXIT = {
+    Outcome.SUCCEEDED: ExitCode.OK,
+    Outcome.PLANNED: ExitCode.OK,
+    Outcome.FAILED: ExitCode.DRILL_FAILED,
+    Outcome.RUNNING: ExitCode.DRILL_FAILED,
+    Outcome.OVER_RTO: ExitCode.OVER_RTO,
+    Outcome.REFUSED: ExitCode.REFUSED,
+    Outcome.INTERRUPTED: ExitCode.INTERRUPTED,
+}
+
+
+def runtime_of(ctx: click.Context) -> Runtime:
+    runtime = ctx.find_object(Runtime)
+    if runtime is None:  # invoked without drkit.cli.run (a bare CliRunner): build the real one
+        runtime = real_runtime()
+        ctx.obj = runtime
+    return runtime
+
+
+def parse_overrides(values: tuple[str, ...]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{value!r} is not NAME=VALUE", param_hint="'--set'")
+        overrides[name.strip()] = text
+    return overrides
+
+
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a playbook variable (repeatable).",
+)
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: only the JSON report on stdout (progress on stderr).",
+)
+yes_option = click.option(
+    "--yes", "-y", "assume_yes", is_flag=True, help="Do not ask before destructive work."
+)
+
+
+def listener_for(runtime: Runtime, output: Output) -> RunListener:
+    """Live view on a terminal, plain lines otherwise; with -o json progress goes to stderr, the report to
+    stdout."""
+    if output == "json":
+        progress = make_console(runtime.stderr, terminal=False)
+
+        def print_json(report: RunReport) -> None:
+            runtime.stdout.write(dumps(report))
+
+        return PlainListener(progress, summary=print_json)
+    console = make_console(runtime.stdout, terminal=runtime.interactive)
+
+    def summary(report: RunReport) -> None:
+        render_summary(console, report)
+
+    if runtime.interactive:
+        return LiveListener(console, runtime.monotonic, summary=summary)
+    return PlainListener(console, summary=summary)
+
+
+def confirm_for(runtime: Runtime) -> Callable[[str], bool] | None:
+    """Ask on a terminal; with no terminal there is nobody to ask (the engine then refuses)."""
+    if not runtime.interactive:
+        return None
+    return lambda question: click.confirm(question, default=False, err=True)
+
+
+def exit_code_of(report: RunReport) -> int:
+    return int(OUTCOME_EXIT[report.outcome])

@@ -1,0 +1,40 @@
+"""`drkit runs list|show`: the history of recorded runs."""
+
+from __future__ import annotations
+
+import click
+
+from drkit import engine
+from drkit.cli.common import Output, exit_code_of, output_option, runtime_of
+from drkit.report.console import make_console, render_runs, render_summary
+from drkit.report.json_report import dumps
+
+
+@click.group()
+def runs() -> None:
+    """Recorded runs (under .drkit/runs, or $DRKIT_HOME/runs)."""
+
+
+@runs.command(name="list")
+@click.option("--limit", default=20, show_default=True, help="How many of the latest runs to show.")
+@click.pass_context
+def list_command(ctx: click.Context, limit: int) -> int:
+    """The latest runs with their outcome and duration, newest first."""
+    runtime = runtime_of(ctx)
+    render_runs(make_console(runtime.stdout, terminal=runtime.interactive), engine.list_runs(runtime, limit))
+    return 0
+
+
+@runs.command()
+@click.argument("run_id")
+@output_option
+@click.pass_context
+def show(ctx: click.Context, run_id: str, output: Output) -> int:
+    """The report of RUN_ID; exits with the code the run itself exited with."""
+    runtime = runtime_of(ctx)
+    report = engine.show_run(run_id, runtime)
+    if output == "json":
+        runtime.stdout.write(dumps(report))
+    else:
+        render_summary(make_console(runtime.stdout, terminal=runtime.interactive), report)
+    return exit_code_of(report)

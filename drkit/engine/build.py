@@ -1,0 +1,100 @@
+"""Turning a loaded playbook into runnable steps and probes before anything runs.
+
+A step kind that cannot use a body the loader accepted (a regex that does not compile) is a playbook problem
+like any other, reported at the step's position with the same rendering, and nothing has touched a cluster
+yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from drkit.errors import PlaybookError
+from drkit.playbook.model import Phase, Playbook, StepSpec
+from drkit.playbook.problems import Problem, mask_secret_assignments
+from drkit.playbook.source import Position
+from drkit.steps.base import ProbeKind, Step, StepKind
+from drkit.steps.check import build_probes
+from drkit.steps.settings import StepConfigError
+
+
+@dataclass(frozen=True)
+class BuiltStep:
+    phase: Phase
+    index: int  # 1-based within the phase
+    spec: StepSpec
+    step: Step
+    kind: StepKind
+
+    @property
+    def timeout(self) -> float | None:
+        return self.spec.timeout if self.spec.timeout is not None else self.kind.default_timeout
+
+
+def build_steps(
+    playbook: Playbook,
+    phases: tuple[Phase, ...],
+    step_kinds: Mapping[str, StepKind],
+    probe_kinds: Mapping[str, ProbeKind],
+) -> dict[str, list[BuiltStep]]:
+    """Every step of `phases` built, and every checklist's probes built once to prove they can be.
+
+    Raises PlaybookError listing every problem found.
+    """
+    problems: list[Problem] = []
+    built: dict[str, list[BuiltStep]] = {}
+    for phase in phases:
+        built[phase.name] = []
+        for index, spec in enumerate(phase.steps, start=1):
+            kind = step_kinds.get(spec.kind)
+            if kind is None:
+                problems.append(_problem(spec.position, f"step kind {spec.kind!r} is not known"))
+                continue
+            try:
+                built[phase.name].append(BuiltStep(phase, index, spec, kind.build(spec), kind))
+            except StepConfigError as exc:
+                problems.append(_problem(spec.position, f"step {spec.name!r}: {exc.message}", exc.hint))
+    for checklist in playbook.checklists.values():
+        try:
+            build_probes(checklist, playbook, probe_kinds)
+        except StepConfigError as exc:
+            problems.append(
+                _problem(checklist.position, f"checklist {checklist.name!r}: {exc.message}", exc.hint)
+            )
+    if problems:
+        raise_problems(problems)
+    return built
+
+
+def config_problem(spec: StepSpec, exc: StepConfigError) -> PlaybookError:
+    """A StepConfigError found while planning, as the playbook error it is."""
+    return PlaybookError(
+        f"{spec.position}: step {spec.name!r}: {exc.message}",
+        (_problem(spec.position, f"step {spec.name!r}: {exc.message}", exc.hint),),
+    )
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    problems.sort(key=lambda p: p.position)
+    count = len(problems)
+    raise PlaybookError(
+        f"the playbook has {count} problem{'s' if count != 1 else ''}: {problems[0].message}",
+        tuple(problems),
+    )
+
+
+def _problem(position: Position, message: str, hint: str | None = None) -> Problem:
+    return Problem(position=position, message=message, hint=hint, line_text=_line_at(position))
+
+
+def _line_at(position: Position) -> str:
+    """The source line for the caret display; empty when the file cannot be read (in-memory playbooks)."""
+    try:
+        with open(position.file, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number == position.line:
+                    return mask_secret_assignments(line.rstrip("\n"))
+    except OSError:
+        return ""
+    return ""

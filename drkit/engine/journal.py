@@ -1,0 +1,52 @@
+"""The run journal: an append-only JSON-lines file, flushed and fsync'd at every event.
+
+It is what makes `drkit resume` possible after drkit itself was killed: whatever was written survived, and a
+line cut short by the crash is ignored when reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+
+class Journal:
+    def __init__(self, path: Path, wall_clock: Callable[[], float]) -> None:
+        self.path = path
+        self._wall_clock = wall_clock
+        self._handle: TextIO | None = None
+
+    def __enter__(self) -> Journal:
+        self._handle = self.path.open("a", encoding="utf-8")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def append(self, event: str, **fields: object) -> None:
+        if self._handle is None:
+            raise RuntimeError("journal is not open")
+        record = {"event": event, "at": self._wall_clock(), **fields}
+        self._handle.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every complete event in the journal, in order; a torn last line (a crash mid-write) is dropped."""
+    events: list[dict[str, Any]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "event" in record:
+            events.append(record)
+    return events

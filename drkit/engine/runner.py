@@ -1,0 +1,520 @@
+"""Running a loaded playbook: selection, plans, confirmation, then every step in order, timed and journaled.
+
+This is the one place that decides what a failure means for the rest of a run (stop, or go on when the step
+tolerates it), what an interruption leaves behind (a journal and a report that `drkit resume` continues from),
+and how time is judged (phase budgets are warnings, the RTO decides the outcome).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import drkit
+from drkit.context import Runtime
+from drkit.engine.build import BuiltStep, build_steps, config_problem
+from drkit.engine.errors import RunInterrupted
+from drkit.engine.journal import Journal
+from drkit.engine.listener import RunListener
+from drkit.engine.lock import RunLock
+from drkit.engine.redaction import Masker, redact_overrides
+from drkit.engine.request import RunMode, RunRequest
+from drkit.engine.runs import RunPaths, new_run_id, run_dir
+from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
+from drkit.errors import DrkitError, InternalError, RefusedError, UsageError
+from drkit.playbook.model import Phase, Playbook, StepSpec
+from drkit.report.json_report import write_report
+from drkit.report.model import (
+    ChecklistItemReport,
+    Outcome,
+    PhaseReport,
+    RtoBasis,
+    RunReport,
+    StepReport,
+    StepState,
+)
+from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.registry import PROBE_KINDS, STEP_KINDS
+from drkit.steps.settings import StepConfigError
+
+Confirm = Callable[[str], bool]
+_STATE_OF = {
+    StepStatus.SUCCEEDED: StepState.SUCCEEDED,
+    StepStatus.FAILED: StepState.FAILED,
+    StepStatus.SKIPPED: StepState.SKIPPED,
+}
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """What earlier attempts of a resumed run finished, read back from its journal."""
+
+    run_id: str
+    finished: Mapping[tuple[str, str], StepReport]  # (phase, step) -> the last report of that step
+    executed_seconds: float  # time spent in steps by the earlier attempts
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    step_kinds: Mapping[str, StepKind] = field(default_factory=lambda: STEP_KINDS)
+    probe_kinds: Mapping[str, ProbeKind] = field(default_factory=lambda: PROBE_KINDS)
+    playbook_sha256: str = ""
+    previous: PreviousRun | None = None
+    plan_as: RunMode = RunMode.DRILL  # PLAN mode: plan the phases a drill (or a recovery) would run
+
+
+def run_playbook(
+    playbook: Playbook,
+    request: RunRequest,
+    runtime: Runtime,
+    listener: RunListener,
+    confirm: Confirm | None,
+    *,
+    options: RunOptions | None = None,
+) -> RunReport:
+    """Run (or, in PLAN mode, only plan) an already-loaded playbook. See the module docstring."""
+    options = options or RunOptions()
+    selections = _selections(playbook, request, options.plan_as)
+    built = build_steps(playbook, tuple(s.phase for s in selections), options.step_kinds, options.probe_kinds)
+    run_id = options.previous.run_id if options.previous else new_run_id(runtime.wall_clock)
+    paths = RunPaths(run_dir(runtime.state_dir, run_id))
+    run = _Run(
+        playbook=playbook,
+        request=request,
+        runtime=runtime,
+        listener=listener,
+        options=options,
+        run_id=run_id,
+        paths=paths,
+        selections=selections,
+        built=built,
+    )
+    if request.mode is RunMode.PLAN:
+        return run.plan_report(run_id=None)
+    run.confirm_destructive(confirm)
+    return run.execute()
+
+
+def _selections(playbook: Playbook, request: RunRequest, plan_as: RunMode) -> list[PhaseSelection]:
+    if request.mode is RunMode.PLAN:
+        return select_phases(playbook, replace(request, mode=plan_as))
+    if request.mode is not RunMode.CHECK:
+        return select_phases(playbook, request)
+    names = list(playbook.checklists)
+    for name in request.checklists:
+        if name not in playbook.checklists:
+            raise UsageError(
+                f"--checklist {name!r}: playbook {playbook.name!r} has no such checklist",
+                hint=closest_hint(name, names).replace("phases", "checklists"),
+            )
+    chosen = request.checklists or tuple(names)
+    if not chosen:
+        raise UsageError(
+            f"playbook {playbook.name!r} defines no checklists", hint="add a `checklists:` section"
+        )
+    steps = tuple(
+        StepSpec(kind="check", name=name, body=name, position=playbook.checklists[name].position)
+        for name in chosen
+    )
+    return [PhaseSelection(Phase(name="check", steps=steps, position=playbook.position), True)]
+
+
+class _Run:
+    """The mutable state of one run; everything it hands out is frozen."""
+
+    def __init__(
+        self,
+        *,
+        playbook: Playbook,
+        request: RunRequest,
+        runtime: Runtime,
+        listener: RunListener,
+        options: RunOptions,
+        run_id: str,
+        paths: RunPaths,
+        selections: list[PhaseSelection],
+        built: dict[str, list[BuiltStep]],
+    ) -> None:
+        self.playbook = playbook
+        self.request = request
+        self.runtime = runtime
+        self.listener = listener
+        self.options = options
+        self.run_id = run_id
+        self.paths = paths
+        self.selections = selections
+        self.built = built
+        self.masker = Masker(playbook.vars[n] for n in playbook.secret_vars if n in playbook.vars)
+        self.previous_done = self._previous_done()
+        self.plans: dict[tuple[str, int], StepPlan] = self._plans()
+        self.steps: dict[str, list[StepReport]] = self._skeleton()
+        self.phase_times: dict[str, tuple[float | None, float | None]] = {}
+        self.started_at: float | None = None
+        self.started_mono = 0.0
+
+    # -- before running: plans, the report skeleton, confirmation --
+
+    def _previous_done(self) -> set[tuple[str, int]]:
+        """Steps an earlier attempt finished: everything before the first step that did not (resume point)."""
+        previous = self.options.previous
+        if previous is None:
+            return set()
+        done: set[tuple[str, int]] = set()
+        for selection in self.selections:
+            if not selection.selected:
+                continue
+            for b in self.built[selection.phase.name]:
+                report = previous.finished.get((b.phase.name, b.spec.name))
+                if report is None or report.status not in (StepState.SUCCEEDED, StepState.SKIPPED):
+                    return done
+                done.add((b.phase.name, b.index))
+        return done
+
+    def _context(self, deadline: float | None) -> StepContext:
+        return StepContext(
+            runtime=self.runtime,
+            playbook=self.playbook,
+            run_id=self.run_id,
+            run_dir=self.paths.directory,
+            deadline=deadline,
+            progress=self._progress,
+        )
+
+    def _progress(self, text: str) -> None:
+        self.listener.step_progress(self.masker.text(text))
+
+    def _plans(self) -> dict[tuple[str, int], StepPlan]:
+        plans: dict[tuple[str, int], StepPlan] = {}
+        ctx = self._context(deadline=None)
+        for selection in self.selections:
+            if not selection.selected:
+                continue
+            for b in self.built[selection.phase.name]:
+                if (b.phase.name, b.index) in self.previous_done:
+                    continue
+                try:
+                    plans[(b.phase.name, b.index)] = b.step.plan(ctx)
+                except StepConfigError as exc:
+                    raise config_problem(b.spec, exc) from exc
+        return plans
+
+    def _skeleton(self) -> dict[str, list[StepReport]]:
+        previous = self.options.previous
+        steps: dict[str, list[StepReport]] = {}
+        for selection in self.selections:
+            phase = selection.phase
+            reports: list[StepReport] = []
+            for index, spec in enumerate(phase.steps, start=1):
+                base = StepReport(
+                    phase=phase.name, index=index, name=spec.name, kind=spec.kind, status=StepState.PENDING
+                )
+                if not selection.selected:
+                    reports.append(replace(base, status=StepState.SKIPPED, message=selection.skip_reason))
+                elif previous is not None and (phase.name, index) in self.previous_done:
+                    old = previous.finished[(phase.name, spec.name)]
+                    reports.append(
+                        replace(old, index=index, previous_attempt=old.status is StepState.SUCCEEDED)
+                    )
+                else:
+                    plan = self.plans.get((phase.name, index))
+                    reports.append(replace(base, destructive=bool(plan and plan.destructive)))
+            steps[phase.name] = reports
+        return steps
+
+    def plan_report(self, run_id: str | None) -> RunReport:
+        phases = []
+        for selection in self.selections:
+            reports = []
+            for step in self.steps[selection.phase.name]:
+                plan = self.plans.get((selection.phase.name, step.index))
+                report = step
+                if plan is not None and step.status is StepState.PENDING:
+                    report = replace(
+                        step,
+                        status=StepState.PLANNED,
+                        message=self.masker.text(plan.summary),
+                        details={"actions": [self.masker.text(a) for a in plan.actions]},
+                        destructive=plan.destructive,
+                    )
+                reports.append(report)
+            phases.append(self._phase_report(selection.phase, reports))
+        return self._report(Outcome.PLANNED, "", phases=tuple(phases), run_id=run_id)
+
+    def destructive_reasons(self) -> list[str]:
+        reasons = [
+            f"{phase}/{self._spec(phase, index).name}: {plan.summary}"
+            for (phase, index), plan in self.plans.items()
+            if plan.destructive
+        ]
+        if self.request.mode is RunMode.DRILL:
+            reasons += [
+                f"phase {s.phase.name!r} is drill-only (teardown)"
+                for s in self.selections
+                if s.selected and s.phase.drill_only
+            ]
+        return reasons
+
+    def _spec(self, phase: str, index: int) -> StepSpec:
+        return next(s for s in self.selections if s.phase.name == phase).phase.steps[index - 1]
+
+    def confirm_destructive(self, confirm: Confirm | None) -> None:
+        reasons = self.destructive_reasons()
+        if not reasons or self.request.assume_yes:
+            return
+        self.listener.plan_ready(self.plan_report(run_id=None))
+        what = f"{self.request.mode} of playbook {self.playbook.name!r}"
+        if confirm is None:
+            raise RefusedError(
+                f"the {what} deletes or overwrites state and needs confirmation, "
+                "but there is no terminal to ask",
+                hint="review `drkit plan`, then rerun with --yes",
+            )
+        question = f"Run the {what}? It deletes or overwrites state ({len(reasons)} destructive item(s))."
+        if not confirm(question):
+            raise RefusedError(f"the {what} was not confirmed; nothing was run")
+
+    # -- running: steps in order, journaled as they finish --
+
+    def execute(self) -> RunReport:
+        self.paths.directory.mkdir(parents=True, exist_ok=True)
+        with (
+            RunLock(self.paths.lock, self.run_id),
+            Journal(self.paths.journal, self.runtime.wall_clock) as journal,
+        ):
+            self.journal = journal
+            self.started_at = self.runtime.wall_clock()
+            self.started_mono = self.runtime.monotonic()
+            journal.append("run-started", **self._run_started_fields())
+            self.listener.run_started(self._report(Outcome.RUNNING, ""))
+            current: BuiltStep | None = None
+            try:
+                failed: StepReport | None = None
+                for selection in self.selections:
+                    phase = selection.phase
+                    if not selection.selected:
+                        self._finish_phase(phase)
+                        continue
+                    if failed is not None:
+                        self._mark_pending(
+                            phase.name, StepState.NOT_RUN, f"not run: step {failed.path} failed"
+                        )
+                        self._finish_phase(phase)
+                        continue
+                    self.listener.phase_started(phase.name)
+                    for b in self.built[phase.name]:
+                        if (phase.name, b.index) in self.previous_done:
+                            continue
+                        if failed is not None:
+                            self._set(b, StepState.NOT_RUN, f"not run: step {failed.path} failed")
+                            continue
+                        current = b
+                        report = self._execute_step(b)
+                        current = None
+                        if report.status is StepState.FAILED and not report.tolerated:
+                            failed = report
+                    self._finish_phase(phase)
+            except KeyboardInterrupt:
+                return self._interrupted(current)
+            except Exception as exc:
+                self._internal_error(current, exc)
+            return self._finish(failed)
+
+    def _run_started_fields(self) -> dict[str, object]:
+        request = self.request
+        return {
+            "runId": self.run_id,
+            "playbook": str(request.playbook_path),
+            "playbookName": self.playbook.name,
+            "sha256": self.options.playbook_sha256,
+            "mode": str(request.mode),
+            "overrides": redact_overrides(request.overrides, self.playbook.secret_vars),
+            "fromPhase": request.from_phase,
+            "onlyPhase": request.only_phase,
+            "checklists": list(request.checklists),
+            "resumed": self.options.previous is not None,
+            "drkitVersion": drkit.__version__,
+        }
+
+    def _execute_step(self, b: BuiltStep) -> StepReport:
+        pending = self._get(b)
+        self.listener.step_started(pending)
+        self.journal.append("step-started", phase=b.phase.name, index=b.index, name=b.spec.name)
+        started_at = self.runtime.wall_clock()
+        started = self.runtime.monotonic()
+        phase_start, _ = self.phase_times.get(b.phase.name, (None, None))
+        self.phase_times[b.phase.name] = (phase_start or started_at, None)
+        attempts = 0
+        while True:
+            attempts += 1
+            timeout = b.timeout
+            deadline = None if timeout is None else self.runtime.monotonic() + timeout
+            result, hint = self._attempt(b, deadline)
+            if result.status is not StepStatus.FAILED or attempts > b.spec.retries.count:
+                break
+            wait = b.spec.retries.wait_before(attempts)
+            self._progress(f"attempt {attempts} failed: {result.message} (retrying in {wait:g}s)")
+            self.runtime.sleep(wait)
+        failed = result.status is StepStatus.FAILED
+        details = self.masker.data(dict(result.details))
+        report = replace(
+            pending,
+            status=_STATE_OF[result.status],
+            message=self.masker.text(result.message),
+            hint=None if hint is None else self.masker.text(hint),
+            details=details if isinstance(details, dict) else {},
+            started_at=started_at,
+            finished_at=self.runtime.wall_clock(),
+            duration=self.runtime.monotonic() - started,
+            attempts=attempts,
+            tolerated=failed and b.spec.continue_on_error,
+            checklist_items=_checklist_items(result.details),
+        )
+        self._record(report)
+        return report
+
+    def _attempt(self, b: BuiltStep, deadline: float | None) -> tuple[StepResult, str | None]:
+        try:
+            return b.step.run(self._context(deadline)), None
+        except DrkitError as exc:
+            return StepResult(StepStatus.FAILED, exc.message), exc.hint
+        except StepConfigError as exc:
+            return StepResult(StepStatus.FAILED, exc.message), exc.hint
+
+    def _record(self, report: StepReport) -> None:
+        self.steps[report.phase][report.index - 1] = report
+        self.journal.append("step-finished", step=report.to_json())
+        self.listener.step_finished(report)
+
+    def _get(self, b: BuiltStep) -> StepReport:
+        return self.steps[b.phase.name][b.index - 1]
+
+    def _set(self, b: BuiltStep, status: StepState, message: str) -> None:
+        self.steps[b.phase.name][b.index - 1] = replace(self._get(b), status=status, message=message)
+
+    def _mark_pending(self, phase: str, status: StepState, message: str) -> None:
+        self.steps[phase] = [
+            replace(s, status=status, message=message) if s.status is StepState.PENDING else s
+            for s in self.steps[phase]
+        ]
+
+    def _finish_phase(self, phase: Phase) -> None:
+        start, _ = self.phase_times.get(phase.name, (None, None))
+        self.phase_times[phase.name] = (start, self.runtime.wall_clock() if start is not None else None)
+        report = self._phase_report(phase, self.steps[phase.name])
+        self.journal.append(
+            "phase-finished",
+            phase=phase.name,
+            status=str(report.status),
+            duration=report.duration,
+            budget=report.budget,
+            overBudget=report.over_budget,
+        )
+        self.listener.phase_finished(report)
+
+    def _phase_report(self, phase: Phase, steps: list[StepReport]) -> PhaseReport:
+        start, end = self.phase_times.get(phase.name, (None, None))
+        return PhaseReport(
+            name=phase.name,
+            steps=tuple(steps),
+            budget=phase.budget,
+            drill_only=phase.drill_only,
+            started_at=start,
+            finished_at=end,
+        )
+
+    def _report(
+        self,
+        outcome: Outcome,
+        message: str,
+        *,
+        phases: tuple[PhaseReport, ...] | None = None,
+        run_id: str | None = "",
+    ) -> RunReport:
+        if phases is None:
+            phases = tuple(self._phase_report(s.phase, self.steps[s.phase.name]) for s in self.selections)
+        executed = sum(
+            s.duration
+            for p in phases
+            for s in p.steps
+            if not s.previous_attempt and s.status in (StepState.SUCCEEDED, StepState.FAILED)
+        )
+        previous = self.options.previous
+        return RunReport(
+            run_id=self.run_id if run_id == "" else run_id,
+            playbook_name=self.playbook.name,
+            playbook_path=str(self.request.playbook_path),
+            mode=str(self.request.mode),
+            outcome=outcome,
+            phases=phases,
+            rto=self.playbook.rto,
+            rto_measured=executed + (previous.executed_seconds if previous else 0.0),
+            rto_basis=RtoBasis.WITH_PREVIOUS_ATTEMPTS if previous else RtoBasis.THIS_RUN,
+            total_duration=(self.runtime.monotonic() - self.started_mono) if self.started_at else 0.0,
+            started_at=self.started_at,
+            finished_at=self.runtime.wall_clock() if self.started_at else None,
+            resumed=previous is not None,
+            message=message,
+            drkit_version=drkit.__version__,
+        )
+
+    def _finish(self, failed: StepReport | None) -> RunReport:
+        report = self._report(Outcome.RUNNING, "")
+        if failed is not None:
+            outcome, message = Outcome.FAILED, f"step {failed.path} failed: {failed.message}"
+        elif report.rto is not None and report.rto_measured > report.rto:
+            outcome = Outcome.OVER_RTO
+            message = f"recovered in {report.rto_measured:.1f}s, over the RTO of {report.rto:.1f}s"
+        else:
+            outcome, message = Outcome.SUCCEEDED, ""
+        report = replace(report, outcome=outcome, message=message)
+        self.journal.append(
+            "run-finished", outcome=str(outcome), message=message, rtoMeasured=report.rto_measured
+        )
+        return self._close(report)
+
+    def _close(self, report: RunReport) -> RunReport:
+        write_report(report, self.paths.report)
+        self.listener.run_finished(report)
+        return report
+
+    def _interrupted(self, current: BuiltStep | None) -> RunReport:
+        where = ""
+        if current is not None:
+            where = f" during step {current.phase.name}/{current.spec.name}"
+            self._set(current, StepState.FAILED, "interrupted (Ctrl-C)")
+        for name in self.steps:
+            self._mark_pending(name, StepState.NOT_RUN, "not run: the run was interrupted")
+        message = f"interrupted{where}"
+        self.journal.append(
+            "interrupted",
+            phase=current.phase.name if current else None,
+            step=current.spec.name if current else None,
+        )
+        self._close(self._report(Outcome.INTERRUPTED, message))
+        raise RunInterrupted(
+            f"run {self.run_id} {message}",
+            hint=f"continue it with `drkit resume {self.run_id}`",
+        )
+
+    def _internal_error(self, current: BuiltStep | None, exc: Exception) -> None:
+        text = f"internal error: {type(exc).__name__}: {self.masker.text(str(exc))[:300]}"
+        if current is not None:
+            self._set(current, StepState.FAILED, text)
+            self.journal.append("step-finished", step=self._get(current).to_json())
+            label = f"step {current.phase.name}/{current.spec.name}"
+        else:
+            label = "the engine"
+        for name in self.steps:
+            self._mark_pending(name, StepState.NOT_RUN, "not run: internal error")
+        self.journal.append("run-finished", outcome=str(Outcome.FAILED), message=text)
+        self._close(self._report(Outcome.FAILED, f"{label}: {text}"))
+        raise InternalError(
+            f"{label} raised {type(exc).__name__}: {self.masker.text(str(exc))[:200]}"
+        ) from exc
+
+
+def _checklist_items(details: Mapping[str, object]) -> tuple[ChecklistItemReport, ...]:
+    items = details.get("items")
+    if not isinstance(items, list):
+        return ()
+    return tuple(ChecklistItemReport.from_json(i) for i in items if isinstance(i, Mapping))

@@ -1,0 +1,69 @@
+"""Where runs live on disk: `<state dir>/runs/<run id>/{journal.jsonl, report.json, lock}`."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from drkit.errors import UsageError
+
+RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
+JOURNAL = "journal.jsonl"
+REPORT = "report.json"
+LOCK = "lock"
+
+
+def new_run_id(wall_clock: Callable[[], float]) -> str:
+    stamp = datetime.fromtimestamp(wall_clock(), tz=UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def runs_dir(state_dir: Path) -> Path:
+    return state_dir / "runs"
+
+
+def run_dir(state_dir: Path, run_id: str) -> Path:
+    return runs_dir(state_dir) / run_id
+
+
+def existing_run_dir(state_dir: Path, run_id: str) -> Path:
+    """The directory of a recorded run; UsageError (with the latest ids) when there is none."""
+    if not RUN_ID.match(run_id):
+        raise UsageError(
+            f"{run_id!r} is not a run id",
+            hint="run ids look like 20260101-120000-ab12; see `drkit runs list`",
+        )
+    path = run_dir(state_dir, run_id)
+    if not (path / JOURNAL).is_file():
+        recent = ", ".join(list_run_ids(state_dir)[:3]) or "none"
+        raise UsageError(f"no run {run_id} under {runs_dir(state_dir)}", hint=f"latest runs: {recent}")
+    return path
+
+
+def list_run_ids(state_dir: Path) -> list[str]:
+    """Run ids, newest first."""
+    base = runs_dir(state_dir)
+    if not base.is_dir():
+        return []
+    return sorted((p.name for p in base.iterdir() if RUN_ID.match(p.name) and p.is_dir()), reverse=True)
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    directory: Path
+
+    @property
+    def journal(self) -> Path:
+        return self.directory / JOURNAL
+
+    @property
+    def report(self) -> Path:
+        return self.directory / REPORT
+
+    @property
+    def lock(self) -> Path:
+        return self.directory / LOCK

@@ -1,0 +1,247 @@
+"""The use cases the CLI calls: one function per command, each taking a frozen request and a Runtime."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from drkit.context import Runtime
+from drkit.engine.build import build_steps
+from drkit.engine.journal import read_journal
+from drkit.engine.listener import NullListener, RunListener
+from drkit.engine.redaction import REDACTED
+from drkit.engine.request import RunMode, RunRequest
+from drkit.engine.runner import Confirm, PreviousRun, RunOptions, run_playbook
+from drkit.engine.runs import RunPaths, existing_run_dir, list_run_ids, run_dir
+from drkit.errors import PlaybookError, UsageError
+from drkit.playbook.json_schema import playbook_json_schema
+from drkit.playbook.loader import load_playbook
+from drkit.playbook.model import Playbook
+from drkit.report.json_report import read_report
+from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
+from drkit.steps.registry import PROBE_KINDS, STEP_KINDS, probe_schemas, step_schemas
+
+
+def load(path: Path, overrides: Mapping[str, str], runtime: Runtime) -> Playbook:
+    """Load and validate a playbook (relative paths are taken from the runtime's working directory)."""
+    return load_playbook(
+        _absolute(path, runtime),
+        overrides=dict(overrides),
+        step_kinds=step_schemas(),
+        check_kinds=probe_schemas(),
+    )
+
+
+def _absolute(path: Path, runtime: Runtime) -> Path:
+    return path if path.is_absolute() else runtime.cwd / path
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise PlaybookError(f"cannot read playbook {path}: {exc.strerror or exc}") from exc
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    playbook: Playbook
+    phases: int
+    steps: int
+    checklists: int
+
+
+def validate(path: Path, overrides: Mapping[str, str], runtime: Runtime) -> ValidationSummary:
+    """Load the playbook and build every step, exactly as a run would before touching anything."""
+    playbook = load(path, overrides, runtime)
+    build_steps(playbook, playbook.phases, STEP_KINDS, PROBE_KINDS)
+    return ValidationSummary(
+        playbook=playbook,
+        phases=len(playbook.phases),
+        steps=sum(len(p.steps) for p in playbook.phases),
+        checklists=len(playbook.checklists),
+    )
+
+
+def json_schema() -> dict[str, object]:
+    return playbook_json_schema(step_schemas(), probe_schemas())
+
+
+def execute(
+    request: RunRequest,
+    runtime: Runtime,
+    listener: RunListener,
+    confirm: Confirm | None,
+) -> RunReport:
+    """Load the playbook, then drill, recover, check or plan it (see drkit.engine.runner)."""
+    path = _absolute(request.playbook_path, runtime)
+    playbook = load(path, request.overrides, runtime)
+    return run_playbook(
+        playbook,
+        replace(request, playbook_path=path),
+        runtime,
+        listener,
+        confirm,
+        options=RunOptions(playbook_sha256=_sha256(path)),
+    )
+
+
+def plan(request: RunRequest, runtime: Runtime, *, recover: bool = False) -> RunReport:
+    """What a drill (or, with `recover`, a recovery) would do: every selected step's plan. Records nothing."""
+    playbook = load(request.playbook_path, request.overrides, runtime)
+    return run_playbook(
+        playbook,
+        replace(request, mode=RunMode.PLAN),
+        runtime,
+        NullListener(),
+        None,
+        options=RunOptions(plan_as=RunMode.RECOVER if recover else RunMode.DRILL),
+    )
+
+
+def resume(
+    run_id: str,
+    runtime: Runtime,
+    listener: RunListener,
+    confirm: Confirm | None,
+    *,
+    assume_yes: bool = False,
+    force: bool = False,
+) -> RunReport:
+    """Continue a recorded run from the first step that did not finish; steps that succeeded are not rerun."""
+    paths = RunPaths(existing_run_dir(runtime.state_dir, run_id))
+    events = read_journal(paths.journal)
+    started = next((e for e in events if e.get("event") == "run-started"), None)
+    if started is None:
+        raise UsageError(f"run {run_id} has no run-started event in {paths.journal}; it cannot be resumed")
+    last = events[-1] if events else {}
+    if last.get("event") == "run-finished" and last.get("outcome") in (Outcome.SUCCEEDED, Outcome.OVER_RTO):
+        raise UsageError(
+            f"run {run_id} already finished ({last['outcome']}); there is nothing to resume",
+            hint="start a new run instead",
+        )
+    mode = RunMode(started["mode"])
+    if mode is RunMode.PLAN:
+        raise UsageError(f"run {run_id} was a plan; plans cannot be resumed")
+    path = Path(str(started["playbook"]))
+    overrides = _restore_overrides(started.get("overrides") or {}, runtime, run_id)
+    sha = _sha256(_absolute(path, runtime))
+    if started.get("sha256") and sha != started["sha256"] and not force:
+        raise UsageError(
+            f"playbook {path} changed since run {run_id} started",
+            hint="resuming with a different playbook may skip or repeat work; rerun with --force if intended",
+        )
+    request = RunRequest(
+        playbook_path=path,
+        mode=mode,
+        overrides=overrides,
+        from_phase=started.get("fromPhase"),
+        only_phase=started.get("onlyPhase"),
+        assume_yes=assume_yes,
+        checklists=tuple(started.get("checklists") or ()),
+    )
+    playbook = load(path, overrides, runtime)
+    previous = _previous_run(run_id, events)
+    return run_playbook(
+        playbook,
+        request,
+        runtime,
+        listener,
+        confirm,
+        options=RunOptions(playbook_sha256=sha, previous=previous),
+    )
+
+
+def _restore_overrides(recorded: Mapping[str, Any], runtime: Runtime, run_id: str) -> dict[str, str]:
+    """The run's --set values; secret ones were never journaled and must come from DRKIT_SET_<NAME> again."""
+    restored: dict[str, str] = {}
+    for name, value in recorded.items():
+        if value != REDACTED:
+            restored[name] = str(value)
+            continue
+        env_names = (f"DRKIT_SET_{name}", f"DRKIT_SET_{name.upper()}")
+        found = next((runtime.env[n] for n in env_names if n in runtime.env), None)
+        if found is None:
+            raise UsageError(
+                f"run {run_id} was started with a secret override `--set {name}=...`, which was not recorded",
+                hint=f"provide it again in the environment: DRKIT_SET_{name}=... drkit resume {run_id}",
+            )
+        restored[name] = found
+    return restored
+
+
+def _previous_run(run_id: str, events: list[dict[str, Any]]) -> PreviousRun:
+    finished: dict[tuple[str, str], StepReport] = {}
+    executed = 0.0
+    for event in events:
+        if event.get("event") != "step-finished" or not isinstance(event.get("step"), dict):
+            continue
+        step = StepReport.from_json(event["step"])
+        finished[(step.phase, step.name)] = step
+        if not step.previous_attempt and step.status in (StepState.SUCCEEDED, StepState.FAILED):
+            executed += step.duration
+    return PreviousRun(run_id=run_id, finished=finished, executed_seconds=executed)
+
+
+def list_runs(runtime: Runtime, limit: int = 20) -> list[RunSummary]:
+    """The most recent runs, newest first."""
+    summaries: list[RunSummary] = []
+    for run_id in list_run_ids(runtime.state_dir)[:limit]:
+        paths = RunPaths(run_dir(runtime.state_dir, run_id))
+        if paths.report.is_file():
+            try:
+                report = read_report(paths.report)
+            except (OSError, ValueError, KeyError):
+                report = None
+            if report is not None:
+                summaries.append(
+                    RunSummary(
+                        run_id=run_id,
+                        playbook=report.playbook_name,
+                        mode=report.mode,
+                        outcome=str(report.outcome),
+                        started_at=report.started_at,
+                        duration=report.total_duration,
+                    )
+                )
+                continue
+        events = read_journal(paths.journal) if paths.journal.is_file() else []
+        started = next((e for e in events if e.get("event") == "run-started"), {})
+        summaries.append(
+            RunSummary(
+                run_id=run_id,
+                playbook=str(started.get("playbookName", "?")),
+                mode=str(started.get("mode", "?")),
+                outcome="incomplete",
+                started_at=started.get("at"),
+                duration=None,
+            )
+        )
+    return summaries
+
+
+def show_run(run_id: str, runtime: Runtime) -> RunReport:
+    """The report of a recorded run (rebuilt from its journal when drkit died before writing one)."""
+    paths = RunPaths(existing_run_dir(runtime.state_dir, run_id))
+    if paths.report.is_file():
+        return read_report(paths.report)
+    events = read_journal(paths.journal)
+    started = next((e for e in events if e.get("event") == "run-started"), {})
+    previous = _previous_run(run_id, events)
+    phases: dict[str, list[StepReport]] = {}
+    for step in previous.finished.values():
+        phases.setdefault(step.phase, []).append(step)
+    return RunReport(
+        run_id=run_id,
+        playbook_name=str(started.get("playbookName", "")),
+        playbook_path=str(started.get("playbook", "")),
+        mode=str(started.get("mode", "")),
+        outcome=Outcome.RUNNING,
+        phases=tuple(PhaseReport(name=name, steps=tuple(steps)) for name, steps in phases.items()),
+        rto_measured=previous.executed_seconds,
+        started_at=started.get("at"),
+        message="the run did not finish (drkit was stopped); `drkit resume` continues it",
+    )

@@ -1,0 +1,298 @@
+"""What a person sees: a live view on a terminal, plain lines elsewhere (CI logs), and the final summary.
+
+Console objects are always made from the streams the CLI hands in (never a module-global Console), so tests
+see exactly what a user would, and `-o json` can send progress to stderr while stdout carries only the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from drkit.playbook.durations import format_duration
+from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
+
+SYMBOLS = {
+    StepState.SUCCEEDED: ("✔", "green"),
+    StepState.FAILED: ("✘", "red"),
+    StepState.SKIPPED: ("↷", "dim"),
+    StepState.NOT_RUN: ("·", "dim"),
+    StepState.PENDING: ("○", "dim"),
+    StepState.PLANNED: ("•", "cyan"),
+}
+OUTCOME_STYLE = {
+    Outcome.SUCCEEDED: "bold green",
+    Outcome.FAILED: "bold red",
+    Outcome.OVER_RTO: "bold yellow",
+    Outcome.REFUSED: "bold yellow",
+    Outcome.INTERRUPTED: "bold yellow",
+    Outcome.PLANNED: "bold cyan",
+    Outcome.RUNNING: "bold",
+}
+
+
+def make_console(stream: TextIO, *, terminal: bool) -> Console:
+    """A console on `stream`; off a terminal: no colour codes, no wrapping of long lines."""
+    if terminal:
+        return Console(file=stream, force_terminal=True)
+    return Console(file=stream, force_terminal=False, no_color=True, width=200, soft_wrap=True)
+
+
+def _symbol(step: StepReport) -> Text:
+    if step.tolerated:
+        return Text("!", style="yellow")
+    symbol, style = SYMBOLS[step.status]
+    return Text(symbol, style=style)
+
+
+def _step_line(step: StepReport) -> Text:
+    line = Text("  ")
+    line.append_text(_symbol(step))
+    line.append(f" {step.path}")
+    if step.status in (StepState.SUCCEEDED, StepState.FAILED):
+        line.append(f"  {format_duration(step.duration)}", style="dim")
+    if step.previous_attempt:
+        line.append("  (previous attempt)", style="dim")
+    elif step.status is StepState.FAILED or step.tolerated:
+        line.append(f"  {step.message}", style="red" if not step.tolerated else "yellow")
+        if step.hint:
+            line.append(f"\n      hint: {step.hint}", style="cyan")
+    elif step.status in (StepState.SKIPPED, StepState.NOT_RUN) and step.message:
+        line.append(f"  {step.message}", style="dim")
+    return line
+
+
+class PlainListener:
+    """One line per finished step: for logs, where a live view would be noise."""
+
+    def __init__(self, console: Console, *, summary: Callable[[RunReport], None] | None = None) -> None:
+        self.console = console
+        self._summary = summary
+
+    def plan_ready(self, plan: RunReport) -> None:
+        render_plan(self.console, plan)
+
+    def run_started(self, overview: RunReport) -> None:
+        what = f"{overview.mode} {overview.playbook_name}"
+        self.console.print(Text(f"{what}  run {overview.run_id}", style="bold"))
+
+    def phase_started(self, phase: str) -> None:
+        self.console.print(Text(f"▶ {phase}", style="bold"))
+
+    def step_started(self, step: StepReport) -> None:
+        pass
+
+    def step_progress(self, text: str) -> None:
+        pass
+
+    def step_finished(self, step: StepReport) -> None:
+        self.console.print(_step_line(step))
+
+    def phase_finished(self, phase: PhaseReport) -> None:
+        if phase.over_budget and phase.budget is not None:
+            self.console.print(
+                Text(
+                    f"  ⚠ phase {phase.name} took {format_duration(phase.duration)}, "
+                    f"over its budget of {format_duration(phase.budget)}",
+                    style="yellow",
+                )
+            )
+
+    def run_finished(self, report: RunReport) -> None:
+        if self._summary is not None:
+            self._summary(report)
+
+
+class LiveListener:
+    """A live view on a terminal: phases and steps, a spinner on the running step, elapsed time against
+    budgets."""
+
+    def __init__(
+        self,
+        console: Console,
+        monotonic: Callable[[], float],
+        *,
+        summary: Callable[[RunReport], None] | None = None,
+    ) -> None:
+        self.console = console
+        self._monotonic = monotonic
+        self._summary = summary
+        self._report: RunReport | None = None
+        self._steps: dict[tuple[str, int], StepReport] = {}
+        self._running: tuple[str, int] | None = None
+        self._running_since = 0.0
+        self._phase_since: dict[str, float] = {}
+        self._progress = ""
+        self._live: Live | None = None
+        self._spinner = Spinner("dots")
+
+    def plan_ready(self, plan: RunReport) -> None:
+        render_plan(self.console, plan)
+
+    def run_started(self, overview: RunReport) -> None:
+        self._report = overview
+        self._steps = {(s.phase, s.index): s for s in overview.steps}
+        self._live = Live(_Renderable(self), console=self.console, refresh_per_second=8, transient=False)
+        self._live.start()
+
+    def phase_started(self, phase: str) -> None:
+        self._phase_since[phase] = self._monotonic()
+
+    def step_started(self, step: StepReport) -> None:
+        self._running = (step.phase, step.index)
+        self._running_since = self._monotonic()
+        self._progress = ""
+
+    def step_progress(self, text: str) -> None:
+        self._progress = text
+
+    def step_finished(self, step: StepReport) -> None:
+        self._steps[(step.phase, step.index)] = step
+        self._running = None
+        self._progress = ""
+
+    def phase_finished(self, phase: PhaseReport) -> None:
+        for step in phase.steps:
+            self._steps[(step.phase, step.index)] = step
+        self._phase_since.pop(phase.name, None)
+
+    def run_finished(self, report: RunReport) -> None:
+        self._report = report
+        self._steps = {(s.phase, s.index): s for s in report.steps}
+        self._running = None
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        if self._summary is not None:
+            self._summary(report)
+
+    def render(self) -> RenderableType:
+        report = self._report
+        if report is None:
+            return Text("")
+        now = self._monotonic()
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=2)
+        table.add_column()
+        table.add_column(justify="right")
+        for phase in report.phases:
+            since = self._phase_since.get(phase.name)
+            done = sum(self._steps[(phase.name, s.index)].duration for s in phase.steps)
+            elapsed = done + (
+                now - self._running_since if self._running and self._running[0] == phase.name else 0
+            )
+            budget = f" / {format_duration(phase.budget)}" if phase.budget else ""
+            timing = f"{format_duration(elapsed)}{budget}" if since is not None or done else ""
+            over = phase.budget is not None and elapsed > phase.budget
+            table.add_row("", Text(phase.name, style="bold"), Text(timing, style="yellow" if over else "dim"))
+            for step in phase.steps:
+                current = self._steps[(phase.name, step.index)]
+                if self._running == (phase.name, step.index):
+                    table.add_row(
+                        self._spinner,
+                        Text(f"  {current.name}"),
+                        Text(format_duration(now - self._running_since)),
+                    )
+                    if self._progress:
+                        table.add_row("", Text(f"    {self._progress[:150]}", style="dim"), "")
+                else:
+                    right = (
+                        format_duration(current.duration)
+                        if current.status in (StepState.SUCCEEDED, StepState.FAILED)
+                        else ""
+                    )
+                    table.add_row(_symbol(current), Text(f"  {current.name}"), Text(right, style="dim"))
+        header = Text(f"{report.mode} {report.playbook_name}  run {report.run_id}", style="bold")
+        return Group(header, table)
+
+
+class _Renderable:
+    """Lets Live re-render the current state on every refresh (so the spinner and elapsed times move)."""
+
+    def __init__(self, owner: LiveListener) -> None:
+        self.owner = owner
+
+    def __rich__(self) -> RenderableType:
+        return self.owner.render()
+
+
+def render_summary(console: Console, report: RunReport) -> None:
+    """The summary table (phase, duration, budget, status) and the outcome line with the total against the
+    RTO."""
+    table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("phase")
+    table.add_column("duration", justify="right")
+    table.add_column("budget", justify="right")
+    table.add_column("status")
+    for phase in report.phases:
+        budget = format_duration(phase.budget) if phase.budget is not None else "-"
+        status = str(phase.status) + ("  (over budget)" if phase.over_budget else "")
+        style = "yellow" if phase.over_budget else ("red" if phase.status is StepState.FAILED else None)
+        table.add_row(phase.name, format_duration(phase.duration), budget, Text(status, style=style or ""))
+    console.print()
+    console.print(table)
+    for step in report.steps:
+        if step.checklist_items and step.status in (StepState.SUCCEEDED, StepState.FAILED):
+            console.print(Text(f"checklist {step.name}:", style="bold"))
+            for item in step.checklist_items:
+                when = (
+                    f"passed after {format_duration(item.first_passed_after)}"
+                    if item.passed and item.first_passed_after is not None
+                    else f"failing: {item.message}"
+                )
+                console.print(Text(f"  {'✔' if item.passed else '✘'} {item.name}  {when}"))
+    console.print(outcome_line(report))
+
+
+def outcome_line(report: RunReport) -> Text:
+    measured = format_duration(report.rto_measured)
+    basis = " (this run plus earlier attempts)" if report.resumed else ""
+    rto = f" against an RTO of {format_duration(report.rto)}" if report.rto is not None else ""
+    text = f"{report.mode} {report.outcome}: {measured}{basis}{rto}"
+    if report.message:
+        text += f"\n  {report.message}"
+    if report.run_id:
+        text += f"\n  run {report.run_id}"
+    return Text(text, style=OUTCOME_STYLE.get(report.outcome, "bold"))
+
+
+def render_plan(console: Console, report: RunReport) -> None:
+    console.print(Text(f"plan of {report.playbook_name} (nothing is run)", style="bold"))
+    for phase in report.phases:
+        budget = f" (budget {format_duration(phase.budget)})" if phase.budget else ""
+        drill_only = " [drill-only]" if phase.drill_only else ""
+        console.print(Text(f"▶ {phase.name}{budget}{drill_only}", style="bold"))
+        for step in phase.steps:
+            line = Text("  ")
+            line.append_text(_symbol(step))
+            line.append(f" {step.name}: {step.message}")
+            if step.destructive:
+                line.append("  [destructive]", style="bold red")
+            console.print(line)
+            actions = step.details.get("actions") if step.status is StepState.PLANNED else None
+            for action in actions if isinstance(actions, list) else []:
+                console.print(Text(f"      - {action}", style="dim"))
+
+
+def render_runs(console: Console, runs: Sequence[RunSummary]) -> None:
+    """`drkit runs list`: newest first."""
+    if not runs:
+        console.print("no runs recorded yet")
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("run", "playbook", "mode", "outcome", "duration"):
+        table.add_column(column)
+    for run in runs:
+        duration = "-" if run.duration is None else format_duration(run.duration)
+        style = OUTCOME_STYLE.get(Outcome(run.outcome), "") if run.outcome in set(Outcome) else "yellow"
+        table.add_row(
+            escape(run.run_id), escape(run.playbook), run.mode, Text(run.outcome, style=style), duration
+        )
+    console.print(table)

@@ -1,0 +1,27 @@
+"""The machine-readable report: `report.json` in the run directory and `-o json` on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from drkit.report.model import RunReport
+
+
+def dumps(report: RunReport) -> str:
+    return json.dumps(report.to_json(), indent=2, sort_keys=False, default=str) + "\n"
+
+
+def write_report(report: RunReport, path: Path) -> None:
+    """Write atomically: a reader (or a crash) never sees half a report."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(dumps(report))
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def read_report(path: Path) -> RunReport:
+    return RunReport.from_json(json.loads(path.read_text(encoding="utf-8")))

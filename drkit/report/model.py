@@ -1,0 +1,289 @@
+"""The run report: frozen, JSON-serialisable data with a stable schema (`schemaVersion` 1).
+
+The same objects travel to the live console while a run is under way (steps still `pending`), into the journal
+(one step at a time) and into `report.json`, so `drkit resume` and `drkit runs show` can rebuild them from
+disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # a step failed (not tolerated)
+    OVER_RTO = "over-rto"  # every step passed, but later than the playbook's RTO
+    REFUSED = "refused"
+    INTERRUPTED = "interrupted"
+    PLANNED = "planned"  # `drkit plan`: nothing ran
+    RUNNING = "running"  # only in the live view and in a report rebuilt from a crashed run's journal
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # by design: phase not selected, drill-only phase in `recover`, or the step said so
+    NOT_RUN = "not-run"  # an earlier step failed or the run was interrupted first
+    PLANNED = "planned"
+
+
+class RtoBasis(StrEnum):
+    THIS_RUN = "this-run"
+    WITH_PREVIOUS_ATTEMPTS = "this-run+previous-attempts"  # a resumed run adds the time already spent
+
+
+@dataclass(frozen=True)
+class ChecklistItemReport:
+    name: str
+    description: str
+    passed: bool
+    first_passed_after: float | None  # seconds after the checklist started
+    attempts: int
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "passed": self.passed,
+            "firstPassedAfter": self.first_passed_after,
+            "attempts": self.attempts,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChecklistItemReport:
+        return cls(
+            name=str(data.get("name", "")),
+            description=str(data.get("description", "")),
+            passed=bool(data.get("passed", False)),
+            first_passed_after=_opt_float(data.get("firstPassedAfter")),
+            attempts=int(data.get("attempts", 0)),
+            message=str(data.get("message", "")),
+        )
+
+
+@dataclass(frozen=True)
+class StepReport:
+    phase: str
+    index: int  # 1-based position in its phase
+    name: str
+    kind: str
+    status: StepState
+    message: str = ""
+    hint: str | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+    started_at: float | None = None  # wall clock, seconds since the epoch
+    finished_at: float | None = None
+    duration: float = 0.0  # seconds, monotonic
+    attempts: int = 0
+    tolerated: bool = False  # failed, but continueOnError let the run go on
+    previous_attempt: bool = False  # succeeded in an earlier attempt of a resumed run; not run again
+    destructive: bool = False  # from the step's plan
+    checklist_items: tuple[ChecklistItemReport, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return f"{self.phase}/{self.name}"
+
+    @property
+    def label(self) -> str:
+        """The status as people read it."""
+        if self.previous_attempt:
+            return "succeeded (previous attempt)"
+        if self.tolerated:
+            return "failed (tolerated)"
+        return str(self.status)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "phase": self.phase,
+            "index": self.index,
+            "name": self.name,
+            "kind": self.kind,
+            "status": str(self.status),
+            "label": self.label,
+            "message": self.message,
+            "hint": self.hint,
+            "details": dict(self.details),
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "duration": self.duration,
+            "attempts": self.attempts,
+            "tolerated": self.tolerated,
+            "previousAttempt": self.previous_attempt,
+            "destructive": self.destructive,
+            "checklistItems": [item.to_json() for item in self.checklist_items],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepReport:
+        return cls(
+            phase=str(data["phase"]),
+            index=int(data["index"]),
+            name=str(data["name"]),
+            kind=str(data.get("kind", "")),
+            status=StepState(data["status"]),
+            message=str(data.get("message", "")),
+            hint=data.get("hint"),
+            details=dict(data.get("details") or {}),
+            started_at=_opt_float(data.get("startedAt")),
+            finished_at=_opt_float(data.get("finishedAt")),
+            duration=float(data.get("duration", 0.0)),
+            attempts=int(data.get("attempts", 0)),
+            tolerated=bool(data.get("tolerated", False)),
+            previous_attempt=bool(data.get("previousAttempt", False)),
+            destructive=bool(data.get("destructive", False)),
+            checklist_items=tuple(ChecklistItemReport.from_json(i) for i in data.get("checklistItems") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class PhaseReport:
+    name: str
+    steps: tuple[StepReport, ...]
+    budget: float | None = None  # seconds
+    drill_only: bool = False
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def duration(self) -> float:
+        """Time spent in this phase's steps, including steps done by earlier attempts of a resumed run."""
+        return sum(step.duration for step in self.steps)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget is not None and self.duration > self.budget
+
+    @property
+    def status(self) -> StepState:
+        states = [s.status for s in self.steps]
+        if any(s.status is StepState.FAILED and not s.tolerated for s in self.steps):
+            return StepState.FAILED
+        if states and all(s is StepState.PLANNED for s in states):
+            return StepState.PLANNED
+        if any(s is StepState.PENDING for s in states):
+            return StepState.PENDING
+        if states and all(s is StepState.NOT_RUN for s in states):
+            return StepState.NOT_RUN
+        if states and all(s is StepState.SKIPPED for s in states):
+            return StepState.SKIPPED
+        if any(s is StepState.NOT_RUN for s in states):
+            return StepState.NOT_RUN
+        return StepState.SUCCEEDED
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "status": str(self.status),
+            "budget": self.budget,
+            "overBudget": self.over_budget,
+            "drillOnly": self.drill_only,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "duration": self.duration,
+            "steps": [step.to_json() for step in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PhaseReport:
+        return cls(
+            name=str(data["name"]),
+            steps=tuple(StepReport.from_json(s) for s in data.get("steps") or ()),
+            budget=_opt_float(data.get("budget")),
+            drill_only=bool(data.get("drillOnly", False)),
+            started_at=_opt_float(data.get("startedAt")),
+            finished_at=_opt_float(data.get("finishedAt")),
+        )
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: str | None  # None for `drkit plan`, which records nothing
+    playbook_name: str
+    playbook_path: str
+    mode: str  # drill | recover | check | plan
+    outcome: Outcome
+    phases: tuple[PhaseReport, ...]
+    rto: float | None = None
+    rto_measured: float = 0.0  # the time compared with the RTO, see rto_basis
+    rto_basis: RtoBasis = RtoBasis.THIS_RUN
+    total_duration: float = 0.0  # this run's wall time, from the first step to the end
+    started_at: float | None = None
+    finished_at: float | None = None
+    resumed: bool = False
+    message: str = ""  # one line: why the run failed, or what was refused
+    drkit_version: str = ""
+
+    @property
+    def steps(self) -> tuple[StepReport, ...]:
+        return tuple(step for phase in self.phases for step in phase.steps)
+
+    @property
+    def over_budget_phases(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.phases if p.over_budget)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "runId": self.run_id,
+            "playbook": {"name": self.playbook_name, "path": self.playbook_path},
+            "mode": self.mode,
+            "outcome": str(self.outcome),
+            "message": self.message,
+            "rto": self.rto,
+            "rtoMeasured": self.rto_measured,
+            "rtoBasis": str(self.rto_basis),
+            "totalDuration": self.total_duration,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "resumed": self.resumed,
+            "overBudgetPhases": list(self.over_budget_phases),
+            "drkitVersion": self.drkit_version,
+            "phases": [phase.to_json() for phase in self.phases],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunReport:
+        playbook = data.get("playbook") or {}
+        return cls(
+            run_id=data.get("runId"),
+            playbook_name=str(playbook.get("name", "")),
+            playbook_path=str(playbook.get("path", "")),
+            mode=str(data.get("mode", "")),
+            outcome=Outcome(data.get("outcome", Outcome.RUNNING)),
+            phases=tuple(PhaseReport.from_json(p) for p in data.get("phases") or ()),
+            rto=_opt_float(data.get("rto")),
+            rto_measured=float(data.get("rtoMeasured", 0.0)),
+            rto_basis=RtoBasis(data.get("rtoBasis", RtoBasis.THIS_RUN)),
+            total_duration=float(data.get("totalDuration", 0.0)),
+            started_at=_opt_float(data.get("startedAt")),
+            finished_at=_opt_float(data.get("finishedAt")),
+            resumed=bool(data.get("resumed", False)),
+            message=str(data.get("message", "")),
+            drkit_version=str(data.get("drkitVersion", "")),
+        )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of `drkit runs list`."""
+
+    run_id: str
+    playbook: str
+    mode: str
+    outcome: str  # an Outcome value, or "incomplete" when the run never finished (crash, kill -9)
+    started_at: float | None
+    duration: float | None
+
+
+def _opt_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

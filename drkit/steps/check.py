@@ -1,0 +1,192 @@
+"""The `check` step: run a named checklist until every item has passed, and record when each first did.
+
+The first-pass time of each item is the measurement a DR drill is after ("the model was serving 3m12s after
+the rebuild started"), so items that passed are not attempted again while the others are retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from drkit.errors import DrkitError
+from drkit.playbook.fields import Duration, Field, KindSchema, Obj, OneOf, Str
+from drkit.playbook.model import Checklist, Playbook, StepSpec
+from drkit.steps.base import Probe, ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.settings import StepConfigError, as_mapping, opt_number
+
+DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
+ROUND_INTERVAL_SECONDS = 1.0
+
+BODY = OneOf(
+    (
+        Str(min_length=1),
+        Obj(
+            fields={
+                "checklist": Field(Str(min_length=1), required=True, description="The checklist to run."),
+                "timeout": Field(
+                    Duration(minimum_seconds=0.0), description="Time every item has to pass by."
+                ),
+            }
+        ),
+    ),
+    description="A checklist name, or {checklist: name, timeout: 5m}.",
+)
+
+SCHEMA = KindSchema(
+    kind="check",
+    body=BODY,
+    description="Run a checklist until every item passes; records when each item first passed.",
+    examples=("infrastructure-health", {"checklist": "model-serving", "timeout": "10m"}),
+)
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    checklist: str
+    timeout: float | None = None
+
+
+def parse_settings(body: object) -> CheckSettings:
+    if isinstance(body, str):
+        return CheckSettings(checklist=body)
+    data = as_mapping(body, "check")
+    name = data.get("checklist")
+    if not isinstance(name, str) or not name:
+        raise StepConfigError("`check` needs the name of a checklist")
+    timeout = data.get("timeout")
+    return CheckSettings(
+        checklist=name, timeout=None if timeout is None else opt_number(data, "timeout", 0.0)
+    )
+
+
+def build_probes(
+    checklist: Checklist, playbook: Playbook, probe_kinds: Mapping[str, ProbeKind]
+) -> list[Probe]:
+    """One probe per item. Raises StepConfigError naming the item when its kind cannot use its body."""
+    probes: list[Probe] = []
+    for item in checklist.items:
+        kind = probe_kinds.get(item.kind)
+        if kind is None:
+            raise StepConfigError(f"checklist item kind {item.kind!r} is not known")
+        probes.append(kind.build(item.name, item.body, playbook))
+    return probes
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    name: str
+    description: str
+    passed: bool
+    first_passed_after: float | None  # seconds since the checklist started
+    attempts: int
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "passed": self.passed,
+            "firstPassedAfter": self.first_passed_after,
+            "attempts": self.attempts,
+            "message": self.message,
+        }
+
+
+def run_checklist(
+    name: str,
+    probes: list[Probe],
+    ctx: StepContext,
+    *,
+    timeout: float | None,
+    round_interval: float = ROUND_INTERVAL_SECONDS,
+) -> StepResult:
+    """Attempt every not-yet-passed probe each round until all pass or `timeout` (else ctx's deadline)."""
+    clock: Callable[[], float] = ctx.runtime.monotonic
+    started = clock()
+    deadline = ctx.deadline if timeout is None else started + timeout
+    probe_ctx = replace(ctx, deadline=deadline)
+    first_pass: dict[str, float] = {}
+    attempts: dict[str, int] = dict.fromkeys((p.name for p in probes), 0)
+    last_message: dict[str, str] = {}
+    while True:
+        for probe in probes:
+            if probe.name in first_pass:
+                continue
+            attempts[probe.name] += 1
+            result = _attempt(probe, probe_ctx)
+            last_message[probe.name] = result.message
+            if result.status is StepStatus.SUCCEEDED:
+                first_pass[probe.name] = clock() - started
+        ctx.progress(f"{len(first_pass)}/{len(probes)} items passed")
+        out_of_time = deadline is not None and clock() >= deadline
+        if len(first_pass) == len(probes) or out_of_time:
+            break
+        wait = round_interval if deadline is None else min(round_interval, max(0.0, deadline - clock()))
+        ctx.runtime.sleep(wait)
+    items = [
+        ItemOutcome(
+            name=p.name,
+            description=p.describe(),
+            passed=p.name in first_pass,
+            first_passed_after=first_pass.get(p.name),
+            attempts=attempts[p.name],
+            message=last_message.get(p.name, ""),
+        )
+        for p in probes
+    ]
+    details: dict[str, object] = {"checklist": name, "items": [i.to_json() for i in items]}
+    failing = [i for i in items if not i.passed]
+    if not failing:
+        return StepResult(StepStatus.SUCCEEDED, f"all {len(items)} items of {name!r} passed", details)
+    waited = clock() - started
+    lines = "; ".join(f"{i.name}: {i.message}" for i in failing)
+    return StepResult(
+        StepStatus.FAILED,
+        f"{len(failing)} of {len(items)} items of {name!r} still failing after {waited:.1f}s: {lines}",
+        details,
+    )
+
+
+def _attempt(probe: Probe, ctx: StepContext) -> StepResult:
+    try:
+        return probe.attempt(ctx)
+    except DrkitError as exc:
+        return StepResult(StepStatus.FAILED, exc.message)
+
+
+class CheckStep:
+    def __init__(self, spec: StepSpec, settings: CheckSettings, probe_kinds: Mapping[str, ProbeKind]) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.probe_kinds = probe_kinds
+
+    def _checklist(self, playbook: Playbook) -> Checklist:
+        checklist = playbook.checklists.get(self.settings.checklist)
+        if checklist is None:
+            # The loader rejects such playbooks; a playbook built by hand (tests, library use) can get here.
+            raise StepConfigError(f"checklist {self.settings.checklist!r} is not defined")
+        return checklist
+
+    def plan(self, ctx: StepContext) -> StepPlan:
+        checklist = self._checklist(ctx.playbook)
+        probes = build_probes(checklist, ctx.playbook, self.probe_kinds)
+        return StepPlan(
+            summary=f"would check {checklist.name!r} ({len(probes)} items)",
+            actions=tuple(p.describe() for p in probes),
+        )
+
+    def run(self, ctx: StepContext) -> StepResult:
+        checklist = self._checklist(ctx.playbook)
+        probes = build_probes(checklist, ctx.playbook, self.probe_kinds)
+        timeout = self.settings.timeout if self.settings.timeout is not None else checklist.timeout
+        return run_checklist(checklist.name, probes, ctx, timeout=timeout)
+
+
+def make_step_kind(probe_kinds: Mapping[str, ProbeKind]) -> StepKind:
+    """The `check` kind needs the probe kinds to build its items; the registry hands them in."""
+    return StepKind(
+        schema=SCHEMA,
+        build=lambda spec: CheckStep(spec, parse_settings(spec.body), probe_kinds),
+        default_timeout=DEFAULT_TIMEOUT_SECONDS,
+    )

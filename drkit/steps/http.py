@@ -1,0 +1,338 @@
+"""The `http` step and checklist item: an HTTP endpoint answers as expected.
+
+As a step it keeps asking until the endpoint passes or the step's deadline passes (a service that is still
+coming up is the normal case during a recovery); as a checklist item each attempt is a single request,
+because the checklist runner does the repeating. Header values and response bodies can carry credentials, so
+details hold header names only and a short, redacted excerpt of the body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from drkit.errors import AdapterError
+from drkit.http_client import HttpResponse, http_request
+from drkit.playbook.fields import (
+    AnyValue,
+    Bool,
+    Duration,
+    Field,
+    Int,
+    KindSchema,
+    ListOf,
+    MapOf,
+    Obj,
+    OneOf,
+    Str,
+)
+from drkit.playbook.model import Playbook, StepSpec
+from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.jsonpath import JsonPathError, compile_path, evaluate
+from drkit.steps.settings import (
+    StepConfigError,
+    as_mapping,
+    compile_regex,
+    opt_bool,
+    opt_number,
+    opt_str,
+    str_map,
+)
+
+DEFAULT_TIMEOUT_SECONDS = 60.0
+DEFAULT_INTERVAL_SECONDS = 2.0
+REQUEST_TIMEOUT_SECONDS = 10.0
+BODY_EXCERPT_CHARS = 300
+METHODS = ("GET", "POST", "PUT", "HEAD", "DELETE")
+
+_JSON_ASSERTION = Obj(
+    description="An assertion on the JSON answer: `equals`, `exists` or `matches` at `path`.",
+    fields={
+        "path": Field(Str(pattern=r"\$.*"), required=True, description="`$.a.b[0]`, `$.items[*].name`"),
+        "equals": Field(AnyValue(), description="Every value at the path equals this."),
+        "exists": Field(Bool(), description="Something is (true) or nothing is (false) at the path."),
+        "matches": Field(Str(), description="Every value at the path, as text, contains this regex."),
+    },
+    exactly_one_of=(("equals", "exists", "matches"),),
+)
+
+BODY = Obj(
+    description="Send an HTTP request and check the answer.",
+    fields={
+        "url": Field(Str(min_length=1), required=True, description="The URL to request."),
+        "method": Field(Str(enum=METHODS), description="HTTP method (GET)."),
+        "headers": Field(MapOf(Str()), description="Request headers; values are never reported."),
+        "body": Field(AnyValue(), description="A JSON request body."),
+        "expect": Field(
+            Obj(
+                fields={
+                    "status": Field(
+                        OneOf(
+                            (
+                                Int(minimum=100, maximum=599),
+                                ListOf(Int(minimum=100, maximum=599), min_items=1),
+                            )
+                        ),
+                        description="Accepted status code(s) (200).",
+                    ),
+                    "json": Field(ListOf(_JSON_ASSERTION), description="Assertions on the JSON answer."),
+                    "bodyContains": Field(Str(), description="Text the answer must contain."),
+                }
+            ),
+            description="What counts as a good answer (status 200 when absent).",
+        ),
+        "interval": Field(
+            Duration(minimum_seconds=0.0), description="Pause between attempts of a step (2s)."
+        ),
+        "requestTimeout": Field(Duration(minimum_seconds=0.1), description="Timeout of one request (10s)."),
+        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (true)."),
+        "caBundle": Field(Str(), description="CA bundle file, relative to the playbook's directory."),
+    },
+)
+
+SCHEMA = KindSchema(
+    kind="http",
+    body=BODY,
+    description="Request a URL until it answers with the expected status and content.",
+    examples=(
+        {"url": "http://mlflow.example:5000/health", "expect": {"status": 200, "bodyContains": "OK"}},
+        {"url": "http://svc/status", "expect": {"json": [{"path": "$.status", "equals": "ready"}]}},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class JsonAssertion:
+    path: str
+    check: Literal["equals", "exists", "matches"]
+    expected: object
+
+    def failure(self, document: object) -> str | None:
+        """Why the document fails this assertion, or None when it passes."""
+        values = evaluate(self.path, document)
+        if self.check == "exists":
+            if bool(values) != bool(self.expected):
+                return f"{self.path} {'is missing' if self.expected else 'exists'}"
+            return None
+        if not values:
+            return f"{self.path} is missing"
+        if self.check == "equals":
+            wrong = next((v for v in values if v != self.expected), _MISSING)
+            if wrong is not _MISSING:
+                return f"{self.path} is {_show(wrong)}, expected {_show(self.expected)}"
+            return None
+        pattern = re.compile(str(self.expected))
+        wrong = next((v for v in values if not pattern.search(_as_text(v))), _MISSING)
+        if wrong is not _MISSING:
+            return f"{self.path} is {_show(wrong)}, which does not match /{pattern.pattern}/"
+        return None
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    url: str
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: object = None
+    statuses: tuple[int, ...] = (200,)
+    json: tuple[JsonAssertion, ...] = ()
+    body_contains: str | None = None
+    interval: float = DEFAULT_INTERVAL_SECONDS
+    request_timeout: float = REQUEST_TIMEOUT_SECONDS
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+    def describe(self) -> str:
+        wanted = "/".join(str(s) for s in self.statuses)
+        return f"{self.method} {self.url} answers {wanted}"
+
+
+def parse_settings(body: object) -> HttpSettings:
+    data = as_mapping(body, "http")
+    url = opt_str(data, "url")
+    if not url:
+        raise StepConfigError("`url` is required")
+    if not re.match(r"(?i)https?://", url):
+        raise StepConfigError(f"`url` {url!r} is not an http:// or https:// URL")
+    method = (opt_str(data, "method") or "GET").upper()
+    if method not in METHODS:
+        raise StepConfigError(f"`method` {method!r} is not one of {', '.join(METHODS)}")
+    expect = as_mapping(data.get("expect") or {}, "http.expect")
+    raw_status = expect.get("status", 200)
+    statuses = tuple(raw_status) if isinstance(raw_status, list | tuple) else (raw_status,)
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in statuses):
+        raise StepConfigError("`expect.status` must be a status code or a list of them")
+    body_contains = opt_str(expect, "bodyContains")
+    return HttpSettings(
+        url=url,
+        method=method,
+        headers=str_map(data, "headers"),
+        body=data.get("body"),
+        statuses=tuple(int(s) for s in statuses),
+        json=tuple(_parse_assertion(item) for item in _as_list(expect.get("json"))),
+        body_contains=body_contains,
+        interval=opt_number(data, "interval", DEFAULT_INTERVAL_SECONDS),
+        request_timeout=opt_number(data, "requestTimeout", REQUEST_TIMEOUT_SECONDS),
+        verify_tls=opt_bool(data, "verifyTls", default=True),
+        ca_bundle=opt_str(data, "caBundle"),
+    )
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise StepConfigError("`expect.json` must be a list of assertions")
+    return list(value)
+
+
+def _parse_assertion(item: object) -> JsonAssertion:
+    data = as_mapping(item, "http.expect.json item")
+    path = opt_str(data, "path")
+    if path is None:
+        raise StepConfigError("every `expect.json` assertion needs a `path`")
+    try:
+        compile_path(path)
+    except JsonPathError as exc:
+        raise StepConfigError(
+            str(exc), hint="write paths like $.status, $.items[0].name, $.items[*].ready"
+        ) from exc
+    present = [key for key in ("equals", "exists", "matches") if key in data]
+    if len(present) != 1:
+        raise StepConfigError(f"the assertion on {path} needs exactly one of equals, exists, matches")
+    check: Literal["equals", "exists", "matches"] = present[0]  # type: ignore[assignment]
+    if check == "matches":
+        compile_regex(opt_str(data, "matches"), "matches")
+    return JsonAssertion(path=path, check=check, expected=data[check])
+
+
+def attempt_once(settings: HttpSettings, ctx: StepContext) -> StepResult:
+    """One request, judged against the expectations. Transport errors are failures, not exceptions."""
+    remaining = ctx.remaining()
+    timeout = (
+        settings.request_timeout if remaining is None else max(0.1, min(settings.request_timeout, remaining))
+    )
+    ca_bundle = None if settings.ca_bundle is None else ctx.base_dir / settings.ca_bundle
+    details: dict[str, object] = {
+        "url": settings.url,
+        "method": settings.method,
+        "headerNames": sorted(settings.headers),
+    }
+    try:
+        response = http_request(
+            settings.method,
+            settings.url,
+            headers=settings.headers,
+            json_body=settings.body,
+            timeout=timeout,
+            verify_tls=settings.verify_tls,
+            ca_bundle=ca_bundle,
+        )
+    except AdapterError as exc:
+        return StepResult(StepStatus.FAILED, exc.message, details)
+    details["status"] = response.status
+    details["bodyExcerpt"] = excerpt(response.text)
+    problem = judge(settings, response)
+    if problem is not None:
+        return StepResult(StepStatus.FAILED, f"{settings.method} {settings.url}: {problem}", details)
+    return StepResult(
+        StepStatus.SUCCEEDED, f"{settings.method} {settings.url} answered {response.status}", details
+    )
+
+
+def judge(settings: HttpSettings, response: HttpResponse) -> str | None:
+    """Why the response does not meet the expectations, or None when it does."""
+    if response.status not in settings.statuses:
+        wanted = " or ".join(str(s) for s in settings.statuses)
+        return f"status {response.status}, expected {wanted}"
+    if settings.body_contains is not None and settings.body_contains not in response.text:
+        return f"the answer does not contain {settings.body_contains!r}"
+    if settings.json:
+        try:
+            document = json.loads(response.text)
+        except ValueError:
+            return "the answer is not JSON"
+        for assertion in settings.json:
+            failure = assertion.failure(document)
+            if failure is not None:
+                return failure
+    return None
+
+
+_SECRET_FIELD = re.compile(
+    r"""(?ix)("?(?:password|passwd|secret|token|api[_-]?key|authorization|credential|private[_-]?key)\w*"?
+    \s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,}&]+)"""
+)
+
+
+def excerpt(text: str) -> str:
+    """The first BODY_EXCERPT_CHARS characters of an answer, with credential-looking fields masked."""
+    masked = _SECRET_FIELD.sub(lambda m: m.group(1) + "****", text)
+    return masked if len(masked) <= BODY_EXCERPT_CHARS else masked[:BODY_EXCERPT_CHARS] + "…"
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _as_text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class HttpStep:
+    def __init__(self, spec: StepSpec, settings: HttpSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+
+    def plan(self, ctx: StepContext) -> StepPlan:
+        return StepPlan(summary=f"would wait until {self.settings.describe()}")
+
+    def run(self, ctx: StepContext) -> StepResult:
+        attempt = 0
+        while True:
+            attempt += 1
+            result = attempt_once(self.settings, ctx)
+            if result.status is StepStatus.SUCCEEDED:
+                return StepResult(result.status, result.message, {**result.details, "attempts": attempt})
+            ctx.progress(f"attempt {attempt}: {result.message}")
+            remaining = ctx.remaining()
+            if remaining is not None and remaining <= 0:
+                return StepResult(
+                    StepStatus.FAILED,
+                    f"{result.message} (still failing after {attempt} attempts)",
+                    {**result.details, "attempts": attempt},
+                )
+            ctx.runtime.sleep(
+                self.settings.interval if remaining is None else min(self.settings.interval, remaining)
+            )
+
+
+class HttpProbe:
+    def __init__(self, name: str, settings: HttpSettings) -> None:
+        self.name = name
+        self.settings = settings
+
+    def describe(self) -> str:
+        return self.settings.describe()
+
+    def attempt(self, ctx: StepContext) -> StepResult:
+        return attempt_once(self.settings, ctx)
+
+
+def _build_probe(name: str, body: object, playbook: Playbook) -> HttpProbe:
+    return HttpProbe(name, parse_settings(body))
+
+
+STEP_KIND = StepKind(
+    schema=SCHEMA,
+    build=lambda spec: HttpStep(spec, parse_settings(spec.body)),
+    default_timeout=DEFAULT_TIMEOUT_SECONDS,
+)
+PROBE_KIND = ProbeKind(schema=SCHEMA, build=_build_probe)

@@ -1,0 +1,156 @@
+"""The commands as a user runs them: output shapes, JSON reports, the runs history, the lazy lab group."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT, WritePlaybook, run_drkit
+
+import drkit
+from drkit import cli
+
+PLAYBOOK = """
+apiVersion: drkit.io/v1
+kind: Playbook
+metadata: {name: demo}
+rto: 10m
+phases:
+  - name: teardown
+    drillOnly: true
+    budget: 1m
+    steps:
+      - name: wipe
+        command: {run: "echo wiping", destructive: true}
+  - name: rebuild
+    steps:
+      - name: build
+        command: {run: "echo building"}
+      - check: health
+checklists:
+  health:
+    - name: always
+      command: {run: "true"}
+"""
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run_drkit("--version", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert drkit.__version__ in result.stdout
+
+
+def test_validate_counts_what_it_found(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit("validate", "playbook.yaml", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert result.stdout == "playbook.yaml is valid: 2 phases, 3 steps, 1 checklists\n"
+
+
+def test_validate_reports_positioned_problems(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK.replace("budget: 1m", "budgt: 1m"))
+    result = run_drkit("validate", "playbook.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "playbook.yaml:8:5" in result.stderr
+    assert "budget" in result.stderr
+    assert "^" in result.stderr
+
+
+def test_schema_is_json_with_every_step_kind(tmp_path: Path) -> None:
+    result = run_drkit("schema", cwd=tmp_path)
+    assert result.exit_code == 0
+    text = json.dumps(result.json)
+    for kind in ("command", "http", "check"):
+        assert f'"{kind}"' in text
+    written = run_drkit("schema", "-o", "schema.json", cwd=tmp_path)
+    assert written.exit_code == 0
+    assert json.loads((tmp_path / "schema.json").read_text()) == result.json
+
+
+def test_plan_shows_steps_and_records_nothing(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit("plan", "playbook.yaml", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert "wipe: would run `echo wiping`" in result.stdout
+    assert "[destructive]" in result.stdout
+    assert "`true` exits with 0" in result.stdout
+    assert not (tmp_path / ".drkit").exists()
+    recover = run_drkit("plan", "playbook.yaml", "--recover", "-o", "json", cwd=tmp_path)
+    steps = recover.json["phases"][0]["steps"]
+    assert steps[0]["status"] == "skipped"
+
+
+def test_drill_plain_output_and_summary(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit("drill", "playbook.yaml", "--yes", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("  ✔ teardown/wipe  ") for line in lines)
+    assert any(line.startswith("  ✔ rebuild/check-2  ") for line in lines)
+    assert any(line.split()[:1] == ["teardown"] and line.split()[-1] == "succeeded" for line in lines)
+    assert "drill succeeded" in result.stdout
+    assert "RTO of 10m00s" in result.stdout
+    assert "always  passed after" in result.stdout
+
+
+def test_json_output_is_only_the_report(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit("drill", "playbook.yaml", "--yes", "-o", "json", cwd=tmp_path)
+    assert result.exit_code == 0
+    report = result.json
+    assert report["schemaVersion"] == 1
+    assert report["outcome"] == "succeeded"
+    check_step = report["phases"][1]["steps"][1]
+    assert check_step["checklistItems"][0]["name"] == "always"
+    assert "teardown/wipe" in result.stderr  # progress went to stderr
+    saved = tmp_path / ".drkit" / "runs" / report["runId"] / "report.json"
+    assert json.loads(saved.read_text()) == report
+
+
+def test_check_command_runs_checklists(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit("check", "playbook.yaml", "--checklist", "health", "-o", "json", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert [s["name"] for s in result.json["phases"][0]["steps"]] == ["health"]
+    unknown = run_drkit("check", "playbook.yaml", "--checklist", "helth", cwd=tmp_path)
+    assert unknown.exit_code == 2
+    assert "'health'" in unknown.stderr
+
+
+def test_runs_list_and_show(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    assert "no runs recorded yet" in run_drkit("runs", "list", cwd=tmp_path).stdout
+    failed = run_drkit("recover", "playbook.yaml", "--set", "x=1", cwd=tmp_path)
+    assert failed.exit_code == 2  # x is not a declared variable
+    run_id = run_drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path).json["runId"]
+    listing = run_drkit("runs", "list", cwd=tmp_path)
+    assert run_id in listing.stdout
+    assert "recover" in listing.stdout
+    assert "succeeded" in listing.stdout
+    shown = run_drkit("runs", "show", run_id, "-o", "json", cwd=tmp_path)
+    assert shown.exit_code == 0
+    assert shown.json["runId"] == run_id
+    assert "recover succeeded" in run_drkit("runs", "show", run_id, cwd=tmp_path).stdout
+
+
+def test_drkit_home_moves_the_state_dir(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    home = tmp_path / "home"
+    result = run_drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path, env={"DRKIT_HOME": str(home)})
+    assert (home / "runs" / result.json["runId"] / "journal.jsonl").is_file()
+
+
+def test_lab_group_explains_a_missing_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        cli.LAZY_GROUPS, "lab", ("drkit_no_such_module.cli", "lab", "pip install 'drkit[lab]'")
+    )
+    result = run_drkit("lab", "up", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "drkit lab" in result.stderr
+    assert "pip install 'drkit[lab]'" in result.stderr
+
+
+def test_example_playbook_validates() -> None:
+    result = run_drkit("validate", "playbooks/example-local.yaml", cwd=REPO_ROOT)
+    assert result.exit_code == 0, result.stderr

@@ -1,0 +1,94 @@
+"""Running drkit from tests, through the real CLI boundary.
+
+`run_drkit` runs in-process (fast; click's stream isolation swaps stdout/stderr/env) and returns the exit code
+the boundary computed; `start_drkit` starts a real `python -m drkit` process for signals and crashes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from drkit.cli import run
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+WritePlaybook = Callable[..., Path]
+
+
+class FakeClock:
+    """Monotonic and wall clocks that only move when something sleeps (or a test advances them)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return 1_767_225_600.0 + self.now  # 2026-01-01T00:00:00Z + now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class DrkitResult:
+    stdout: str
+    stderr: str
+    exit_code: int
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_drkit(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str | None] | None = None,
+    input: str | None = None,
+) -> DrkitResult:
+    """Run `drkit ARGS` in-process in `cwd`; runs are recorded in `cwd/.drkit` unless env sets DRKIT_HOME."""
+    runner = CliRunner()
+    environment: dict[str, str | None] = {"DRKIT_HOME": None, **(env or {})}
+    previous = Path.cwd()
+    with runner.isolation(input=input, env=environment) as (out, err, _):
+        os.chdir(cwd)
+        try:
+            code = run(list(args))
+        finally:
+            os.chdir(previous)
+    return DrkitResult(out.getvalue().decode(), err.getvalue().decode(), int(code))
+
+
+def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DRKIT_HOME"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+def start_drkit(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """A real `python -m drkit ARGS` process (for SIGINT and crash tests)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "drkit", *args],
+        cwd=cwd,
+        env=subprocess_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -1,0 +1,147 @@
+"""The report's JSON form is stable and reads back into the same objects; it is written atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+from drkit.report.console import LiveListener, PlainListener, make_console, outcome_line, render_summary
+from drkit.report.json_report import read_report, write_report
+from drkit.report.model import (
+    ChecklistItemReport,
+    Outcome,
+    PhaseReport,
+    RtoBasis,
+    RunReport,
+    StepReport,
+    StepState,
+)
+
+
+def sample() -> RunReport:
+    ok = StepReport(
+        phase="rebuild",
+        index=1,
+        name="apply",
+        kind="command",
+        status=StepState.SUCCEEDED,
+        message="exited with 0",
+        details={"exitCode": 0},
+        started_at=10.0,
+        finished_at=14.0,
+        duration=4.0,
+        attempts=1,
+    )
+    check = StepReport(
+        phase="validate",
+        index=1,
+        name="health",
+        kind="check",
+        status=StepState.FAILED,
+        message="1 of 1 items still failing",
+        duration=2.0,
+        attempts=1,
+        tolerated=True,
+        checklist_items=(ChecklistItemReport("api", "GET /", False, None, 3, "status 503, expected 200"),),
+    )
+    previous = StepReport(
+        phase="rebuild",
+        index=2,
+        name="seal",
+        kind="command",
+        status=StepState.SUCCEEDED,
+        previous_attempt=True,
+    )
+    return RunReport(
+        run_id="20260101-000000-abcd",
+        playbook_name="demo",
+        playbook_path="/p.yaml",
+        mode="drill",
+        outcome=Outcome.OVER_RTO,
+        phases=(
+            PhaseReport("rebuild", (ok, previous), budget=3.0),
+            PhaseReport("validate", (check,), budget=None),
+        ),
+        rto=5.0,
+        rto_measured=6.0,
+        rto_basis=RtoBasis.WITH_PREVIOUS_ATTEMPTS,
+        resumed=True,
+        message="recovered in 6s, over the RTO of 5s",
+    )
+
+
+def test_json_round_trip_and_schema_fields(tmp_path: Path) -> None:
+    report = sample()
+    data = report.to_json()
+    assert data["schemaVersion"] == 1
+    assert data["overBudgetPhases"] == ["rebuild"]
+    steps = data["phases"][0]["steps"]  # type: ignore[index]
+    assert [s["label"] for s in steps] == ["succeeded", "succeeded (previous attempt)"]
+    path = tmp_path / "report.json"
+    write_report(report, path)
+    assert not (tmp_path / "report.json.tmp").exists()
+    assert read_report(path) == report
+    assert json.loads(path.read_text())["rtoBasis"] == "this-run+previous-attempts"
+
+
+def test_phase_status_summarises_its_steps() -> None:
+    report = sample()
+    assert report.phases[0].status is StepState.SUCCEEDED
+    assert report.phases[1].status is StepState.SUCCEEDED  # a tolerated failure does not fail its phase
+    not_run = PhaseReport("x", (StepReport("x", 1, "a", "command", StepState.NOT_RUN),))
+    assert not_run.status is StepState.NOT_RUN
+
+
+def test_summary_shows_budgets_items_and_outcome() -> None:
+    stream = io.StringIO()
+    render_summary(make_console(stream, terminal=False), sample())
+    text = stream.getvalue()
+    assert "rebuild" in text
+    assert "(over budget)" in text
+    assert "✘ api  failing: status 503, expected 200" in text
+    assert "drill over-rto: 6s (this run plus earlier attempts) against an RTO of 5s" in text
+    assert "\x1b[" not in text  # no colour codes off a terminal
+
+
+def test_plain_listener_prints_one_line_per_step() -> None:
+    stream = io.StringIO()
+    listener = PlainListener(make_console(stream, terminal=False))
+    for step in sample().steps:
+        listener.step_finished(step)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "  ✔ rebuild/apply  4s"
+    assert lines[1] == "  ✔ rebuild/seal  0s  (previous attempt)"
+    assert lines[2].startswith("  ! validate/health  2s  1 of 1 items still failing")
+
+
+def test_live_view_renders_running_step_and_progress() -> None:
+    stream = io.StringIO()
+    now = [100.0]
+    summaries: list[RunReport] = []
+    listener = LiveListener(make_console(stream, terminal=False), lambda: now[0], summary=summaries.append)
+    report = sample()
+    pending = StepReport("rebuild", 1, "apply", "command", StepState.PENDING)
+    rebuild = PhaseReport("rebuild", (pending, report.phases[0].steps[1]), budget=3.0)
+    overview = dataclasses.replace(report, outcome=Outcome.RUNNING, phases=(rebuild, report.phases[1]))
+    listener.run_started(overview)
+    try:
+        listener.phase_started("rebuild")
+        listener.step_started(pending)
+        listener.step_progress("3/5 nodes running")
+        now[0] += 4.0
+        console = make_console(io.StringIO(), terminal=False)
+        with console.capture() as capture:
+            console.print(listener.render())
+    finally:
+        listener.run_finished(report)
+    text = capture.get()
+    assert "apply" in text
+    assert "3/5 nodes running" in text
+    assert "4s / 3s" in text  # elapsed against the phase budget
+    assert summaries == [report]
+
+
+def test_outcome_line_names_the_run() -> None:
+    assert "run 20260101-000000-abcd" in outcome_line(sample()).plain

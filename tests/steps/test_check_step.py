@@ -1,0 +1,81 @@
+"""The `check` step: rounds over the probes still failing, first-pass times, failures naming each item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steps_support import HERE, context, playbook_in, spec
+
+from drkit.context import Runtime
+from drkit.errors import AdapterError
+from drkit.playbook.model import Checklist, ChecklistItem
+from drkit.steps.base import Probe, StepContext, StepResult, StepStatus
+from drkit.steps.check import make_step_kind, run_checklist
+from drkit.steps.registry import PROBE_KINDS
+
+
+class CountingProbe:
+    """Passes from its `passes_on`-th attempt on (never when None); can raise an adapter error instead of
+    failing."""
+
+    def __init__(self, name: str, passes_on: int | None, raises: bool = False) -> None:
+        self.name = name
+        self.passes_on = passes_on
+        self.raises = raises
+        self.attempts = 0
+
+    def describe(self) -> str:
+        return f"probe {self.name}"
+
+    def attempt(self, ctx: StepContext) -> StepResult:
+        self.attempts += 1
+        if self.passes_on is not None and self.attempts >= self.passes_on:
+            return StepResult(StepStatus.SUCCEEDED, "fine")
+        if self.raises:
+            raise AdapterError(f"{self.name} unreachable")
+        return StepResult(StepStatus.FAILED, f"{self.name} not ready ({self.attempts})")
+
+
+def test_items_are_retried_until_all_pass_and_first_pass_times_recorded(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
+    fast, slow = CountingProbe("fast", 1), CountingProbe("slow", 3)
+    probes: list[Probe] = [fast, slow]
+    result = run_checklist("health", probes, context(runtime), timeout=30)
+    assert result.status is StepStatus.SUCCEEDED
+    items = {i["name"]: i for i in result.details["items"]}  # type: ignore[union-attr]
+    assert items["fast"]["firstPassedAfter"] == 0.0
+    assert fast.attempts == 1
+    assert items["slow"]["firstPassedAfter"] == 2.0
+    assert slow.attempts == 3
+    assert clock.sleeps == [1.0, 1.0]
+
+
+def test_failure_lists_each_failing_item_with_its_last_message(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
+    probes: list[Probe] = [
+        CountingProbe("ok", 1),
+        CountingProbe("db", None),
+        CountingProbe("api", None, raises=True),
+    ]
+    result = run_checklist("health", probes, context(runtime), timeout=2.5)
+    assert result.status is StepStatus.FAILED
+    assert "2 of 3 items of 'health' still failing after 2.5s" in result.message
+    assert "db: db not ready (4)" in result.message
+    assert "api: api unreachable" in result.message
+    assert sum(clock.sleeps) == 2.5
+
+
+def test_the_check_step_runs_a_named_checklist_with_its_timeout(runtime: Runtime, tmp_path: Path) -> None:
+    checklist = Checklist(
+        name="files",
+        items=(ChecklistItem("command", "marker", {"run": "test -f marker"}, HERE),),
+        position=HERE,
+        timeout=3,
+    )
+    ctx = context(runtime, timeout=300)
+    ctx = type(ctx)(**{**ctx.__dict__, "playbook": playbook_in(tmp_path, checklists={"files": checklist})})
+    step = make_step_kind(PROBE_KINDS).build(spec("check", "files"))
+    assert step.plan(ctx).actions == ("`test -f marker` exits with 0",)
+    result = step.run(ctx)
+    assert result.status is StepStatus.FAILED
+    assert "after 3.0s" in result.message
+    (tmp_path / "marker").write_text("")
+    assert step.run(ctx).status is StepStatus.SUCCEEDED
