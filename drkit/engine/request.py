@@ -24,3 +24,5 @@ class RunRequest:
     only_phase: str | None = None
     assume_yes: bool = False
     checklists: tuple[str, ...] = ()  # CHECK mode: the checklists to run; empty means all
+    kubeconfig: str | None = None  # default: $KUBECONFIG, ~/.kube/config, in-cluster
+    context: str | None = None  # default: the kubeconfig's current-context

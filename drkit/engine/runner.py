@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import drkit
 from drkit.context import Runtime
 from drkit.engine.build import BuiltStep, build_steps, config_problem
+from drkit.engine.cluster import ClusterAccess
 from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
@@ -89,10 +90,13 @@ def run_playbook(
         selections=selections,
         built=built,
     )
-    if request.mode is RunMode.PLAN:
-        return run.plan_report(run_id=None)
-    run.confirm_destructive(confirm)
-    return run.execute()
+    try:
+        if request.mode is RunMode.PLAN:
+            return run.plan_report(run_id=None)
+        run.confirm_destructive(confirm)
+        return run.execute()
+    finally:
+        run.cluster.close()
 
 
 def _selections(playbook: Playbook, request: RunRequest, plan_as: RunMode) -> list[PhaseSelection]:
@@ -145,6 +149,9 @@ class _Run:
         self.selections = selections
         self.built = built
         self.masker = Masker(playbook.vars[n] for n in playbook.secret_vars if n in playbook.vars)
+        self.cluster = ClusterAccess(
+            runtime, playbook, paths.directory, kubeconfig=request.kubeconfig, context=request.context
+        )
         self.previous_done = self._previous_done()
         self.plans: dict[tuple[str, int], StepPlan] = self._plans()
         self.steps: dict[str, list[StepReport]] = self._skeleton()
@@ -178,6 +185,7 @@ class _Run:
             run_dir=self.paths.directory,
             deadline=deadline,
             progress=self._progress,
+            cluster=self.cluster.get,
         )
 
     def _progress(self, text: str) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 from drkit.context import Runtime
+from drkit.errors import InternalError
+from drkit.kube.client import Cluster
 from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
 
@@ -47,6 +49,8 @@ class StepContext:
     run_dir: Path
     deadline: float | None  # runtime.monotonic() value by which the step must give up; None: no limit
     progress: Callable[[str], None]  # a one-line live status ("3/5 nodes running"); shown on a terminal
+    # The run's one Cluster, opened on first use after the context was checked against `target.contexts`.
+    cluster: Callable[[], Cluster] = field(default_factory=lambda: _no_cluster)
 
     @property
     def base_dir(self) -> Path:
@@ -57,6 +61,10 @@ class StepContext:
         if self.deadline is None:
             return None
         return max(0.0, self.deadline - self.runtime.monotonic())
+
+
+def _no_cluster() -> Cluster:
+    raise InternalError("this step context has no cluster access")
 
 
 class Step(Protocol):

@@ -1,0 +1,73 @@
+"""The run's one door to a cluster, opened lazily and only after the safety check on the context.
+
+Steps that never touch a cluster (command, http) never cause a kubeconfig to be read. The first step that
+asks gets a `Cluster` for the context the user chose, or a refusal (exit 3) when the playbook's
+`target.contexts` does not list it; the refusal happens before any request reaches the cluster.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from drkit.context import Runtime
+from drkit.errors import RefusedError
+from drkit.kube.client import Cluster, ClusterConfig, current_context, open_cluster
+from drkit.playbook.model import Playbook
+
+
+def check_context_allowed(playbook: Playbook, context: str) -> None:
+    """Refuse a context the playbook does not list. A playbook that lists none may act on no cluster."""
+    allowed = playbook.target.contexts
+    if context in allowed:
+        return
+    listed = ", ".join(allowed) if allowed else "none"
+    raise RefusedError(
+        f"playbook {playbook.name!r} may not act on kubeconfig context {context!r} "
+        f"(target.contexts allows: {listed})",
+        hint="switch context (--context NAME), or add the context to target.contexts if it is really a target",
+    )
+
+
+class ClusterAccess:
+    """Opens the run's Cluster once, on first use; closes it at the end of the run."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        playbook: Playbook,
+        state_dir: Path,
+        *,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        self._runtime = runtime
+        self._playbook = playbook
+        self._state_dir = state_dir
+        self._kubeconfig = kubeconfig
+        self._context = context
+        self._cluster: Cluster | None = None
+        self._lock = threading.Lock()
+
+    def context_name(self) -> str:
+        """The context drkit would use, read from the kubeconfig without connecting."""
+        config = ClusterConfig.from_env(self._runtime.env, kubeconfig=self._kubeconfig, context=self._context)
+        return current_context(config)
+
+    def get(self) -> Cluster:
+        with self._lock:
+            if self._cluster is None:
+                check_context_allowed(self._playbook, self.context_name())
+                self._cluster = open_cluster(
+                    self._runtime,
+                    state_dir=self._state_dir,
+                    kubeconfig=self._kubeconfig,
+                    context=self._context,
+                )
+            return self._cluster
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None

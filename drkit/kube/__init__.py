@@ -1,0 +1,65 @@
+"""The Kubernetes adapter: the only part of drkit that imports the `kubernetes` library.
+
+Steps use `Cluster` (typed operations on plain dicts), `wait_for` (watch-based waiting), `compute_status`
+(kstatus-style readiness) and catch the errors of `drkit.kube.errors`; nothing from the library escapes.
+`readiness` and `refs` are pure (plain dicts in, plain data out).
+"""
+
+from drkit.kube.client import Cluster, Deleted, WatchEvent, WatchStream, open_cluster
+from drkit.kube.config import ClusterConfig, context_namespace, current_context, list_contexts
+from drkit.kube.errors import (
+    ClusterUnreachable,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeError,
+    NotFound,
+    ServerError,
+    Unauthorized,
+    UnknownKind,
+)
+from drkit.kube.readiness import CustomRule, ReadinessResult, ReadinessRules, Status, compute_status
+from drkit.kube.refs import ObjectRef, ResourceInfo
+from drkit.kube.retry import NO_RETRY, RetryNotice, RetryPolicy
+from drkit.kube.watch import Selection, WaitResult, exists, gone, ready, wait_for
+
+__all__ = [
+    "NO_RETRY",
+    "Cluster",
+    "ClusterConfig",
+    "ClusterUnreachable",
+    "ConfigError",
+    "Conflict",
+    "CustomRule",
+    "Deleted",
+    "Forbidden",
+    "Gone",
+    "Invalid",
+    "KubeError",
+    "NotFound",
+    "ObjectRef",
+    "ReadinessResult",
+    "ReadinessRules",
+    "ResourceInfo",
+    "RetryNotice",
+    "RetryPolicy",
+    "Selection",
+    "ServerError",
+    "Status",
+    "Unauthorized",
+    "UnknownKind",
+    "WaitResult",
+    "WatchEvent",
+    "WatchStream",
+    "compute_status",
+    "context_namespace",
+    "current_context",
+    "exists",
+    "gone",
+    "list_contexts",
+    "open_cluster",
+    "ready",
+    "wait_for",
+]

@@ -1,0 +1,647 @@
+"""The one door to a cluster: typed operations on plain dicts, with retries and translated errors.
+
+A `Cluster` is created once per run. It holds one kubernetes `ApiClient` (connection pool, credentials, token
+refresh) and its own per-run discovery cache (see `drkit.kube.discovery` for why not the DynamicClient's).
+Every request goes through `_request`, which is the only place that calls the library, so every failure is
+translated into a drkit error there, and through `call_with_retry` with the safety of that operation (see
+`drkit.kube.retry` for which writes may be repeated and how a repeat's answer is read).
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from kubernetes.client import ApiClient
+
+from drkit.context import Runtime
+from drkit.kube.config import (
+    ClusterConfig,
+    context_namespace,
+    current_context,
+    load_client_configuration,
+)
+from drkit.kube.discovery import Discovery, group_version_path
+from drkit.kube.errors import (
+    ClusterUnreachable,
+    Conflict,
+    Gone,
+    KubeError,
+    NotFound,
+    Operation,
+    from_http_status,
+    translate,
+)
+from drkit.kube.refs import ObjectRef, ResourceInfo
+from drkit.kube.retry import RetryNotice, RetryPolicy, Safety, call_with_retry
+
+__all__ = [
+    "Cluster",
+    "ClusterConfig",
+    "Deleted",
+    "ObjectRef",
+    "ResourceInfo",
+    "WatchEvent",
+    "WatchStream",
+    "current_context",
+    "open_cluster",
+]
+
+T = TypeVar("T")
+Propagation = Literal["Background", "Foreground", "Orphan"]
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
+_LIST_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What a delete achieved. `existed` False: it was already gone. `pending_finalizers` non-empty: the
+    object is Terminating and stays until those finalizers are removed."""
+
+    ref: ObjectRef
+    existed: bool
+    pending_finalizers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: EventType
+    object: dict[str, Any]
+
+    @property
+    def resource_version(self) -> str | None:
+        rv = (self.object.get("metadata") or {}).get("resourceVersion")
+        return str(rv) if rv else None
+
+
+class WatchStream:
+    """The events of one open watch request. `interrupt()` may be called from another thread: the reader
+    then stops with ClusterUnreachable (used to end parallel waits promptly when one of them fails)."""
+
+    def __init__(self, events: Iterator[WatchEvent], raw: Any) -> None:
+        self._events = events
+        self._raw = raw
+
+    def __iter__(self) -> Iterator[WatchEvent]:
+        return self._events
+
+    def interrupt(self) -> None:
+        self._raw.shutdown()
+
+
+def merge_patch(target: object, patch: object) -> object:
+    """RFC 7386 JSON merge patch of `patch` onto `target` (used to check whether a repeated write landed)."""
+    if not isinstance(patch, Mapping):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+class Cluster:
+    """Typed operations against one cluster (one kubeconfig context)."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        *,
+        state_dir: Path,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        retry: RetryPolicy | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.context = current_context(config)
+        self.default_namespace = context_namespace(config)
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.retry = retry or RetryPolicy()
+        self.on_retry = on_retry
+        client_configuration = load_client_configuration(config, state_dir / "kube")
+        self.host: str = str(client_configuration.host)
+        self._api = ApiClient(client_configuration)
+        self._discovery = Discovery(self._get_json_for_discovery)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._api.close()  # type: ignore[no-untyped-call]
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- discovery -------------------------------------------------------------------------------
+
+    def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
+        return self._discovery.resource_for(api_version, kind)
+
+    def invalidate_discovery(self) -> None:
+        self._discovery.invalidate()
+
+    def server_version(self) -> dict[str, Any]:
+        op = Operation("get", self.context, kind="version")
+        return self._retrying(Safety.READ, "get /version", lambda _: self._request("GET", "/version", op))
+
+    def _get_json_for_discovery(self, path: str) -> Mapping[str, Any]:
+        op = Operation("get", self.context, kind=f"API discovery {path}")
+        return self._retrying(Safety.READ, f"get {path}", lambda _: self._request("GET", path, op))
+
+    # --- addressing ------------------------------------------------------------------------------
+
+    def resolve(self, ref: ObjectRef) -> tuple[ResourceInfo, ObjectRef]:
+        """The kind's resource, and the ref with its namespace settled (the context's, if namespaced)."""
+        info = self.resource_for(ref.api_version, ref.kind)
+        namespace = (ref.namespace or self.default_namespace) if info.namespaced else None
+        return info, ObjectRef(ref.api_version, ref.kind, namespace, ref.name)
+
+    @staticmethod
+    def path(
+        info: ResourceInfo, namespace: str | None, name: str | None = None, sub: str | None = None
+    ) -> str:
+        parts = [group_version_path(info.api_version)]
+        if info.namespaced and namespace:
+            parts.append(f"namespaces/{namespace}")
+        parts.append(info.plural)
+        if name:
+            parts.append(name)
+        if sub:
+            parts.append(sub)
+        return "/".join(parts)
+
+    def _op(self, verb: str, info: ResourceInfo, namespace: str | None, name: str | None = None) -> Operation:
+        return Operation(verb, self.context, info, namespace if info.namespaced else None, name)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        info, ref = self.resolve(ObjectRef(api_version, kind, namespace, name))
+        return self._get(info, ref)
+
+    def _get(self, info: ResourceInfo, ref: ObjectRef) -> dict[str, Any] | None:
+        op = self._op("get", info, ref.namespace, ref.name)
+        path = self.path(info, ref.namespace, ref.name)
+        try:
+            obj = self._retrying(Safety.READ, f"get {ref}", lambda _: self._request("GET", path, op))
+        except NotFound:
+            return None
+        return _with_type(obj, info)
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str = "",
+        field_selector: str = "",
+    ) -> list[dict[str, Any]]:
+        """Every object of the kind (in `namespace`, or everywhere when None) matching the selectors."""
+        return self.list_with_version(api_version, kind, namespace, label_selector, field_selector)[0]
+
+    def list_with_version(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str = "",
+        field_selector: str = "",
+    ) -> tuple[builtins.list[dict[str, Any]], str]:
+        """The objects and the list's resourceVersion, from which a watch continues."""
+        info = self.resource_for(api_version, kind)
+        namespace = namespace if info.namespaced else None
+        op = self._op("list", info, namespace)
+        path = self.path(info, namespace)
+        for _ in range(3):  # a continue token can expire (410) during a long paged list: start over
+            items: builtins.list[dict[str, Any]] = []
+            token: str | None = None
+            try:
+                while True:
+                    query = _query(
+                        labelSelector=label_selector, fieldSelector=field_selector, limit=_LIST_PAGE
+                    )
+                    if token:
+                        query.append(("continue", token))
+                    page = self._read(f"list {info.group_resource}", path, op, query)
+                    items.extend(_with_type(i, info) for i in page.get("items") or [])
+                    meta = page.get("metadata") or {}
+                    token = meta.get("continue") or None
+                    if not token:
+                        return items, str(meta.get("resourceVersion") or "")
+            except Gone:
+                continue
+        raise Gone(f"list of {op.target} kept expiring", status=410, reason="Expired")
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def apply(
+        self, obj: Mapping[str, Any], field_manager: str = "drkit", dry_run: bool = False, force: bool = True
+    ) -> dict[str, Any]:
+        """Server-side apply: the server merges `obj` into what exists (or creates it) and owns the fields."""
+        info, ref = self.resolve(ObjectRef.of(obj))
+        body = _with_namespace(obj, ref)
+        op = self._op("patch", info, ref.namespace, ref.name)
+        path = self.path(info, ref.namespace, ref.name)
+        query = _query(
+            fieldManager=field_manager, force="true" if force else "", dryRun="All" if dry_run else ""
+        )
+        result = self._retrying(
+            Safety.IDEMPOTENT,
+            f"apply {ref}",
+            lambda _: self._request("PATCH", path, op, query, body, "application/apply-patch+yaml"),
+        )
+        return _with_type(result, info)
+
+    def create(self, obj: Mapping[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        meta = obj.get("metadata") or {}
+        if meta.get("generateName") and not meta.get("name"):
+            return self._create_generated(obj, dry_run)
+        info, ref = self.resolve(ObjectRef.of(obj))
+        body = _with_namespace(obj, ref)
+        op = self._op("create", info, ref.namespace, ref.name)
+        path = self.path(info, ref.namespace)
+
+        def attempt(n: int) -> dict[str, Any]:
+            try:
+                return self._request("POST", path, op, _query(dryRun="All" if dry_run else ""), body)
+            except Conflict:
+                existing = self._get(info, ref) if n > 1 else None
+                if existing is None:
+                    raise
+                return existing  # our earlier attempt created it before its answer was lost
+
+        return _with_type(self._retrying(Safety.CREATE, f"create {ref}", attempt), info)
+
+    def _create_generated(self, obj: Mapping[str, Any], dry_run: bool) -> dict[str, Any]:
+        """generateName objects get a new name per attempt, so a repeat could create a twin: no 5xx retries.
+        Callers that must not create twins label the object and look for the label before creating."""
+        info = self.resource_for(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+        namespace = (
+            ((obj.get("metadata") or {}).get("namespace") or self.default_namespace)
+            if info.namespaced
+            else None
+        )
+        body = copy.deepcopy(dict(obj))
+        if namespace:
+            body["metadata"]["namespace"] = namespace
+        op = self._op("create", info, namespace)
+        path = self.path(info, namespace)
+        result = self._retrying(
+            Safety.UNSAFE,
+            f"create {info.kind} {body['metadata']['generateName']}*",
+            lambda _: self._request("POST", path, op, _query(dryRun="All" if dry_run else ""), body),
+        )
+        return _with_type(result, info)
+
+    def replace(self, obj: Mapping[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        """PUT the whole object; with metadata.resourceVersion a stale copy is refused (Conflict)."""
+        info, ref = self.resolve(ObjectRef.of(obj))
+        body = _with_namespace(obj, ref)
+        guarded = bool((obj.get("metadata") or {}).get("resourceVersion"))
+        op = self._op("update", info, ref.namespace, ref.name)
+        path = self.path(info, ref.namespace, ref.name)
+        result = self._retrying(
+            Safety.GUARDED if guarded else Safety.IDEMPOTENT,
+            f"replace {ref}",
+            lambda _: self._request("PUT", path, op, _query(dryRun="All" if dry_run else ""), body),
+        )
+        return _with_type(result, info)
+
+    def patch_merge(
+        self,
+        ref: ObjectRef,
+        patch: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """JSON merge patch. With `resource_version`, the server refuses it (Conflict) if the object changed
+        since that version was read: the safe way to remove one finalizer from one object."""
+        info, ref = self.resolve(ref)
+        body = copy.deepcopy(dict(patch))
+        if resource_version:
+            body.setdefault("metadata", {})["resourceVersion"] = resource_version
+        op = self._op("patch", info, ref.namespace, ref.name)
+        path = self.path(info, ref.namespace, ref.name)
+        query = _query(dryRun="All" if dry_run else "")
+
+        def attempt(n: int) -> dict[str, Any]:
+            try:
+                return self._request("PATCH", path, op, query, body, "application/merge-patch+json")
+            except Conflict:
+                if n == 1 or not resource_version:
+                    raise
+                current = self._get(info, ref)  # did our earlier attempt land before its answer was lost?
+                if current is None or merge_patch(current, _without_rv(patch)) != current:
+                    raise
+                return current
+
+        safety = Safety.GUARDED if resource_version else Safety.IDEMPOTENT
+        return _with_type(self._retrying(safety, f"patch {ref}", attempt), info)
+
+    def patch_json(
+        self, ref: ObjectRef, ops: Sequence[Mapping[str, Any]], dry_run: bool = False
+    ) -> dict[str, Any]:
+        """RFC 6902 JSON patch. Not idempotent (an index-based remove twice removes two things): a `test` op
+        first makes it safe; it is retried only when the server certainly did not process it."""
+        info, ref = self.resolve(ref)
+        op = self._op("patch", info, ref.namespace, ref.name)
+        path = self.path(info, ref.namespace, ref.name)
+        body = [dict(o) for o in ops]
+        result = self._retrying(
+            Safety.UNSAFE,
+            f"patch {ref}",
+            lambda _: self._request(
+                "PATCH",
+                path,
+                op,
+                _query(dryRun="All" if dry_run else ""),
+                body,
+                "application/json-patch+json",
+            ),
+        )
+        return _with_type(result, info)
+
+    def delete(
+        self,
+        ref: ObjectRef,
+        propagation: Propagation = "Background",
+        precondition_rv: str | None = None,
+        dry_run: bool = False,
+    ) -> Deleted:
+        """Delete one object. Already gone is not an error (`existed=False`); finalizers keep it around."""
+        info, ref = self.resolve(ref)
+        options: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": propagation,
+        }
+        if precondition_rv:
+            options["preconditions"] = {"resourceVersion": precondition_rv}
+        if dry_run:
+            options["dryRun"] = ["All"]
+        op = self._op("delete", info, ref.namespace, ref.name)
+        path = self.path(info, ref.namespace, ref.name)
+
+        def attempt(n: int) -> Deleted:
+            try:
+                answer = self._request("DELETE", path, op, [], options)
+            except NotFound:
+                # On a repeat, our earlier attempt removed it; on the first, it was never there.
+                return Deleted(ref, existed=n > 1)
+            except Conflict:
+                # A repeat with a precondition: our earlier attempt may have started the deletion (which
+                # changed the resourceVersion). If the object is now being deleted, that was us.
+                current = self._get(info, ref) if n > 1 and precondition_rv else None
+                if current is None or not (current.get("metadata") or {}).get("deletionTimestamp"):
+                    raise
+                answer = current
+            return _deleted(ref, answer)
+
+        return self._retrying(Safety.DELETE, f"delete {ref}", attempt)
+
+    def finalize_namespace(self, name: str, finalizers: Sequence[str]) -> dict[str, Any]:
+        """PUT /api/v1/namespaces/<name>/finalize with exactly `finalizers` in spec.finalizers.
+
+        The last resort for a namespace stuck Terminating: objects still inside can be stranded (kubernetes
+        #60807). The PUT carries no resourceVersion, so repeating it sets the same list: idempotent."""
+        info = self.resource_for("v1", "Namespace")
+        current = self._get(info, ObjectRef("v1", "Namespace", None, name))
+        if current is None:
+            raise NotFound(f"Namespace {name} not found", status=404)
+        body = copy.deepcopy(current)
+        body.setdefault("spec", {})["finalizers"] = list(finalizers)
+        body["metadata"].pop("resourceVersion", None)
+        op = self._op("update", info, None, name)
+        path = self.path(info, None, name, "finalize")
+        result = self._retrying(
+            Safety.IDEMPOTENT,
+            f"finalize Namespace {name}",
+            lambda _: self._request("PUT", path, op, [], body),
+        )
+        return _with_type(result, info)
+
+    # --- watch -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None,
+        resource_version: str,
+        label_selector: str = "",
+        field_selector: str = "",
+        timeout_seconds: int = 60,
+    ) -> Iterator[WatchStream]:
+        """Events after `resource_version` until the server ends the stream (about `timeout_seconds`).
+
+        Raises `Gone` when the version is too old (re-list), `ClusterUnreachable` when the stream breaks.
+        The stream is opened with retries; it is closed when the `with` block ends."""
+        info = self.resource_for(api_version, kind)
+        namespace = namespace if info.namespaced else None
+        op = self._op("watch", info, namespace)
+        path = self.path(info, namespace)
+        query = _query(
+            watch="true",
+            resourceVersion=resource_version,
+            labelSelector=label_selector,
+            fieldSelector=field_selector,
+            timeoutSeconds=timeout_seconds,
+            allowWatchBookmarks="true",
+        )
+        timeout = (self.config.request_timeout, timeout_seconds + self.config.request_timeout)
+        raw = self._retrying(
+            Safety.READ, f"watch {info.group_resource}", lambda _: self._open_stream(path, op, query, timeout)
+        )
+        try:
+            yield WatchStream(self._events(raw, op, info), raw)
+        finally:
+            # Close before releasing: an unfinished stream must not go back to the pool with unread events.
+            raw.close()
+            raw.release_conn()
+
+    def _open_stream(self, path: str, op: Operation, query: Sequence[tuple[str, str]], timeout: Any) -> Any:
+        try:
+            response = self._send("GET", path, query, None, None, timeout)
+        except Exception as exc:
+            raise translate(exc, op, self.host) from None
+        if not 200 <= response.status < 300:
+            try:
+                data = response.read()
+            except Exception as exc:
+                raise translate(exc, op, self.host) from None
+            raise from_http_status(op, response.status, response.reason, data, response.headers)
+        return response.response
+
+    def _events(self, raw: Any, op: Operation, info: ResourceInfo) -> Iterator[WatchEvent]:
+        buffer = b""
+        try:
+            for chunk in raw.stream(65536, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield _parse_event(line, op, info)
+        except KubeError:
+            raise
+        except Exception as exc:
+            raise translate(exc, op, self.host) from None
+        if buffer.strip():
+            yield _parse_event(buffer, op, info)
+
+    # --- the one place that calls the library ----------------------------------------------------
+
+    def _read(
+        self, what: str, path: str, op: Operation, query: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
+        return self._retrying(Safety.READ, what, lambda _: self._request("GET", path, op, query))
+
+    def _retrying(self, safety: Safety, what: str, fn: Callable[[int], T]) -> T:
+        return call_with_retry(
+            fn, policy=self.retry, safety=safety, operation=what, sleep=self.sleep, on_retry=self.on_retry
+        )
+
+    def _send(  # noqa: PLR0917 (private plumbing)
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        body: object,
+        content_type: str | None,
+        timeout: Any,
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type or "application/json"
+        request = self._api.param_serialize(
+            method,
+            path,
+            query_params=list(query),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        return self._api.call_api(*request, _request_timeout=timeout)
+
+    def _request(  # noqa: PLR0917 (private plumbing)
+        self,
+        method: str,
+        path: str,
+        op: Operation,
+        query: Sequence[tuple[str, str]] = (),
+        body: object = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        """One HTTP request; a JSON object back, or a translated error."""
+        timeout = (self.config.request_timeout, self.config.request_timeout)
+        try:
+            response = self._send(method, path, query, body, content_type, timeout)
+            try:
+                data = response.read()
+            finally:
+                response.response.release_conn()
+        except Exception as exc:
+            raise translate(exc, op, self.host) from None
+        if not 200 <= response.status < 300:
+            raise from_http_status(op, response.status, response.reason, data, response.headers)
+        try:
+            parsed = json.loads(data) if data else {}
+        except ValueError as exc:
+            raise translate(exc, op, self.host) from None
+        if not isinstance(parsed, dict):
+            raise KubeError(
+                f"the API server answered {op.verb} of {op.target} with something other than an object"
+            )
+        return parsed
+
+
+def _deleted(ref: ObjectRef, answer: Mapping[str, Any]) -> Deleted:
+    """Read a DELETE answer: the object (still there while finalizers remain) or a Status (gone)."""
+    meta = (answer.get("metadata") or {}) if answer.get("kind") != "Status" else {}
+    pending = tuple(str(f) for f in meta.get("finalizers") or ()) if meta.get("deletionTimestamp") else ()
+    return Deleted(ref, existed=True, pending_finalizers=pending)
+
+
+def _query(**params: object) -> list[tuple[str, str]]:
+    return [(key, str(value)) for key, value in params.items() if value not in ("", None)]
+
+
+def _with_type(obj: dict[str, Any], info: ResourceInfo) -> dict[str, Any]:
+    """List items come without apiVersion/kind; readiness rules need them."""
+    if obj.get("kind") != "Status":
+        obj.setdefault("apiVersion", info.api_version)
+        obj.setdefault("kind", info.kind)
+    return obj
+
+
+def _with_namespace(obj: Mapping[str, Any], ref: ObjectRef) -> dict[str, Any]:
+    body = copy.deepcopy(dict(obj))
+    if ref.namespace:
+        body.setdefault("metadata", {})["namespace"] = ref.namespace
+    return body
+
+
+def _without_rv(patch: Mapping[str, Any]) -> dict[str, Any]:
+    body = copy.deepcopy(dict(patch))
+    meta = body.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("resourceVersion", None)
+    return body
+
+
+def _parse_event(line: bytes, op: Operation, info: ResourceInfo) -> WatchEvent:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        raise ClusterUnreachable(
+            f"the watch stream of {op.target} sent an unreadable line", sent=True
+        ) from None
+    kind = event.get("type")
+    obj = event.get("object") or {}
+    if kind == "ERROR":
+        code = int(obj.get("code") or 500)
+        raise from_http_status(op, code, str(obj.get("reason") or ""), json.dumps(obj))
+    if kind not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
+        raise ClusterUnreachable(
+            f"the watch stream of {op.target} sent an unknown event type {kind!r}", sent=True
+        )
+    return WatchEvent(kind, _with_type(obj, info) if kind != "BOOKMARK" else obj)
+
+
+def open_cluster(
+    runtime: Runtime,
+    *,
+    state_dir: Path,
+    kubeconfig: str | Path | None = None,
+    context: str | None = None,
+    retry: RetryPolicy | None = None,
+    on_retry: Callable[[RetryNotice], None] | None = None,
+) -> Cluster:
+    """The run's Cluster, wired to the Runtime's env, clock and sleep. `state_dir`: the run's directory
+    (inline kubeconfig certificates are written below it). Connects to nothing until the first request."""
+    return Cluster(
+        ClusterConfig.from_env(runtime.env, kubeconfig=kubeconfig, context=context),
+        state_dir=state_dir,
+        sleep=runtime.sleep,
+        monotonic=runtime.monotonic,
+        retry=retry,
+        on_retry=on_retry,
+    )

@@ -1,0 +1,162 @@
+"""Which cluster drkit talks to: kubeconfig discovery, context selection, in-cluster credentials.
+
+`current_context` answers without opening a connection, because the playbook's `target.contexts` safety
+check must run before the first request. Paths come from the Runtime's env (KUBECONFIG, HOME), never from
+os.environ (the in-cluster loader of the kubernetes library is the one exception: it reads the Pod's env).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client import Configuration
+from kubernetes.config import load_incluster_config, load_kube_config
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.kube_config import list_kube_config_contexts
+from ruamel.yaml import YAML
+
+from drkit.kube.errors import ConfigError
+
+IN_CLUSTER_CONTEXT = "in-cluster"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Where the credentials are. `kubeconfig` empty means in-cluster (a Pod's service account)."""
+
+    kubeconfig: tuple[Path, ...] = ()
+    context: str | None = None  # overrides the kubeconfig's current-context
+    request_timeout: float = 30.0  # seconds for one non-watch request (connect + read)
+
+    @property
+    def in_cluster(self) -> bool:
+        return not self.kubeconfig
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str], *, kubeconfig: str | Path | None = None, context: str | None = None
+    ) -> ClusterConfig:
+        """The kubeconfig kubectl would use: `kubeconfig`, $KUBECONFIG, ~/.kube/config, else in-cluster."""
+        if kubeconfig is not None:
+            paths = [Path(kubeconfig).expanduser()]
+        elif env.get("KUBECONFIG"):
+            paths = [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
+        elif env.get("HOME"):
+            paths = [Path(env["HOME"]) / ".kube" / "config"]
+        else:
+            paths = []
+        existing = tuple(p for p in paths if p.is_file())
+        if existing:
+            return cls(kubeconfig=existing, context=context)
+        if env.get("KUBERNETES_SERVICE_HOST"):
+            return cls(kubeconfig=(), context=context)
+        where = ", ".join(str(p) for p in paths) or "$KUBECONFIG or ~/.kube/config"
+        raise ConfigError(
+            f"no kubeconfig found at {where}",
+            hint="set KUBECONFIG or pass --kubeconfig (for the lab: `drkit lab up` prints the export line)",
+        )
+
+    @property
+    def config_file_arg(self) -> str:
+        """The form the kubernetes library accepts for several merged files."""
+        return os.pathsep.join(str(p) for p in self.kubeconfig)
+
+
+def _load_contexts(config: ClusterConfig) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    try:
+        contexts, active = list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=config.config_file_arg
+        )
+    except (ConfigException, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read kubeconfig {config.config_file_arg}: {type(exc).__name__}",
+            hint="check that the file is a valid kubeconfig",
+        ) from None
+    except Exception as exc:  # yaml errors and other library failures must not escape the adapter
+        raise ConfigError(f"cannot read kubeconfig {config.config_file_arg}: {type(exc).__name__}") from None
+    return list(contexts or []), active
+
+
+def _first_current_context(paths: tuple[Path, ...]) -> str | None:
+    """kubectl's rule for merged kubeconfigs: the first file that sets current-context wins. (The kubernetes
+    library takes the last one; following it would make drkit act on another cluster than kubectl.)"""
+    yaml = YAML(typ="safe", pure=True)
+    for path in paths:
+        try:
+            doc = yaml.load(path.read_text(encoding="utf-8"))
+        except Exception:  # noqa: S112 - unreadable files were already reported by _load_contexts
+            continue
+        if isinstance(doc, dict) and doc.get("current-context"):
+            return str(doc["current-context"])
+    return None
+
+
+def list_contexts(config: ClusterConfig) -> list[str]:
+    if config.in_cluster:
+        return [IN_CLUSTER_CONTEXT]
+    contexts, _ = _load_contexts(config)
+    return [str(c.get("name")) for c in contexts if c.get("name")]
+
+
+def current_context(config: ClusterConfig) -> str:
+    """The context drkit would use, checked to exist, without connecting to anything."""
+    if config.in_cluster:
+        return IN_CLUSTER_CONTEXT
+    contexts, _ = _load_contexts(config)
+    names = [str(c.get("name")) for c in contexts if c.get("name")]
+    chosen = config.context or _first_current_context(config.kubeconfig)
+    if chosen is None:
+        raise ConfigError(
+            f"kubeconfig {config.config_file_arg} has no current-context",
+            hint=f"pass --context (one of: {', '.join(names) or 'none defined'})",
+        )
+    if chosen not in names:
+        raise ConfigError(
+            f"context {chosen} is not defined in kubeconfig {config.config_file_arg}",
+            hint=f"known contexts: {', '.join(names) or 'none'}",
+        )
+    return chosen
+
+
+def context_namespace(config: ClusterConfig) -> str:
+    """The namespace the chosen context names (kubectl's default for namespaced objects without one)."""
+    if config.in_cluster:
+        return "default"
+    contexts, _ = _load_contexts(config)
+    chosen = current_context(config)
+    for entry in contexts:
+        if entry.get("name") == chosen:
+            return str((entry.get("context") or {}).get("namespace") or "default")
+    return "default"
+
+
+def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
+    """A kubernetes `Configuration` for the chosen context. Inline certificate data is written under
+    `temp_dir` (the run's state directory), not the shared system temp directory."""
+    client_config = Configuration()
+    try:
+        if config.in_cluster:
+            load_incluster_config(client_configuration=client_config)  # type: ignore[no-untyped-call]
+        else:
+            temp_dir.mkdir(parents=True, exist_ok=True)
+            load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=config.config_file_arg,
+                context=current_context(config),
+                client_configuration=client_config,
+                persist_config=False,
+                temp_file_path=str(temp_dir),
+            )
+    except ConfigError:
+        raise
+    except (ConfigException, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot load credentials of context {config.context or 'current'}: {type(exc).__name__}",
+            hint="check the kubeconfig's user entry (token, client certificate or exec plugin)",
+        ) from None
+    # One retry layer only (drkit.kube.retry): urllib3 must not retry on its own.
+    client_config.retries = False
+    return client_config

@@ -1,0 +1,74 @@
+"""Helpers of the kube adapter tests: a real lab API server (TLS + bearer token) started in-process, and the
+kubeconfig that points drkit at it, as drkit would be pointed at any cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from drkit.lab.apiserver.http import ApiServer
+from drkit.lab.apiserver.store import Store
+from drkit.lab.faults import Faults, FaultSettings
+from drkit.lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
+from drkit.lab.tls import ensure_tls
+
+CRD_DIR = Path(__file__).resolve().parents[2] / "drkit" / "lab" / "platforms" / "crds"
+
+
+@dataclass
+class Lab:
+    server: ApiServer
+    store: Store
+    faults: Faults
+    kubeconfig: Path
+    ca_pem: bytes
+    token: str
+    state_dir: Path
+
+    def set_faults(self, **settings: Any) -> None:
+        self.faults.update(FaultSettings(**settings))
+
+    def kubeconfig_with(self, name: str, *, token: str | None = None, server: str | None = None) -> Path:
+        text = render_kubeconfig(
+            server=server or self.server.url, ca_pem=self.ca_pem, token=token or self.token
+        )
+        return write_kubeconfig(self.state_dir / name, text)
+
+
+@dataclass
+class RecordingSleep:
+    """Runtime.sleep for tests: records what drkit wanted to wait, never waits."""
+
+    calls: list[float]
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@contextmanager
+def running_lab(tmp_path: Path, store: Store) -> Iterator[Lab]:
+    tls = ensure_tls(tmp_path / "lab")
+    token = new_token()
+    faults = Faults()
+    server = ApiServer(
+        store, token=token, tls=(tls.server_cert, tls.server_key), faults=faults, request_log=None
+    )
+    server.start()
+    try:
+        ca_pem = tls.ca_cert.read_bytes()
+        kubeconfig = write_kubeconfig(
+            tmp_path / "kubeconfig", render_kubeconfig(server=server.url, ca_pem=ca_pem, token=token)
+        )
+        yield Lab(server, store, faults, kubeconfig, ca_pem, token, tmp_path)
+    finally:
+        server.stop()
+
+
+def load_crd(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = YAML(typ="safe", pure=True).load((CRD_DIR / name).read_text(encoding="utf-8"))
+    return loaded
