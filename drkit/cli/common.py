@@ -52,6 +52,20 @@ set_option = click.option(
     metavar="NAME=VALUE",
     help="Override a playbook variable (repeatable).",
 )
+def cluster_options(command: Callable[..., object]) -> Callable[..., object]:
+    """--kubeconfig and --context: which cluster a run acts on (checked against target.contexts)."""
+    command = click.option(
+        "--context",
+        metavar="NAME",
+        help="kubeconfig context to act on (default: the current context).",
+    )(command)
+    return click.option(
+        "--kubeconfig",
+        metavar="PATH",
+        help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).",
+    )(command)
+
+
 output_option = click.option(
     "-o",
     "--output",

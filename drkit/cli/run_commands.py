@@ -9,6 +9,7 @@ import click
 from drkit import engine
 from drkit.cli.common import (
     Output,
+    cluster_options,
     confirm_for,
     exit_code_of,
     listener_for,
@@ -40,6 +41,7 @@ def _run_command(mode: RunMode, doc: str) -> click.Command:
     @from_phase_option
     @only_phase_option
     @yes_option
+    @cluster_options
     @output_option
     @click.pass_context
     def command(
@@ -50,6 +52,8 @@ def _run_command(mode: RunMode, doc: str) -> click.Command:
         from_phase: str | None,
         only_phase: str | None,
         assume_yes: bool,
+        kubeconfig: str | None,
+        context: str | None,
         output: Output,
     ) -> int:
         request = RunRequest(
@@ -59,6 +63,8 @@ def _run_command(mode: RunMode, doc: str) -> click.Command:
             from_phase=from_phase,
             only_phase=only_phase,
             assume_yes=assume_yes,
+            kubeconfig=kubeconfig,
+            context=context,
         )
         return _run(ctx, request, output)
 
@@ -81,6 +87,7 @@ recover = _run_command(
 @from_phase_option
 @only_phase_option
 @click.option("--recover", "as_recover", is_flag=True, help="Plan a recovery (skip drill-only phases).")
+@cluster_options
 @output_option
 @click.pass_context
 def plan(
@@ -91,6 +98,8 @@ def plan(
     from_phase: str | None,
     only_phase: str | None,
     as_recover: bool,
+    kubeconfig: str | None,
+    context: str | None,
     output: Output,
 ) -> int:
     """Show what a drill of PLAYBOOK would do, step by step. Touches nothing, records nothing."""
@@ -101,6 +110,8 @@ def plan(
         overrides=parse_overrides(overrides),
         from_phase=from_phase,
         only_phase=only_phase,
+        kubeconfig=kubeconfig,
+        context=context,
     )
     report = engine.plan(request, runtime, recover=as_recover)
     if output == "json":
@@ -114,13 +125,17 @@ def plan(
 @playbook_argument
 @set_option
 @click.option("--checklist", "checklists", multiple=True, metavar="NAME", help="Run only this checklist.")
+@cluster_options
 @output_option
 @click.pass_context
 def check(
     ctx: click.Context,
+    *,
     playbook: Path,
     overrides: tuple[str, ...],
     checklists: tuple[str, ...],
+    kubeconfig: str | None,
+    context: str | None,
     output: Output,
 ) -> int:
     """Run the checklists of PLAYBOOK (all, or the ones named) against the platform; no steps run."""
@@ -129,6 +144,8 @@ def check(
         mode=RunMode.CHECK,
         overrides=parse_overrides(overrides),
         checklists=checklists,
+        kubeconfig=kubeconfig,
+        context=context,
     )
     return _run(ctx, request, output)
 

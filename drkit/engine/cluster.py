@@ -25,7 +25,7 @@ def check_context_allowed(playbook: Playbook, context: str) -> None:
     raise RefusedError(
         f"playbook {playbook.name!r} may not act on kubeconfig context {context!r} "
         f"(target.contexts allows: {listed})",
-        hint="switch context (--context NAME), or add the context to target.contexts if it is really a target",
+        hint="pass --context NAME, or add the context to target.contexts if it really is a target",
     )
 
 

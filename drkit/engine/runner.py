@@ -339,6 +339,8 @@ class _Run:
             "fromPhase": request.from_phase,
             "onlyPhase": request.only_phase,
             "checklists": list(request.checklists),
+            "kubeconfig": request.kubeconfig,
+            "context": request.context,
             "resumed": self.options.previous is not None,
             "drkitVersion": drkit.__version__,
         }

@@ -142,6 +142,8 @@ def resume(
         only_phase=started.get("onlyPhase"),
         assume_yes=assume_yes,
         checklists=tuple(started.get("checklists") or ()),
+        kubeconfig=started.get("kubeconfig"),
+        context=started.get("context"),
     )
     playbook = load(path, overrides, runtime)
     previous = _previous_run(run_id, events)
