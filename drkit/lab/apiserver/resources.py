@@ -1,0 +1,355 @@
+"""REST semantics of resource URLs: which store call a method on a path makes, and what it answers.
+
+Transport-free (the HTTP handler parses and writes bytes), so the verbs read as the API conventions they
+implement: GET item/list, POST create, PUT update (main, /status, /finalize), PATCH in four flavours, DELETE
+one or a collection. Watches are planned here and streamed by `watch.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from drkit.lab.apiserver import patch as patches
+from drkit.lab.apiserver import protobuf, tables
+from drkit.lab.apiserver.errors import (
+    ApiError,
+    bad_request,
+    conflict,
+    method_not_allowed,
+    path_not_found,
+    unsupported_media_type,
+)
+from drkit.lab.apiserver.store import Obj, Store, rfc3339
+from drkit.lab.apiserver.types import CRDS, NAMESPACES, ResourceType
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]  # the last value of each parameter
+    body: bytes = b""
+    content_type: str = ""
+    accept: str = ""
+
+    def flag(self, name: str) -> bool:
+        return self.query.get(name, "").lower() in ("true", "1")
+
+    @property
+    def dry_run(self) -> bool:
+        return self.query.get("dryRun") == "All"
+
+
+@dataclass(frozen=True)
+class Target:
+    rt: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    legacy_watch: bool = False
+
+
+@dataclass(frozen=True)
+class Response:
+    code: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WatchPlan:
+    target: Target
+    since_rv: str | None
+    label_selector: str
+    field_selector: str
+    timeout_seconds: float | None
+    bookmarks: bool
+    send_initial_events: bool = False  # watch-list: initial ADDEDs, then a BOOKMARK marking their end
+    table_columns: list[tables.Column] | None = None  # kubectl printing: events carry one-row Tables
+
+
+def parse_target(store: Store, path: str) -> Target | None:
+    """The resource a URL names; None for non-resource paths (discovery); 404 for unknown resources."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    if len(parts) >= 3 and parts[0] == "api":
+        group, version, rest = "", parts[1], parts[2:]
+    elif len(parts) >= 4 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    legacy_watch = rest[0] == "watch"
+    if legacy_watch:
+        rest = rest[1:]
+    namespace = None
+    if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+        namespace, rest = rest[1], rest[2:]
+    if not rest or len(rest) > 3:
+        raise path_not_found(path)
+    rt = store.registry.lookup(group, version, rest[0])
+    if rt is None or (namespace is not None and not rt.namespaced):
+        raise path_not_found(path)
+    name = rest[1] if len(rest) > 1 else None
+    subresource = rest[2] if len(rest) > 2 else None
+    if subresource == "status" and not rt.has_status:
+        raise path_not_found(path)
+    if subresource == "finalize" and rt != NAMESPACES:
+        raise path_not_found(path)
+    if subresource not in (None, "status", "finalize"):
+        raise path_not_found(path)
+    return Target(rt, namespace, name, subresource, legacy_watch)
+
+
+def _json_body(request: Request) -> Obj:
+    if request.content_type.split(";")[0].strip() == protobuf.PROTOBUF:
+        return protobuf.decode(request.body)
+    try:
+        data = json.loads(request.body or b"null")
+    except ValueError as exc:
+        raise bad_request(f"the body of the request could not be decoded as JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise bad_request("the request body must be a JSON object")
+    return data
+
+
+def _check_identity(target: Target, obj: Obj) -> None:
+    """Fill namespace (and name) from the URL; 400 when the body names another object, as a real server."""
+    meta = obj.setdefault("metadata", {})
+    if target.rt.namespaced:
+        if meta.get("namespace") and meta["namespace"] != target.namespace:
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        meta["namespace"] = target.namespace
+    if target.name is not None:
+        if meta.get("name") and meta["name"] != target.name:
+            raise bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({target.name})"
+            )
+        meta["name"] = target.name
+
+
+def _list_doc(rt: ResourceType, items: list[Obj], rv: str) -> dict[str, Any]:
+    return {
+        "apiVersion": rt.api_version,
+        "kind": rt.list_kind,
+        "metadata": {"resourceVersion": rv},
+        "items": items,
+    }
+
+
+def handle(store: Store, target: Target, request: Request) -> Response | WatchPlan:
+    method = request.method
+    if method == "GET":
+        return _get(store, target, request)
+    if method == "POST":
+        return _create(store, target, request)
+    if method == "PUT":
+        return _update(store, target, request)
+    if method == "PATCH":
+        return _patch(store, target, request)
+    if method == "DELETE":
+        return _delete(store, target, request)
+    raise method_not_allowed()
+
+
+def _columns(store: Store, rt: ResourceType, request: Request) -> list[tables.Column] | None:
+    if not tables.wants_table(request.accept):
+        return None
+    crd = None
+    if not rt.builtin:
+        try:
+            crd = store.get(CRDS, None, f"{rt.plural}.{rt.group}")
+        except ApiError:
+            crd = None
+    return tables.columns_for(rt, crd)
+
+
+def _get(store: Store, target: Target, request: Request) -> Response | WatchPlan:
+    rt = target.rt
+    columns = _columns(store, rt, request)
+    if target.name is not None and not target.legacy_watch:
+        obj = store.get(rt, target.namespace, target.name)
+        if columns is not None:
+            return Response(200, tables.table(columns, [obj], obj["metadata"]["resourceVersion"]))
+        return Response(200, obj)
+    field_selector = request.query.get("fieldSelector", "")
+    if target.name is not None:  # /watch/.../name
+        field_selector = ",".join(filter(None, [field_selector, f"metadata.name={target.name}"]))
+    if target.legacy_watch or request.flag("watch"):
+        timeout = request.query.get("timeoutSeconds")
+        initial = request.flag("sendInitialEvents")
+        return WatchPlan(
+            target,
+            None if initial else request.query.get("resourceVersion"),
+            request.query.get("labelSelector", ""),
+            field_selector,
+            float(timeout) if timeout else None,
+            request.flag("allowWatchBookmarks"),
+            initial,
+            columns,
+        )
+    items, rv = store.list(rt, target.namespace, request.query.get("labelSelector", ""), field_selector)
+    if columns is not None:
+        return Response(200, tables.table(columns, items, rv))
+    return Response(200, _list_doc(rt, items, rv))
+
+
+def _create(store: Store, target: Target, request: Request) -> Response:
+    if target.name is not None or (target.rt.namespaced and target.namespace is None):
+        raise method_not_allowed()
+    obj = _json_body(request)
+    _check_identity(target, obj)
+    if target.rt.has_status and target.rt != NAMESPACES:
+        obj.pop("status", None)  # status is the controllers' to write, through /status
+    return Response(201, store.create(target.rt, obj, dry_run=request.dry_run))
+
+
+def _update(store: Store, target: Target, request: Request) -> Response:
+    if target.name is None:
+        raise method_not_allowed()
+    obj = _json_body(request)
+    _check_identity(target, obj)
+    return Response(
+        200, store.update(target.rt, obj, subresource=target.subresource, dry_run=request.dry_run)
+    )
+
+
+def _patch(store: Store, target: Target, request: Request) -> Response:
+    if target.name is None or target.subresource == "finalize":
+        raise method_not_allowed()
+    media = request.content_type.split(";")[0].strip().lower()
+    if media == patches.APPLY_PATCH:
+        return _apply(store, target, request)
+    if media == patches.STRATEGIC_MERGE_PATCH and not target.rt.builtin:
+        raise unsupported_media_type(media)
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError as exc:
+        raise bad_request(f"the body of the request could not be decoded as JSON: {exc}") from None
+    if media not in (patches.JSON_PATCH, patches.MERGE_PATCH, patches.STRATEGIC_MERGE_PATCH):
+        raise unsupported_media_type(media)
+
+    def apply_one(current: Obj) -> Obj:
+        if media == patches.JSON_PATCH:
+            return patches.json_patch(current, body)
+        merged = (patches.merge_patch if media == patches.MERGE_PATCH else patches.strategic_merge)(
+            current, body
+        )
+        if not isinstance(merged, dict):
+            raise bad_request("a merge patch must be a JSON object")
+        return merged
+
+    rt, name = target.rt, target.name
+
+    def change(current: Obj) -> Obj:
+        patched: Obj = apply_one(current)
+        wanted_rv = (patched.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+            raise conflict(rt, name)
+        return patched
+
+    result = store.mutate(
+        rt, target.namespace, name, change, subresource=target.subresource, dry_run=request.dry_run
+    )
+    return Response(200, result)
+
+
+def _apply(store: Store, target: Target, request: Request) -> Response:
+    manager = request.query.get("fieldManager", "")
+    if not manager:
+        raise ApiError(
+            422,
+            "Invalid",
+            'PatchOptions.meta.k8s.io "" is invalid: '
+            "fieldManager: Required value: is required for apply patch",
+        )
+    assert target.name is not None
+    applied = patches.parse_apply_body(request.body)
+    _check_identity(target, applied)
+    rt, now = target.rt, rfc3339(datetime.now(UTC))
+    subresource = target.subresource or ""
+    try:
+        store.get(rt, target.namespace, target.name)
+    except ApiError as exc:
+        if exc.code != 404 or target.subresource:
+            raise
+        if rt.has_status and rt != NAMESPACES:
+            applied.pop("status", None)
+        patches.record_manager(applied, manager, "Apply", api_version=rt.api_version, now=now)
+        try:
+            return Response(201, store.create(rt, applied, dry_run=request.dry_run))
+        except ApiError as race:
+            if race.code != 409:
+                raise
+    # Server-side apply never conflicts on resourceVersion unless the applied config names one.
+    wanted_rv = applied["metadata"].get("resourceVersion")
+
+    def change(current: Obj) -> Obj:
+        if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+            raise conflict(rt, current["metadata"]["name"])
+        merged: Obj = patches.apply_merge(current, applied)
+        merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        patches.record_manager(
+            merged, manager, "Apply", api_version=rt.api_version, now=now, subresource=subresource
+        )
+        return merged
+
+    result = store.mutate(
+        rt, target.namespace, target.name, change, subresource=target.subresource, dry_run=request.dry_run
+    )
+    return Response(200, result)
+
+
+def _delete(store: Store, target: Target, request: Request) -> Response:
+    rt = target.rt
+    options = json.loads(request.body) if request.body.strip() else {}
+    if not isinstance(options, dict):
+        raise bad_request("DeleteOptions must be a JSON object")
+    propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+    dry_run = request.dry_run or "All" in (options.get("dryRun") or [])
+    if target.subresource:
+        raise method_not_allowed()
+    if target.name is None:
+        if rt == NAMESPACES or (rt.namespaced and target.namespace is None):
+            raise method_not_allowed()
+        items, _ = store.list(
+            rt,
+            target.namespace,
+            request.query.get("labelSelector", ""),
+            request.query.get("fieldSelector", ""),
+        )
+        deleted = []
+        for obj in items:
+            try:
+                deleted.append(
+                    store.delete(
+                        rt,
+                        target.namespace,
+                        obj["metadata"]["name"],
+                        dry_run=dry_run,
+                        propagation=propagation,
+                    )
+                )
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+        return Response(200, _list_doc(rt, deleted, store.resource_version()))
+    precondition = (options.get("preconditions") or {}).get("resourceVersion")
+    result = store.delete(
+        rt,
+        target.namespace,
+        target.name,
+        dry_run=dry_run,
+        precondition_rv=precondition,
+        propagation=propagation,
+    )
+    if result["metadata"].get("deletionTimestamp"):
+        return Response(200, result)
+    details: dict[str, Any] = {"name": target.name, "kind": rt.plural, "uid": result["metadata"].get("uid")}
+    if rt.group:
+        details["group"] = rt.group
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+    return Response(200, status)

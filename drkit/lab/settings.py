@@ -1,0 +1,24 @@
+"""Knobs of one lab instance, shared by the API server, the controllers and the runner.
+
+Delays are deliberately small but non-zero: DR tooling must cope with objects that are not Ready at once, and
+the lab should show that without making tests slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    state_dir: Path
+    workload_ready_delay: float = 1.0  # seconds from a workload's creation to its pods being Ready
+    model_ready_delay: float = 0.5  # seconds a Seldon Model takes to become Ready once its artifact is found
+    step_delay: float = 0.5  # seconds an Argo workflow step takes on top of its real work
+    mlflow_uri: str | None = None
+    mlflow_artifacts_dir: Path | None = None
+    # Storage URI prefix -> local directory, e.g. {"s3://mlflow-artifacts/": <artifacts dir>}.
+    storage_roots: dict[str, Path] = field(default_factory=dict)
+    seed: int = 0
+    resync_period: float = 30.0  # seconds between full resyncs of every controller

@@ -1,0 +1,74 @@
+"""Pure pieces of the controllers: storage-URI mapping, Argo parameters, conditions, the controller list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drkit.lab.apiserver.store import Store
+from drkit.lab.controllers import all_controllers
+from drkit.lab.controllers.argo import WorkflowSpecError, merge_parameters, substitute
+from drkit.lab.controllers.conditions import set_condition
+from drkit.lab.controllers.seldon import resolve_storage_uri, storage_problem
+from drkit.lab.settings import LabSettings
+
+
+def settings(tmp_path: Path) -> LabSettings:
+    return LabSettings(
+        state_dir=tmp_path,
+        mlflow_artifacts_dir=tmp_path / "artifacts",
+        storage_roots={"s3://mlflow-artifacts/": tmp_path / "artifacts", "s3://models/": tmp_path / "models"},
+    )
+
+
+def test_storage_uris_map_to_local_directories(tmp_path: Path) -> None:
+    lab = settings(tmp_path)
+    art = (tmp_path / "artifacts").resolve()
+    assert (
+        resolve_storage_uri("s3://mlflow-artifacts/1/models/m-1/artifacts", lab).path
+        == art / "1/models/m-1/artifacts"
+    )
+    assert (
+        resolve_storage_uri("mlflow-artifacts:/1/models/m-1/artifacts", lab).path
+        == art / "1/models/m-1/artifacts"
+    )
+    assert resolve_storage_uri("s3://models/iris", lab).path == (tmp_path / "models").resolve() / "iris"
+    assert resolve_storage_uri(f"file://{tmp_path}/x", lab).path == tmp_path / "x"
+    assert resolve_storage_uri(f"{tmp_path}/x", lab).path == tmp_path / "x"
+    assert resolve_storage_uri("s3://mlflow-artifacts/../../etc", lab).problem == (
+        "storage URI s3://mlflow-artifacts/../../etc leaves its storage root"
+    )
+    assert storage_problem("s3://other-bucket/m", lab) == "storage URI scheme s3:// is not mapped in this lab"
+    assert storage_problem("", lab) == "spec.storageUri is empty"
+
+
+def test_parameters_merge_and_substitute() -> None:
+    merged = merge_parameters(
+        [{"name": "model-variant", "value": "baseline"}, {"name": "epochs"}],
+        [{"name": "epochs", "value": 3}],
+    )
+    assert merged == {"model-variant": "baseline", "epochs": "3"}
+    variables = {f"workflow.parameters.{k}": v for k, v in merged.items()}
+    assert substitute(
+        "--variant {{ workflow.parameters.model-variant }} {{inputs.parameters.x}}", variables
+    ) == ("--variant baseline {{inputs.parameters.x}}")
+    with pytest.raises(WorkflowSpecError, match=r"spec\.arguments\.parameters\.epochs\.value is required"):
+        merge_parameters([{"name": "epochs"}], [])
+
+
+def test_condition_transition_time_moves_only_with_status() -> None:
+    obj: dict[str, object] = {}
+    assert set_condition(obj, "Ready", "False", "Loading", "wait", "t1")
+    assert set_condition(obj, "Ready", "False", "Failed", "broken", "t2")
+    assert obj["status"]["conditions"][0]["lastTransitionTime"] == "t1"  # type: ignore[index]
+    assert not set_condition(obj, "Ready", "False", "Failed", "broken", "t3")
+    assert set_condition(obj, "Ready", "True", "", "", "t4")
+    assert obj["status"]["conditions"][0]["lastTransitionTime"] == "t4"  # type: ignore[index]
+
+
+def test_all_controllers_has_one_of_each(tmp_path: Path) -> None:
+    names = [c.name for c in all_controllers(Store(), LabSettings(state_dir=tmp_path))]
+    assert sorted(names) == sorted(
+        ["namespaces", "workloads", "seldon-scheduler", "argo-workflows", "sealed-secrets"]
+    )

@@ -1,0 +1,244 @@
+"""`drkit lab ...` through the real CLI in subprocesses: up, status, env, fault, down, and its refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lab_helpers import REPO_ROOT, run_lab_cli
+
+from drkit.lab.state import StateDir, pid_alive, read_lab_info
+
+KUBECTL = Path(sys.executable).parent / "kubectl"
+
+
+@pytest.fixture(scope="module")
+def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One background lab (no MLflow) started by `drkit lab up`, stopped by `drkit lab down`."""
+    lab_dir = tmp_path_factory.mktemp("cli-lab") / "lab"
+    result = run_lab_cli("up", "--dir", str(lab_dir), "--port", "0", "--no-mlflow", "--workload-delay", "0.1")
+    assert result.code == 0, result.stderr
+    try:
+        yield lab_dir
+    finally:
+        run_lab_cli("down", "--dir", str(lab_dir))
+
+
+def test_up_prints_where_the_lab_is_and_how_to_use_it(running_lab: Path) -> None:
+    state = StateDir(running_lab)
+    info = read_lab_info(state)
+    assert info is not None
+    assert pid_alive(info.pid)
+    assert info.api_url.startswith("https://127.0.0.1:")
+    assert info.mlflow_url is None
+    assert (running_lab / "ca.crt").is_file()
+    assert (running_lab / "logs" / "lab.log").is_file()
+
+
+def test_real_kubectl_reaches_the_lab_through_its_kubeconfig(running_lab: Path) -> None:
+    done = subprocess.run(
+        [str(KUBECTL), "--kubeconfig", str(running_lab / "kubeconfig"), "get", "namespaces", "-o", "name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "namespace/kube-system" in done.stdout.split()
+
+
+def test_status_json_reports_objects_controllers_and_faults(running_lab: Path) -> None:
+    result = run_lab_cli("status", "--dir", str(running_lab), "-o", "json")
+    assert result.code == 0, result.stderr
+    doc = result.json()
+    assert doc["running"] is True
+    assert doc["objects"] >= 4  # default, kube-system, kube-public, kube-node-lease
+    assert doc["controllers"]["seldon-scheduler"] == "up"
+    assert doc["faults"]["latency_ms"] == 0
+    text = run_lab_cli("status", "--dir", str(running_lab))
+    assert "lab running (pid" in text.stdout
+    assert "faults:      none" in text.stdout
+
+
+def test_env_prints_export_lines(running_lab: Path) -> None:
+    result = run_lab_cli("env", "--dir", str(running_lab))
+    assert result.code == 0, result.stderr
+    assert result.stdout.strip() == f"export KUBECONFIG={running_lab.resolve() / 'kubeconfig'}"
+
+
+def test_fault_changes_the_running_lab_and_clear_restores_it(running_lab: Path) -> None:
+    result = run_lab_cli(
+        "fault", "--dir", str(running_lab), "--latency-ms", "5", "--controller-down", "seldon-scheduler"
+    )
+    assert result.code == 0, result.stderr
+    status = run_lab_cli("status", "--dir", str(running_lab), "-o", "json").json()
+    assert status["faults"]["latency_ms"] == 5
+    assert status["controllers"]["seldon-scheduler"] == "down"
+    assert status["faults"]["down_controllers"] == ["seldon-scheduler"]
+
+    assert run_lab_cli("fault", "--dir", str(running_lab), "--clear").code == 0
+    status = run_lab_cli("status", "--dir", str(running_lab), "-o", "json").json()
+    assert status["faults"]["latency_ms"] == 0
+    assert status["controllers"]["seldon-scheduler"] == "up"
+
+
+def test_fault_refuses_an_unknown_controller(running_lab: Path) -> None:
+    result = run_lab_cli("fault", "--dir", str(running_lab), "--controller-down", "no-such-controller")
+    assert result.code != 0
+    assert "no-such-controller" in result.stderr
+
+
+def test_a_second_up_from_the_same_dir_is_refused(running_lab: Path) -> None:
+    pid = read_lab_info(StateDir(running_lab))
+    assert pid is not None
+    result = run_lab_cli("up", "--dir", str(running_lab), "--port", "0", "--no-mlflow")
+    assert result.code == 2
+    assert f"a lab is already running from {running_lab.resolve()} (pid {pid.pid})" in result.stderr
+
+
+def test_requests_are_logged_one_json_line_each(running_lab: Path) -> None:
+    run_lab_cli("status", "--dir", str(running_lab))
+    lines = (running_lab / "requests.jsonl").read_text().splitlines()
+    assert lines
+    entries = [json.loads(line) for line in lines]
+    kubectl_get = [e for e in entries if e.get("path", "").startswith("/api/v1/namespaces")]
+    assert kubectl_get or entries
+    for entry in entries:
+        assert {"method", "path", "status"} <= set(entry)
+
+
+def test_up_on_a_taken_port_fails_before_starting(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_lab_cli("up", "--dir", str(tmp_path / "lab"), "--port", str(port), "--no-mlflow")
+    assert result.code == 2
+    assert f"port {port} is in use by another program; pass --port 0 for a free one" in result.stderr
+    assert not (tmp_path / "lab" / "lab.json").exists()
+
+
+def test_down_stops_the_process_and_status_then_says_not_running(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    assert run_lab_cli("up", "--dir", str(lab_dir), "--port", "0", "--no-mlflow").code == 0
+    info = read_lab_info(StateDir(lab_dir))
+    assert info is not None
+    result = run_lab_cli("down", "--dir", str(lab_dir))
+    assert result.code == 0, result.stderr
+    assert f"lab stopped (pid {info.pid})" in result.stdout
+    assert not pid_alive(info.pid)
+    assert not (lab_dir / "lab.json").exists()
+    status = run_lab_cli("status", "--dir", str(lab_dir), "-o", "json")
+    assert status.code == 1
+    assert status.json() == {"running": False, "dir": str(lab_dir.resolve())}
+    assert "no lab is running" in run_lab_cli("down", "--dir", str(lab_dir)).stdout
+
+
+def test_stale_lab_json_does_not_block_up(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    (lab_dir / "lab.json").write_text(
+        json.dumps(
+            {
+                "pid": int(dead.stdout),
+                "api_url": "https://127.0.0.1:1",
+                "api_port": 1,
+                "mlflow_url": None,
+                "mlflow_port": None,
+                "kubeconfig": "x",
+                "started": 0,
+            }
+        )
+    )
+    assert run_lab_cli("up", "--dir", str(lab_dir), "--port", "0", "--no-mlflow").code == 0
+    try:
+        info = read_lab_info(StateDir(lab_dir))
+        assert info is not None
+        assert info.pid != int(dead.stdout)
+    finally:
+        assert run_lab_cli("down", "--dir", str(lab_dir)).code == 0
+
+
+def test_seal_prints_a_sealed_secret_without_the_value(tmp_path: Path) -> None:
+    result = run_lab_cli("seal", "-n", "ns1", "--name", "creds", "--from-literal", "password=hunter2-secret")
+    assert result.code == 0, result.stderr
+    assert "hunter2-secret" not in result.stdout + result.stderr
+    assert "kind: SealedSecret" in result.stdout
+    assert "password:" in result.stdout
+    out = tmp_path / "sealed.yaml"
+    assert (
+        run_lab_cli("seal", "-n", "ns1", "--name", "creds", "--from-literal", "a=b", "-o", str(out)).code == 0
+    )
+    assert "namespace: ns1" in out.read_text()
+
+
+def test_env_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_lab_cli("env", "--dir", str(tmp_path))
+    assert result.code == 2
+    assert "no lab is running" in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_foreground_runs_until_interrupted_then_cleans_up(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "drkit.lab.cli",
+            "up",
+            "--dir",
+            str(lab_dir),
+            "--port",
+            "0",
+            "--no-mlflow",
+            "--foreground",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            read_lab_info(StateDir(lab_dir)) is None and time.monotonic() < deadline and proc.poll() is None
+        ):
+            time.sleep(0.1)
+        info = read_lab_info(StateDir(lab_dir))
+        assert info is not None
+        assert info.pid == proc.pid
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, output
+    assert "[lab] stopped" in output
+    assert not (lab_dir / "lab.json").exists()
+
+
+def test_a_runner_failure_after_spawn_is_reported_with_its_message(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    result = run_lab_cli(
+        "up", "--dir", str(lab_dir), "--port", "0", "--no-mlflow", "--controller-down", "nope"
+    )
+    assert result.code == 2
+    assert "the lab has no controller named 'nope'" in result.stderr
+    assert "controllers: namespaces, workloads" in result.stderr  # the hint survived the trip through lab.log
+    assert not (lab_dir / "lab.json").exists()
