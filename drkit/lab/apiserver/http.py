@@ -84,6 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "drkit-lab"
     timeout = 60  # idle keep-alive connections are closed after this many seconds
     server: _HttpServer
+    _started: float = 0.0  # per request: wall clock and monotonic clock at arrival, logged yet?
+    _clock: float = 0.0
+    _logged: bool = False
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):

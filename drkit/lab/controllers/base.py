@@ -42,6 +42,9 @@ class Controller(ABC):
     def reconcile(self, rt: ResourceType, namespace: str | None, name: str) -> float | None:
         """Bring one object toward its desired state; return seconds until the next look, or None."""
 
+    def close(self) -> None:  # noqa: B027 (optional hook; most controllers hold nothing)
+        """Release what the controller runs outside the store (processes, threads) when the lab stops."""
+
 
 class _Worker:
     """One controller's queue (deduplicated, with delayed requeues) and the thread that drains it."""
@@ -143,6 +146,8 @@ class ControllerManager:
         for worker in self._workers.values():
             if worker.thread.is_alive():
                 worker.thread.join()
+        for worker in self._workers.values():
+            worker.controller.close()
 
     def set_down(self, name: str, down: bool) -> None:
         worker = self._workers[name]

@@ -108,8 +108,8 @@ class Lab:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
 
     def requests(self, until: Any = None, timeout: float = 3.0) -> list[dict[str, Any]]:
-        """The request log; with `until`, polls until that predicate holds on it (the writer is asynchronous
-        and a request is logged when it ends)."""
+        """The request log; with `until`, polls until that predicate holds on it (a watch is logged when
+        it ends, which may be after the client gave up on it)."""
         deadline = time.monotonic() + timeout
         while True:
             text = self.request_log.read_text() if self.request_log.exists() else ""
