@@ -52,6 +52,8 @@ set_option = click.option(
     metavar="NAME=VALUE",
     help="Override a playbook variable (repeatable).",
 )
+
+
 def cluster_options(command: Callable[..., object]) -> Callable[..., object]:
     """--kubeconfig and --context: which cluster a run acts on (checked against target.contexts)."""
     command = click.option(
