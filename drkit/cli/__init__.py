@@ -16,6 +16,8 @@ from typing import NoReturn
 import click
 
 import drkit
+from drkit.cli.finalizers_commands import finalizers
+from drkit.cli.models_commands import models
 from drkit.cli.playbook_commands import schema, validate
 from drkit.cli.run_commands import check, drill, plan, recover, resume
 from drkit.cli.runs_commands import runs
@@ -63,7 +65,7 @@ def cli(debug: bool) -> None:
     """drkit: disaster-recovery drills and recovery runbooks for ML platforms on Kubernetes."""
 
 
-for command in (validate, schema, plan, drill, recover, check, resume, runs):
+for command in (validate, schema, plan, drill, recover, check, resume, runs, finalizers, models):
     cli.add_command(command)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import drkit
 from drkit.context import Runtime
 from drkit.engine.build import BuiltStep, build_steps, config_problem
-from drkit.engine.cluster import ClusterAccess
+from drkit.engine.cluster import ClusterAccess, check_context_allowed
 from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
@@ -35,6 +35,7 @@ from drkit.report.model import (
     StepState,
 )
 from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.check import CheckStep
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS
 from drkit.steps.settings import StepConfigError
 
@@ -123,6 +124,27 @@ def _selections(playbook: Playbook, request: RunRequest, plan_as: RunMode) -> li
     return [PhaseSelection(Phase(name="check", steps=steps, position=playbook.position), True)]
 
 
+def needs_cluster(
+    selections: list[PhaseSelection],
+    built: Mapping[str, list[BuiltStep]],
+    playbook: Playbook,
+    probe_kinds: Mapping[str, ProbeKind],
+) -> bool:
+    """Whether any selected step (or an item of a checklist a selected `check` runs) talks to the cluster."""
+    for selection in selections:
+        if not selection.selected:
+            continue
+        for b in built[selection.phase.name]:
+            if b.kind.needs_cluster:
+                return True
+            if isinstance(b.step, CheckStep):
+                checklist = playbook.checklists.get(b.step.settings.checklist)
+                items = checklist.items if checklist is not None else ()
+                if any(getattr(probe_kinds.get(i.kind), "needs_cluster", False) for i in items):
+                    return True
+    return False
+
+
 class _Run:
     """The mutable state of one run; everything it hands out is frozen."""
 
@@ -153,7 +175,15 @@ class _Run:
             runtime, playbook, paths.directory, kubeconfig=request.kubeconfig, context=request.context
         )
         self.previous_done = self._previous_done()
-        self.plans: dict[tuple[str, int], StepPlan] = self._plans()
+        if needs_cluster(selections, built, playbook, options.probe_kinds):
+            # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
+            # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
+            check_context_allowed(playbook, self.cluster.context_name())
+        try:
+            self.plans: dict[tuple[str, int], StepPlan] = self._plans()
+        except BaseException:
+            self.cluster.close()  # a plan may have opened it (and refused, e.g. a protected namespace)
+            raise
         self.steps: dict[str, list[StepReport]] = self._skeleton()
         self.phase_times: dict[str, tuple[float | None, float | None]] = {}
         self.started_at: float | None = None

@@ -7,6 +7,7 @@ Steps use `Cluster` (typed operations on plain dicts), `wait_for` (watch-based w
 
 from drkit.kube.client import Cluster, Deleted, WatchEvent, WatchStream, open_cluster
 from drkit.kube.config import ClusterConfig, context_namespace, current_context, list_contexts
+from drkit.kube.discovery import ServedResources
 from drkit.kube.errors import (
     ClusterUnreachable,
     ConfigError,
@@ -46,6 +47,7 @@ __all__ = [
     "RetryNotice",
     "RetryPolicy",
     "Selection",
+    "ServedResources",
     "ServerError",
     "Status",
     "Unauthorized",

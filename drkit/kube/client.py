@@ -28,7 +28,7 @@ from drkit.kube.config import (
     current_context,
     load_client_configuration,
 )
-from drkit.kube.discovery import Discovery, group_version_path
+from drkit.kube.discovery import Discovery, ServedResources, group_version_path
 from drkit.kube.errors import (
     ClusterUnreachable,
     Conflict,
@@ -152,6 +152,10 @@ class Cluster:
 
     def invalidate_discovery(self) -> None:
         self._discovery.invalidate()
+
+    def served_resources(self, verb: str = "list") -> ServedResources:
+        """Every kind the cluster serves with `verb` (e.g. to look through everything in a namespace)."""
+        return self._discovery.served(verb)
 
     def server_version(self) -> dict[str, Any]:
         op = Operation("get", self.context, kind="version")

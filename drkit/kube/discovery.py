@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from drkit.kube.errors import NotFound, UnknownKind
+from drkit.kube.errors import KubeError, NotFound, UnknownKind
 from drkit.kube.refs import ResourceInfo
 
 FetchJson = Callable[[str], Mapping[str, Any]]
@@ -22,6 +23,16 @@ FetchJson = Callable[[str], Mapping[str, Any]]
 
 def group_version_path(api_version: str) -> str:
     return f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+
+
+@dataclass(frozen=True)
+class ServedResources:
+    """Every kind the cluster serves with a verb, in each group's preferred version; `failures` names the
+    group-versions whose discovery failed (an aggregated API that is down: what also blocks namespace
+    deletion, kubernetes #83332), so callers can say what they could not look at."""
+
+    resources: tuple[ResourceInfo, ...]
+    failures: tuple[str, ...] = ()
 
 
 class Discovery:
@@ -48,12 +59,39 @@ class Discovery:
             status=404,
         )
 
+    def served(self, verb: str = "list") -> ServedResources:
+        """Every kind served with `verb` (one request per group-version, plus /api and /apis)."""
+        group_versions = [str(v) for v in self._fetch("/api").get("versions") or []]
+        for group in self._fetch("/apis").get("groups") or []:
+            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+            versions = group.get("versions") or [{}]
+            chosen = preferred or versions[0].get("groupVersion")
+            if chosen:
+                group_versions.append(str(chosen))
+        resources: list[ResourceInfo] = []
+        failures: list[str] = []
+        for api_version in group_versions:
+            try:
+                answer = self._fetch(group_version_path(api_version))
+            except KubeError as exc:
+                failures.append(f"{api_version}: {exc.message}")
+                continue
+            kinds = self._remember(api_version, answer)
+            with_verb = {
+                str(e.get("kind")) for e in answer.get("resources") or [] if verb in (e.get("verbs") or ())
+            }
+            resources.extend(info for kind, info in kinds.items() if kind in with_verb)
+        return ServedResources(tuple(resources), tuple(failures))
+
     def _load(self, api_version: str) -> dict[str, ResourceInfo]:
-        group, _, version = api_version.rpartition("/")
         try:
             answer = self._fetch(group_version_path(api_version))
         except NotFound:
             answer = {}
+        return self._remember(api_version, answer)
+
+    def _remember(self, api_version: str, answer: Mapping[str, Any]) -> dict[str, ResourceInfo]:
+        group, _, version = api_version.rpartition("/")
         kinds: dict[str, ResourceInfo] = {}
         for entry in answer.get("resources") or []:
             name = str(entry.get("name", ""))

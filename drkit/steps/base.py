@@ -92,6 +92,9 @@ class StepKind:
     schema: KindSchema
     build: Callable[[StepSpec], Step]
     default_timeout: float | None = None
+    # Talks to the cluster: the engine checks the kubeconfig context against `target.contexts` before any
+    # plan or step of the run, so a wrong context is refused before anything happens (even by `drkit plan`).
+    needs_cluster: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class ProbeKind:
 
     schema: KindSchema
     build: Callable[[str, object, Playbook], Probe]  # (item name, body, playbook) -> probe
+    needs_cluster: bool = False  # as for StepKind: a check using it makes the engine check the context early
 
 
 def schemas_of(kinds: Mapping[str, StepKind] | Mapping[str, ProbeKind]) -> dict[str, KindSchema]:

@@ -2,6 +2,11 @@
 
 The first-pass time of each item is the measurement a DR drill is after ("the model was serving 3m12s after
 the rebuild started"), so items that passed are not attempted again while the others are retried.
+
+Between rounds the runner waits for a reason to look again. When every pending item reads the cluster
+(`cluster_changes.Watchable`), that reason is a watch event after the version each item last read, so an item
+is re-attempted when its objects change instead of on a timer; otherwise (http, command items, or a cluster
+read that failed) it sleeps `round_interval`.
 """
 
 from __future__ import annotations
@@ -13,10 +18,22 @@ from drkit.errors import DrkitError
 from drkit.playbook.fields import Duration, Field, KindSchema, Obj, OneOf, Str
 from drkit.playbook.model import Checklist, Playbook, StepSpec
 from drkit.steps.base import Probe, ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.cluster_changes import Change, Watchable, WatchPoint, wait_for_any_change
 from drkit.steps.settings import StepConfigError, as_mapping, opt_number
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
 ROUND_INTERVAL_SECONDS = 1.0
+# Without an event, cluster items are still looked at this often (a safety net for a missed event).
+EVENT_WAIT_SECONDS = 15.0
+# Rounds start at most this often, however busy the watched kinds are.
+MIN_ROUND_SECONDS = 0.2
+
+ChangeWaiter = Callable[[StepContext, list[WatchPoint], float], Change]
+
+
+def wait_on_cluster(ctx: StepContext, points: list[WatchPoint], timeout: float) -> Change:
+    return wait_for_any_change(ctx.cluster(), points, timeout)
+
 
 BODY = OneOf(
     (
@@ -100,6 +117,7 @@ def run_checklist(
     *,
     timeout: float | None,
     round_interval: float = ROUND_INTERVAL_SECONDS,
+    wait_for_change: ChangeWaiter = wait_on_cluster,
 ) -> StepResult:
     """Attempt every not-yet-passed probe each round until all pass or `timeout` (else ctx's deadline)."""
     clock: Callable[[], float] = ctx.runtime.monotonic
@@ -110,6 +128,7 @@ def run_checklist(
     attempts: dict[str, int] = dict.fromkeys((p.name for p in probes), 0)
     last_message: dict[str, str] = {}
     while True:
+        round_started = clock()
         for probe in probes:
             if probe.name in first_pass:
                 continue
@@ -122,8 +141,15 @@ def run_checklist(
         out_of_time = deadline is not None and clock() >= deadline
         if len(first_pass) == len(probes) or out_of_time:
             break
-        wait = round_interval if deadline is None else min(round_interval, max(0.0, deadline - clock()))
-        ctx.runtime.sleep(wait)
+        remaining = None if deadline is None else max(0.0, deadline - clock())
+        points = _watch_points([p for p in probes if p.name not in first_pass])
+        if points is not None:
+            limit = EVENT_WAIT_SECONDS if remaining is None else min(EVENT_WAIT_SECONDS, remaining)
+            if wait_for_change(probe_ctx, points, limit) is not Change.BROKEN:
+                _pace(ctx, round_started, deadline)
+                continue
+            remaining = None if deadline is None else max(0.0, deadline - clock())
+        ctx.runtime.sleep(round_interval if remaining is None else min(round_interval, remaining))
     items = [
         ItemOutcome(
             name=p.name,
@@ -146,6 +172,26 @@ def run_checklist(
         f"{len(failing)} of {len(items)} items of {name!r} still failing after {waited:.1f}s: {lines}",
         details,
     )
+
+
+def _watch_points(pending: list[Probe]) -> list[WatchPoint] | None:
+    """Where to watch for the pending items, or None when any of them cannot be watched (use the timer)."""
+    points: list[WatchPoint] = []
+    for probe in pending:
+        point = probe.watch_point() if isinstance(probe, Watchable) else None
+        if point is None:
+            return None
+        points.append(point)
+    return points
+
+
+def _pace(ctx: StepContext, round_started: float, deadline: float | None) -> None:
+    """Keep rounds MIN_ROUND_SECONDS apart, so a kind that changes constantly cannot make a busy loop."""
+    rest = MIN_ROUND_SECONDS - (ctx.runtime.monotonic() - round_started)
+    if deadline is not None:
+        rest = min(rest, deadline - ctx.runtime.monotonic())
+    if rest > 0:
+        ctx.runtime.sleep(rest)
 
 
 def _attempt(probe: Probe, ctx: StepContext) -> StepResult:

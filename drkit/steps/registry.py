@@ -9,13 +9,29 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from drkit.playbook.fields import KindSchema
-from drkit.steps import check, command, http
+from drkit.steps import (
+    apply,
+    check,
+    command,
+    delete,
+    finalizers,
+    http,
+    model_artifact,
+    model_uris,
+    pipeline,
+    pods_probe,
+    resource_probe,
+    wait,
+)
 from drkit.steps.base import ProbeKind, StepKind, schemas_of
 
 PROBE_KINDS: Mapping[str, ProbeKind] = MappingProxyType(
     {
         "command": command.PROBE_KIND,
         "http": http.PROBE_KIND,
+        "resource": resource_probe.PROBE_KIND,
+        "pods": pods_probe.PROBE_KIND,
+        "modelArtifact": model_artifact.PROBE_KIND,
     }
 )
 
@@ -24,6 +40,12 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
         "command": command.STEP_KIND,
         "http": http.STEP_KIND,
         "check": check.make_step_kind(PROBE_KINDS),
+        "wait": wait.STEP_KIND,
+        "pipeline": pipeline.STEP_KIND,
+        "apply": apply.STEP_KIND,
+        "delete": delete.STEP_KIND,
+        "clearFinalizers": finalizers.STEP_KIND,
+        "modelUris": model_uris.STEP_KIND,
     }
 )
 

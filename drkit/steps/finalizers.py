@@ -1,0 +1,449 @@
+"""The `clearFinalizers` step, and the clearing procedure `drkit finalizers clear` shares with it.
+
+It does what an on-call engineer does by hand in seed 003, in the safe order kubernetes.md gives: diagnose
+first; then, for each object stuck in deletion longer than `after`, remove only the selected finalizers with
+a merge patch guarded by the resourceVersion that was read (a controller that came back and changed the
+object wins; drkit re-reads and decides again); then watch the objects and the namespace go. Only with
+`force` does it PUT the namespace's /finalize, the last resort that can strand objects (kubernetes #60807).
+Every removal is an audit record, with what the removed finalizer was guarding outside the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from drkit.errors import RefusedError, StepFailure
+from drkit.kube import Cluster, Conflict, NotFound, ObjectRef, gone, wait_for
+from drkit.playbook.durations import format_duration
+from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, Str
+from drkit.playbook.model import StepSpec
+from drkit.report.stuck import AuditRecord, ClearView, NamespaceOutcomeView
+from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.safety import refuse_protected
+from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number
+from drkit.steps.sources import namespace_ref
+from drkit.steps.stuck import (
+    Diagnosis,
+    StuckObject,
+    diagnose,
+    format_time,
+    namespace_state,
+    orphan_note,
+)
+
+DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
+DEFAULT_AFTER_SECONDS = 30.0
+DEFAULT_FORCE_AFTER_SECONDS = 30.0
+_CONFLICT_ATTEMPTS = 5
+_ROUNDS = 3  # clearing can let the namespace controller delete more content, which can stick in turn
+_STRANDING = "objects still inside are stranded in etcd (kubernetes #60807)"
+
+BODY = Obj(
+    description="Remove finalizers that hold deleted objects (and their namespaces) after their controller "
+    "is gone.",
+    fields={
+        "namespaces": Field(
+            ListOf(Str(min_length=1), min_items=1),
+            required=True,
+            description="Namespaces to look in (each one Terminating or not).",
+        ),
+        "after": Field(
+            Duration(),
+            description="Only objects deleted longer ago than this count as stuck (default 30s).",
+        ),
+        "finalizers": Field(
+            ListOf(Str(min_length=1)), description="Remove only these finalizers (default: all)."
+        ),
+        "kinds": Field(
+            ListOf(Str(min_length=1)),
+            description="Only objects of these kinds (Model, models.mlops.seldon.io, ...).",
+        ),
+        "force": Field(
+            Bool(),
+            description="Last resort: finalize a namespace that stays stuck (can strand objects).",
+        ),
+        "forceAfter": Field(
+            Duration(),
+            description="With force: how long a namespace may stay Terminating after its content was "
+            "cleared before it is finalized (default 30s).",
+        ),
+    },
+)
+
+SCHEMA = KindSchema(
+    kind="clearFinalizers",
+    body=BODY,
+    description="Remove the finalizers of objects stuck in deletion, and watch their namespaces go.",
+    examples=(
+        {"namespaces": ["financial-inference"], "after": "30s"},
+        {"namespaces": ["seldon-mesh"], "finalizers": ["seldon.model.finalizer"], "force": True},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ClearSettings:
+    namespaces: tuple[str, ...]
+    after: float = DEFAULT_AFTER_SECONDS
+    finalizers: tuple[str, ...] = ()  # empty: every finalizer
+    kinds: tuple[str, ...] = ()
+    force: bool = False
+    force_after: float = DEFAULT_FORCE_AFTER_SECONDS
+
+    def selects(self, finalizer: str) -> bool:
+        return not self.finalizers or finalizer in self.finalizers
+
+
+def _str_list(data: Mapping[str, object], key: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise StepConfigError(f"`{key}` must be a list of names")
+    return tuple(dict.fromkeys(str(v) for v in value))
+
+
+def parse_settings(body: object) -> ClearSettings:
+    data = as_mapping(body, "clearFinalizers")
+    namespaces = _str_list(data, "namespaces")
+    if not namespaces:
+        raise StepConfigError("`clearFinalizers` needs at least one namespace in `namespaces`")
+    return ClearSettings(
+        namespaces=namespaces,
+        after=opt_number(data, "after", DEFAULT_AFTER_SECONDS),
+        finalizers=_str_list(data, "finalizers"),
+        kinds=_str_list(data, "kinds"),
+        force=opt_bool(data, "force", False),
+        force_after=opt_number(data, "forceAfter", DEFAULT_FORCE_AFTER_SECONDS),
+    )
+
+
+def refuse_protected_namespaces(namespaces: Sequence[str], protected: Sequence[str], what: str) -> None:
+    """Refuse (exit 3) before any write when a namespace is protected (for callers without a playbook;
+    steps use drkit.steps.safety with the playbook's list)."""
+    hit = [n for n in namespaces if n in protected]
+    if hit:
+        raise RefusedError(
+            f"{what} refused: namespace {', '.join(hit)} is protected (protected: {', '.join(protected)})",
+            hint="remove it from the namespaces; protected namespaces are never cleared by drkit",
+        )
+
+
+@dataclass(frozen=True)
+class Removal:
+    """The finalizers drkit would remove from one stuck object, and the ones it would leave."""
+
+    obj: StuckObject
+    remove: tuple[str, ...]
+    keep: tuple[str, ...]
+
+    def record(self, at: str) -> AuditRecord:
+        return {
+            "object": str(self.obj.ref),
+            "uid": self.obj.uid,
+            "finalizersRemoved": list(self.remove),
+            "finalizersKept": list(self.keep),
+            "deletionTimestamp": self.obj.deletion_timestamp,
+            "ageSeconds": round(self.obj.age, 3),
+            "owner": self.obj.owner,
+            "at": at,
+        }
+
+
+def removal_for(obj: StuckObject, settings: ClearSettings) -> Removal:
+    remove = tuple(f for f in obj.finalizers if settings.selects(f))
+    return Removal(obj, remove, tuple(f for f in obj.finalizers if f not in remove))
+
+
+def describe_removals(diagnosis: Diagnosis, settings: ClearSettings) -> list[str]:
+    """One line per action, for plans and confirmations."""
+    lines: list[str] = []
+    for obj in diagnosis.stuck:
+        removal = removal_for(obj, settings)
+        if removal.remove:
+            lines.append(
+                f"remove {', '.join(removal.remove)} from {obj.ref} (deleted {format_duration(obj.age)} ago;"
+                f" owner: {obj.owner})"
+            )
+    for obj in diagnosis.not_stuck_yet:
+        lines.append(f"leave {obj.ref} alone: deleted {format_duration(obj.age)} ago, not stuck yet")
+    for ns in diagnosis.namespaces:
+        if ns.terminating:
+            lines.append(f"wait for namespace {ns.name} to finish terminating ({ns.summary()})")
+            if settings.force:
+                lines.append(f"if it stays stuck: finalize namespace {ns.name} (force; {_STRANDING})")
+    return lines
+
+
+@dataclass(frozen=True)
+class Clock:
+    wall: Callable[[], float]  # seconds since the epoch: ages and audit times
+    monotonic: Callable[[], float]  # deadlines (the Cluster's clock)
+
+
+@dataclass(frozen=True)
+class ClearOutcome:
+    view: ClearView
+    complete: bool  # everything cleared is gone, and so is every namespace that was Terminating
+    message: str
+
+
+class _Clearing:
+    """One clearing run: the state the rounds share (what was removed, what the audit says)."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        settings: ClearSettings,
+        clock: Clock,
+        deadline: float,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.cluster = cluster
+        self.settings = settings
+        self.clock = clock
+        self.deadline = deadline
+        self.progress = progress
+        self.records: list[AuditRecord] = []
+        self.orphaned: list[str] = []
+        self.handled: set[str] = set()  # uids already cleared (or found gone)
+
+    def diagnose(self) -> Diagnosis:
+        return diagnose(
+            self.cluster,
+            self.settings.namespaces,
+            now=self.clock.wall(),
+            after=self.settings.after,
+            kinds=self.settings.kinds,
+        )
+
+    def clear_round(self, diagnosis: Diagnosis) -> int:
+        """Remove the selected finalizers of every stuck object not handled yet; wait for those to go."""
+        cleared: list[ObjectRef] = []
+        for obj in diagnosis.stuck:
+            if obj.uid in self.handled:
+                continue
+            removal = removal_for(obj, self.settings)
+            if not removal.remove:
+                continue
+            self.handled.add(obj.uid)
+            done = self.remove(removal)
+            if done is not None:
+                self.records.append(done.record(format_time(self.clock.wall())))
+                self.orphaned.extend(orphan_note(obj.ref, f) for f in done.remove)
+                if not done.keep:
+                    cleared.append(obj.ref)
+        if cleared:
+            self.progress(f"removed finalizers from {len(cleared)} objects; waiting for them to go")
+            wait_for(self.cluster, cleared, gone, self.deadline)
+        return len(cleared)
+
+    def remove(self, removal: Removal) -> Removal | None:
+        """Patch the object's finalizers down to the kept ones, guarded by resourceVersion. On a conflict
+        (someone changed it, perhaps its controller came back), re-read and decide again."""
+        obj = removal.obj
+        version = obj.resource_version
+        for _ in range(_CONFLICT_ATTEMPTS):
+            try:
+                self.cluster.patch_merge(
+                    obj.ref, {"metadata": {"finalizers": list(removal.keep)}}, resource_version=version
+                )
+                return removal
+            except NotFound:
+                return None  # gone meanwhile: its controller finished after all
+            except Conflict:
+                current = self.cluster.get(obj.ref.api_version, obj.ref.kind, obj.ref.name, obj.ref.namespace)
+                if current is None or _uid(current) != obj.uid:
+                    return None
+                meta = current.get("metadata") or {}
+                finalizers = tuple(str(f) for f in meta.get("finalizers") or ())
+                version = str(meta.get("resourceVersion") or "")
+                removal = removal_for(_with_finalizers(obj, finalizers), self.settings)
+                if not removal.remove:
+                    return None  # the finalizers drkit meant to remove are gone already
+        raise StepFailure(
+            f"{obj.ref} kept changing while drkit removed its finalizers "
+            f"({_CONFLICT_ATTEMPTS} conflicting writes in a row)",
+            hint="is its controller running again? then let it finish; else retry the step",
+        )
+
+    def settle_namespaces(self, diagnosis: Diagnosis) -> list[NamespaceOutcomeView]:
+        outcomes: list[NamespaceOutcomeView] = []
+        for ns in diagnosis.namespaces:
+            if not ns.terminating:
+                message = "not found" if not ns.exists else "not terminating"
+                outcomes.append(
+                    {"name": ns.name, "gone": not ns.exists, "finalized": False, "message": message}
+                )
+                continue
+            outcomes.append(self.settle_namespace(ns.name, diagnosis))
+        return outcomes
+
+    def settle_namespace(self, name: str, diagnosis: Diagnosis) -> NamespaceOutcomeView:
+        ref = ObjectRef("v1", "Namespace", None, name)
+        # What is still held after the clearing rounds: not stuck long enough, or finalizers not selected.
+        blocked = [o for o in diagnosis.objects if o.ref.namespace == name]
+        if not (self.settings.force and blocked):
+            limit = self.deadline
+            if self.settings.force:
+                limit = min(limit, self.clock.monotonic() + self.settings.force_after)
+            self.progress(f"waiting for namespace {name} to finish terminating")
+            if wait_for(self.cluster, [ref], gone, limit).complete:
+                return {"name": name, "gone": True, "finalized": False, "message": "gone"}
+        current = self.cluster.get("v1", "Namespace", name)
+        if current is None:
+            return {"name": name, "gone": True, "finalized": False, "message": "gone"}
+        if not self.settings.force:
+            still = namespace_state(name, current, self.clock.wall()).summary()
+            return {"name": name, "gone": False, "finalized": False, "message": f"still terminating: {still}"}
+        left = [o for o in self.diagnose().objects if o.ref.namespace == name]
+        self.progress(f"finalizing namespace {name} (force)")
+        self.cluster.finalize_namespace(name, [])
+        self.orphaned.extend(f"{o.ref} stranded when namespace {name} was finalized" for o in left)
+        is_gone = wait_for(self.cluster, [ref], gone, self.deadline).complete
+        stranded = f"; {len(left)} objects still inside were stranded" if left else ""
+        return {
+            "name": name,
+            "gone": is_gone,
+            "finalized": True,
+            "message": f"finalized with /finalize (force: {_STRANDING}){stranded}"
+            + ("" if is_gone else "; still there afterwards"),
+        }
+
+
+def _uid(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+def _with_finalizers(obj: StuckObject, finalizers: tuple[str, ...]) -> StuckObject:
+    return StuckObject(obj.ref, obj.uid, obj.resource_version, finalizers, obj.deletion_timestamp, obj.age)
+
+
+def clear_stuck(
+    cluster: Cluster,
+    settings: ClearSettings,
+    *,
+    clock: Clock,
+    deadline: float,
+    progress: Callable[[str], None] = lambda _: None,
+    dry_run: bool = False,
+) -> ClearOutcome:
+    """Clear what is stuck in `settings.namespaces` (see the module docstring). A dry run only reads."""
+    clearing = _Clearing(cluster, settings, clock, deadline, progress)
+    first = clearing.diagnose()
+    if dry_run:
+        removals = [removal_for(o, settings) for o in first.stuck]
+        at = format_time(clock.wall())
+        would = [r for r in removals if r.remove]
+        view = _view(
+            first,
+            first,
+            dry_run=True,
+            records=[r.record(at) for r in would],
+            orphaned=[orphan_note(r.obj.ref, f) for r in would for f in r.remove],
+            namespaces=[],
+        )
+        return ClearOutcome(view, True, f"would remove finalizers from {len(would)} objects (dry run)")
+    diagnosis = first
+    for _ in range(_ROUNDS):
+        if not clearing.clear_round(diagnosis):
+            break
+        diagnosis = clearing.diagnose()
+    namespaces = clearing.settle_namespaces(diagnosis)
+    final = clearing.diagnose()
+    view = _view(
+        first,
+        final,
+        dry_run=False,
+        records=clearing.records,
+        orphaned=clearing.orphaned,
+        namespaces=namespaces,
+    )
+    stuck_left = [o for o in final.objects if o.uid in clearing.handled]
+    ns_left = [n for n in namespaces if not n["gone"] and n["message"] != "not terminating"]
+    complete = not stuck_left and not ns_left
+    removed = f"removed finalizers from {len(clearing.records)} objects"
+    if complete:
+        return ClearOutcome(view, True, removed)
+    problems = [f"namespace {n['name']} {n['message']}" for n in ns_left]
+    problems += [f"{o.ref} is still there with finalizers {', '.join(o.finalizers)}" for o in stuck_left]
+    return ClearOutcome(view, False, f"{removed}, but " + "; ".join(problems))
+
+
+def _view(
+    first: Diagnosis,
+    final: Diagnosis,
+    *,
+    dry_run: bool,
+    records: list[AuditRecord],
+    orphaned: list[str],
+    namespaces: list[NamespaceOutcomeView],
+) -> ClearView:
+    return {
+        "dryRun": dry_run,
+        "removed": records,
+        "notStuckYet": [str(o.ref) for o in first.not_stuck_yet],
+        "kept": [str(o.ref) for o in first.stuck if not any(r["uid"] == o.uid for r in records)],
+        "orphaned": list(dict.fromkeys(orphaned)),
+        "namespaces": namespaces,
+        "remaining": [str(o.ref) for o in final.objects],
+        "diagnosis": first.to_view(),
+    }
+
+
+class ClearFinalizersStep:
+    def __init__(self, spec: StepSpec, settings: ClearSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+
+    def _refuse(self, ctx: StepContext) -> None:
+        refuse_protected(
+            [namespace_ref(n) for n in self.settings.namespaces],
+            ctx.playbook,
+            f"clear finalizers in step {self.spec.name!r}",
+        )
+
+    def plan(self, ctx: StepContext) -> StepPlan:
+        self._refuse(ctx)
+        found = diagnose(
+            ctx.cluster(),
+            self.settings.namespaces,
+            now=ctx.runtime.wall_clock(),
+            after=self.settings.after,
+            kinds=self.settings.kinds,
+        )
+        actions = describe_removals(found, self.settings)
+        where = ", ".join(self.settings.namespaces)
+        count = sum(1 for o in found.stuck if removal_for(o, self.settings).remove)
+        return StepPlan(
+            summary=f"would remove finalizers from {count} stuck objects in {where} (as of now)",
+            actions=tuple(actions) or (f"nothing is stuck in {where} right now",),
+            destructive=True,
+        )
+
+    def run(self, ctx: StepContext) -> StepResult:
+        self._refuse(ctx)
+        runtime = ctx.runtime
+        deadline = ctx.deadline if ctx.deadline is not None else runtime.monotonic() + DEFAULT_TIMEOUT_SECONDS
+        outcome = clear_stuck(
+            ctx.cluster(),
+            self.settings,
+            clock=Clock(wall=runtime.wall_clock, monotonic=runtime.monotonic),
+            deadline=deadline,
+            progress=ctx.progress,
+        )
+        details: dict[str, object] = dict(outcome.view)
+        if outcome.complete:
+            return StepResult(StepStatus.SUCCEEDED, outcome.message, details)
+        hint = "" if self.settings.force else " (set force: true to finalize a namespace that stays stuck)"
+        return StepResult(StepStatus.FAILED, outcome.message + hint, details)
+
+
+STEP_KIND = StepKind(
+    schema=SCHEMA,
+    build=lambda spec: ClearFinalizersStep(spec, parse_settings(spec.body)),
+    default_timeout=DEFAULT_TIMEOUT_SECONDS,
+    needs_cluster=True,
+)

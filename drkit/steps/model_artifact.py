@@ -1,0 +1,411 @@
+"""The `modelArtifact` checklist item: the model a URI (or a Seldon Model) names is one its server can load.
+
+A wrongly built or oversized model registers in MLflow without complaint and fails only once deployed, as
+an OOMKilled pod or a load error (seeds 000 and 002). This item looks at the files before that: it lists the
+model directory (through the MLflow artifact proxy or locally, drkit.mlflow.artifacts), reads the few small
+files the rules need, and judges them with drkit.steps.artifact_rules against the memory limit of the
+container that will serve the model, read from the Seldon Server (its StatefulSet) or a Deployment.
+Everything here is read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from drkit.errors import AdapterError
+from drkit.kube import Cluster
+from drkit.mlflow.artifacts import ArtifactTransport, open_tree
+from drkit.mlflow.client import MlflowClient, MlflowSettings
+from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, Obj, OneOf, Str
+from drkit.playbook.model import Playbook
+from drkit.steps import artifact_rules as rules
+from drkit.steps.artifact_rules import CheckResult, MemoryLimit, ModelFormat, RuleSettings, Severity
+from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
+from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
+
+SELDON_API = "mlops.seldon.io/v1alpha1"
+SERVER_KINDS = ("Server", "Deployment", "StatefulSet")
+DEFAULT_SERVER_CONTAINER = "mlserver"
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+_OBJECT = Obj(
+    fields={
+        "namespace": Field(Str(min_length=1), required=True, description="Its namespace."),
+        "name": Field(Str(min_length=1), required=True, description="Its name."),
+    }
+)
+_SERVER = Obj(
+    description="The workload that will serve the model: its container's resources.limits.memory.",
+    fields={
+        "namespace": Field(Str(min_length=1), required=True, description="Its namespace."),
+        "name": Field(Str(min_length=1), required=True, description="Its name."),
+        "kind": Field(
+            Str(enum=SERVER_KINDS), description="Server (Seldon, default), Deployment, StatefulSet."
+        ),
+        "container": Field(Str(min_length=1), description="The serving container (mlserver for a Server)."),
+    },
+)
+_MLFLOW = Obj(
+    description="The MLflow server whose artifact proxy serves the model files.",
+    fields={
+        "url": Field(Str(min_length=1), required=True, description="Tracking server URL."),
+        "auth": Field(
+            Str(enum=("env", "none")),
+            description="env: MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN (default); none.",
+        ),
+        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (true)."),
+        "caBundle": Field(Str(), description="CA bundle file, relative to the playbook's directory."),
+    },
+)
+
+BODY = Obj(
+    description="Validate a model's files before serving: layout, configs, placeholders, size vs memory.",
+    fields={
+        "storageUri": Field(Str(min_length=1), description="The model directory (the one holding MLmodel)."),
+        "model": Field(_OBJECT, description="A Seldon Model; its spec.storageUri is checked."),
+        "mlflow": Field(_MLFLOW, description="MLflow server for mlflow-artifacts:/ and storageRoot URIs."),
+        "storageRoot": Field(
+            Str(min_length=1),
+            description="The bucket behind the MLflow artifact proxy, e.g. s3://mlflow-artifacts/.",
+        ),
+        "format": Field(Str(enum=rules.MODEL_FORMATS), description="mlflow, lora, fused or auto (default)."),
+        "memoryLimit": Field(
+            OneOf((Str(min_length=1), Int(minimum=1))), description="A memory limit such as 256Mi."
+        ),
+        "server": Field(_SERVER, description="Read the memory limit from this workload instead."),
+        "maxSizeRatio": Field(
+            Float(minimum=0.01), description="Memory needed per byte of model files (1.0)."
+        ),
+    },
+    exactly_one_of=(("storageUri", "model"),),
+)
+
+SCHEMA = KindSchema(
+    kind="modelArtifact",
+    body=BODY,
+    description="A model's files are a loadable model (MLflow, LoRA or fused) that fits its server's memory.",
+    examples=(
+        {
+            "model": {"namespace": "financial-inference", "name": "baseline-predictor"},
+            "mlflow": {"url": "http://mlflow.mlflow.svc.cluster.local:5000"},
+            "storageRoot": "s3://mlflow-artifacts/",
+            "server": {"namespace": "financial-inference", "name": "mlserver"},
+        },
+        {"storageUri": "/models/webauthn-security", "format": "auto", "memoryLimit": "8Gi"},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ObjectName:
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ServerRef:
+    namespace: str
+    name: str
+    kind: Literal["Server", "Deployment", "StatefulSet"] = "Server"
+    container: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class MlflowEndpoint:
+    url: str
+    auth: Literal["env", "none"] = "env"
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelArtifactSettings:
+    storage_uri: str | None
+    model: ObjectName | None
+    mlflow: MlflowEndpoint | None
+    storage_root: str | None
+    format: ModelFormat
+    memory_limit: str | None
+    server: ServerRef | None
+    max_size_ratio: float
+
+    def describe(self) -> str:
+        what = self.storage_uri if self.storage_uri is not None else f"Model {self.model}"
+        against = (
+            f" against {self.memory_limit}"
+            if self.memory_limit
+            else f" against the memory limit of {self.server}"
+            if self.server
+            else ""
+        )
+        layout = "MLflow, LoRA or fused" if self.format == "auto" else rules.FORMAT_NAMES[self.format]
+        return f"model files of {what} are a loadable {layout} model{against}"
+
+
+def parse_settings(body: object) -> ModelArtifactSettings:
+    data = as_mapping(body, "modelArtifact")
+    storage_uri = opt_str(data, "storageUri")
+    model = _object_name(data.get("model"), "model")
+    if (storage_uri is None) == (model is None):
+        raise StepConfigError("`modelArtifact` needs exactly one of `storageUri` and `model`")
+    memory = data.get("memoryLimit")
+    memory_limit = None if memory is None else str(memory)
+    if memory_limit is not None:
+        try:
+            rules.parse_quantity(memory_limit)
+        except rules.QuantityError as exc:
+            raise StepConfigError(f"`memoryLimit`: {exc}") from exc
+    server = _server(data.get("server"))
+    if memory_limit is not None and server is not None:
+        raise StepConfigError("give `memoryLimit` or `server`, not both")
+    fmt = opt_str(data, "format") or "auto"
+    if fmt not in rules.MODEL_FORMATS:
+        raise StepConfigError(f"`format` {fmt!r} is not one of {', '.join(rules.MODEL_FORMATS)}")
+    ratio = data.get("maxSizeRatio", 1.0)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
+        raise StepConfigError("`maxSizeRatio` must be a positive number")
+    return ModelArtifactSettings(
+        storage_uri=storage_uri,
+        model=model,
+        mlflow=_mlflow(data.get("mlflow")),
+        storage_root=opt_str(data, "storageRoot"),
+        format=fmt,
+        memory_limit=memory_limit,
+        server=server,
+        max_size_ratio=float(ratio),
+    )
+
+
+def _object_name(value: object, key: str) -> ObjectName | None:
+    if value is None:
+        return None
+    data = as_mapping(value, f"modelArtifact.{key}")
+    namespace, name = opt_str(data, "namespace"), opt_str(data, "name")
+    if not namespace or not name:
+        raise StepConfigError(f"`{key}` needs `namespace` and `name`")
+    return ObjectName(namespace, name)
+
+
+def _server(value: object) -> ServerRef | None:
+    base = _object_name(value, "server")
+    if base is None:
+        return None
+    data = as_mapping(value, "modelArtifact.server")
+    kind = opt_str(data, "kind") or "Server"
+    if kind not in SERVER_KINDS:
+        raise StepConfigError(f"`server.kind` {kind!r} is not one of {', '.join(SERVER_KINDS)}")
+    return ServerRef(base.namespace, base.name, kind, opt_str(data, "container"))  # type: ignore[arg-type]
+
+
+def _mlflow(value: object) -> MlflowEndpoint | None:
+    if value is None:
+        return None
+    data = as_mapping(value, "modelArtifact.mlflow")
+    url = opt_str(data, "url")
+    if not url:
+        raise StepConfigError("`mlflow.url` is required")
+    auth = opt_str(data, "auth") or "env"
+    if auth not in ("env", "none"):
+        raise StepConfigError("`mlflow.auth` must be env or none")
+    return MlflowEndpoint(
+        url=url,
+        auth=auth,  # type: ignore[arg-type]
+        verify_tls=opt_bool(data, "verifyTls", default=True),
+        ca_bundle=opt_str(data, "caBundle"),
+    )
+
+
+# --- where the model is, and how much memory it gets ------------------------------------------------------
+
+
+def model_storage(cluster: Cluster, model: ObjectName) -> tuple[str, str | None]:
+    """The Model's spec.storageUri and spec.server. AdapterError when it is missing or has no URI."""
+    obj = cluster.get(SELDON_API, "Model", model.name, model.namespace)
+    if obj is None:
+        raise AdapterError(
+            f"Model {model} does not exist", hint="apply the Seldon manifests before checking its artifacts"
+        )
+    spec = obj.get("spec") or {}
+    uri = spec.get("storageUri")
+    if not isinstance(uri, str) or not uri:
+        raise AdapterError(
+            f"Model {model} has no spec.storageUri", hint="set it (drkit's modelUris step can)"
+        )
+    server = spec.get("server")
+    return uri, server if isinstance(server, str) and server else None
+
+
+def server_memory_limit(cluster: Cluster, server: ServerRef) -> tuple[MemoryLimit | None, str]:
+    """The serving container's memory limit, or None and why there is none.
+
+    A Seldon Server's pods come from its StatefulSet (same name); `spec.podSpec` on the Server overrides
+    that, so it is looked at first. AdapterError when the named workload does not exist.
+    """
+    container = server.container
+    templates: list[tuple[str, Mapping[str, Any]]] = []
+    if server.kind == "Server":
+        obj = cluster.get(SELDON_API, "Server", server.name, server.namespace)
+        if obj is None:
+            raise AdapterError(f"{server} does not exist", hint="apply the Seldon manifests first")
+        spec = obj.get("spec") or {}
+        container = container or _server_container(spec)
+        templates.append((str(server), spec.get("podSpec") or {}))
+        sts = cluster.get("apps/v1", "StatefulSet", server.name, server.namespace)
+        if sts is not None:
+            pod = ((sts.get("spec") or {}).get("template") or {}).get("spec") or {}
+            templates.append((f"StatefulSet {server.namespace}/{server.name}", pod))
+    else:
+        obj = cluster.get("apps/v1", server.kind, server.name, server.namespace)
+        if obj is None:
+            raise AdapterError(f"{server} does not exist")
+        pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        templates.append((str(server), pod))
+    seen: list[str] = []
+    for source, pod in templates:
+        containers = [c for c in pod.get("containers") or [] if isinstance(c, Mapping)]
+        chosen = _pick_container(containers, container, source)
+        if chosen is None:
+            seen.extend(str(c.get("name")) for c in containers)
+            continue
+        memory = ((chosen.get("resources") or {}).get("limits") or {}).get("memory")
+        name = str(chosen.get("name"))
+        if memory is not None:
+            return MemoryLimit(str(memory), f"{name}'s", source), ""
+        return None, f"container {name} of {source} has no memory limit"
+    wanted = container or "the serving container"
+    found = f" (containers: {', '.join(sorted(set(seen)))})" if seen else ""
+    return None, f"no {wanted} container found in {server}{found}"
+
+
+def _server_container(spec: Mapping[str, Any]) -> str:
+    config = str(spec.get("serverConfig") or "")
+    return "triton" if "triton" in config else DEFAULT_SERVER_CONTAINER
+
+
+def _pick_container(
+    containers: Sequence[Mapping[str, Any]], wanted: str | None, source: str
+) -> Mapping[str, Any] | None:
+    if wanted is not None:
+        return next((c for c in containers if c.get("name") == wanted), None)
+    if len(containers) == 1:
+        return containers[0]
+    if containers:
+        names = ", ".join(str(c.get("name")) for c in containers)
+        raise AdapterError(
+            f"{source} has containers {names}: say which one serves the model",
+            hint="set `server.container`",
+        )
+    return None
+
+
+# --- the probe --------------------------------------------------------------------------------------------
+
+
+class ModelArtifactProbe:
+    def __init__(self, name: str, settings: ModelArtifactSettings) -> None:
+        self.name = name
+        self.settings = settings
+
+    def describe(self) -> str:
+        return self.settings.describe()
+
+    def attempt(self, ctx: StepContext) -> StepResult:
+        s = self.settings
+        details: dict[str, object] = {}
+        lookups: list[CheckResult] = []
+        uri = s.storage_uri
+        server = s.server
+        if s.model is not None:
+            uri, model_server = model_storage(ctx.cluster(), s.model)
+            details["model"] = str(s.model)
+            if server is None and s.memory_limit is None and model_server is not None:
+                server = ServerRef(s.model.namespace, model_server)  # the Server the Model is scheduled on
+        assert uri is not None  # parse_settings: storageUri or model
+        details["storageUri"] = uri
+        limit: MemoryLimit | None = None
+        if s.memory_limit is not None:
+            limit = MemoryLimit(s.memory_limit, "the configured")
+        elif server is not None:
+            details["server"] = str(server)
+            try:
+                limit, why = server_memory_limit(ctx.cluster(), server)
+            except AdapterError as exc:
+                if s.server is not None:
+                    raise  # a server the playbook names must exist
+                limit, why = None, f"{exc.message} (the Model's spec.server)"
+            if limit is None:
+                lookups.append(_no_limit(why))
+        client = self._client(ctx)
+        try:
+            verdict = _judge(uri, s, limit, client, ctx.base_dir)
+        finally:
+            if client is not None:
+                client.close()
+        verdict = replace(verdict, checks=(*lookups, *verdict.checks))
+        details.update(
+            {
+                "format": verdict.detected_format,
+                "totalBytes": verdict.total_bytes,
+                "memoryLimit": None if limit is None else limit.quantity,
+                "checks": [c.to_json() for c in verdict.checks],
+                "errors": [c.message for c in verdict.errors],
+                "warnings": [c.message for c in verdict.warnings],
+            }
+        )
+        status = StepStatus.SUCCEEDED if verdict.ok else StepStatus.FAILED
+        return StepResult(status, rules.summarize(verdict, uri), details)
+
+    def _client(self, ctx: StepContext) -> MlflowClient | None:
+        endpoint = self.settings.mlflow
+        if endpoint is None:
+            return None
+        remaining = ctx.remaining()
+        settings = MlflowSettings(
+            base_url=endpoint.url,
+            auth=endpoint.auth,
+            verify_tls=endpoint.verify_tls,
+            ca_bundle=None if endpoint.ca_bundle is None else ctx.base_dir / endpoint.ca_bundle,
+            timeout=REQUEST_TIMEOUT_SECONDS
+            if remaining is None
+            else max(0.5, min(REQUEST_TIMEOUT_SECONDS, remaining)),
+        )
+        return MlflowClient(settings, ctx.runtime.env, ctx.runtime.sleep)
+
+
+def _no_limit(why: str) -> CheckResult:
+    return CheckResult("memoryLimit", False, f"{why}: the model's size was not checked", Severity.WARNING)
+
+
+def _judge(
+    uri: str,
+    settings: ModelArtifactSettings,
+    limit: MemoryLimit | None,
+    transport: ArtifactTransport | None,
+    base_dir: Path,
+) -> rules.Verdict:
+    tree = open_tree(uri, storage_root=settings.storage_root, base_dir=base_dir, transport=transport)
+    listing = [rules.ArtifactFile(e.path, e.size) for e in tree.list()]
+    sizes = {f.path: f.size for f in listing}
+    contents: dict[str, bytes] = {}
+    for path in rules.files_to_read(listing):
+        contents[path] = tree.read_small(path, max(sizes[path], 1))
+    rule_settings = RuleSettings(
+        format=settings.format, memory_limit=limit, max_size_ratio=settings.max_size_ratio
+    )
+    return rules.evaluate(listing, contents, rule_settings, uri)
+
+
+def _build_probe(name: str, body: object, playbook: Playbook) -> ModelArtifactProbe:
+    return ModelArtifactProbe(name, parse_settings(body))
+
+
+PROBE_KIND = ProbeKind(schema=SCHEMA, build=_build_probe)

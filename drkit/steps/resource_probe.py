@@ -1,0 +1,189 @@
+"""The `resource` checklist item: objects of a kind are there and ready (kstatus), or pass a given test.
+
+`{apiVersion, kind, namespace, name}` checks one object; without `name` (optionally with `selector`) it
+checks every object of the kind in the namespace and needs at least `count` of them (default 1), so "all
+three Models are Ready" cannot pass on an empty namespace. Ready means kstatus Current by default (a custom
+resource without status is not ready), or `condition: NAME` True, or the value at `jsonpath` equal to
+`equals`, or a `readiness` rule; all of them still honour deletion in progress and a stale
+observedGeneration. Each attempt is one LIST (read only); its resourceVersion is where the checklist runner
+watches for the next change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from drkit.kube import ReadinessRules, Status, compute_status
+from drkit.playbook.fields import AnyValue, Field, Int, KindSchema, Obj, Str
+from drkit.playbook.model import Playbook
+from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
+from drkit.steps.cluster_changes import WatchPoint
+from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, kube_path, parse_readiness, rules_for
+from drkit.steps.settings import StepConfigError, as_mapping, opt_str
+from drkit.steps.wait import SELECTOR, label_selector
+
+BODY = Obj(
+    description="Objects of a kind exist and are ready.",
+    fields={
+        "apiVersion": Field(Str(min_length=1), required=True, description="`mlops.seldon.io/v1alpha1`"),
+        "kind": Field(Str(min_length=1), required=True, description="`Model`"),
+        "namespace": Field(Str(), description="The namespace (the context's namespace when absent)."),
+        "name": Field(Str(min_length=1), description="One object; all objects of the kind when absent."),
+        "selector": Field(SELECTOR),
+        "condition": Field(Str(min_length=1), description="Ready when this condition is True."),
+        "jsonpath": Field(Str(min_length=1), description="Ready when the value here equals `equals`."),
+        "equals": Field(AnyValue(), description="The value `jsonpath` must have."),
+        "count": Field(Int(minimum=1), description="At least this many objects (1)."),
+        "readiness": READINESS_FIELD,
+    },
+)
+
+SCHEMA = KindSchema(
+    kind="resource",
+    body=BODY,
+    description="Objects of a kind exist and are ready (kstatus), or have a condition or field value.",
+    examples=(
+        {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model", "namespace": "models", "count": 3},
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "namespace": "ml",
+            "name": "db-0",
+            "jsonpath": "$.status.phase",
+            "equals": "Running",
+        },
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ResourceSettings:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str | None
+    label_selector: str
+    count: int
+    readiness: ReadinessSpec | None
+
+    def describe(self) -> str:
+        where = f" in {self.namespace}" if self.namespace else ""
+        if self.name:
+            what = f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+        else:
+            labels = f" with labels {self.label_selector}" if self.label_selector else ""
+            what = f"at least {self.count} {self.kind}{where}{labels}, all"
+        rule = "ready" if self.readiness is None else f"ready ({self.readiness.describe()})"
+        return f"{what} {rule}"
+
+    @property
+    def field_selector(self) -> str:
+        return f"metadata.name={self.name}" if self.name else ""
+
+
+def parse_settings(body: object) -> ResourceSettings:
+    data = as_mapping(body, "resource")
+    api, kind = opt_str(data, "apiVersion"), opt_str(data, "kind")
+    if not api or not kind:
+        raise StepConfigError("`resource` needs apiVersion and kind")
+    name = opt_str(data, "name")
+    selector = label_selector(data.get("selector"))
+    if name and selector:
+        raise StepConfigError("give `name` or `selector`, not both")
+    count = data.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise StepConfigError("`count` must be a whole number of at least 1")
+    if name and count != 1:
+        raise StepConfigError("`count` needs a `selector` or no `name`: one named object is one object")
+    return ResourceSettings(
+        api_version=api,
+        kind=kind,
+        namespace=opt_str(data, "namespace") or None,
+        name=name,
+        label_selector=selector,
+        count=count,
+        readiness=_readiness(data),
+    )
+
+
+def _readiness(data: Mapping[str, object]) -> ReadinessSpec | None:
+    """`condition`, `jsonpath`+`equals` and `readiness` are three spellings of one custom rule."""
+    given = [key for key in ("condition", "jsonpath", "readiness") if data.get(key) is not None]
+    if len(given) > 1:
+        raise StepConfigError(f"give only one of {', '.join(given)}")
+    if "equals" in data and data.get("jsonpath") is None:
+        raise StepConfigError("`equals` needs a `jsonpath`")
+    if data.get("condition") is not None:
+        return ReadinessSpec(condition=opt_str(data, "condition"))
+    if data.get("jsonpath") is not None:
+        if "equals" not in data:
+            raise StepConfigError("`jsonpath` needs `equals`: the value that means ready")
+        rule = {"jsonpath": kube_path(opt_str(data, "jsonpath")), "equals": data["equals"]}
+        return parse_readiness({"readiness": rule})
+    return parse_readiness(data)
+
+
+class ResourceProbe:
+    def __init__(self, name: str, settings: ResourceSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self._point: WatchPoint | None = None
+
+    def describe(self) -> str:
+        return self.settings.describe()
+
+    def watch_point(self) -> WatchPoint | None:
+        return self._point
+
+    def attempt(self, ctx: StepContext) -> StepResult:
+        s = self.settings
+        self._point = None
+        cluster = ctx.cluster()
+        namespace = cluster.default_namespace if s.namespace is None else s.namespace
+        items, version = cluster.list_with_version(
+            s.api_version, s.kind, namespace, s.label_selector, s.field_selector
+        )
+        self._point = WatchPoint(
+            s.api_version, s.kind, namespace, s.label_selector, s.field_selector, version
+        )
+        return judge(s, items, rules_for(s.readiness, [(s.api_version, s.kind)]))
+
+
+def judge(settings: ResourceSettings, items: list[dict[str, Any]], rules: ReadinessRules) -> StepResult:
+    """Pass when there are at least `count` objects and every one is ready; else say which are not."""
+    states = [(_label(obj), compute_status(obj, rules)) for obj in items]
+    details: dict[str, object] = {
+        "objects": [{"object": label, "status": str(r.status), "message": r.message} for label, r in states]
+    }
+    if settings.name and not items:
+        return StepResult(StepStatus.FAILED, f"{settings.kind} {settings.name} not found", details)
+    if len(items) < settings.count:
+        return StepResult(
+            StepStatus.FAILED,
+            f"found {len(items)} {settings.kind}, expected at least {settings.count}",
+            details,
+        )
+    failing = [(label, r) for label, r in states if r.status is not Status.CURRENT]
+    if failing:
+        shown = "; ".join(f"{label}: {r.status}: {r.message}" for label, r in failing)
+        return StepResult(
+            StepStatus.FAILED, f"{len(failing)} of {len(states)} {settings.kind} not ready: {shown}", details
+        )
+    if len(states) == 1:
+        return StepResult(StepStatus.SUCCEEDED, f"{states[0][0]} ready: {states[0][1].message}", details)
+    return StepResult(StepStatus.SUCCEEDED, f"all {len(states)} {settings.kind} ready", details)
+
+
+def _label(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind', '?')} {where}{meta.get('name', '?')}"
+
+
+def _build_probe(name: str, body: object, playbook: Playbook) -> ResourceProbe:
+    return ResourceProbe(name, parse_settings(body))
+
+
+PROBE_KIND = ProbeKind(schema=SCHEMA, build=_build_probe, needs_cluster=True)

@@ -1,0 +1,246 @@
+"""Where the objects of an `apply` or `delete` step come from: a kustomize directory, YAML files, or refs.
+
+Rendering goes through the real `kubectl kustomize` (or `kustomize build`) rather than a re-implementation,
+so a playbook means exactly what the platform team's own `kubectl apply -k` means. The output is written to
+a file (`-o`), not read from the pipe, as kubectl prints warnings on stderr that must stay out of the YAML.
+Paths are relative to the playbook's directory, so a playbook and its manifests move together.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from drkit.errors import AdapterError, StepFailure
+from drkit.kube.refs import ObjectRef
+from drkit.playbook.fields import Field, ListOf, Obj, Str
+from drkit.processes import run_process
+from drkit.steps.settings import StepConfigError
+
+Manifest = dict[str, Any]
+RENDER_TIMEOUT_SECONDS = 120.0
+
+KUBECTL_MISSING = "kubectl not found: install kubectl (pip install 'drkit[lab]' ships one)"
+
+REF = Obj(
+    description="One object by name.",
+    fields={
+        "apiVersion": Field(Str(min_length=1), required=True, description="e.g. mlops.seldon.io/v1alpha1"),
+        "kind": Field(Str(min_length=1), required=True, description="e.g. Model"),
+        "namespace": Field(Str(), description="Omit for cluster-scoped kinds."),
+        "name": Field(Str(min_length=1), required=True),
+    },
+)
+
+SOURCE_FIELDS: Mapping[str, Field] = {
+    "kustomize": Field(
+        Str(min_length=1),
+        description="A kustomize directory, rendered with `kubectl kustomize` (relative to the playbook).",
+    ),
+    "files": Field(
+        ListOf(Str(min_length=1), min_items=1),
+        description="YAML manifest files, multi-document allowed (relative to the playbook).",
+    ),
+}
+REF_FIELDS: Mapping[str, Field] = {
+    "objects": Field(ListOf(REF, min_items=1), description="Objects named one by one."),
+    "namespaces": Field(ListOf(Str(min_length=1), min_items=1), description="Whole namespaces."),
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Exactly one of the four is set."""
+
+    kustomize: str | None = None
+    files: tuple[str, ...] = ()
+    objects: tuple[ObjectRef, ...] = ()
+    namespaces: tuple[str, ...] = ()
+
+    @property
+    def is_literal(self) -> bool:
+        """Objects named in the playbook itself (no rendering, no files to read)."""
+        return bool(self.objects or self.namespaces)
+
+    def describe(self) -> str:
+        if self.kustomize is not None:
+            return f"kustomize {self.kustomize}"
+        if self.files:
+            return f"{len(self.files)} file(s) ({', '.join(self.files)})"
+        if self.objects:
+            return f"{len(self.objects)} object(s)"
+        return f"namespace(s) {', '.join(self.namespaces)}"
+
+    def literal_refs(self) -> list[ObjectRef]:
+        return [*self.objects, *(namespace_ref(n) for n in self.namespaces)]
+
+
+def namespace_ref(name: str) -> ObjectRef:
+    return ObjectRef("v1", "Namespace", None, name)
+
+
+def parse_source(data: Mapping[str, object], *, allow_refs: bool) -> Source:
+    """The source of a step body. The schema's exactly_one_of has checked that one key is given."""
+    kustomize = data.get("kustomize")
+    if isinstance(kustomize, str):
+        return Source(kustomize=kustomize)
+    files = data.get("files")
+    if isinstance(files, list) and files:
+        return Source(files=tuple(str(f) for f in files))
+    if allow_refs:
+        objects = data.get("objects")
+        if isinstance(objects, list) and objects:
+            return Source(objects=tuple(_ref(o) for o in objects))
+        namespaces = data.get("namespaces")
+        if isinstance(namespaces, list) and namespaces:
+            return Source(namespaces=tuple(str(n) for n in namespaces))
+    keys = "kustomize, files, objects or namespaces" if allow_refs else "kustomize or files"
+    raise StepConfigError(f"give exactly one source: {keys}")
+
+
+def _ref(item: object) -> ObjectRef:
+    if not isinstance(item, Mapping):
+        raise StepConfigError("each entry of `objects` must be {apiVersion, kind, namespace, name}")
+    try:
+        return ObjectRef(
+            str(item["apiVersion"]),
+            str(item["kind"]),
+            str(item.get("namespace") or "") or None,
+            str(item["name"]),
+        )
+    except KeyError as exc:
+        raise StepConfigError(f"an entry of `objects` has no `{exc.args[0]}`") from None
+
+
+# --- rendering -------------------------------------------------------------------------------------
+
+
+def find_kubectl(env: Mapping[str, str]) -> list[str]:
+    """The argv prefix that renders a kustomization: kubectl on PATH or beside this Python, else kustomize."""
+    path = env.get("PATH", os.defpath)
+    kubectl = shutil.which("kubectl", path=path)
+    if kubectl is None:
+        beside = Path(sys.executable).parent / "kubectl"
+        kubectl = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+    if kubectl is not None:
+        return [kubectl, "kustomize"]
+    kustomize = shutil.which("kustomize", path=path)
+    if kustomize is not None:
+        return [kustomize, "build"]
+    raise AdapterError(KUBECTL_MISSING, hint="or put `kustomize` on PATH")
+
+
+def render(
+    source: Source,
+    base_dir: Path,
+    env: Mapping[str, str],
+    *,
+    monotonic: Callable[[], float],
+    timeout: float | None = RENDER_TIMEOUT_SECONDS,
+) -> list[Manifest]:
+    """The manifests of a kustomize or files source, in document order. Literal sources render to nothing."""
+    if source.kustomize is not None:
+        return render_kustomize(base_dir / source.kustomize, env, timeout=timeout, monotonic=monotonic)
+    manifests: list[Manifest] = []
+    for name in source.files:
+        path = base_dir / name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StepFailure(
+                f"cannot read manifest file {path}: {exc.strerror or exc}",
+                hint="paths under `files` are relative to the playbook's directory",
+            ) from None
+        manifests.extend(parse_manifests(text, str(path)))
+    return manifests
+
+
+def render_kustomize(
+    directory: Path,
+    env: Mapping[str, str],
+    *,
+    monotonic: Callable[[], float],
+    timeout: float | None = RENDER_TIMEOUT_SECONDS,
+) -> list[Manifest]:
+    if not directory.is_dir():
+        raise StepFailure(
+            f"kustomize directory {directory} does not exist",
+            hint="`kustomize:` is relative to the playbook's directory",
+        )
+    argv = find_kubectl(env)
+    with tempfile.TemporaryDirectory(prefix="drkit-kustomize-") as tmp:
+        out = Path(tmp) / "rendered.yaml"
+        result = run_process(
+            [*argv, str(directory), "-o", str(out)],
+            cwd=directory,
+            env=env,
+            timeout=timeout,
+            monotonic=monotonic,
+        )
+        if result.timed_out or result.exit_code != 0:
+            last = next((line for line in reversed(result.tail) if line.strip()), "no output")
+            what = "timed out" if result.timed_out else f"exited with {result.exit_code}"
+            raise StepFailure(
+                f"rendering {directory} with `{' '.join(Path(a).name for a in argv)}` {what}: {last[:300]}",
+                hint="run the same command by hand to see the whole error",
+            )
+        text = out.read_text(encoding="utf-8") if out.exists() else ""
+    return parse_manifests(text, f"kustomize {directory}")
+
+
+def parse_manifests(text: str, origin: str) -> list[Manifest]:
+    """Every object of a (multi-document) YAML text; `kind: List` is flattened; empty documents skipped."""
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        documents = list(yaml.load_all(text))
+    except YAMLError as exc:
+        raise StepFailure(f"{origin} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    manifests: list[Manifest] = []
+    for index, document in enumerate(documents, start=1):
+        for obj in _objects_of(document):
+            if not isinstance(obj, dict):
+                raise StepFailure(f"{origin}: document {index} is not a mapping")
+            plain = _plain(obj)
+            try:
+                ObjectRef.of(plain)
+            except ValueError:
+                raise StepFailure(
+                    f"{origin}: document {index} has no apiVersion, kind or metadata.name",
+                    hint="every manifest needs apiVersion, kind and metadata.name",
+                ) from None
+            manifests.append(plain)
+    return manifests
+
+
+def _objects_of(document: object) -> Iterator[object]:
+    if document is None:
+        return
+    if isinstance(document, dict) and str(document.get("kind", "")).endswith("List") and "items" in document:
+        yield from document.get("items") or []
+        return
+    yield document
+
+
+def _plain(value: object) -> Any:
+    """JSON-ready data: YAML timestamps (an unquoted date in an annotation) become their ISO text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def refs_of(manifests: Sequence[Manifest]) -> list[ObjectRef]:
+    return [ObjectRef.of(m) for m in manifests]

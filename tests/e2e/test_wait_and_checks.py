@@ -1,0 +1,166 @@
+"""`wait` steps and `resource`/`pods` checklist items end to end, through the real CLI and a kubeconfig.
+
+Objects are created with drkit's own Cluster (as any client would on a real cluster); the shared platform lab
+is only read. Nothing here reaches into a lab's internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import DrkitResult, run_drkit
+from lab_helpers import LabHandle
+
+from drkit.errors import ExitCode
+from drkit.kube import Cluster, ClusterConfig
+
+MODEL_API = "mlops.seldon.io/v1alpha1"
+
+
+def _playbook(steps: str, checklists: str = "") -> str:
+    return (
+        "apiVersion: drkit.io/v1\nkind: Playbook\nmetadata: {name: e2e-wait}\n"
+        "target:\n  contexts: [drkit-lab]\n"
+        "phases:\n  - name: main\n    steps:\n" + steps + checklists
+    )
+
+
+def _run(tmp_path: Path, handle: LabHandle, command: str, text: str) -> DrkitResult:
+    path = tmp_path / f"{command}.yaml"
+    path.write_text(text, encoding="utf-8")
+    extra = ("--yes",) if command == "drill" else ()
+    return run_drkit(
+        command, str(path), *extra, "--kubeconfig", str(handle.kubeconfig), "--output", "json", cwd=tmp_path
+    )
+
+
+def _steps(result: DrkitResult) -> list[dict[str, Any]]:
+    return [s for p in result.json["phases"] for s in p["steps"]]
+
+
+def _create_deployment(handle: LabHandle, tmp_path: Path, name: str, image: str) -> None:
+    config = ClusterConfig.from_env({"KUBECONFIG": str(handle.kubeconfig)})
+    with Cluster(config, state_dir=tmp_path / "client") as cluster:
+        if cluster.get("v1", "Namespace", "apps") is None:
+            cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}})
+        cluster.create(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "apps"},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {"containers": [{"name": "main", "image": image}]},
+                    },
+                },
+            }
+        )
+
+
+def _wait_deployment(name: str, timeout: str = "60s") -> str:
+    return (
+        "      - wait:\n"
+        f"          objects: [{{apiVersion: apps/v1, kind: Deployment, namespace: apps, name: {name}}}]\n"
+        f"          timeout: {timeout}\n"
+    )
+
+
+def test_wait_for_a_slow_deployment_records_when_it_became_ready(
+    tmp_path: Path, lab_factory: Callable[..., LabHandle]
+) -> None:
+    handle = lab_factory()
+    _create_deployment(handle, tmp_path, "slow", "example/app:1")
+    result = _run(tmp_path, handle, "drill", _playbook(_wait_deployment("slow")))
+    assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
+    objects = _steps(result)[0]["details"]["objects"]
+    assert objects[0]["object"] == "Deployment apps/slow"
+    assert objects[0]["readyAfterSeconds"] is not None
+
+
+def test_wait_fails_on_a_failed_deployment_with_its_kstatus_message(
+    tmp_path: Path, lab_factory: Callable[..., LabHandle]
+) -> None:
+    handle = lab_factory()
+    _create_deployment(handle, tmp_path, "broken", "x:broken")
+    result = _run(tmp_path, handle, "drill", _playbook(_wait_deployment("broken", timeout="60s")))
+    assert result.exit_code != ExitCode.OK
+    step = _steps(result)[0]
+    assert step["status"] == "failed"
+    assert "Deployment apps/broken: Failed: progress deadline exceeded" in step["message"]
+    assert "ProgressDeadlineExceeded" in step["message"]
+    assert step["details"]["waited"] < 60  # the Failed status ended it, not the timeout
+
+
+@pytest.mark.mlflow
+def test_wait_for_every_model_of_the_platform(tmp_path: Path, lab_with_platform: LabHandle) -> None:
+    steps = (
+        "      - wait:\n"
+        f"          kind: {{apiVersion: {MODEL_API}, kind: Model, namespace: financial-inference}}\n"
+        "          timeout: 120s\n"
+    )
+    result = _run(tmp_path, lab_with_platform, "drill", _playbook(steps))
+    assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
+    names = {o["object"] for o in _steps(result)[0]["details"]["objects"]}
+    assert {
+        "Model financial-inference/baseline-predictor",
+        "Model financial-inference/enhanced-predictor",
+    } <= names
+
+
+SERVING_CHECKS = f"""checklists:
+  serving:
+    timeout: 120s
+    items:
+      - name: models
+        resource: {{apiVersion: {MODEL_API}, kind: Model, namespace: financial-inference, count: 2}}
+      - name: experiment
+        resource:
+          apiVersion: {MODEL_API}
+          kind: Experiment
+          namespace: financial-inference
+          name: financial-ab-test-experiment
+      - name: mlserver
+        pods:
+          namespace: financial-inference
+          selector: {{seldon-server-name: mlserver}}
+          containersReady: true
+"""
+
+
+@pytest.mark.mlflow
+def test_serving_checklist_passes_on_the_platform(tmp_path: Path, lab_with_platform: LabHandle) -> None:
+    text = _playbook("      - check: serving\n", SERVING_CHECKS)
+    result = _run(tmp_path, lab_with_platform, "check", text)
+    assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
+    items = {i["name"]: i for i in _steps(result)[0]["details"]["items"]}
+    assert all(i["passed"] for i in items.values())
+    assert "all containers ready (3/3)" in items["mlserver"]["message"]
+
+
+@pytest.mark.mlflow
+def test_a_checklist_that_cannot_pass_names_each_failing_item(
+    tmp_path: Path, lab_with_platform: LabHandle
+) -> None:
+    checks = f"""checklists:
+  impossible:
+    timeout: 2s
+    items:
+      - name: too-many-models
+        resource: {{apiVersion: {MODEL_API}, kind: Model, namespace: financial-inference, count: 99}}
+      - name: no-such-pods
+        pods: {{namespace: financial-inference, selector: app=does-not-exist}}
+      - name: experiment
+        resource: {{apiVersion: {MODEL_API}, kind: Experiment, namespace: financial-inference}}
+"""
+    result = _run(tmp_path, lab_with_platform, "check", _playbook("      - check: impossible\n", checks))
+    assert result.exit_code != ExitCode.OK
+    message = _steps(result)[0]["message"]
+    assert "2 of 3 items of 'impossible' still failing" in message
+    assert "too-many-models: found 2 Model, expected at least 99" in message
+    assert "no-such-pods: found 0 pod(s) with labels app=does-not-exist, expected at least 1" in message

@@ -1,0 +1,143 @@
+"""The `resource` and `pods` checklist items against a real API server: counts, readiness per kstatus or a
+given test, and failure messages naming each object that is not ready."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cluster_support import MODEL_API, Server, model, model_status, running_server
+from steps_support import playbook_in
+
+from drkit.steps.base import StepStatus
+from drkit.steps.pods_probe import PROBE_KIND as PODS
+from drkit.steps.resource_probe import PROBE_KIND as RESOURCE
+from drkit.steps.settings import StepConfigError
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with running_server(tmp_path) as started:
+        yield started
+
+
+def _resource(server: Server, body: dict[str, Any]) -> tuple[StepStatus, str]:
+    probe = RESOURCE.build("item", body, playbook_in(server.runtime.cwd))
+    result = probe.attempt(server.context())
+    return result.status, result.message
+
+
+MODELS = {"apiVersion": MODEL_API, "kind": "Model", "namespace": "ml"}
+
+
+def test_all_models_ready_needs_the_count_and_every_one_ready(server: Server) -> None:
+    for name in ("a", "b"):
+        server.create(model(name))
+        server.set_status(MODEL_API, "Model", "ml", name, model_status(True))
+    assert _resource(server, {**MODELS, "count": 2}) == (StepStatus.SUCCEEDED, "all 2 Model ready")
+    status, message = _resource(server, {**MODELS, "count": 3})
+    assert status is StepStatus.FAILED
+    assert message == "found 2 Model, expected at least 3"
+    server.set_status(MODEL_API, "Model", "ml", "b", model_status(False))
+    status, message = _resource(server, MODELS)
+    assert status is StepStatus.FAILED
+    assert message.startswith("1 of 2 Model not ready: Model ml/b: InProgress: Ready=False (ModelLoading")
+
+
+def test_an_empty_namespace_does_not_pass(server: Server) -> None:
+    assert _resource(server, MODELS) == (StepStatus.FAILED, "found 0 Model, expected at least 1")
+
+
+def test_a_custom_resource_without_status_is_not_ready(server: Server) -> None:
+    server.create(model("fresh"))
+    status, message = _resource(server, {**MODELS, "name": "fresh"})
+    assert status is StepStatus.FAILED
+    assert "Model ml/fresh: InProgress" in message
+
+
+def test_named_object_condition_and_jsonpath(server: Server) -> None:
+    server.create(model("m"))
+    server.set_status(
+        MODEL_API,
+        "Model",
+        "ml",
+        "m",
+        {"conditions": [{"type": "Synced", "status": "True"}], "phase": "Serving"},
+    )
+    assert _resource(server, {**MODELS, "name": "m", "condition": "Synced"})[0] is StepStatus.SUCCEEDED
+    assert _resource(server, {**MODELS, "name": "m", "condition": "Ready"})[0] is StepStatus.FAILED
+    by_path = {**MODELS, "name": "m", "jsonpath": "$.status.phase", "equals": "Serving"}
+    assert _resource(server, by_path)[0] is StepStatus.SUCCEEDED
+    status, message = _resource(server, {**by_path, "equals": "Down"})
+    assert status is StepStatus.FAILED
+    assert ".status.phase is Serving, waiting for Down" in message
+    assert _resource(server, {**MODELS, "name": "nope"}) == (StepStatus.FAILED, "Model nope not found")
+
+
+def test_selector_narrows_the_objects(server: Server) -> None:
+    server.create(model("mine", labels={"team": "risk"}))
+    server.create(model("theirs", labels={"team": "fraud"}))
+    server.set_status(MODEL_API, "Model", "ml", "mine", model_status(True))
+    assert _resource(server, {**MODELS, "selector": "team=risk"})[0] is StepStatus.SUCCEEDED
+    assert _resource(server, {**MODELS, "selector": {"team": "fraud"}})[0] is StepStatus.FAILED
+
+
+def _pod(name: str, ready: list[bool], labels: dict[str, str]) -> dict[str, Any]:
+    containers = [{"name": f"c{i}", "image": "x:1"} for i in range(len(ready))]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "ml", "labels": labels},
+        "spec": {"containers": containers},
+    }
+
+
+def _pod_status(ready: list[bool]) -> dict[str, Any]:
+    statuses = []
+    for i, flag in enumerate(ready):
+        state = {"running": {}} if flag else {"waiting": {"reason": "ImagePullBackOff"}}
+        statuses.append({"name": f"c{i}", "ready": flag, "state": state})
+    return {"phase": "Running" if all(ready) else "Pending", "containerStatuses": statuses}
+
+
+def _pods(server: Server, body: dict[str, Any]) -> tuple[StepStatus, str]:
+    probe = PODS.build("item", body, playbook_in(server.runtime.cwd))
+    result = probe.attempt(server.context())
+    return result.status, result.message
+
+
+def test_pods_need_every_container_ready(server: Server) -> None:
+    server.create(_pod("mlserver-0", [True, True, True], {"app": "mlserver"}))
+    server.set_status("v1", "Pod", "ml", "mlserver-0", _pod_status([True, False, True]))
+    body = {"namespace": "ml", "selector": {"app": "mlserver"}}
+    status, message = _pods(server, body)
+    assert status is StepStatus.FAILED
+    assert message == (
+        "1 of 1 pod(s) not ready: pod mlserver-0: 2/3 containers ready "
+        "(phase Pending; c1: waiting (ImagePullBackOff))"
+    )
+    server.set_status("v1", "Pod", "ml", "mlserver-0", _pod_status([True, True, True]))
+    assert _pods(server, body) == (StepStatus.SUCCEEDED, "1 pod(s) ready, all containers ready (3/3)")
+    assert _pods(server, {**body, "count": 2}) == (
+        StepStatus.FAILED,
+        "found 1 pod(s) with labels app=mlserver, expected at least 2",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "message"),
+    [
+        ("resource", {**MODELS, "name": "a", "selector": "x=y"}, "not both"),
+        ("resource", {**MODELS, "name": "a", "count": 2}, "one named object"),
+        ("resource", {**MODELS, "condition": "A", "jsonpath": ".x", "equals": 1}, "only one of"),
+        ("resource", {**MODELS, "jsonpath": ".status.phase"}, "needs `equals`"),
+        ("resource", {**MODELS, "equals": 1}, "needs a `jsonpath`"),
+        ("pods", {"namespace": "ml", "selector": ""}, "needs a `selector`"),
+    ],
+)
+def test_bodies_the_items_cannot_use_are_refused(kind: str, body: dict[str, Any], message: str) -> None:
+    probe_kind = RESOURCE if kind == "resource" else PODS
+    with pytest.raises(StepConfigError, match=message):
+        probe_kind.build("item", body, playbook_in(Path("/tmp")))
