@@ -32,6 +32,7 @@ def load(path: Path, overrides: Mapping[str, str], runtime: Runtime) -> Playbook
         overrides=dict(overrides),
         step_kinds=step_schemas(),
         check_kinds=probe_schemas(),
+        shown_as=str(path),  # errors point at the path as the user typed it
     )
 
 

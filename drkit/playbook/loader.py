@@ -60,8 +60,13 @@ def load_playbook(
     overrides: Mapping[str, str] | None = None,
     step_kinds: Mapping[str, KindSchema],
     check_kinds: Mapping[str, KindSchema],
+    shown_as: str | None = None,
 ) -> Playbook:
-    """Load and validate the playbook at `path`; raises PlaybookError listing every problem found."""
+    """Load and validate the playbook at `path`; raises PlaybookError listing every problem found.
+
+    `shown_as` is the name used in positions (the path as the user typed it), when it differs from `path`.
+    """
+    shown = shown_as or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -71,10 +76,15 @@ def load_playbook(
             if isinstance(error, FileNotFoundError)
             else "the playbook must be a UTF-8 text file"
         )
-        problem = Problem(Position(str(path), 0, 0), f"cannot read playbook: {reason}", hint)
-        raise PlaybookError(f"cannot read playbook {path}: {reason}", (problem,), hint=hint) from None
+        problem = Problem(Position(shown, 0, 0), f"cannot read playbook: {reason}", hint)
+        raise PlaybookError(f"cannot read playbook {shown}: {reason}", (problem,), hint=hint) from None
     return load_playbook_text(
-        text, filename=str(path), overrides=overrides, step_kinds=step_kinds, check_kinds=check_kinds
+        text,
+        filename=shown,
+        path=path,
+        overrides=overrides,
+        step_kinds=step_kinds,
+        check_kinds=check_kinds,
     )
 
 
@@ -82,12 +92,14 @@ def load_playbook_text(
     text: str,
     *,
     filename: str,
+    path: Path | None = None,
     overrides: Mapping[str, str] | None = None,
     step_kinds: Mapping[str, KindSchema],
     check_kinds: Mapping[str, KindSchema],
 ) -> Playbook:
-    """Load a playbook from text (stdin, tests); `filename` is used in positions and as Playbook.path."""
-    loader = _Loader(SourceText(filename, text), dict(overrides or {}), step_kinds, check_kinds)
+    """Load a playbook from text (stdin, tests); `filename` is used in positions, and as Playbook.path
+    unless `path` (the file it came from) is given."""
+    loader = _Loader(SourceText(filename, text), dict(overrides or {}), step_kinds, check_kinds, path)
     playbook = loader.load()
     problems = loader.finished_problems()
     if problems or playbook is None:
@@ -122,6 +134,7 @@ class _Loader:
     overrides: dict[str, str]
     step_kinds: Mapping[str, KindSchema]
     check_kinds: Mapping[str, KindSchema]
+    path: Path | None = None  # the file the text came from, when `source.filename` is only its display name
     v: Validator = field(init=False)
     check_references: list[_CheckReference] = field(default_factory=list)
 
@@ -163,7 +176,7 @@ class _Loader:
             return None
         return Playbook(
             name=name,
-            path=Path(self.source.filename),
+            path=self.path or Path(self.source.filename),
             position=self.v.position(root),
             target=target,
             vars=variables,

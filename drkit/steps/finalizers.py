@@ -219,6 +219,17 @@ class _Clearing:
             kinds=self.settings.kinds,
         )
 
+    def give_controllers_time(self, diagnosis: Diagnosis) -> Diagnosis:
+        """Wait until every young object is gone or old enough to count as stuck; then look again."""
+        young = diagnosis.not_stuck_yet
+        remaining = max(0.0, self.settings.after - min(o.age for o in young))
+        limit = min(self.deadline, self.clock.monotonic() + remaining)
+        self.progress(
+            f"giving controllers {remaining:.0f}s to remove the finalizers of {len(young)} objects themselves"
+        )
+        wait_for(self.cluster, [o.ref for o in young], gone, limit)
+        return self.diagnose()
+
     def clear_round(self, diagnosis: Diagnosis) -> int:
         """Remove the selected finalizers of every stuck object not handled yet; wait for those to go."""
         cleared: list[ObjectRef] = []
@@ -329,10 +340,17 @@ def clear_stuck(
     deadline: float,
     progress: Callable[[str], None] = lambda _: None,
     dry_run: bool = False,
+    grace: bool = False,
 ) -> ClearOutcome:
-    """Clear what is stuck in `settings.namespaces` (see the module docstring). A dry run only reads."""
+    """Clear what is stuck in `settings.namespaces` (see the module docstring). A dry run only reads.
+
+    With `grace`, objects deleted less than `settings.after` ago are first given the rest of that time to go
+    by themselves (watched, not polled); whatever is still there then counts as stuck and is cleared.
+    """
     clearing = _Clearing(cluster, settings, clock, deadline, progress)
     first = clearing.diagnose()
+    if grace and not dry_run and first.not_stuck_yet:
+        first = clearing.give_controllers_time(first)
     if dry_run:
         removals = [removal_for(o, settings) for o in first.stuck]
         at = format_time(clock.wall())
@@ -433,6 +451,7 @@ class ClearFinalizersStep:
             clock=Clock(wall=runtime.wall_clock, monotonic=runtime.monotonic),
             deadline=deadline,
             progress=ctx.progress,
+            grace=True,  # in a run, `after` is the controllers' chance to finish before drkit steps in
         )
         details: dict[str, object] = dict(outcome.view)
         if outcome.complete:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from drkit.errors import AdapterError
 from drkit.kube import Cluster
+from drkit.manifests.models import find_models, read_text
 from drkit.mlflow.artifacts import ArtifactTransport, open_tree
 from drkit.mlflow.client import MlflowClient, MlflowSettings
 from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, Obj, OneOf, Str
@@ -66,6 +67,18 @@ BODY = Obj(
     fields={
         "storageUri": Field(Str(min_length=1), description="The model directory (the one holding MLmodel)."),
         "model": Field(_OBJECT, description="A Seldon Model; its spec.storageUri is checked."),
+        "manifest": Field(
+            Obj(
+                description="A Seldon Model in a manifest file (checked before it is applied).",
+                fields={
+                    "file": Field(Str(min_length=1), required=True, description="Relative to the playbook."),
+                    "name": Field(
+                        Str(min_length=1), required=True, description="metadata.name of the Model."
+                    ),
+                },
+            ),
+            description="A Model manifest on disk: validate what is about to be deployed.",
+        ),
         "mlflow": Field(_MLFLOW, description="MLflow server for mlflow-artifacts:/ and storageRoot URIs."),
         "storageRoot": Field(
             Str(min_length=1),
@@ -80,7 +93,7 @@ BODY = Obj(
             Float(minimum=0.01), description="Memory needed per byte of model files (1.0)."
         ),
     },
-    exactly_one_of=(("storageUri", "model"),),
+    exactly_one_of=(("storageUri", "model", "manifest"),),
 )
 
 SCHEMA = KindSchema(
@@ -128,6 +141,15 @@ class MlflowEndpoint:
 
 
 @dataclass(frozen=True)
+class ManifestModel:
+    file: str  # relative to the playbook's directory
+    name: str
+
+    def __str__(self) -> str:
+        return f"Model {self.name} in {self.file}"
+
+
+@dataclass(frozen=True)
 class ModelArtifactSettings:
     storage_uri: str | None
     model: ObjectName | None
@@ -137,9 +159,16 @@ class ModelArtifactSettings:
     memory_limit: str | None
     server: ServerRef | None
     max_size_ratio: float
+    manifest: ManifestModel | None = None
 
     def describe(self) -> str:
-        what = self.storage_uri if self.storage_uri is not None else f"Model {self.model}"
+        what = (
+            self.storage_uri
+            if self.storage_uri is not None
+            else str(self.manifest)
+            if self.manifest is not None
+            else f"Model {self.model}"
+        )
         against = (
             f" against {self.memory_limit}"
             if self.memory_limit
@@ -155,8 +184,9 @@ def parse_settings(body: object) -> ModelArtifactSettings:
     data = as_mapping(body, "modelArtifact")
     storage_uri = opt_str(data, "storageUri")
     model = _object_name(data.get("model"), "model")
-    if (storage_uri is None) == (model is None):
-        raise StepConfigError("`modelArtifact` needs exactly one of `storageUri` and `model`")
+    manifest = _manifest(data.get("manifest"))
+    if sum(x is not None for x in (storage_uri, model, manifest)) != 1:
+        raise StepConfigError("`modelArtifact` needs exactly one of `storageUri`, `model` and `manifest`")
     memory = data.get("memoryLimit")
     memory_limit = None if memory is None else str(memory)
     if memory_limit is not None:
@@ -182,6 +212,30 @@ def parse_settings(body: object) -> ModelArtifactSettings:
         memory_limit=memory_limit,
         server=server,
         max_size_ratio=float(ratio),
+        manifest=manifest,
+    )
+
+
+def _manifest(value: object) -> ManifestModel | None:
+    if value is None:
+        return None
+    data = as_mapping(value, "modelArtifact.manifest")
+    file, name = opt_str(data, "file"), opt_str(data, "name")
+    if not file or not name:
+        raise StepConfigError("`manifest` needs `file` and `name`")
+    return ManifestModel(file, name)
+
+
+def manifest_storage(base_dir: Path, manifest: ManifestModel) -> str:
+    """The storageUri a Model manifest on disk would deploy. ManifestError/AdapterError when there is none."""
+    path = base_dir / manifest.file
+    for target in find_models(path, read_text(path)):
+        if target.name == manifest.name:
+            if not target.storage_uri:
+                raise AdapterError(f"{target.describe()} has no spec.storageUri")
+            return target.storage_uri
+    raise AdapterError(
+        f"{path} has no Seldon Model named {manifest.name!r}", hint="check the file and the Model's name"
     )
 
 
@@ -324,12 +378,15 @@ class ModelArtifactProbe:
         lookups: list[CheckResult] = []
         uri = s.storage_uri
         server = s.server
+        if s.manifest is not None:
+            uri = manifest_storage(ctx.base_dir, s.manifest)
+            details["manifest"] = str(s.manifest)
         if s.model is not None:
             uri, model_server = model_storage(ctx.cluster(), s.model)
             details["model"] = str(s.model)
             if server is None and s.memory_limit is None and model_server is not None:
                 server = ServerRef(s.model.namespace, model_server)  # the Server the Model is scheduled on
-        assert uri is not None  # parse_settings: storageUri or model
+        assert uri is not None  # parse_settings: storageUri, model or manifest
         details["storageUri"] = uri
         limit: MemoryLimit | None = None
         if s.memory_limit is not None:

@@ -21,6 +21,7 @@ from drkit.steps import (
     pipeline,
     pods_probe,
     resource_probe,
+    sealed_secrets,
     wait,
 )
 from drkit.steps.base import ProbeKind, StepKind, schemas_of
@@ -45,6 +46,7 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
         "apply": apply.STEP_KIND,
         "delete": delete.STEP_KIND,
         "clearFinalizers": finalizers.STEP_KIND,
+        "sealedSecrets": sealed_secrets.STEP_KIND,
         "modelUris": model_uris.STEP_KIND,
     }
 )

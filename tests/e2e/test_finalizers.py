@@ -88,6 +88,24 @@ def test_clear_finalizers_unsticks_the_namespace_and_keeps_an_audit(
         assert cluster.get("v1", "Namespace", NAMESPACE) is None
 
 
+def test_a_run_gives_controllers_until_after_then_clears(
+    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+) -> None:
+    handle = _stuck_lab(lab_factory, tmp_path)
+    path = _playbook(write_playbook, f"{{namespaces: [{NAMESPACE}], after: 2s}}", timeout="30s")
+
+    result = run_drkit(
+        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
+    )
+
+    assert result.exit_code == 0, result.stderr + result.stdout
+    details = _step_details(result.json)
+    removed = {r["object"]: r for r in details["removed"]}
+    assert set(removed) == {f"Model {NAMESPACE}/{name}" for name in MODELS}
+    # Cleared only once the Models had been held for `after`: the controller had its chance first.
+    assert all(r["ageSeconds"] >= 2.0 for r in removed.values())
+
+
 def test_objects_younger_than_after_are_left_alone(
     lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:

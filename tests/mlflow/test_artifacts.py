@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from drkit.context import Runtime
+from drkit.errors import AdapterError
 from drkit.mlflow.artifacts import (
     ArtifactError,
     LocalArtifactTree,
@@ -228,6 +229,28 @@ def test_probe_on_a_missing_model_directory_fails_saying_so(logged: LoggedModels
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
+
+
+def test_probe_reads_the_storage_uri_a_manifest_would_deploy(tmp_path: Path, runtime: Runtime) -> None:
+    model = tmp_path / "models" / "baseline"
+    model.mkdir(parents=True)
+    (model / "MLmodel").write_text("flavors:\n  sklearn:\n    pickled_model: model.pkl\n")
+    (model / "model.pkl").write_bytes(os.urandom(4096))
+    (runtime.cwd / "models.yaml").write_text(
+        "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata: {name: other}\n"
+        "spec: {storageUri: /nowhere}\n---\n"
+        "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata: {name: baseline}\n"
+        f"spec: {{storageUri: '{model}'}}\n"
+    )
+    ok = attempt(runtime, {"manifest": {"file": "models.yaml", "name": "baseline"}, "memoryLimit": "1Mi"})
+    assert ok.status is StepStatus.SUCCEEDED, ok.message
+    assert ok.details["storageUri"] == str(model)
+    too_big = attempt(
+        runtime, {"manifest": {"file": "models.yaml", "name": "baseline"}, "memoryLimit": "2Ki"}
+    )
+    assert too_big.status is StepStatus.FAILED
+    with pytest.raises(AdapterError, match="has no Seldon Model named 'missing'"):
+        attempt(runtime, {"manifest": {"file": "models.yaml", "name": "missing"}})
 
 
 def attempt(runtime: Runtime, body: dict[str, object]):  # type: ignore[no-untyped-def]
