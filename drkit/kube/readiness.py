@@ -491,6 +491,12 @@ def _generic_custom_resource(status: Obj, conditions: Mapping[str, Obj]) -> Read
     return ReadinessResult(Status.CURRENT, "has status and no Ready condition")
 
 
+def _configuration(obj: Obj, status: Obj, conditions: Mapping[str, Obj]) -> ReadinessResult:
+    """Kinds that are pure configuration: no controller ever writes their status, so existing is all they
+    can be (the "no status yet means in progress" rule for custom resources would never end for them)."""
+    return ReadinessResult(Status.CURRENT, "exists (configuration: nothing reconciles it)")
+
+
 _KIND_RULES: dict[tuple[str, str], KindRule] = {
     ("apps", "Deployment"): _deployment,
     ("apps", "StatefulSet"): _statefulset,
@@ -508,4 +514,7 @@ _KIND_RULES: dict[tuple[str, str], KindRule] = {
     ("mlops.seldon.io", "Pipeline"): _seldon,
     ("argoproj.io", "Workflow"): _argo_workflow,
     ("bitnami.com", "SealedSecret"): _sealed_secret,
+    ("argoproj.io", "WorkflowTemplate"): _configuration,
+    ("argoproj.io", "ClusterWorkflowTemplate"): _configuration,
+    ("mlops.seldon.io", "ServerConfig"): _configuration,
 }

@@ -19,8 +19,6 @@ from drkit.kube import (
     Cluster,
     NotFound,
     ObjectRef,
-    ReadinessResult,
-    Status,
     UnknownKind,
     compute_status,
     ready,
@@ -35,16 +33,6 @@ from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, parse_source, r
 from drkit.steps.waves import Wave, apply_wave, group_into_waves, in_parallel, is_crd
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0
-
-# Custom resources that are pure configuration: no controller ever writes their status, so "no status yet"
-# would never end. Existing is all they can be. (Belongs in drkit.kube.readiness's rules; asked for there.)
-PASSIVE_KINDS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("argoproj.io", "WorkflowTemplate"),
-        ("argoproj.io", "ClusterWorkflowTemplate"),
-        ("mlops.seldon.io", "ServerConfig"),
-    }
-)
 
 SCHEMA = KindSchema(
     kind="apply",
@@ -273,7 +261,7 @@ def _wait_ready(  # noqa: PLR0917
         return StepResult(
             StepStatus.SUCCEEDED, f"applied {total} object(s), all ready after {waited:.1f}s", details
         )
-    not_ready = [(ref, _status(result.last_seen.get(ref))) for ref in result.pending]
+    not_ready = [(ref, compute_status(result.last_seen.get(ref))) for ref in result.pending]
     details["notReady"] = [
         {"object": str(ref), "status": str(s.status), "message": s.message} for ref, s in not_ready
     ]
@@ -287,16 +275,8 @@ def _wait_ready(  # noqa: PLR0917
     )
 
 
-def _status(obj: Mapping[str, Any] | None) -> ReadinessResult:
-    if obj is not None:
-        ref = ObjectRef.of(obj)
-        if (ref.group, ref.kind) in PASSIVE_KINDS:
-            return ReadinessResult(Status.CURRENT, "exists (configuration: nothing reconciles it)")
-    return compute_status(obj)
-
-
 def _applied_ready(obj: dict[str, Any] | None) -> bool:
-    return _status(obj).ready
+    return compute_status(obj).ready
 
 
 def _ready_times(result: WaitResult, started: float) -> list[dict[str, object]]:

@@ -383,6 +383,12 @@ CASES: list[tuple[str, dict[str, Any] | None, Status, str]] = [
     ),
     ("model empty status", obj(MODEL, "Model", {}, {}), Status.IN_PROGRESS, "no status yet"),
     (
+        "workflow template: configuration, never given a status",
+        obj("argoproj.io/v1alpha1", "WorkflowTemplate", {"templates": []}),
+        Status.CURRENT,
+        "nothing reconciles it",
+    ),
+    (
         "model ready",
         obj(MODEL, "Model", {}, {"conditions": [cond("ModelReady", "True"), cond("Ready", "True")]}),
         Status.CURRENT,
