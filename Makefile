@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.drkit-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck unit demo lab-up lab-down bench fmt clean
+.PHONY: help venv test lint typecheck unit demo lab-up lab-down bench fmt docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -42,6 +42,10 @@ fmt: $(STAMP) ## Format and auto-fix
 
 bench: $(STAMP) ## Benchmarks (lab throughput, drkit against the scripted-kubectl baseline)
 	$(BIN)/python -m bench
+
+docs: $(STAMP) ## Regenerate docs/playbook-reference.md and docs/playbook.schema.json from the step schemas
+	$(BIN)/drkit schema --format markdown -o docs/playbook-reference.md
+	$(BIN)/drkit schema --format json -o docs/playbook.schema.json
 
 clean: ## Remove the environment and local state
 	rm -rf $(VENV) .drkit .mypy_cache .ruff_cache .pytest_cache

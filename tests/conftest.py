@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from e2e_cluster import LAB_CONTEXT, LAB_ONLY_REASON, E2ECluster, external_cluster, new_prefix
 from helpers import FakeClock, WritePlaybook
 from lab_helpers import LabHandle
+from mlflow_support import MlflowServer, start_mlflow_server
 
 from drkit.context import Runtime
 from drkit.lab.settings import LabSettings
@@ -51,6 +53,19 @@ def write_playbook(tmp_path: Path) -> WritePlaybook:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """One plain MLflow tracking server (sqlite, proxied artifacts) for every test that only needs a server.
+
+    Starting one costs 10-40 s of CPU, so tests share it: each logs into its own experiment (and must not
+    assume it is the server's only user). The platform lab starts its own, as part of the lab."""
+    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # -- labs shared by the whole session (one of each kind, started in this process) --
@@ -100,3 +115,47 @@ def lab_factory(tmp_path: Path) -> Iterator[Callable[..., LabHandle]]:
     finally:
         for lab in started:
             lab.stop()
+
+
+# -- end-to-end tests: a fresh lab, or the real cluster DRKIT_E2E_KUBECONFIG names (tests/e2e_cluster.py) --
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a real cluster, skip the tests that need the lab's powers, saying why."""
+    if external_cluster() is None:
+        return
+    skip = pytest.mark.skip(reason=LAB_ONLY_REASON)
+    for item in items:
+        if item.get_closest_marker("lab_only") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def e2e_cluster(
+    request: pytest.FixtureRequest, tmp_path: Path, lab_factory: Callable[..., LabHandle]
+) -> Iterator[E2ECluster]:
+    """The cluster for one end-to-end test: the real one named by DRKIT_E2E_KUBECONFIG (its namespaces with
+    this test's prefix deleted after the test), else a fresh private lab (stopped after the test)."""
+    external = external_cluster()
+    if external is None:
+        handle = lab_factory()
+        yield E2ECluster(handle.kubeconfig, LAB_CONTEXT, new_prefix(), handle)
+        return
+    if request.node.get_closest_marker("lab_only") is not None:
+        pytest.skip(LAB_ONLY_REASON)
+    cluster = E2ECluster(external.kubeconfig, external.context, new_prefix(), None)
+    try:
+        yield cluster
+    finally:
+        _delete_prefixed_namespaces(cluster, tmp_path / "e2e-cleanup")
+
+
+def _delete_prefixed_namespaces(cluster: E2ECluster, state: Path) -> None:
+    """Delete this test's namespaces with their content; not waited for: no one reuses the names."""
+    from drkit.kube import ObjectRef  # noqa: PLC0415 (only needed against a real cluster)
+
+    with cluster.open(state) as client:
+        for namespace in client.list("v1", "Namespace"):
+            name = namespace["metadata"]["name"]
+            if name.startswith(cluster.prefix):
+                client.delete(ObjectRef("v1", "Namespace", None, name))

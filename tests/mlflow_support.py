@@ -126,3 +126,12 @@ def post(url: str, path: str, body: dict[str, object]) -> dict[str, object]:
         answer.raise_for_status()
         result: dict[str, object] = answer.json()
         return result
+
+
+@dataclass(frozen=True)
+class Trained:
+    server: MlflowServer
+    baseline_old: dict[str, str]  # an older run of the baseline variant (v3 layout)
+    baseline: dict[str, str]  # the newest baseline run (v3 layout)
+    enhanced: dict[str, str]  # enhanced, logged the MLflow 2.x way (under the run)
+    broken: dict[str, str]  # variant "broken": a v3 model whose MLmodel the fixture deleted

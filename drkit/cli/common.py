@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 import click
@@ -11,7 +12,9 @@ from drkit.context import Runtime, real_runtime
 from drkit.engine import RunListener
 from drkit.errors import ExitCode
 from drkit.report.console import LiveListener, PlainListener, make_console, render_summary
-from drkit.report.json_report import dumps
+from drkit.report.json_report import dumps, write_atomically
+from drkit.report.junit import render_junit
+from drkit.report.markdown import render_markdown
 from drkit.report.model import Outcome, RunReport
 
 Output = Literal["text", "json"]
@@ -76,6 +79,33 @@ output_option = click.option(
     show_default=True,
     help="json: only the JSON report on stdout (progress on stderr).",
 )
+
+
+def report_copy_options(command: Callable[..., object]) -> Callable[..., object]:
+    """--junit and --markdown: copies of the run's junit.xml / report.md where CI collects artifacts."""
+    command = click.option(
+        "--markdown",
+        "markdown_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="PATH",
+        help="Also write the Markdown report (report.md of the run) to PATH.",
+    )(command)
+    return click.option(
+        "--junit",
+        "junit_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="PATH",
+        help="Also write the JUnit XML report (junit.xml of the run) to PATH, for CI.",
+    )(command)
+
+
+def write_report_copies(report: RunReport, *, junit: Path | None, markdown: Path | None) -> None:
+    if junit is not None:
+        write_atomically(junit, render_junit(report))
+    if markdown is not None:
+        write_atomically(markdown, render_markdown(report))
+
+
 yes_option = click.option(
     "--yes", "-y", "assume_yes", is_flag=True, help="Do not ask before destructive work."
 )
@@ -98,7 +128,7 @@ def listener_for(runtime: Runtime, output: Output) -> RunListener:
 
     if runtime.interactive:
         return LiveListener(console, runtime.monotonic, summary=summary)
-    return PlainListener(console, summary=summary)
+    return PlainListener(console, summary=summary, failures_in_summary=True)
 
 
 def confirm_for(runtime: Runtime) -> Callable[[str], bool] | None:

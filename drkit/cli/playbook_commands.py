@@ -9,6 +9,8 @@ import click
 
 from drkit import engine
 from drkit.cli.common import parse_overrides, runtime_of, set_option
+from drkit.playbook.reference import playbook_reference
+from drkit.steps.registry import STEP_KINDS, probe_schemas, step_schemas
 
 
 @click.command()
@@ -19,22 +21,40 @@ def validate(ctx: click.Context, playbook: Path, overrides: tuple[str, ...]) -> 
     """Check PLAYBOOK: syntax, fields, variables and every step's settings. Exit 2 on problems."""
     runtime = runtime_of(ctx)
     summary = engine.validate(playbook, parse_overrides(overrides), runtime)
-    runtime.stdout.write(
-        f"{playbook} is valid: {summary.phases} phases, {summary.steps} steps, "
-        f"{summary.checklists} checklists\n"
+    counts = ", ".join(
+        _count(n, what)
+        for n, what in ((summary.phases, "phase"), (summary.steps, "step"), (summary.checklists, "checklist"))
     )
+    runtime.stdout.write(f"{playbook} is valid: {counts}\n")
     return 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 @click.command()
 @click.option(
     "-o", "--output", "output_file", type=click.Path(path_type=Path, dir_okay=False), help="Write here."
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "markdown"]),
+    default="json",
+    show_default=True,
+    help="json: the JSON Schema for editors; markdown: the playbook reference (docs/playbook-reference.md).",
+)
 @click.pass_context
-def schema(ctx: click.Context, output_file: Path | None) -> int:
-    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`)."""
+def schema(ctx: click.Context, output_file: Path | None, output_format: str) -> int:
+    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference."""
     runtime = runtime_of(ctx)
-    text = json.dumps(engine.json_schema(), indent=2) + "\n"
+    if output_format == "markdown":
+        text = playbook_reference(
+            step_schemas(), probe_schemas(), {kind: k.default_timeout for kind, k in STEP_KINDS.items()}
+        )
+    else:
+        text = json.dumps(engine.json_schema(), indent=2) + "\n"
     if output_file is None:
         runtime.stdout.write(text)
     else:

@@ -15,8 +15,10 @@ from drkit.cli.common import (
     listener_for,
     output_option,
     parse_overrides,
+    report_copy_options,
     runtime_of,
     set_option,
+    write_report_copies,
     yes_option,
 )
 from drkit.engine import RunMode, RunRequest
@@ -28,9 +30,12 @@ from_phase_option = click.option("--from-phase", metavar="PHASE", help="Start at
 only_phase_option = click.option("--only-phase", metavar="PHASE", help="Run only this phase.")
 
 
-def _run(ctx: click.Context, request: RunRequest, output: Output) -> int:
+def _run(
+    ctx: click.Context, request: RunRequest, output: Output, *, junit: Path | None, markdown: Path | None
+) -> int:
     runtime = runtime_of(ctx)
     report = engine.execute(request, runtime, listener_for(runtime, output), confirm_for(runtime))
+    write_report_copies(report, junit=junit, markdown=markdown)
     return exit_code_of(report)
 
 
@@ -43,6 +48,7 @@ def _run_command(mode: RunMode, doc: str) -> click.Command:
     @yes_option
     @cluster_options
     @output_option
+    @report_copy_options
     @click.pass_context
     def command(
         ctx: click.Context,
@@ -55,6 +61,8 @@ def _run_command(mode: RunMode, doc: str) -> click.Command:
         kubeconfig: str | None,
         context: str | None,
         output: Output,
+        junit_path: Path | None,
+        markdown_path: Path | None,
     ) -> int:
         request = RunRequest(
             playbook_path=playbook,
@@ -66,7 +74,7 @@ def _run_command(mode: RunMode, doc: str) -> click.Command:
             kubeconfig=kubeconfig,
             context=context,
         )
-        return _run(ctx, request, output)
+        return _run(ctx, request, output, junit=junit_path, markdown=markdown_path)
 
     return command
 
@@ -127,6 +135,7 @@ def plan(
 @click.option("--checklist", "checklists", multiple=True, metavar="NAME", help="Run only this checklist.")
 @cluster_options
 @output_option
+@report_copy_options
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -137,6 +146,8 @@ def check(
     kubeconfig: str | None,
     context: str | None,
     output: Output,
+    junit_path: Path | None,
+    markdown_path: Path | None,
 ) -> int:
     """Run the checklists of PLAYBOOK (all, or the ones named) against the platform; no steps run."""
     request = RunRequest(
@@ -147,7 +158,7 @@ def check(
         kubeconfig=kubeconfig,
         context=context,
     )
-    return _run(ctx, request, output)
+    return _run(ctx, request, output, junit=junit_path, markdown=markdown_path)
 
 
 @click.command()
@@ -157,8 +168,18 @@ def check(
     "--force", is_flag=True, help="Resume even though the playbook file changed since the run started."
 )
 @output_option
+@report_copy_options
 @click.pass_context
-def resume(ctx: click.Context, run_id: str, assume_yes: bool, force: bool, output: Output) -> int:
+def resume(
+    ctx: click.Context,
+    run_id: str,
+    *,
+    assume_yes: bool,
+    force: bool,
+    output: Output,
+    junit_path: Path | None,
+    markdown_path: Path | None,
+) -> int:
     """Continue RUN_ID from the first step that did not finish; steps that succeeded are not run again."""
     runtime = runtime_of(ctx)
     report = engine.resume(
@@ -169,4 +190,5 @@ def resume(ctx: click.Context, run_id: str, assume_yes: bool, force: bool, outpu
         assume_yes=assume_yes,
         force=force,
     )
+    write_report_copies(report, junit=junit_path, markdown=markdown_path)
     return exit_code_of(report)

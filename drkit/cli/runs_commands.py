@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import click
 
 from drkit import engine
-from drkit.cli.common import Output, exit_code_of, output_option, runtime_of
+from drkit.cli.common import exit_code_of, runtime_of
 from drkit.report.console import make_console, render_runs, render_summary
 from drkit.report.json_report import dumps
+from drkit.report.markdown import render_markdown
 
 
 @click.group()
@@ -25,16 +28,30 @@ def list_command(ctx: click.Context, limit: int) -> int:
     return 0
 
 
+ShowFormat = Literal["text", "json", "markdown"]
+
+
 @runs.command()
 @click.argument("run_id")
-@output_option
+@click.option(
+    "--format",
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text: the summary; json: report.json; markdown: report.md.",
+)
 @click.pass_context
-def show(ctx: click.Context, run_id: str, output: Output) -> int:
+def show(ctx: click.Context, run_id: str, fmt: ShowFormat) -> int:
     """The report of RUN_ID; exits with the code the run itself exited with."""
     runtime = runtime_of(ctx)
     report = engine.show_run(run_id, runtime)
-    if output == "json":
+    if fmt == "json":
         runtime.stdout.write(dumps(report))
+    elif fmt == "markdown":
+        runtime.stdout.write(render_markdown(report))
     else:
         render_summary(make_console(runtime.stdout, terminal=runtime.interactive), report)
     return exit_code_of(report)

@@ -24,7 +24,7 @@ from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
 from drkit.errors import DrkitError, InternalError, RefusedError, UsageError
 from drkit.playbook.model import Phase, Playbook, StepSpec
-from drkit.report.json_report import write_report
+from drkit.report.files import write_run_reports
 from drkit.report.model import (
     ChecklistItemReport,
     Outcome,
@@ -407,7 +407,7 @@ class _Run:
             duration=self.runtime.monotonic() - started,
             attempts=attempts,
             tolerated=failed and b.spec.continue_on_error,
-            checklist_items=_checklist_items(result.details),
+            checklist_items=_checklist_items(details if isinstance(details, dict) else {}),
         )
         self._record(report)
         return report
@@ -513,7 +513,7 @@ class _Run:
         return self._close(report)
 
     def _close(self, report: RunReport) -> RunReport:
-        write_report(report, self.paths.report)
+        write_run_reports(report, self.paths.directory)
         self.listener.run_finished(report)
         return report
 

@@ -40,10 +40,12 @@ class Discovery:
         self._fetch = fetch
         self._lock = threading.Lock()
         self._by_group_version: dict[str, dict[str, ResourceInfo]] = {}
+        self._served: dict[str, ServedResources] = {}  # by verb; complete answers only
 
     def invalidate(self) -> None:
         with self._lock:
             self._by_group_version.clear()
+            self._served.clear()
 
     def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         with self._lock:
@@ -60,7 +62,19 @@ class Discovery:
         )
 
     def served(self, verb: str = "list") -> ServedResources:
-        """Every kind served with `verb` (one request per group-version, plus /api and /apis)."""
+        """Every kind served with `verb` (one request per group-version, plus /api and /apis), read once per
+        run: `invalidate()` (after CRDs are created) forgets it. An answer with failures is not kept."""
+        with self._lock:
+            cached = self._served.get(verb)
+        if cached is not None:
+            return cached
+        served = self._discover_served(verb)
+        if not served.failures:
+            with self._lock:
+                self._served[verb] = served
+        return served
+
+    def _discover_served(self, verb: str) -> ServedResources:
         group_versions = [str(v) for v in self._fetch("/api").get("versions") or []]
         for group in self._fetch("/apis").get("groups") or []:
             preferred = (group.get("preferredVersion") or {}).get("groupVersion")

@@ -17,6 +17,14 @@ from rich.table import Table
 from rich.text import Text
 
 from drkit.playbook.durations import format_duration
+from drkit.report.highlights import (
+    Highlight,
+    checklist_name,
+    headline,
+    item_status,
+    message_parts,
+    step_highlights,
+)
 from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
 
 SYMBOLS = {
@@ -52,7 +60,9 @@ def _symbol(step: StepReport) -> Text:
     return Text(symbol, style=style)
 
 
-def _step_line(step: StepReport) -> Text:
+def _step_line(step: StepReport, *, with_message: bool = True) -> Text:
+    """One finished step: symbol, path, duration; the message of a failed or skipped step unless the summary
+    that follows shows it (then a failure says only that it failed, so its message is printed once)."""
     line = Text("  ")
     line.append_text(_symbol(step))
     line.append(f" {step.path}")
@@ -61,7 +71,11 @@ def _step_line(step: StepReport) -> Text:
     if step.previous_attempt:
         line.append("  (previous attempt)", style="dim")
     elif step.status is StepState.FAILED or step.tolerated:
-        line.append(f"  {step.message}", style="red" if not step.tolerated else "yellow")
+        style = "red" if not step.tolerated else "yellow"
+        if not with_message:
+            line.append(f"  {step.label}, see below", style=style)
+            return line
+        line.append(f"  {step.message}", style=style)
         if step.hint:
             line.append(f"\n      hint: {step.hint}", style="cyan")
     elif step.status in (StepState.SKIPPED, StepState.NOT_RUN) and step.message:
@@ -72,9 +86,16 @@ def _step_line(step: StepReport) -> Text:
 class PlainListener:
     """One line per finished step: for logs, where a live view would be noise."""
 
-    def __init__(self, console: Console, *, summary: Callable[[RunReport], None] | None = None) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        summary: Callable[[RunReport], None] | None = None,
+        failures_in_summary: bool = False,
+    ) -> None:
         self.console = console
         self._summary = summary
+        self._failures_in_summary = failures_in_summary
 
     def plan_ready(self, plan: RunReport) -> None:
         render_plan(self.console, plan)
@@ -93,7 +114,7 @@ class PlainListener:
         pass
 
     def step_finished(self, step: StepReport) -> None:
-        self.console.print(_step_line(step))
+        self.console.print(_step_line(step, with_message=not self._failures_in_summary))
 
     def phase_finished(self, phase: PhaseReport) -> None:
         if phase.over_budget and phase.budget is not None:
@@ -224,8 +245,27 @@ class _Renderable:
 
 
 def render_summary(console: Console, report: RunReport) -> None:
-    """The summary table (phase, duration, budget, status) and the outcome line with the total against the
-    RTO."""
+    """The end of a run as on-call people read it, top to bottom: phases against their budgets; what the
+    steps did that matters (finalizers removed, slowest objects, workflows, checklists); each failed step
+    once, with its message and items; the outcome against the RTO and what to do next.
+
+    On a terminal long lines wrap under their indentation; off a terminal every line stays whole, so logs
+    can be grepped."""
+    console.print()
+    console.print(_phase_table(report))
+    failed = [s for s in report.steps if s.status is StepState.FAILED]
+    done = [s for s in report.steps if s.status is StepState.SUCCEEDED and not s.previous_attempt]
+    if any(s.checklist_items or step_highlights(s) for s in done):
+        console.print()
+    for step in done:
+        _render_step_block(console, step)
+    for step in failed:
+        _render_failure(console, step)
+    console.print()
+    console.print(outcome_line(report))
+
+
+def _phase_table(report: RunReport) -> Table:
     table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
     table.add_column("phase")
     table.add_column("duration", justify="right")
@@ -236,28 +276,99 @@ def render_summary(console: Console, report: RunReport) -> None:
         status = str(phase.status) + ("  (over budget)" if phase.over_budget else "")
         style = "yellow" if phase.over_budget else ("red" if phase.status is StepState.FAILED else None)
         table.add_row(phase.name, format_duration(phase.duration), budget, Text(status, style=style or ""))
+    return table
+
+
+def _render_step_block(console: Console, step: StepReport) -> None:
+    """A succeeded step's highlights and checklist, under a heading; nothing for steps with neither."""
+    highlights = step_highlights(step)
+    if step.checklist_items:
+        heading = f"checklist {checklist_name(step)} ({step.path}):"
+        console.print(Text(heading, style="bold"))
+        _render_items(console, step, indent=2)
+    elif highlights:
+        console.print(Text(f"{step.path}:", style="bold"))
+    _render_highlights(console, highlights, indent=2)
+
+
+def _render_failure(console: Console, step: StepReport) -> None:
+    style = "yellow" if step.tolerated else "red"
+    title = Text()
+    title.append_text(_symbol(step))
+    title.append(f" {step.path} {step.label}", style=f"bold {style}")
+    attempts = f", {step.attempts} attempts" if step.attempts > 1 else ""
+    title.append(f" after {format_duration(step.duration)}{attempts}", style="dim")
     console.print()
-    console.print(table)
-    for step in report.steps:
-        if step.checklist_items and step.status in (StepState.SUCCEEDED, StepState.FAILED):
-            console.print(Text(f"checklist {step.name}:", style="bold"))
-            for item in step.checklist_items:
-                when = (
-                    f"passed after {format_duration(item.first_passed_after)}"
-                    if item.passed and item.first_passed_after is not None
-                    else f"failing: {item.message}"
-                )
-                console.print(Text(f"  {'✔' if item.passed else '✘'} {item.name}  {when}"))
-    console.print(outcome_line(report))
+    console.print(title)
+    if step.checklist_items:
+        _print_wrapped(console, headline(step), indent=4, style=style)
+        _render_items(console, step, indent=2)
+    else:
+        for part in message_parts(step.message):
+            _print_wrapped(console, part, indent=4, style=style)
+    _render_highlights(console, step_highlights(step), indent=2)
+    if step.hint:
+        _print_wrapped(console, f"hint: {step.hint}", indent=2, style="cyan")
+
+
+def _render_items(console: Console, step: StepReport, *, indent: int) -> None:
+    for item in step.checklist_items:
+        symbol = Text("✔ " if item.passed else "✘ ", style="green" if item.passed else "red")
+        if item.passed:
+            line = Text(" " * indent).append_text(symbol).append(f"{item.name}  {item_status(item)}")
+            console.print(line)
+            continue
+        parts = message_parts(item.message) or [""]
+        first = Text(" " * indent).append_text(symbol).append(f"{item.name}  failing: {parts[0]}")
+        _print_text(console, first, hanging=indent + 4)
+        for part in parts[1:]:
+            _print_wrapped(console, part, indent=indent + 4)
+
+
+def _render_highlights(console: Console, highlights: Sequence[Highlight], *, indent: int) -> None:
+    pad = " " * indent
+    for highlight in highlights:
+        style = "yellow" if highlight.warning else ""
+        if len(highlight.lines) == 1:
+            _print_text(
+                console, Text(f"{pad}{highlight.title}: {highlight.lines[0]}", style=style), indent + 2
+            )
+            continue
+        console.print(Text(f"{pad}{highlight.title}:", style=style))
+        for line in highlight.lines:
+            _print_wrapped(console, line, indent=indent + 2, style=style)
+
+
+def _print_wrapped(console: Console, text: str, *, indent: int, style: str = "") -> None:
+    _print_text(console, Text(" " * indent + text, style=style), indent)
+
+
+def _print_text(console: Console, text: Text, hanging: int) -> None:
+    """On a terminal, wrap long lines under the indentation; elsewhere print the line whole."""
+    if not console.is_terminal:
+        console.print(text)
+        return
+    lines = text.wrap(console, max(20, console.width - hanging))
+    for number, line in enumerate(lines):
+        console.print(line if number == 0 else Text(" " * hanging).append_text(line))
 
 
 def outcome_line(report: RunReport) -> Text:
+    """The outcome against the RTO, then what to do next; a failed step's message is in its block above."""
     measured = format_duration(report.rto_measured)
     basis = " (this run plus earlier attempts)" if report.resumed else ""
     rto = f" against an RTO of {format_duration(report.rto)}" if report.rto is not None else ""
     text = f"{report.mode} {report.outcome}: {measured}{basis}{rto}"
-    if report.message:
+    failed = [s.path for s in report.steps if s.status is StepState.FAILED and not s.tolerated]
+    if report.outcome is Outcome.FAILED and failed:
+        text += f"\n  failed at {', '.join(failed)} (see above)"
+    elif report.message:
         text += f"\n  {report.message}"
+    not_run = [s.path for s in report.steps if s.status is StepState.NOT_RUN]
+    if not_run:
+        text += f"\n  not run: {', '.join(not_run)}"
+    if report.run_id and report.outcome is Outcome.FAILED and report.mode != "check":
+        text += f"\n  after fixing it: drkit resume {report.run_id}"
     if report.run_id:
         text += f"\n  run {report.run_id}"
     return Text(text, style=OUTCOME_STYLE.get(report.outcome, "bold"))

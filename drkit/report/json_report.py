@@ -14,10 +14,16 @@ def dumps(report: RunReport) -> str:
 
 
 def write_report(report: RunReport, path: Path) -> None:
-    """Write atomically: a reader (or a crash) never sees half a report."""
+    write_atomically(path, dumps(report))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary sibling, flush it to disk, then rename it over `path`: a reader (or a crash) never
+    sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(dumps(report))
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)

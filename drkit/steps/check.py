@@ -23,6 +23,7 @@ from drkit.steps.settings import StepConfigError, as_mapping, opt_number
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
 ROUND_INTERVAL_SECONDS = 1.0
+MIN_ATTEMPT_SECONDS = 5.0
 # Without an event, cluster items are still looked at this often (a safety net for a missed event).
 EVENT_WAIT_SECONDS = 15.0
 # Rounds start at most this often, however busy the watched kinds are.
@@ -42,7 +43,8 @@ BODY = OneOf(
             fields={
                 "checklist": Field(Str(min_length=1), required=True, description="The checklist to run."),
                 "timeout": Field(
-                    Duration(minimum_seconds=0.0), description="Time every item has to pass by."
+                    Duration(minimum_seconds=0.0),
+                    description="Time every item has to pass by; overrides the checklist's.",
                 ),
             }
         ),
@@ -133,7 +135,11 @@ def run_checklist(
             if probe.name in first_pass:
                 continue
             attempts[probe.name] += 1
-            result = _attempt(probe, probe_ctx)
+            # The last round runs at the deadline; an attempt still gets MIN_ATTEMPT_SECONDS, because its
+            # own verdict ("exited with 3") says more than "killed after 0.0s".
+            floor = clock() + MIN_ATTEMPT_SECONDS
+            attempt_ctx = probe_ctx if deadline is None or deadline >= floor else replace(ctx, deadline=floor)
+            result = _attempt(probe, attempt_ctx)
             last_message[probe.name] = result.message
             if result.status is StepStatus.SUCCEEDED:
                 first_pass[probe.name] = clock() - started

@@ -28,7 +28,8 @@ from drkit.steps.settings import (
 DEFAULT_TIMEOUT_SECONDS = 30 * 60.0
 
 BODY = Obj(
-    description="Run a local program; the step succeeds when it exits with `expectExit`.",
+    description="Succeeds when the program exits with `expectExit` and, if set, its output matches "
+    "`successPattern`.",
     fields={
         "run": Field(
             OneOf((Str(min_length=1), ListOf(Str(), min_items=1))),
@@ -36,13 +37,22 @@ BODY = Obj(
             description="A shell command line (run by /bin/sh -c) or an argv list (executed directly).",
         ),
         "shell": Field(
-            Bool(), description="Force (true) or forbid (false) the shell; default: string -> shell."
+            Bool(),
+            description="Run through the shell (true) or not (false); default: a string does, a list not.",
         ),
         "cwd": Field(Str(), description="Working directory, relative to the playbook's directory."),
         "env": Field(MapOf(Str()), description="Extra environment variables for the program."),
-        "expectExit": Field(Int(minimum=0, maximum=255), description="Exit status that means success (0)."),
-        "successPattern": Field(Str(), description="A regular expression the output must also contain."),
-        "destructive": Field(Bool(), description="Declare that the command changes or deletes state."),
+        "expectExit": Field(
+            Int(minimum=0, maximum=255), description="Exit status that means success (default 0)."
+        ),
+        "successPattern": Field(
+            Str(),
+            description="A regular expression one of the last 40 lines of stdout and stderr must match.",
+        ),
+        "destructive": Field(
+            Bool(),
+            description="The command changes or deletes state: the run asks for confirmation (unless --yes).",
+        ),
     },
 )
 

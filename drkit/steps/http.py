@@ -51,7 +51,11 @@ METHODS = ("GET", "POST", "PUT", "HEAD", "DELETE")
 _JSON_ASSERTION = Obj(
     description="An assertion on the JSON answer: `equals`, `exists` or `matches` at `path`.",
     fields={
-        "path": Field(Str(pattern=r"\$.*"), required=True, description="`$.a.b[0]`, `$.items[*].name`"),
+        "path": Field(
+            Str(pattern=r"\$.*"),
+            required=True,
+            description="A JSON path into the answer: `$.a.b[0]`, `$.items[*].name`.",
+        ),
         "equals": Field(AnyValue(), description="Every value at the path equals this."),
         "exists": Field(Bool(), description="Something is (true) or nothing is (false) at the path."),
         "matches": Field(Str(), description="Every value at the path, as text, contains this regex."),
@@ -63,7 +67,7 @@ BODY = Obj(
     description="Send an HTTP request and check the answer.",
     fields={
         "url": Field(Str(min_length=1), required=True, description="The URL to request."),
-        "method": Field(Str(enum=METHODS), description="HTTP method (GET)."),
+        "method": Field(Str(enum=METHODS), description="HTTP method (default GET)."),
         "headers": Field(MapOf(Str()), description="Request headers; values are never reported."),
         "body": Field(AnyValue(), description="A JSON request body."),
         "expect": Field(
@@ -76,19 +80,21 @@ BODY = Obj(
                                 ListOf(Int(minimum=100, maximum=599), min_items=1),
                             )
                         ),
-                        description="Accepted status code(s) (200).",
+                        description="Accepted status code or codes (default 200).",
                     ),
                     "json": Field(ListOf(_JSON_ASSERTION), description="Assertions on the JSON answer."),
                     "bodyContains": Field(Str(), description="Text the answer must contain."),
                 }
             ),
-            description="What counts as a good answer (status 200 when absent).",
+            description="What counts as a good answer (default: status 200).",
         ),
         "interval": Field(
-            Duration(minimum_seconds=0.0), description="Pause between attempts of a step (2s)."
+            Duration(minimum_seconds=0.0), description="Pause between attempts (default 2s); steps only."
         ),
-        "requestTimeout": Field(Duration(minimum_seconds=0.1), description="Timeout of one request (10s)."),
-        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (true)."),
+        "requestTimeout": Field(
+            Duration(minimum_seconds=0.1), description="Timeout of one request (default 10s)."
+        ),
+        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (default true)."),
         "caBundle": Field(Str(), description="CA bundle file, relative to the playbook's directory."),
     },
 )

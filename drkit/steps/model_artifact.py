@@ -46,7 +46,10 @@ _SERVER = Obj(
         "kind": Field(
             Str(enum=SERVER_KINDS), description="Server (Seldon, default), Deployment, StatefulSet."
         ),
-        "container": Field(Str(min_length=1), description="The serving container (mlserver for a Server)."),
+        "container": Field(
+            Str(min_length=1),
+            description="The serving container (for a Server: mlserver, or triton for a Triton server).",
+        ),
     },
 )
 _MLFLOW = Obj(
@@ -57,7 +60,7 @@ _MLFLOW = Obj(
             Str(enum=("env", "none")),
             description="env: MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN (default); none.",
         ),
-        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (true)."),
+        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (default true)."),
         "caBundle": Field(Str(), description="CA bundle file, relative to the playbook's directory."),
     },
 )
@@ -84,13 +87,15 @@ BODY = Obj(
             Str(min_length=1),
             description="The bucket behind the MLflow artifact proxy, e.g. s3://mlflow-artifacts/.",
         ),
-        "format": Field(Str(enum=rules.MODEL_FORMATS), description="mlflow, lora, fused or auto (default)."),
+        "format": Field(
+            Str(enum=rules.MODEL_FORMATS), description="The expected layout (default auto: detect it)."
+        ),
         "memoryLimit": Field(
             OneOf((Str(min_length=1), Int(minimum=1))), description="A memory limit such as 256Mi."
         ),
         "server": Field(_SERVER, description="Read the memory limit from this workload instead."),
         "maxSizeRatio": Field(
-            Float(minimum=0.01), description="Memory needed per byte of model files (1.0)."
+            Float(minimum=0.01), description="Memory needed per byte of model files (default 1.0)."
         ),
     },
     exactly_one_of=(("storageUri", "model", "manifest"),),

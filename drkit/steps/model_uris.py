@@ -63,8 +63,8 @@ _MLFLOW = Obj(
             description="env: MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN (default); none.",
         ),
         "caBundle": Field(Str(), description="CA bundle file, relative to the playbook's directory."),
-        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (true)."),
-        "requestTimeout": Field(Duration(positive=True), description="Timeout of one request (10s)."),
+        "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (default true)."),
+        "requestTimeout": Field(Duration(positive=True), description="Timeout of one request (default 10s)."),
     },
 )
 _MODEL = Obj(
@@ -82,21 +82,30 @@ _MODEL = Obj(
 SCHEMA = KindSchema(
     kind="modelUris",
     body=Obj(
-        description="Rewrite Seldon Model storageUri values from MLflow.",
+        description="Models take part through drkit.io/mlflow-experiment (+ drkit.io/mlflow-filter) or "
+        "drkit.io/mlflow-model annotations, or an entry in `models`.",
         fields={
             "mlflow": Field(_MLFLOW, required=True, description="The tracking server."),
             "storageRoot": Field(
                 Str(min_length=1),
-                description="What mlflow-artifacts:/ maps to for the model servers (s3://mlflow-artifacts/).",
+                description="What mlflow-artifacts:/ stands for on the model servers (default s3://mlflow-artifacts/).",
             ),
             "files": Field(
                 ListOf(Str(min_length=1), min_items=1),
                 required=True,
-                description="Manifest files, directories or globs, relative to the playbook.",
+                description="Manifest files, directories or globs with the Models, relative to the playbook.",
             ),
-            "variants": Field(ListOf(Str(min_length=1)), description="Only Models whose filter names these."),
-            "models": Field(ListOf(_MODEL), description="Explicit mapping, overriding annotations."),
-            "apply": Field(Bool(), description="Also server-side apply the rewritten Models (false)."),
+            "variants": Field(
+                ListOf(Str(min_length=1)),
+                description="Only these variants: quoted in a Model's filter or part of its name.",
+            ),
+            "models": Field(
+                ListOf(_MODEL),
+                description="Where to find each named Model's model, overriding its annotations.",
+            ),
+            "apply": Field(
+                Bool(), description="Also server-side apply the rewritten Models (default false)."
+            ),
         },
     ),
     description="Find each Model's newest model in MLflow, check its MLmodel, rewrite storageUri atomically.",

@@ -46,7 +46,9 @@ BODY = Obj(
         "workflowTemplate": Field(
             Str(pattern=_NAME), required=True, description="Name of the WorkflowTemplate to run."
         ),
-        "clusterScope": Field(Bool(), description="The template is a ClusterWorkflowTemplate (false)."),
+        "clusterScope": Field(
+            Bool(), description="The template is a ClusterWorkflowTemplate (default false)."
+        ),
         "namespace": Field(
             Str(pattern=_NAME),
             description="Namespace of the Workflow (and of the template); the context's namespace if absent.",
@@ -54,12 +56,12 @@ BODY = Obj(
         "parameters": Field(MapOf(Str()), description="Workflow arguments: parameter name -> value."),
         "generateName": Field(
             Str(pattern=r"[a-z0-9]([-a-z0-9.]*)?"),
-            description="Prefix of the Workflow's generated name (`<workflowTemplate>-`).",
+            description="Prefix of the Workflow's generated name (default `<workflowTemplate>-`).",
         ),
         "labels": Field(MapOf(Str()), description="Extra labels on the Workflow."),
         "onTimeout": Field(
             Str(enum=("fail", "stop")),
-            description="On timeout, only fail (fail) or also stop the workflow with spec.shutdown (stop).",
+            description="On timeout: fail (the default), or also stop the Workflow (spec.shutdown).",
         ),
     },
 )

@@ -23,12 +23,14 @@ from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
 from drkit.steps.wait import SELECTOR, label_selector
 
 BODY = Obj(
-    description="Pods matching a selector are running with every container ready.",
+    description="Each pod must have every container ready; with containersReady false, be ready by kstatus.",
     fields={
         "namespace": Field(Str(), description="The namespace (the context's namespace when absent)."),
         "selector": Field(SELECTOR, required=True),
-        "containersReady": Field(Bool(), description="Every container of every pod is ready (true)."),
-        "count": Field(Int(minimum=1), description="At least this many pods (1)."),
+        "containersReady": Field(
+            Bool(), description="Every container of every pod must be ready (default true)."
+        ),
+        "count": Field(Int(minimum=1), description="At least this many pods (default 1)."),
     },
 )
 

@@ -23,7 +23,8 @@ READINESS_FIELD = Field(
         fields={
             "condition": Field(Str(min_length=1), description="Ready when this condition is True."),
             "jsonpath": Field(
-                Str(min_length=1), description="Ready when the value here equals `equals`: `.status.phase`."
+                Str(min_length=1),
+                description="Ready when the value at this path (`.status.phase`) equals `equals`.",
             ),
             "equals": Field(AnyValue(), description="The value at `jsonpath` that means ready."),
             "failedValues": Field(

@@ -33,9 +33,12 @@ BODY = Obj(
         "name": Field(Str(min_length=1), description="One object; all objects of the kind when absent."),
         "selector": Field(SELECTOR),
         "condition": Field(Str(min_length=1), description="Ready when this condition is True."),
-        "jsonpath": Field(Str(min_length=1), description="Ready when the value here equals `equals`."),
+        "jsonpath": Field(
+            Str(min_length=1),
+            description="Ready when the value at this JSON path (`$.status.phase`) equals `equals`.",
+        ),
         "equals": Field(AnyValue(), description="The value `jsonpath` must have."),
-        "count": Field(Int(minimum=1), description="At least this many objects (1)."),
+        "count": Field(Int(minimum=1), description="At least this many objects (default 1)."),
         "readiness": READINESS_FIELD,
     },
 )

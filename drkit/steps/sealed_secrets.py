@@ -30,8 +30,8 @@ SEALED_API_VERSION = "bitnami.com/v1alpha1"
 EXPECTED_SECRET = Obj(
     description="A Secret the SealedSecrets must produce, with exactly these keys.",
     fields={
-        "name": Field(Str(min_length=1), required=True),
-        "namespace": Field(Str(min_length=1), required=True),
+        "name": Field(Str(min_length=1), required=True, description="The Secret's name."),
+        "namespace": Field(Str(min_length=1), required=True, description="Its namespace."),
         "keys": Field(ListOf(Str(min_length=1)), required=True, description="Exactly these key names."),
     },
 )
@@ -42,15 +42,18 @@ BODY = Obj(
         **SOURCE_FIELDS,
         "controllerNamespace": Field(
             Str(min_length=1),
-            description="Where the controller and its key live (kube-system).",
+            description="Where the controller and its key live (default kube-system).",
         ),
-        "keyLabel": Field(Str(min_length=1), description=f"The sealing key's label ({KEY_LABEL})."),
+        "keyLabel": Field(Str(min_length=1), description=f"The sealing key's label (default {KEY_LABEL})."),
         "expectSecrets": Field(
             ListOf(EXPECTED_SECRET),
             description="Secrets that must exist with exactly these keys (default: one per SealedSecret, "
             "with its encryptedData keys).",
         ),
-        "timeout": Field(Duration(positive=True), description="Time to wait for Synced and the Secrets."),
+        "timeout": Field(
+            Duration(positive=True),
+            description="Time to wait for Synced and the Secrets (default: the step's timeout).",
+        ),
     },
     exactly_one_of=(("kustomize", "files"),),
 )

@@ -38,7 +38,7 @@ REF = Obj(
         "apiVersion": Field(Str(min_length=1), required=True, description="e.g. mlops.seldon.io/v1alpha1"),
         "kind": Field(Str(min_length=1), required=True, description="e.g. Model"),
         "namespace": Field(Str(), description="Omit for cluster-scoped kinds."),
-        "name": Field(Str(min_length=1), required=True),
+        "name": Field(Str(min_length=1), required=True, description="Its name."),
     },
 )
 

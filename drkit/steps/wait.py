@@ -78,10 +78,14 @@ BODY = Obj(
         "objects": Field(ListOf(OBJECT_REF, min_items=1), description="The objects to wait for."),
         "kind": Field(KIND_SELECTION, description="Wait for every object of a kind in a namespace."),
         "for": Field(FOR),
-        "timeout": Field(Duration(positive=True), description="Give up after this long (10m)."),
+        "timeout": Field(
+            Duration(positive=True),
+            description="Give up after this long; the step's `timeout` (10m) also applies.",
+        ),
         "readiness": READINESS_FIELD,
         "failFast": Field(
-            Bool(), description="End the wait when an object is Failed rather than at the timeout (true)."
+            Bool(),
+            description="End the wait when an object is Failed rather than at the timeout (default true).",
         ),
     },
     exactly_one_of=(("objects", "kind"),),

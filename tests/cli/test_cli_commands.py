@@ -45,7 +45,7 @@ def test_validate_counts_what_it_found(write_playbook: WritePlaybook, tmp_path: 
     write_playbook(PLAYBOOK)
     result = run_drkit("validate", "playbook.yaml", cwd=tmp_path)
     assert result.exit_code == 0
-    assert result.stdout == "playbook.yaml is valid: 2 phases, 3 steps, 1 checklists\n"
+    assert result.stdout == "playbook.yaml is valid: 2 phases, 3 steps, 1 checklist\n"
 
 
 def test_validate_reports_positioned_problems(write_playbook: WritePlaybook, tmp_path: Path) -> None:

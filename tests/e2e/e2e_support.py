@@ -1,7 +1,8 @@
 """Building the test platform and playbooks for the apply/delete end-to-end tests.
 
 Everything here works against any cluster reachable through a kubeconfig, except the helpers whose names start
-with `lab_`: they reach into a lab (install its sealing key, stop a controller, read its request log).
+with `lab_`: they reach into a lab (install its sealing key, stop a controller, read its request log), so only
+tests marked `lab_only` use them (they get the lab from `E2ECluster.lab`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
+from e2e_cluster import LAB_CONTEXT
 from lab_helpers import REPO_ROOT, LabHandle
 
 CRD_DIR = REPO_ROOT / "drkit" / "lab" / "platforms" / "crds"
@@ -56,12 +58,13 @@ def write_platform(tmp_path: Path) -> Path:
     return platform
 
 
-def playbook(steps: str, *, protected: str = "") -> str:
-    """A playbook with one phase `main` holding `steps` (YAML list items, already indented by 6)."""
+def playbook(steps: str, *, protected: str = "", context: str = LAB_CONTEXT) -> str:
+    """A playbook with one phase `main` holding `steps` (YAML list items, already indented by 6), targeting
+    `context` (pass `E2ECluster.context`)."""
     extra = f"\n  protectedNamespaces: [{protected}]" if protected else ""
     return (
         "apiVersion: drkit.io/v1\nkind: Playbook\nmetadata: {name: e2e-apply-delete}\n"
-        f"target:\n  contexts: [drkit-lab]{extra}\n"
+        f"target:\n  contexts: [{context}]{extra}\n"
         "phases:\n  - name: main\n    steps:\n" + steps
     )
 

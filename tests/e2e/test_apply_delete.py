@@ -1,15 +1,18 @@
 """`apply` and `delete` end to end, through the real CLI, against a private lab reached by its kubeconfig.
 
-The playbooks only name a kubeconfig and the context `drkit-lab`; lab-only manipulations (installing the
+The playbooks only name a kubeconfig and the fixture's context; lab-only manipulations (installing the
 sealing key, stopping the Seldon scheduler, reading the request log) are the `lab_*` helpers of e2e_support.
+Every test here also relies on the lab's simulation (local model stores, instant image failures, its CRDs, its
+request log), so the module is `lab_only`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from e2e_cluster import E2ECluster
 from e2e_support import (
     lab_install_sealing_key,
     lab_request_count,
@@ -19,17 +22,16 @@ from e2e_support import (
     write_platform,
 )
 from helpers import DrkitResult, run_drkit
-from lab_helpers import LabHandle
 
 from drkit.errors import ExitCode
 
+pytestmark = pytest.mark.lab_only
 
-def _drill(tmp_path: Path, handle: LabHandle, text: str, name: str = "playbook.yaml") -> DrkitResult:
+
+def _drill(tmp_path: Path, e2e: E2ECluster, text: str, name: str = "playbook.yaml") -> DrkitResult:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "--output", "json", cwd=tmp_path
-    )
+    return run_drkit("drill", str(path), "--yes", *e2e.cli_args(), "--output", "json", cwd=tmp_path)
 
 
 def _step(result: DrkitResult, index: int = 0) -> dict[str, Any]:
@@ -39,15 +41,18 @@ def _step(result: DrkitResult, index: int = 0) -> dict[str, Any]:
 
 
 def test_apply_platform_with_its_crds_waits_until_ready_then_delete_removes_it(
-    tmp_path: Path, lab_factory: Callable[..., LabHandle]
+    tmp_path: Path, e2e_cluster: E2ECluster
 ) -> None:
-    handle = lab_factory()
+    handle = e2e_cluster.lab
     lab_install_sealing_key(handle)
     platform = write_platform(tmp_path)
     applied = _drill(
         tmp_path,
-        handle,
-        playbook(f"      - apply: {{kustomize: {platform}}}\n        timeout: 60s\n"),
+        e2e_cluster,
+        playbook(
+            context=e2e_cluster.context,
+            steps=f"      - apply: {{kustomize: {platform}}}\n        timeout: 60s\n",
+        ),
         "apply.yaml",
     )
     assert applied.exit_code == ExitCode.OK, applied.stdout + applied.stderr
@@ -62,8 +67,11 @@ def test_apply_platform_with_its_crds_waits_until_ready_then_delete_removes_it(
 
     deleted = _drill(
         tmp_path,
-        handle,
-        playbook(f"      - delete: {{kustomize: {platform}}}\n        timeout: 60s\n"),
+        e2e_cluster,
+        playbook(
+            context=e2e_cluster.context,
+            steps=f"      - delete: {{kustomize: {platform}}}\n        timeout: 60s\n",
+        ),
         "delete.yaml",
     )
     assert deleted.exit_code == ExitCode.OK, deleted.stdout + deleted.stderr
@@ -90,17 +98,18 @@ def _deployment(name: str, image: str) -> str:
 
 
 def test_apply_waits_for_a_slow_deployment_and_fails_naming_a_broken_one(
-    tmp_path: Path, lab_factory: Callable[..., LabHandle]
+    tmp_path: Path, e2e_cluster: E2ECluster
 ) -> None:
-    handle = lab_factory()
     namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: e2e-apps}\n"
     (tmp_path / "slow.yaml").write_text(
         namespace + "---\n" + _deployment("slow", "nginx:1.27"), encoding="utf-8"
     )
     slow = _drill(
         tmp_path,
-        handle,
-        playbook("      - apply: {files: [slow.yaml]}\n        timeout: 30s\n"),
+        e2e_cluster,
+        playbook(
+            context=e2e_cluster.context, steps="      - apply: {files: [slow.yaml]}\n        timeout: 30s\n"
+        ),
         "slow.yaml.pb",
     )
     assert slow.exit_code == ExitCode.OK, slow.stdout + slow.stderr
@@ -111,8 +120,10 @@ def test_apply_waits_for_a_slow_deployment_and_fails_naming_a_broken_one(
     (tmp_path / "broken.yaml").write_text(_deployment("broken", "x:broken"), encoding="utf-8")
     broken = _drill(
         tmp_path,
-        handle,
-        playbook("      - apply: {files: [broken.yaml]}\n        timeout: 3s\n"),
+        e2e_cluster,
+        playbook(
+            context=e2e_cluster.context, steps="      - apply: {files: [broken.yaml]}\n        timeout: 3s\n"
+        ),
         "broken.pb",
     )
     assert broken.exit_code == ExitCode.DRILL_FAILED
@@ -122,15 +133,18 @@ def test_apply_waits_for_a_slow_deployment_and_fails_naming_a_broken_one(
 
 
 def test_delete_with_the_seldon_scheduler_down_times_out_naming_models_finalizers_and_namespace_conditions(
-    tmp_path: Path, lab_factory: Callable[..., LabHandle]
+    tmp_path: Path, e2e_cluster: E2ECluster
 ) -> None:
-    handle = lab_factory()
+    handle = e2e_cluster.lab
     lab_install_sealing_key(handle)
     platform = write_platform(tmp_path)
     applied = _drill(
         tmp_path,
-        handle,
-        playbook(f"      - apply: {{kustomize: {platform}}}\n        timeout: 60s\n"),
+        e2e_cluster,
+        playbook(
+            context=e2e_cluster.context,
+            steps=f"      - apply: {{kustomize: {platform}}}\n        timeout: 60s\n",
+        ),
         "a.yaml",
     )
     assert applied.exit_code == ExitCode.OK, applied.stdout + applied.stderr
@@ -138,8 +152,11 @@ def test_delete_with_the_seldon_scheduler_down_times_out_naming_models_finalizer
     lab_stop_controller(handle, "seldon-scheduler")
     deleted = _drill(
         tmp_path,
-        handle,
-        playbook(f"      - delete: {{kustomize: {platform}}}\n        timeout: 4s\n"),
+        e2e_cluster,
+        playbook(
+            context=e2e_cluster.context,
+            steps=f"      - delete: {{kustomize: {platform}}}\n        timeout: 4s\n",
+        ),
         "d.yaml",
     )
     assert deleted.exit_code == ExitCode.DRILL_FAILED
@@ -160,9 +177,9 @@ def test_delete_with_the_seldon_scheduler_down_times_out_naming_models_finalizer
 
 
 def test_delete_touching_kube_system_is_refused_before_any_write(
-    tmp_path: Path, lab_factory: Callable[..., LabHandle]
+    tmp_path: Path, e2e_cluster: E2ECluster
 ) -> None:
-    handle = lab_factory()
+    handle = e2e_cluster.lab
     (tmp_path / "victims.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: harmless, namespace: e2e-ok}\n---\n"
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: coredns, namespace: kube-system}\n",
@@ -171,10 +188,11 @@ def test_delete_touching_kube_system_is_refused_before_any_write(
     before = lab_request_count(handle)
     result = _drill(
         tmp_path,
-        handle,
+        e2e_cluster,
         playbook(
-            "      - command: {run: 'true'}\n"  # a step before it must not run either
-            "      - delete: {files: [victims.yaml]}\n"
+            context=e2e_cluster.context,
+            steps="      - command: {run: 'true'}\n"  # a step before it must not run either
+            "      - delete: {files: [victims.yaml]}\n",
         ),
     )
     assert result.exit_code == ExitCode.REFUSED, result.stdout + result.stderr
@@ -183,7 +201,10 @@ def test_delete_touching_kube_system_is_refused_before_any_write(
     assert writes == []
 
     literal = _drill(
-        tmp_path, handle, playbook("      - delete: {namespaces: [e2e-ok, kube-system]}\n"), "ns.yaml"
+        tmp_path,
+        e2e_cluster,
+        playbook(context=e2e_cluster.context, steps="      - delete: {namespaces: [e2e-ok, kube-system]}\n"),
+        "ns.yaml",
     )
     assert literal.exit_code == ExitCode.REFUSED
     assert "Namespace kube-system is protected" in literal.stderr
@@ -191,18 +212,19 @@ def test_delete_touching_kube_system_is_refused_before_any_write(
 
 
 def test_plan_lists_each_object_per_wave_and_shows_a_protected_refusal(
-    tmp_path: Path, lab_factory: Callable[..., LabHandle]
+    tmp_path: Path, e2e_cluster: E2ECluster
 ) -> None:
-    handle = lab_factory()
+    handle = e2e_cluster.lab
     platform = write_platform(tmp_path)
     (tmp_path / "p.yaml").write_text(
-        playbook(f"      - apply: {{kustomize: {platform}}}\n      - delete: {{kustomize: {platform}}}\n"),
+        playbook(
+            context=e2e_cluster.context,
+            steps=f"      - apply: {{kustomize: {platform}}}\n      - delete: {{kustomize: {platform}}}\n",
+        ),
         encoding="utf-8",
     )
     before = lab_request_count(handle)
-    planned = run_drkit(
-        "plan", "p.yaml", "--kubeconfig", str(handle.kubeconfig), "--output", "json", cwd=tmp_path
-    )
+    planned = run_drkit("plan", "p.yaml", *e2e_cluster.cli_args(), "--output", "json", cwd=tmp_path)
     assert planned.exit_code == ExitCode.OK, planned.stdout + planned.stderr
     apply_step, delete_step = _step(planned, 0), _step(planned, 1)
     actions = apply_step["details"]["actions"]
@@ -219,11 +241,12 @@ def test_plan_lists_each_object_per_wave_and_shows_a_protected_refusal(
 
     (tmp_path / "bad.yaml").write_text(
         playbook(
-            "      - delete: {objects: [{apiVersion: v1, kind: ConfigMap,\n"
-            "                            namespace: kube-public, name: x}]}\n"
+            context=e2e_cluster.context,
+            steps="      - delete: {objects: [{apiVersion: v1, kind: ConfigMap,\n"
+            "                            namespace: kube-public, name: x}]}\n",
         ),
         encoding="utf-8",
     )
-    refused = run_drkit("plan", "bad.yaml", "--kubeconfig", str(handle.kubeconfig), cwd=tmp_path)
+    refused = run_drkit("plan", "bad.yaml", *e2e_cluster.cli_args(), cwd=tmp_path)
     assert refused.exit_code == ExitCode.REFUSED
     assert "ConfigMap kube-public/x is in protected namespace kube-public" in refused.stderr

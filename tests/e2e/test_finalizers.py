@@ -1,15 +1,17 @@
 """End to end: the clearFinalizers step unsticks a namespace whose Seldon scheduler is gone (seed 003).
 
 A private lab per test (these tests delete things and stop controllers); everything else goes through a
-kubeconfig and the real `drkit` CLI, so the tests can be pointed at a real cluster.
+kubeconfig and the real `drkit` CLI. Stopping the Seldon scheduler and reading the request log are lab powers,
+so the module is `lab_only`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from e2e_cluster import LAB_CONTEXT, E2ECluster
 from finalizers_support import (
     cluster_of,
     create_namespace_with_models,
@@ -22,17 +24,19 @@ from finalizers_support import (
 from helpers import WritePlaybook, run_drkit
 from lab_helpers import LabHandle
 
+pytestmark = pytest.mark.lab_only
+
 NAMESPACE = "financial-inference"
 MODELS = ["baseline-predictor", "enhanced-predictor"]
 
 
-def _playbook(write_playbook: WritePlaybook, body: str, timeout: str = "2m") -> Path:
+def _playbook(write_playbook: WritePlaybook, context: str, body: str, timeout: str = "2m") -> Path:
     return write_playbook(
         f"""
         apiVersion: drkit.io/v1
         kind: Playbook
         metadata: {{name: unstick}}
-        target: {{contexts: [drkit-lab]}}
+        target: {{contexts: [{context}]}}
         phases:
           - name: teardown
             steps:
@@ -42,8 +46,8 @@ def _playbook(write_playbook: WritePlaybook, body: str, timeout: str = "2m") -> 
     )
 
 
-def _stuck_lab(lab_factory: Callable[..., LabHandle], tmp_path: Path) -> LabHandle:
-    handle = lab_factory()
+def _stuck_lab(e2e_cluster: E2ECluster, tmp_path: Path) -> LabHandle:
+    handle = e2e_cluster.lab
     with cluster_of(handle, tmp_path) as cluster:
         install_crds(cluster)
         models = create_namespace_with_models(cluster, NAMESPACE, MODELS)
@@ -60,14 +64,12 @@ def _step_details(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_clear_finalizers_unsticks_the_namespace_and_keeps_an_audit(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+    e2e_cluster: E2ECluster, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    handle = _stuck_lab(lab_factory, tmp_path)
-    path = _playbook(write_playbook, f"{{namespaces: [{NAMESPACE}], after: 0s}}")
+    handle = _stuck_lab(e2e_cluster, tmp_path)
+    path = _playbook(write_playbook, e2e_cluster.context, f"{{namespaces: [{NAMESPACE}], after: 0s}}")
 
-    result = run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
-    )
+    result = run_drkit("drill", str(path), "--yes", *e2e_cluster.cli_args(), "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 0, result.stderr + result.stdout
     details = _step_details(result.json)
@@ -89,14 +91,14 @@ def test_clear_finalizers_unsticks_the_namespace_and_keeps_an_audit(
 
 
 def test_a_run_gives_controllers_until_after_then_clears(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+    e2e_cluster: E2ECluster, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    handle = _stuck_lab(lab_factory, tmp_path)
-    path = _playbook(write_playbook, f"{{namespaces: [{NAMESPACE}], after: 2s}}", timeout="30s")
-
-    result = run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
+    _stuck_lab(e2e_cluster, tmp_path)
+    path = _playbook(
+        write_playbook, e2e_cluster.context, f"{{namespaces: [{NAMESPACE}], after: 2s}}", timeout="30s"
     )
+
+    result = run_drkit("drill", str(path), "--yes", *e2e_cluster.cli_args(), "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 0, result.stderr + result.stdout
     details = _step_details(result.json)
@@ -107,15 +109,15 @@ def test_a_run_gives_controllers_until_after_then_clears(
 
 
 def test_objects_younger_than_after_are_left_alone(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+    e2e_cluster: E2ECluster, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    handle = _stuck_lab(lab_factory, tmp_path)
-    path = _playbook(write_playbook, f"{{namespaces: [{NAMESPACE}], after: 1h}}", timeout="3s")
+    handle = _stuck_lab(e2e_cluster, tmp_path)
+    path = _playbook(
+        write_playbook, e2e_cluster.context, f"{{namespaces: [{NAMESPACE}], after: 1h}}", timeout="3s"
+    )
     before = log_size(handle)
 
-    result = run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
-    )
+    result = run_drkit("drill", str(path), "--yes", *e2e_cluster.cli_args(), "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 1, result.stderr
     details = _step_details(result.json)
@@ -127,17 +129,15 @@ def test_objects_younger_than_after_are_left_alone(
 
 
 def test_force_finalizes_a_namespace_whose_content_cannot_be_cleared(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+    e2e_cluster: E2ECluster, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    handle = _stuck_lab(lab_factory, tmp_path)
+    handle = _stuck_lab(e2e_cluster, tmp_path)
     # Only the Experiment finalizer may go, so the Models keep theirs: the namespace can only be forced.
     body = f"{{namespaces: [{NAMESPACE}], after: 0s, finalizers: [seldon.experiment.finalizer], force: true}}"
-    path = _playbook(write_playbook, body)
+    path = _playbook(write_playbook, e2e_cluster.context, body)
     before = log_size(handle)
 
-    result = run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
-    )
+    result = run_drkit("drill", str(path), "--yes", *e2e_cluster.cli_args(), "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 0, result.stderr + result.stdout
     details = _step_details(result.json)
@@ -153,7 +153,7 @@ def test_force_finalizes_a_namespace_whose_content_cannot_be_cleared(
 def test_a_protected_namespace_is_refused_before_any_request(
     lab_without_mlflow: LabHandle, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    path = _playbook(write_playbook, "{namespaces: [financial-inference, kube-system]}")
+    path = _playbook(write_playbook, LAB_CONTEXT, "{namespaces: [financial-inference, kube-system]}")
     before = log_size(lab_without_mlflow)
 
     result = run_drkit(

@@ -2,7 +2,8 @@
 
 The first test is read-only against the shared platform lab: the trained baseline model, found through the
 Model's storageUri (s3://mlflow-artifacts/... mapped onto the lab's MLflow artifact proxy) and checked against
-the Server it is scheduled on, passes, and nothing is written to the cluster. The second uses a private lab:
+the Server it is scheduled on, passes, and nothing is written to the cluster (`lab_only`: it reads the lab's
+platform and request log). The second uses the test's own cluster and namespace:
 a Seldon Server whose pod spec limits the serving container to 1Mi and a Model on a 2 MiB local model
 directory; the check fails before any deploy, naming the size and the limit. Only `lab_install_crds` is
 lab-specific (a real cluster with Seldon already has the CRDs).
@@ -13,37 +14,34 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_cluster import LAB_CONTEXT, E2ECluster
 from helpers import run_drkit
 from lab_helpers import LabHandle
 from ruamel.yaml import YAML
 
-from drkit.context import Runtime
-from drkit.kube import Cluster, open_cluster
+from drkit.kube import Cluster
 
 SELDON = "mlops.seldon.io/v1alpha1"
 CRD_DIR = Path(__file__).resolve().parents[2] / "drkit" / "lab" / "platforms" / "crds"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def checklist_playbook(items: str) -> str:
+def checklist_playbook(context: str, items: str) -> str:
     return (
         "apiVersion: drkit.io/v1\nkind: Playbook\nmetadata: {name: e2e-model-artifact}\n"
-        "target:\n  contexts: [drkit-lab]\n"
+        f"target:\n  contexts: [{context}]\n"
         "phases:\n  - name: verify\n    steps:\n      - check: models\n"
         "checklists:\n  models:\n    timeout: 20s\n    items:\n"
         + textwrap.indent(textwrap.dedent(items), "      ")
     )
 
 
-def run_check(playbook: Path, handle: LabHandle, tmp_path: Path) -> tuple[int, dict[str, Any], str]:
-    result = run_drkit(
-        "check", str(playbook), "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
-    )
+def run_check(playbook: Path, cli_args: tuple[str, ...], tmp_path: Path) -> tuple[int, dict[str, Any], str]:
+    result = run_drkit("check", str(playbook), *cli_args, "-o", "json", cwd=tmp_path)
     items = _items(json.loads(result.stdout)) if result.stdout.strip() else {}
     return result.exit_code, items, result.stdout + result.stderr
 
@@ -69,6 +67,7 @@ def _write_requests(handle: LabHandle) -> list[dict[str, Any]]:
 
 
 @pytest.mark.lab
+@pytest.mark.lab_only
 @pytest.mark.mlflow
 def test_trained_model_passes_against_its_server_and_nothing_is_written(
     lab_with_platform: LabHandle, tmp_path: Path
@@ -77,6 +76,7 @@ def test_trained_model_passes_against_its_server_and_nothing_is_written(
     playbook = tmp_path / "playbook.yaml"
     playbook.write_text(
         checklist_playbook(
+            LAB_CONTEXT,
             f"""\
             - name: baseline-artifacts
               modelArtifact:
@@ -84,12 +84,13 @@ def test_trained_model_passes_against_its_server_and_nothing_is_written(
                 server: {{namespace: financial-inference, name: mlserver}}
                 mlflow: {{url: "{lab_with_platform.mlflow_uri}", auth: none}}
                 storageRoot: s3://mlflow-artifacts/
-            """
+            """,
         ),
         encoding="utf-8",
     )
     writes_before = len(_write_requests(lab_with_platform))
-    code, items, output = run_check(playbook, lab_with_platform, tmp_path)
+    cli_args = ("--kubeconfig", str(lab_with_platform.kubeconfig), "--context", LAB_CONTEXT)
+    code, items, output = run_check(playbook, cli_args, tmp_path)
     assert code == 0, output
     item = items["baseline-artifacts"]
     assert item["passed"] is True
@@ -99,23 +100,24 @@ def test_trained_model_passes_against_its_server_and_nothing_is_written(
 
 @pytest.mark.lab
 def test_oversized_model_fails_against_the_servers_memory_limit(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, runtime: Runtime
+    e2e_cluster: E2ECluster, tmp_path: Path
 ) -> None:
-    handle = lab_factory()
+    namespace = e2e_cluster.namespace("serving")
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     (model_dir / "MLmodel").write_text(
         "flavors:\n  sklearn:\n    pickled_model: model.pkl\n", encoding="utf-8"
     )
     (model_dir / "model.pkl").write_bytes(os.urandom(2 * 1024 * 1024))
-    with open_cluster(runtime, state_dir=tmp_path / "kube", kubeconfig=handle.kubeconfig) as cluster:
-        lab_install_crds(cluster)
-        cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "serving"}})
+    with e2e_cluster.open(tmp_path / "kube") as cluster:
+        if e2e_cluster.is_lab:
+            lab_install_crds(cluster)
+        cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         cluster.apply(
             {
                 "apiVersion": SELDON,
                 "kind": "Server",
-                "metadata": {"name": "small", "namespace": "serving"},
+                "metadata": {"name": "small", "namespace": namespace},
                 "spec": {
                     "serverConfig": "mlserver",
                     "podSpec": {
@@ -128,25 +130,26 @@ def test_oversized_model_fails_against_the_servers_memory_limit(
             {
                 "apiVersion": SELDON,
                 "kind": "Model",
-                "metadata": {"name": "big", "namespace": "serving"},
+                "metadata": {"name": "big", "namespace": namespace},
                 "spec": {"storageUri": f"file://{model_dir}", "server": "small", "requirements": ["sklearn"]},
             }
         )
     playbook = tmp_path / "playbook.yaml"
     playbook.write_text(
         checklist_playbook(
-            """\
+            e2e_cluster.context,
+            f"""\
             - name: big-artifacts
               modelArtifact:
-                model: {namespace: serving, name: big}
-            """
+                model: {{namespace: {namespace}, name: big}}
+            """,
         ).replace("timeout: 20s", "timeout: 1s"),
         encoding="utf-8",
     )
-    code, items, output = run_check(playbook, handle, tmp_path)
+    code, items, output = run_check(playbook, e2e_cluster.cli_args(), tmp_path)
     assert code == 1, output
     message = items["big-artifacts"]["message"]
-    assert "model is 2.0 MiB but mlserver's memory limit is 1Mi (from Server serving/small)" in message
+    assert f"model is 2.0 MiB but mlserver's memory limit is 1Mi (from Server {namespace}/small)" in message
 
 
 def lab_install_crds(cluster: Cluster) -> None:

@@ -1,8 +1,10 @@
 """End to end: the `pipeline` step against a cluster running Argo Workflows (a private lab by default).
 
 Everything goes through a kubeconfig and the real `drkit` CLI. The only lab-specific parts are isolated in
-`lab_argo_cluster` (it installs the lab's Argo CRDs) and the templates' images: `drkit-lab/job` leaves run the
-lab's real job program, other images are simulated by the lab's controller.
+`install_lab_argo_crds` (it installs the lab's Argo CRDs) and the templates' images: `drkit-lab/job` leaves
+run the lab's real job program, other images are simulated by the lab's controller. So the tests that run a
+workflow (or read the lab's request log) are `lab_only`; on a real cluster with Argo Workflows the others run
+in the test's own namespace.
 """
 
 from __future__ import annotations
@@ -13,18 +15,17 @@ import re
 import signal
 import textwrap
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_cluster import E2ECluster
 from helpers import run_drkit, start_drkit
-from lab_helpers import LabHandle
 from ruamel.yaml import YAML
 
 from drkit.context import Runtime
-from drkit.kube import Cluster, ClusterConfig, ObjectRef, UnknownKind
+from drkit.kube import Cluster, ObjectRef, UnknownKind
 from drkit.playbook.loader import load_playbook
 from drkit.steps.base import StepContext, StepStatus
 from drkit.steps.pipeline import RUN_ID_LABEL, STEP_KIND, STEP_LABEL
@@ -96,10 +97,6 @@ def templates(namespace: str) -> list[dict[str, Any]]:
 # --- cluster access (a kubeconfig, as for any cluster) ---------------------------------------------
 
 
-def open_test_cluster(kubeconfig: Path, state: Path) -> Cluster:
-    return Cluster(ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}), state_dir=state)
-
-
 def install_lab_argo_crds(cluster: Cluster) -> None:
     """Lab only: a real cluster has Argo Workflows installed already (its CRDs are not ours to replace)."""
     try:
@@ -126,8 +123,9 @@ def install_lab_argo_crds(cluster: Cluster) -> None:
 class ArgoEnv:
     """A namespace with the test templates, reached through a kubeconfig."""
 
-    def __init__(self, kubeconfig: Path, cluster: Cluster, namespace: str, workdir: Path) -> None:
-        self.kubeconfig = kubeconfig
+    def __init__(self, e2e: E2ECluster, cluster: Cluster, namespace: str, workdir: Path) -> None:
+        self.e2e = e2e
+        self.kubeconfig = e2e.kubeconfig
         self.cluster = cluster
         self.namespace = namespace
         self.workdir = workdir
@@ -139,7 +137,7 @@ class ArgoEnv:
             apiVersion: drkit.io/v1
             kind: Playbook
             metadata: {name: pipeline-e2e}
-            target: {contexts: [drkit-lab]}
+            target: {contexts: [CONTEXT]}
             vars: {variant: enhanced}
             phases:
               - name: pipelines
@@ -148,6 +146,7 @@ class ArgoEnv:
                     pipeline: {body}
             """
         ).replace("{body}", step_body.replace("NS", self.namespace))
+        text = text.replace("CONTEXT", self.e2e.context)
         path = self.workdir / "playbook.yaml"
         if timeout is not None:
             text += f"        timeout: {timeout}\n"
@@ -155,7 +154,7 @@ class ArgoEnv:
         return path
 
     def drkit(self, *args: str) -> Any:
-        return run_drkit(*args, "--kubeconfig", str(self.kubeconfig), cwd=self.workdir)
+        return run_drkit(*args, *self.e2e.cli_args(), cwd=self.workdir)
 
     def lab_requests(self) -> list[dict[str, Any]]:
         """Lab only: every API request the lab has answered (its requests.jsonl), oldest first."""
@@ -177,17 +176,17 @@ class ArgoEnv:
 
 
 @pytest.fixture
-def argo(lab_factory: Callable[..., LabHandle], tmp_path: Path) -> Iterator[ArgoEnv]:
-    handle = lab_factory()
-    with open_test_cluster(handle.kubeconfig, tmp_path / "test-kube") as cluster:
-        install_lab_argo_crds(cluster)
-        namespace = f"pipelines-{uuid.uuid4().hex[:6]}"
+def argo(e2e_cluster: E2ECluster, tmp_path: Path) -> Iterator[ArgoEnv]:
+    with e2e_cluster.open(tmp_path / "test-kube") as cluster:
+        if e2e_cluster.is_lab:
+            install_lab_argo_crds(cluster)
+        namespace = e2e_cluster.namespace("pipelines")
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         for template in templates(namespace):
             cluster.apply(template)
         workdir = tmp_path / "work"
         workdir.mkdir()
-        yield ArgoEnv(handle.kubeconfig, cluster, namespace, workdir)
+        yield ArgoEnv(e2e_cluster, cluster, namespace, workdir)
 
 
 def step_of(report: Any, index: int = 0) -> dict[str, Any]:
@@ -198,6 +197,7 @@ def step_of(report: Any, index: int = 0) -> dict[str, Any]:
 # --- tests ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.lab_only
 def test_a_workflow_runs_from_its_template_with_the_playbooks_parameters(argo: ArgoEnv) -> None:
     path = argo.playbook(
         "{workflowTemplate: train, namespace: NS, parameters: {model-variant: '${variant}'}, "
@@ -231,6 +231,7 @@ def test_a_workflow_runs_from_its_template_with_the_playbooks_parameters(argo: A
     assert details["finishedAt"]
 
 
+@pytest.mark.lab_only
 def test_a_failed_workflow_names_the_failed_node_and_its_message(argo: ArgoEnv) -> None:
     path = argo.playbook("{workflowTemplate: broken, namespace: NS}")
     result = argo.drkit("drill", str(path), "--yes", "-o", "json")
@@ -262,6 +263,7 @@ def test_a_missing_template_is_a_problem_in_the_plan_and_an_error_in_the_run(arg
     assert argo.workflows() == []
 
 
+@pytest.mark.lab_only
 def test_the_plan_of_an_existing_template_shows_the_parameters(argo: ArgoEnv) -> None:
     path = argo.playbook(
         "{workflowTemplate: train, namespace: NS, parameters: {model-variant: '${variant}'}}"
@@ -281,6 +283,7 @@ def test_the_plan_of_an_existing_template_shows_the_parameters(argo: ArgoEnv) ->
     assert [r for r in during if r["method"] != "GET"] == []  # and wrote nothing
 
 
+@pytest.mark.lab_only
 def test_on_timeout_stop_shuts_the_workflow_down(argo: ArgoEnv) -> None:
     path = argo.playbook("{workflowTemplate: slow, namespace: NS, onTimeout: stop}", timeout="2s")
     result = argo.drkit("drill", str(path), "--yes", "-o", "json")
@@ -297,6 +300,7 @@ def test_on_timeout_stop_shuts_the_workflow_down(argo: ArgoEnv) -> None:
     assert "Stopped" in workflow["status"]["message"]
 
 
+@pytest.mark.lab_only
 def test_on_timeout_fail_leaves_the_workflow_running_and_says_how_to_stop_it(argo: ArgoEnv) -> None:
     path = argo.playbook("{workflowTemplate: slow, namespace: NS}", timeout="1s")
     result = argo.drkit("drill", str(path), "--yes", "-o", "json")
@@ -309,9 +313,10 @@ def test_on_timeout_fail_leaves_the_workflow_running_and_says_how_to_stop_it(arg
     assert workflow["status"]["phase"] in ("Pending", "Running")
 
 
+@pytest.mark.lab_only
 def test_a_resumed_run_reattaches_to_its_workflow_instead_of_submitting_another(argo: ArgoEnv) -> None:
     path = argo.playbook("{workflowTemplate: slow, namespace: NS, parameters: {seconds: '3'}}")
-    crashed = start_drkit("drill", str(path), "--yes", "--kubeconfig", str(argo.kubeconfig), cwd=argo.workdir)
+    crashed = start_drkit("drill", str(path), "--yes", *argo.e2e.cli_args(), cwd=argo.workdir)
     try:
         (workflow,) = argo.wait_until(lambda: argo.workflows(f"{STEP_LABEL}=pipelines.train"))
     finally:
@@ -332,6 +337,7 @@ def test_a_resumed_run_reattaches_to_its_workflow_instead_of_submitting_another(
     assert len(argo.workflows(f"{RUN_ID_LABEL}={run_id}")) == 1
 
 
+@pytest.mark.lab_only
 def test_a_failed_workflow_is_not_reattached_a_resume_submits_a_new_one(argo: ArgoEnv) -> None:
     # The first workflow fails; the cause is then fixed in the cluster (the template), and the run resumed.
     path = argo.playbook("{workflowTemplate: broken, namespace: NS}")
@@ -348,11 +354,10 @@ def test_a_failed_workflow_is_not_reattached_a_resume_submits_a_new_one(argo: Ar
     assert phases == ["Failed", "Succeeded"]
 
 
+@pytest.mark.lab_only
 def test_a_workflow_deleted_while_running_fails_the_step_with_the_last_phase_seen(argo: ArgoEnv) -> None:
     path = argo.playbook("{workflowTemplate: slow, namespace: NS, parameters: {seconds: '20'}}")
-    proc = start_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(argo.kubeconfig), "-o", "json", cwd=argo.workdir
-    )
+    proc = start_drkit("drill", str(path), "--yes", *argo.e2e.cli_args(), "-o", "json", cwd=argo.workdir)
     try:
         (workflow,) = argo.wait_until(
             lambda: [w for w in argo.workflows() if (w.get("status") or {}).get("phase") == "Running"]
@@ -369,6 +374,7 @@ def test_a_workflow_deleted_while_running_fails_the_step_with_the_last_phase_see
     assert step["details"]["gone"] is True
 
 
+@pytest.mark.lab_only
 def test_progress_shows_which_nodes_run(argo: ArgoEnv, tmp_path: Path) -> None:
     """The step alone (no engine), to see its live lines: the same Cluster the engine would hand it."""
     runtime = Runtime(

@@ -1,14 +1,16 @@
 """End to end: the sealedSecrets step checks the sealing key first, then proves the Secrets have exact keys.
 
-Sealing uses the lab's committed key (drkit.lab.sealing); on a real cluster, seal with `kubeseal` instead.
+Sealing uses the lab's committed key (drkit.lab.sealing), which these tests install into kube-system: never
+on a real cluster's SealedSecrets controller, so the module is `lab_only` (there, seal with `kubeseal`).
 The plaintext is a marker that must never show up in anything drkit prints or records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from e2e_cluster import E2ECluster
 from finalizers_support import cluster_of, install_crds, log_size, writes_since
 from helpers import WritePlaybook, run_drkit
 from lab_helpers import LabHandle
@@ -16,13 +18,15 @@ from ruamel.yaml import YAML
 
 from drkit.lab.sealing import lab_sealing_key, seal, sealing_key_secret
 
+pytestmark = pytest.mark.lab_only
+
 NAMESPACE = "seldon-mesh"
 SECRET = "seldon-rclone-gs-public"
 PLAINTEXT = b"PLAINTEXT-MARKER-7f3a9c-do-not-print"
 
 
-def _lab(lab_factory: Callable[..., LabHandle], tmp_path: Path, *, with_key: bool) -> LabHandle:
-    handle = lab_factory()
+def _lab(e2e_cluster: E2ECluster, tmp_path: Path, *, with_key: bool) -> LabHandle:
+    handle = e2e_cluster.lab
     with cluster_of(handle, tmp_path) as cluster:
         install_crds(cluster)
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
@@ -40,13 +44,13 @@ def _sealed_file(tmp_path: Path) -> str:
     return path.name
 
 
-def _playbook(write_playbook: WritePlaybook, tmp_path: Path, keys: str) -> Path:
+def _playbook(write_playbook: WritePlaybook, tmp_path: Path, context: str, keys: str) -> Path:
     return write_playbook(
         f"""
         apiVersion: drkit.io/v1
         kind: Playbook
         metadata: {{name: secrets}}
-        target: {{contexts: [drkit-lab]}}
+        target: {{contexts: [{context}]}}
         phases:
           - name: rebuild
             steps:
@@ -69,14 +73,12 @@ def _assert_no_plaintext(result_text: str, tmp_path: Path) -> None:
 
 
 def test_with_the_key_restored_the_secret_comes_out_with_exactly_its_keys(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+    e2e_cluster: E2ECluster, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    handle = _lab(lab_factory, tmp_path, with_key=True)
-    path = _playbook(write_playbook, tmp_path, "[rclone.conf]")
+    handle = _lab(e2e_cluster, tmp_path, with_key=True)
+    path = _playbook(write_playbook, tmp_path, e2e_cluster.context, "[rclone.conf]")
 
-    result = run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
-    )
+    result = run_drkit("drill", str(path), "--yes", *e2e_cluster.cli_args(), "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 0, result.stderr + result.stdout
     details = result.json["phases"][0]["steps"][0]["details"]
@@ -96,15 +98,13 @@ def test_with_the_key_restored_the_secret_comes_out_with_exactly_its_keys(
 
 
 def test_without_the_sealing_key_it_fails_fast_and_writes_nothing(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+    e2e_cluster: E2ECluster, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    handle = _lab(lab_factory, tmp_path, with_key=False)
-    path = _playbook(write_playbook, tmp_path, "[rclone.conf]")
+    handle = _lab(e2e_cluster, tmp_path, with_key=False)
+    path = _playbook(write_playbook, tmp_path, e2e_cluster.context, "[rclone.conf]")
     before = log_size(handle)
 
-    result = run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
-    )
+    result = run_drkit("drill", str(path), "--yes", *e2e_cluster.cli_args(), "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 1
     step = result.json["phases"][0]["steps"][0]
@@ -116,14 +116,12 @@ def test_without_the_sealing_key_it_fails_fast_and_writes_nothing(
 
 
 def test_a_secret_without_exactly_the_expected_keys_fails_naming_the_keys(
-    lab_factory: Callable[..., LabHandle], tmp_path: Path, write_playbook: WritePlaybook
+    e2e_cluster: E2ECluster, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    handle = _lab(lab_factory, tmp_path, with_key=True)
-    path = _playbook(write_playbook, tmp_path, "[rclone-config, token]")
+    _lab(e2e_cluster, tmp_path, with_key=True)
+    path = _playbook(write_playbook, tmp_path, e2e_cluster.context, "[rclone-config, token]")
 
-    result = run_drkit(
-        "drill", str(path), "--yes", "--kubeconfig", str(handle.kubeconfig), "-o", "json", cwd=tmp_path
-    )
+    result = run_drkit("drill", str(path), "--yes", *e2e_cluster.cli_args(), "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 1, result.stderr
     message = result.json["phases"][0]["steps"][0]["message"]

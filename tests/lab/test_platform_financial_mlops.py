@@ -133,7 +133,10 @@ def test_platform_templates_are_installed_for_the_pipelines(lab_with_platform: L
         "items"
     ]
     training = next(t for t in templates if t["metadata"]["name"] == "financial-training-pipeline-template")
-    assert training["spec"]["arguments"]["parameters"] == [{"name": "model-variant", "value": "baseline"}]
+    assert training["spec"]["arguments"]["parameters"] == [
+        {"name": "model-variant", "value": "baseline"},
+        {"name": "scenario", "value": "normal"},
+    ]
     status = lab_with_platform.lab.status()
     assert status["platform"] == "financial-mlops"
     assert status["mlflow_url"] == lab_with_platform.mlflow_uri

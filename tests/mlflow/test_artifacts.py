@@ -13,11 +13,11 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from mlflow_support import MlflowServer
 
 from drkit.context import Runtime
 from drkit.errors import AdapterError
@@ -132,35 +132,27 @@ class LoggedModels:
 
 
 @pytest.fixture(scope="module")
-def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoggedModels]:
-    from drkit.lab.mlflow_server import MlflowServer, mlflow_server_available  # noqa: PLC0415
-
-    if not mlflow_server_available():
-        pytest.skip("MLflow's server is not installed in this environment")
-    root = tmp_path_factory.mktemp("mlflow-artifacts")
-    server = MlflowServer(root / "data", root / "mlflow.log")
-    server.start()
-    try:
-        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-        env.pop("MLFLOW_TRACKING_URI", None)
-        done = subprocess.run(
-            [sys.executable, "-c", LOG_MODELS, server.url, str(PADDING_BYTES)],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            env=env,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        answer = json.loads(done.stdout.strip().splitlines()[-1])
-        yield LoggedModels(
-            url=server.url,
-            artifacts_dir=server.paths.artifacts,
-            small_uri=answer["model"],
-            oversized_uri=answer["run"] + "/oversized",
-        )
-    finally:
-        server.stop()
+def logged(mlflow_server: MlflowServer) -> LoggedModels:
+    """Models logged into the experiment "artifact-checks" of the session's shared server."""
+    server = mlflow_server
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    done = subprocess.run(
+        [sys.executable, "-c", LOG_MODELS, server.url, str(PADDING_BYTES)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return LoggedModels(
+        url=server.url,
+        artifacts_dir=server.artifacts,
+        small_uri=answer["model"],
+        oversized_uri=answer["run"] + "/oversized",
+    )
 
 
 def client(url: str) -> MlflowClient:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Trained
+from mlflow_support import Trained
 
 from drkit.mlflow import (
     ExperimentNotFound,

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Trained
 from helpers import REPO_ROOT, run_drkit
+from mlflow_support import Trained
 
 pytestmark = pytest.mark.mlflow
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from drkit.lab.jobs.data import write_dataset
+from drkit.lab.jobs.scenarios import DEFAULT_PADDING_MIB, SCENARIOS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)")
     train.add_argument("--layout", choices=("v3", "v2"), default="v3")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="normal",
+        help="log one of seed 000's failure models instead (wrongly built or oversized)",
+    )
+    train.add_argument(
+        "--padding-mib", type=int, default=DEFAULT_PADDING_MIB, help="padding of the oversized model (MiB)"
+    )
     return parser
 
 
@@ -61,7 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         if not data_path.is_file():
             print(f"no dataset at {data_path}: run `data --out {data_path}` first", file=sys.stderr)
             return 2
-        result = train(data_path, args.model_variant, args.experiment, tracking_uri, args.layout, args.seed)
+        result = train(
+            data_path,
+            args.model_variant,
+            args.experiment,
+            tracking_uri,
+            args.layout,
+            args.seed,
+            scenario=args.scenario,
+            padding_mib=args.padding_mib,
+        )
     for line in result.lines():
         print(line)
     return 0

@@ -3,11 +3,15 @@
 Layouts: `v3` (default) logs an MLflow 3 LoggedModel, so the MLmodel file lands at `<artifact
 root>/<experiment id>/models/m-<id>/artifacts/MLmodel`; `v2` logs as MLflow 2.x clients did, under the run
 (`<root>/<exp>/<run id>/artifacts/model/MLmodel`) with the run tag `mlflow.log-model.history`. Real servers
-hold both, so drkit's model-URI rewriting is tested against both."""
+hold both, so drkit's model-URI rewriting is tested against both.
+
+`scenario` (drkit.lab.jobs.scenarios) logs seed 000's failure models instead of the good one: the run looks
+like any other (same params, a READY model), only the files are wrong."""
 
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from drkit.lab.jobs.data import BASE_FEATURES, FEATURES, read_dataset
+from drkit.lab.jobs.scenarios import DEFAULT_PADDING_MIB, Scenario, apply_scenario
 
 Variant = Literal["baseline", "enhanced"]
 Layout = Literal["v3", "v2"]
@@ -78,6 +83,8 @@ def train(  # noqa: PLR0917 - one call site, the CLI
     tracking_uri: str | None,
     layout: Layout = "v3",
     seed: int = 0,
+    scenario: Scenario = "normal",
+    padding_mib: int = DEFAULT_PADDING_MIB,
 ) -> TrainResult:
     import mlflow  # noqa: PLC0415 - heavy: only the training job loads it
     import mlflow.sklearn  # noqa: PLC0415
@@ -105,6 +112,7 @@ def train(  # noqa: PLR0917 - one call site, the CLI
         "rows": str(len(labels)),
         "seed": str(seed),
         "layout": layout,
+        "scenario": scenario,
     }
 
     if tracking_uri:
@@ -114,6 +122,10 @@ def train(  # noqa: PLR0917 - one call site, the CLI
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tag("model_variant", variant)
+        if scenario != "normal":
+            return _log_scenario_model(
+                mlflow, estimator, run.info.run_id, experiment_id, layout, scenario, padding_mib, seed
+            )
         if layout == "v2":
             artifact_uri = _log_v2(mlflow, estimator, run.info.run_id)
             return TrainResult(experiment_id, run.info.run_id, None, artifact_uri)
@@ -139,20 +151,64 @@ def _ensure_experiment(mlflow: Any, name: str) -> str:
         return str(mlflow.set_experiment(name).experiment_id)
 
 
-def _log_v2(mlflow: Any, estimator: Any, run_id: str) -> str:
-    """Log the model as a plain run artifact (MLflow 2.x clients), with the history tag they set."""
+def _log_scenario_model(  # noqa: PLR0917 - one call site, train()
+    mlflow: Any,
+    estimator: Any,
+    run_id: str,
+    experiment_id: str,
+    layout: Layout,
+    scenario: Scenario,
+    padding_mib: int,
+    seed: int,
+) -> TrainResult:
+    """Save the model locally, break it the scenario's way, and log the directory as the run's model."""
+    from mlflow.entities import LoggedModelOutput  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as scratch:
+        model_dir = Path(scratch) / "model"
+        _save(mlflow, estimator, model_dir)
+        for change in apply_scenario(model_dir, scenario, padding_mib=padding_mib, seed=seed):
+            print(f"scenario {scenario}: {change}", file=sys.stderr)
+        if layout == "v2":
+            mlflow.log_artifacts(str(model_dir), artifact_path="model")
+            _tag_v2_history(mlflow, run_id, "model")
+            return TrainResult(experiment_id, run_id, None, f"{mlflow.get_artifact_uri()}/model")
+        # What log_model does, with our files: a LoggedModel of this run, uploaded, then marked READY.
+        model = mlflow.initialize_logged_model(
+            name="model", source_run_id=run_id, experiment_id=experiment_id
+        )
+        client = mlflow.MlflowClient()
+        client.log_model_artifacts(model.model_id, str(model_dir))
+        mlflow.finalize_logged_model(model.model_id, "READY")
+        client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
+        artifact_uri = str(mlflow.get_logged_model(model.model_id).artifact_location)
+        return TrainResult(experiment_id, run_id, str(model.model_id), artifact_uri)
+
+
+def _save(mlflow: Any, estimator: Any, model_dir: Path) -> None:
     import mlflow.sklearn  # noqa: PLC0415
 
+    mlflow.sklearn.save_model(
+        estimator,
+        str(model_dir),
+        skops_trusted_types=_trusted_for(estimator),
+        pip_requirements=_requirements(),
+    )
+
+
+def _log_v2(mlflow: Any, estimator: Any, run_id: str) -> str:
+    """Log the model as a plain run artifact (MLflow 2.x clients), with the history tag they set."""
     artifact_path = "model"
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = Path(scratch) / artifact_path
-        mlflow.sklearn.save_model(
-            estimator,
-            str(model_dir),
-            skops_trusted_types=_trusted_for(estimator),
-            pip_requirements=_requirements(),
-        )
+        _save(mlflow, estimator, model_dir)
         mlflow.log_artifacts(str(model_dir), artifact_path=artifact_path)
+    _tag_v2_history(mlflow, run_id, artifact_path)
+    return f"{mlflow.get_artifact_uri()}/{artifact_path}"
+
+
+def _tag_v2_history(mlflow: Any, run_id: str, artifact_path: str) -> None:
+    """The run tag MLflow 2.x clients set when they log a model (how drkit finds one under the run)."""
     history = [
         {
             "run_id": run_id,
@@ -162,4 +218,3 @@ def _log_v2(mlflow: Any, estimator: Any, run_id: str) -> str:
         }
     ]
     mlflow.set_tag("mlflow.log-model.history", json.dumps(history))
-    return f"{mlflow.get_artifact_uri()}/{artifact_path}"

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from mlflow_support import MlflowServer
 
 from drkit.lab.controllers.seldon import storage_problem
 from drkit.lab.jobs.data import COLUMNS, generate_rows, write_dataset
@@ -31,62 +28,22 @@ def test_dataset_is_deterministic_and_has_both_labels(tmp_path: Path) -> None:
     assert {row["label"] for row in generate_rows(200, seed=7)} == {0, 1}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    root = tmp_path_factory.mktemp("mlflow")
-    artifacts = root / "artifacts"
-    url = f"http://127.0.0.1:{_free_port()}"
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(artifacts),
-        "--serve-artifacts",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        url.rsplit(":", 1)[1],
-    ]
-    with (root / "server.log").open("wb") as log:
-        proc = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still starting its workers
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.3)  # a process we do not own: nothing to watch but its port
-        yield url, artifacts
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def _train(url: str, workdir: Path, *args: str) -> subprocess.Popen[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), MLFLOW_TRACKING_URI=url)
     return subprocess.Popen(
-        [sys.executable, "-m", "drkit.lab.jobs", "train", "--rows", "300", *args],
+        # its own experiment: the session's MLflow server is shared (tests/conftest.py)
+        [
+            sys.executable,
+            "-m",
+            "drkit.lab.jobs",
+            "train",
+            "--rows",
+            "300",
+            "--experiment",
+            "job-layouts",
+            *args,
+        ],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
@@ -102,8 +59,8 @@ def _result(proc: subprocess.Popen[str]) -> dict[str, str]:
 
 
 @pytest.mark.mlflow
-def test_train_logs_both_layouts_to_a_real_server(mlflow_server: tuple[str, Path], tmp_path: Path) -> None:
-    url, artifacts = mlflow_server
+def test_train_logs_both_layouts_to_a_real_server(mlflow_server: MlflowServer, tmp_path: Path) -> None:
+    url, artifacts = mlflow_server.url, mlflow_server.artifacts
     v3 = _train(url, tmp_path / "v3", "--model-variant", "enhanced")
     v2 = _train(url, tmp_path / "v2", "--model-variant", "baseline", "--layout", "v2")
     new, old = _result(v3), _result(v2)

@@ -1,0 +1,99 @@
+"""Every run leaves report.md and junit.xml next to report.json; --junit/--markdown copy them for CI;
+`drkit runs show --format` prints any of the three; a secret variable's value is in none of them."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from helpers import WritePlaybook, run_drkit
+
+SECRET = "hunter2-very-secret"
+
+FAILING = """
+apiVersion: drkit.io/v1
+kind: Playbook
+metadata: {name: reports}
+vars: {api_token: placeholder}
+rto: 10m
+phases:
+  - name: rebuild
+    steps:
+      - name: login
+        command: {run: "echo logged in with ${api_token}"}
+  - name: validate
+    steps:
+      - name: health
+        check: platform-health
+      - name: notify
+        command: {run: "true"}
+checklists:
+  platform-health:
+    timeout: 1s
+    items:
+      - name: token-file
+        command: {run: "echo token ${api_token} rejected; exit 3"}
+      - name: fine
+        command: {run: "true"}
+"""
+
+
+def drill(tmp_path: Path, *extra: str) -> tuple[int, Path]:
+    result = run_drkit(
+        "drill", "playbook.yaml", "--yes", "--set", f"api_token={SECRET}", *extra, cwd=tmp_path
+    )
+    (run_dir,) = (tmp_path / ".drkit" / "runs").iterdir()
+    assert SECRET not in result.stdout + result.stderr
+    return result.exit_code, run_dir
+
+
+def test_failed_drill_writes_three_reports_without_the_secret(
+    write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(FAILING)
+    code, run_dir = drill(tmp_path, "--junit", "ci/junit.xml", "--markdown", "ci/report.md")
+    assert code == 1
+    for path in (run_dir / "report.json", run_dir / "report.md", run_dir / "junit.xml"):
+        text = path.read_text(encoding="utf-8")
+        assert SECRET not in text, path.name
+        assert "token **** rejected" in text, path.name  # the item's message, masked
+    assert (tmp_path / "ci" / "junit.xml").read_bytes() == (run_dir / "junit.xml").read_bytes()
+    assert (tmp_path / "ci" / "report.md").read_bytes() == (run_dir / "report.md").read_bytes()
+
+    root = ET.parse(tmp_path / "ci" / "junit.xml").getroot()
+    failed = sorted(c.get("name") or "" for c in root.iter("testcase") if c.find("failure") is not None)
+    assert failed == ["health", "token-file"]
+    assert root.find(".//testcase[@name='notify']/skipped") is not None
+    markdown = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert markdown.count("token-file") == 1  # the failing item, listed once
+
+
+def test_runs_show_prints_each_format(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(FAILING)
+    _, run_dir = drill(tmp_path)
+    markdown = run_drkit("runs", "show", run_dir.name, "--format", "markdown", cwd=tmp_path)
+    assert markdown.exit_code == 1  # the run's own exit code
+    assert markdown.stdout == (run_dir / "report.md").read_text(encoding="utf-8")
+    as_json = run_drkit("runs", "show", run_dir.name, "--format", "json", cwd=tmp_path)
+    assert as_json.json["outcome"] == "failed"
+    text = run_drkit("runs", "show", run_dir.name, cwd=tmp_path).stdout
+    assert "checklist platform-health" in text
+    assert text.count("token-file") == 1
+    assert SECRET not in markdown.stdout + as_json.stdout + text
+
+
+def test_check_command_copies_reports(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(FAILING)
+    result = run_drkit(
+        "check",
+        "playbook.yaml",
+        "--set",
+        f"api_token={SECRET}",
+        "--junit",
+        "out/junit.xml",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 1
+    suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "2")  # the check step and its two items

@@ -1,0 +1,132 @@
+"""Support for the end-to-end tests of the shipped financial-mlops playbooks (tests/e2e/test_playbooks.py).
+
+Everything works against any cluster reached through a kubeconfig, with the financial-mlops platform and an
+MLflow server, except the helpers whose names start with `lab_`: they build a lab or reach into one (a timed
+controller outage, its request log).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from helpers import REPO_ROOT, DrkitResult, run_drkit
+from lab_helpers import LabHandle
+
+from drkit.kube import Cluster, ClusterConfig
+
+PLAYBOOKS = REPO_ROOT / "playbooks"
+DRILL = PLAYBOOKS / "financial-mlops.yaml"
+RECOVER = PLAYBOOKS / "financial-mlops-recover.yaml"
+VALIDATE = PLAYBOOKS / "financial-mlops-validate.yaml"
+SCENARIOS = PLAYBOOKS / "financial-mlops-failure-scenarios.yaml"
+SELDON = "mlops.seldon.io/v1alpha1"
+ARGO = "argoproj.io/v1alpha1"
+INFERENCE = "financial-inference"
+PIPELINES_NS = "financial-mlops-pytorch"
+MODELS = ("baseline-predictor", "enhanced-predictor")
+MLFLOW3_URI = re.compile(r"^s3://mlflow-artifacts/\d+/models/m-[0-9a-f]{32}/artifacts$")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Platform:
+    """The platform under test: its kubeconfig, its MLflow, a cluster client, and a scratch directory."""
+
+    def __init__(self, kubeconfig: Path, mlflow_uri: str, cluster: Cluster, workdir: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self.mlflow_uri = mlflow_uri
+        self.cluster = cluster
+        self.workdir = workdir
+
+    def copy_manifests(self, name: str) -> Path:
+        """A private copy of manifests/ (the playbooks rewrite model URIs in it); returns its platform dir."""
+        target = self.workdir / name
+        shutil.copytree(REPO_ROOT / "manifests", target / "manifests")
+        return target / "manifests" / "financial-mlops"
+
+    def drkit(self, *args: str, cwd: Path | None = None) -> DrkitResult:
+        return run_drkit(*args, "--kubeconfig", str(self.kubeconfig), cwd=cwd or self.workdir)
+
+    def run_args(self, manifests: Path | None = None) -> list[str]:
+        """`--set` options for the playbooks' variables."""
+        out = ["--set", f"mlflow_url={self.mlflow_uri}"]
+        if manifests is not None:
+            out += ["--set", f"manifests={manifests}"]
+        return out
+
+    def model(self, name: str) -> dict[str, Any] | None:
+        return self.cluster.get(SELDON, "Model", name, INFERENCE)
+
+    def model_uri(self, name: str) -> str:
+        model = self.model(name)
+        assert model is not None, f"Model {name} is missing"
+        return str(model["spec"]["storageUri"])
+
+    def server_memory_limit(self) -> str:
+        server = self.cluster.get(SELDON, "Server", "mlserver", INFERENCE)
+        assert server is not None
+        return str(server["spec"]["podSpec"]["containers"][0]["resources"]["limits"]["memory"])
+
+    def workflows(self, selector: str) -> list[dict[str, Any]]:
+        return self.cluster.list(ARGO, "Workflow", PIPELINES_NS, label_selector=selector)
+
+
+def open_cluster(kubeconfig: Path, state: Path) -> Cluster:
+    return Cluster(ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}), state_dir=state)
+
+
+def steps(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step of a JSON report by `phase/step`."""
+    return {f"{p['name']}/{s['name']}": s for p in report["phases"] for s in p["steps"]}
+
+
+def items(step: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A check step's checklist items by name."""
+    return {i["name"]: i for i in step.get("checklistItems") or []}
+
+
+def manifest_uris(manifests: Path) -> dict[str, str]:
+    """Model name -> spec.storageUri in a copy's seldon-models.yaml (the lines the playbooks rewrite)."""
+    text = (manifests / "base" / "seldon-models.yaml").read_text(encoding="utf-8")
+    names = re.findall(r"^  name: (\S+)$", text, flags=re.MULTILINE)
+    uris = re.findall(r"^  storageUri: (\S+)$", text, flags=re.MULTILINE)
+    return dict(zip(names, uris, strict=True))
+
+
+def explain(result: DrkitResult) -> str:
+    return f"exit {result.exit_code}\nstdout:\n{result.stdout[-6000:]}\nstderr:\n{result.stderr[-6000:]}"
+
+
+# --- lab only -------------------------------------------------------------------------------------------
+
+
+def lab_start_platform(state_dir: Path) -> LabHandle:
+    """Lab only: a private lab with MLflow and the financial-mlops platform installed (models trained)."""
+    from drkit.lab.runner import Lab  # noqa: PLC0415 (lab-only)
+    from drkit.lab.settings import LabSettings  # noqa: PLC0415
+
+    settings = LabSettings(
+        state_dir=state_dir, workload_ready_delay=0.2, model_ready_delay=0.1, step_delay=0.1
+    )
+    lab = Lab(settings, mlflow=True, platform="financial-mlops").start()
+    assert lab.mlflow_uri is not None
+    return LabHandle(lab, lab.kubeconfig_path, lab.api_url, lab.mlflow_uri, lab.ca_path, lab.token)
+
+
+def lab_controller_outage(handle: LabHandle, controller: str, seconds: float) -> None:
+    """Lab only: take a controller down for `seconds` (a crashed operator that restarts by itself)."""
+    handle.lab.admin("/lab/controllers", {"name": controller, "down": True, "for": seconds})
+
+
+def lab_write_requests(handle: LabHandle) -> int:
+    """Lab only: how many write requests the lab's API server has answered so far."""
+    log = handle.lab.state.request_log
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return sum(
+        1
+        for line in lines
+        if line.strip() and str(json.loads(line).get("method", "")).upper() in WRITE_METHODS
+    )

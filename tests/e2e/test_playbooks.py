@@ -1,0 +1,227 @@
+"""End to end: the shipped financial-mlops playbooks, through the real `drkit` CLI and a kubeconfig.
+
+One private lab (MLflow plus the platform, models trained) serves the whole module, and the tests run in file
+order from the gentlest to the most destructive: the read-only validation; the failure scenarios (they leave
+the Server with a 32Mi limit and a bad model newest in MLflow, but never touch the Models); validation
+failing once a Model is deleted; the recovery runbook repairing that, crashed and resumed mid-pipelines; the
+full drill, teardown included. Each test still sets up the damage it needs itself, so any one runs alone.
+Only `lab_*` helpers (tests/e2e/playbooks_support.py) are lab-specific.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+from helpers import run_drkit, start_drkit
+from lab_helpers import LabHandle
+from playbooks_support import (
+    DRILL,
+    INFERENCE,
+    MLFLOW3_URI,
+    MODELS,
+    RECOVER,
+    SCENARIOS,
+    SELDON,
+    VALIDATE,
+    Platform,
+    explain,
+    items,
+    lab_controller_outage,
+    lab_start_platform,
+    lab_write_requests,
+    manifest_uris,
+    open_cluster,
+    steps,
+)
+
+from drkit.kube import ObjectRef
+from drkit.steps.pipeline import RUN_ID_LABEL, STEP_LABEL
+
+pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]  # the shipped playbooks target the lab
+
+T = TypeVar("T")
+PIPELINE_STEPS = ("pipelines.data-pipeline", "pipelines.train-baseline", "pipelines.train-enhanced")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    handle = lab_start_platform(tmp_path_factory.mktemp("playbooks-lab"))
+    try:
+        yield handle
+    finally:
+        handle.lab.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    assert lab.mlflow_uri is not None
+    with open_cluster(lab.kubeconfig, tmp_path_factory.mktemp("playbooks-kube")) as cluster:
+        yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("work"))
+
+
+def _validate(platform: Platform, *extra: str) -> tuple[int, dict[str, dict[str, object]], str]:
+    result = platform.drkit("check", str(VALIDATE), *platform.run_args(), "-o", "json", *extra)
+    report = result.json if result.stdout.strip() else {"phases": []}
+    found: dict[str, dict[str, object]] = {}
+    for step in steps(report).values():
+        found.update(items(step))
+    return result.exit_code, found, explain(result)
+
+
+def test_validation_passes_on_a_healthy_platform_without_writing(platform: Platform, lab: LabHandle) -> None:
+    writes = lab_write_requests(lab)
+    code, found, output = _validate(platform)
+    assert code == 0, output
+    assert len(found) == 13  # every item of the four checklists
+    assert all(item["passed"] for item in found.values()), output
+    assert "MLflow model at s3://mlflow-artifacts/" in str(found["enhanced-artifact"]["message"])
+    assert lab_write_requests(lab) == writes  # a check changes nothing
+
+
+@pytest.mark.parametrize(
+    ("scenario", "reason"),
+    [
+        (
+            "oversized",
+            r"model is \d+\.\d MiB but mlserver's memory limit is 32Mi \(from Server "
+            r"financial-inference/mlserver\): it would be OOMKilled",
+        ),
+        (
+            "bad-architecture",
+            r"MLmodel names files that are missing: .*sklearn\.pickled_model -> model\.skops",
+        ),
+    ],
+    ids=["oversized", "bad-architecture"],
+)
+def test_a_bad_model_from_the_pipeline_is_stopped_before_deploy(
+    platform: Platform, scenario: str, reason: str
+) -> None:
+    manifests = platform.copy_manifests(f"scenario-{scenario}")
+    serving_before = platform.model_uri("enhanced-predictor")
+    result = platform.drkit(
+        "drill",
+        str(SCENARIOS),
+        "--yes",
+        *platform.run_args(manifests),
+        "--set",
+        f"scenario={scenario}",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 1, explain(result)
+    report = steps(result.json)
+    assert report["pipelines/train-enhanced"]["status"] == "succeeded"  # MLflow took the model happily
+    failed = report["deploy/model-artifacts"]
+    assert failed["status"] == "failed"
+    assert re.search(reason, failed["message"]), failed["message"]
+    bad_uri = manifest_uris(manifests)["enhanced-predictor"]
+    assert MLFLOW3_URI.match(bad_uri)
+    assert bad_uri != serving_before
+    assert bad_uri in items(failed)["enhanced-artifact"]["message"]
+    assert items(failed)["baseline-artifact"]["passed"] is True
+    assert report["deploy/deploy-models"]["status"] == "not-run"
+    # The bad model never reached the cluster: the Model still serves what it served before the drill.
+    assert platform.model_uri("enhanced-predictor") == serving_before
+    assert platform.server_memory_limit() == "32Mi"
+
+
+def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Platform) -> None:
+    platform.cluster.delete(ObjectRef(SELDON, "Model", INFERENCE, "enhanced-predictor"))
+    _wait_until(lambda: platform.model("enhanced-predictor") is None)
+    code, found, output = _validate(platform, "--checklist", "serving", "--set", "grace=2s")
+    assert code == 1, output
+    failing = {name for name, item in found.items() if not item["passed"]}
+    # The Model is missing, and the A/B Experiment that routes to it is not Ready: both say so.
+    assert failing == {"models-ready", "experiment-ready"}, output
+    assert "found 1 Model, expected at least 2" in str(found["models-ready"]["message"])
+    assert "enhanced-predictor" in str(found["experiment-ready"]["message"])
+
+
+def test_recovery_runbook_repairs_the_platform_and_resumes_after_a_crash(platform: Platform) -> None:
+    # The damage: a Model deleted (if the previous test has not already), and manifests with stale URIs.
+    platform.cluster.delete(ObjectRef(SELDON, "Model", INFERENCE, "enhanced-predictor"))
+    _wait_until(lambda: platform.model("enhanced-predictor") is None)
+    manifests = platform.copy_manifests("recover")
+    workdir = manifests.parents[1]  # its own .drkit/runs: the crashed run is the only one
+    crashed = start_drkit(
+        "recover",
+        str(RECOVER),
+        "--yes",
+        "--kubeconfig",
+        str(platform.kubeconfig),
+        *platform.run_args(manifests),
+        cwd=workdir,
+    )
+    try:
+        (first,) = _wait_until(lambda: platform.workflows(f"{STEP_LABEL}={PIPELINE_STEPS[0]}"), 120)
+    finally:
+        crashed.send_signal(signal.SIGKILL)  # a crash in the middle of the pipelines
+        crashed.communicate(timeout=30)
+    run_id = first["metadata"]["labels"][RUN_ID_LABEL]
+    assert [p.name for p in (workdir / ".drkit" / "runs").iterdir()] == [run_id]
+
+    result = run_drkit("resume", run_id, "--yes", "-o", "json", cwd=workdir)
+    assert result.exit_code == 0, explain(result)
+    report = steps(result.json)
+    assert report["pipelines/data-pipeline"]["details"]["reattached"] is True
+    assert all(s["status"] == "succeeded" for s in report.values()), explain(result)
+    # Exactly one Workflow per pipeline step carries the run's id: the resumed run did not submit twice.
+    mine = platform.workflows(f"{RUN_ID_LABEL}={run_id}")
+    assert sorted(w["metadata"]["labels"][STEP_LABEL] for w in mine) == sorted(PIPELINE_STEPS)
+    assert {w["status"]["phase"] for w in mine} == {"Succeeded"}
+    # Both Models are back, on the models this run trained, with the base's memory limit restored.
+    rewritten = manifest_uris(manifests)
+    for name in MODELS:
+        assert MLFLOW3_URI.match(rewritten[name])
+        assert platform.model_uri(name) == rewritten[name]
+    assert platform.server_memory_limit() == "1Gi"
+    code, _found, output = _validate(platform, "--set", "grace=30s")
+    assert code == 0, output
+
+
+def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
+    platform: Platform, lab: LabHandle
+) -> None:
+    manifests = platform.copy_manifests("drill")
+    before = {name: platform.model_uri(name) for name in MODELS if platform.model(name) is not None}
+    lab_controller_outage(
+        lab, "seldon-scheduler", 15
+    )  # Models keep their finalizers: seed 003's stuck teardown
+    result = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests), "-o", "json")
+    assert result.exit_code == 0, explain(result)
+    report = result.json
+    assert {p["name"]: p["status"] for p in report["phases"]} == dict.fromkeys(
+        ("teardown", "rebuild", "pipelines", "deploy", "validate"), "succeeded"
+    )
+    by_step = steps(report)
+    audit = by_step["teardown/unstick-finalizers"]["details"]["removed"]
+    assert {r["object"] for r in audit} >= {f"Model {INFERENCE}/{name}" for name in MODELS}, audit
+    mine = platform.workflows(f"{RUN_ID_LABEL}={report['runId']}")
+    assert len(mine) == 3
+    assert {w["status"]["phase"] for w in mine} == {"Succeeded"}
+    rewritten = manifest_uris(manifests)
+    for name in MODELS:
+        assert MLFLOW3_URI.match(rewritten[name])
+        assert rewritten[name] != before.get(name)
+        assert platform.model_uri(name) == rewritten[name]
+    for check in ("deploy/model-artifacts", "validate/infrastructure-health"):
+        assert by_step[check]["checklistItems"]
+        assert all(i["passed"] for i in by_step[check]["checklistItems"])
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _wait_until(condition: Callable[[], T], seconds: float = 30) -> T:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met within {seconds}s")

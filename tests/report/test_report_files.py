@@ -1,0 +1,131 @@
+"""report.md and junit.xml: the structure people and CI systems rely on, written next to report.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from report_support import FAILING_MESSAGE
+
+from drkit.report.files import write_run_reports
+from drkit.report.json_report import read_report
+from drkit.report.junit import render_junit
+from drkit.report.markdown import render_markdown
+from drkit.report.model import Outcome, RunReport, StepState
+
+
+def test_markdown_has_outcome_phases_failure_checklist_and_audit(report: RunReport) -> None:
+    text = render_markdown(report)
+    assert text.startswith("# ❌ drill platform: failed\n")
+    assert "| RTO | 1m29s spent, recovery not complete (RTO 10m00s) |" in text
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings[1:] == [
+        "## Phases",
+        "## Failures",
+        "### ✘ validate/check-1 (failed after 30s)",
+        "## Steps",
+        "### Step details",
+        "## Finalizers removed (audit)",
+    ]
+    assert "| rebuild | 52s | 30s | ✔ succeeded ⚠️ **over budget** |" in text
+    assert text.count(FAILING_MESSAGE) == 1
+    assert "| ✔ pods | passed after 1.2s | 1.2s | 1 |" in text
+    assert (
+        "| Model ml/baseline | seldon.model.finalizer | 6.5s | Seldon Core v2 scheduler "
+        "| 2026-01-01T00:00:08Z" in text
+    )
+    assert "- Seldon scheduler never unloaded model baseline (Model ml/baseline)" in text
+    assert "Not run: `validate/notify`" in text
+
+
+def test_markdown_table_cells_cannot_break_the_table(report: RunReport) -> None:
+    step = dataclasses.replace(report.phases[1].steps[1], message="a | b <script>")
+    odd = dataclasses.replace(
+        report, phases=(report.phases[0], dataclasses.replace(report.phases[1], steps=(step,)))
+    )
+    row = next(line for line in render_markdown(odd).splitlines() if line.startswith("| `rebuild/train`"))
+    assert row.endswith("| a \\| b &lt;script&gt; |")
+
+
+def junit_of(report: RunReport) -> ET.Element:
+    return ET.fromstring(render_junit(report))
+
+
+def test_junit_counts_steps_items_failures_and_skips(report: RunReport) -> None:
+    root = junit_of(report)
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["teardown", "rebuild", "validate", "rto"]
+    validate = suites[2]
+    cases = [(c.get("classname"), c.get("name")) for c in validate.findall("testcase")]
+    assert cases == [
+        ("platform.validate", "check-1"),
+        ("platform.validate.check-1", "pods"),
+        ("platform.validate.check-1", "api"),
+        ("platform.validate", "notify"),
+    ]
+    assert (validate.get("tests"), validate.get("failures"), validate.get("skipped")) == ("4", "2", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == (
+        "8",
+        "2",
+        "2",
+    )  # 1 + 2 + 4 + the RTO
+    failures = {
+        c.get("name"): c.find("failure") for c in root.iter("testcase") if c.find("failure") is not None
+    }
+    assert set(failures) == {"check-1", "api"}
+    assert failures["api"].get("message") == FAILING_MESSAGE  # type: ignore[union-attr]
+    assert validate.find("testcase[@name='pods']").get("time") == "1.250"  # type: ignore[union-attr]
+    assert suites[1].find("testcase[@name='train']").get("time") == "43.000"  # type: ignore[union-attr]
+    rto = suites[3].find("testcase")
+    assert rto is not None
+    assert rto.find("skipped") is not None
+
+
+def test_junit_fails_the_rto_case_when_over_rto(report: RunReport) -> None:
+    steps = tuple(
+        dataclasses.replace(s, status=StepState.SUCCEEDED, checklist_items=()) for s in report.phases[2].steps
+    )
+    over = dataclasses.replace(
+        report,
+        outcome=Outcome.OVER_RTO,
+        message="recovered in 700s, over the RTO of 600s",
+        phases=(*report.phases[:2], dataclasses.replace(report.phases[2], steps=steps)),
+    )
+    root = junit_of(over)
+    assert root.get("failures") == "1"
+    failure = root.find("testsuite[@name='rto']/testcase/failure")
+    assert failure is not None
+    assert "over the RTO" in (failure.get("message") or "")
+
+
+def test_tolerated_failures_are_not_junit_failures(report: RunReport) -> None:
+    health = dataclasses.replace(report.phases[2].steps[0], tolerated=True)
+    tolerated = dataclasses.replace(
+        report,
+        outcome=Outcome.SUCCEEDED,
+        phases=(*report.phases[:2], dataclasses.replace(report.phases[2], steps=(health,))),
+    )
+    root = junit_of(tolerated)
+    assert root.get("failures") == "0"
+    out = root.find("testsuite[@name='validate']/testcase[@name='check-1']/system-out")
+    assert out is not None
+    assert "failed (tolerated)" in (out.text or "")
+
+
+def test_junit_stays_parseable_with_control_characters(report: RunReport) -> None:
+    step = dataclasses.replace(
+        report.phases[2].steps[0], message="\x1b[31mred\x1b[0m \x00 done", checklist_items=()
+    )
+    odd = dataclasses.replace(report, phases=(dataclasses.replace(report.phases[2], steps=(step,)),))
+    failure = junit_of(odd).find(".//failure")
+    assert failure is not None
+    assert "red" in (failure.text or "")
+
+
+def test_run_directory_gets_all_three_files(report: RunReport, tmp_path: Path) -> None:
+    write_run_reports(report, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.json", "report.md"]
+    assert read_report(tmp_path / "report.json") == report
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == render_markdown(report)
+    ET.parse(tmp_path / "junit.xml")
