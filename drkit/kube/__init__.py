@@ -1,5 +1,8 @@
 """The Kubernetes adapter: the only part of drkit that imports the `kubernetes` library.
 
+It does so lazily, when a kubeconfig is read or a `Cluster` opened (never at import time): the library is
+half of drkit's start-up, and commands without cluster steps should not pay for it.
+
 Steps use `Cluster` (typed operations on plain dicts), `wait_for` (watch-based waiting), `compute_status`
 (kstatus-style readiness) and catch the errors of `drkit.kube.errors`; nothing from the library escapes.
 `readiness` and `refs` are pure (plain dicts in, plain data out).

@@ -17,9 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-
-from kubernetes.client import ApiClient
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from drkit.context import Runtime
 from drkit.kube.config import (
@@ -41,6 +39,9 @@ from drkit.kube.errors import (
 )
 from drkit.kube.refs import ObjectRef, ResourceInfo
 from drkit.kube.retry import RetryNotice, RetryPolicy, Safety, call_with_retry
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 __all__ = [
     "Cluster",
@@ -129,9 +130,13 @@ class Cluster:
         self.monotonic = monotonic
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
+        # Imported here, not at module level: the library takes half of drkit's start-up, and commands
+        # that never open a cluster (--help, validate, schema, runs without cluster steps) must not pay it.
+        from kubernetes.client import ApiClient  # noqa: PLC0415 - lazy: start-up
+
         client_configuration = load_client_configuration(config, state_dir / "kube")
         self.host: str = str(client_configuration.host)
-        self._api = ApiClient(client_configuration)
+        self._api: ApiClient = ApiClient(client_configuration)
         self._discovery = Discovery(self._get_json_for_discovery)
 
     # --- lifecycle -------------------------------------------------------------------------------

@@ -13,10 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client import Configuration
-from kubernetes.config import load_incluster_config, load_kube_config
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.kube_config import list_kube_config_contexts
 from ruamel.yaml import YAML
 
 from drkit.kube.errors import ConfigError
@@ -67,6 +63,11 @@ class ClusterConfig:
 
 
 def _load_contexts(config: ClusterConfig) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    # The kubernetes library is imported only where it is used (here and below): it is half of drkit's
+    # start-up, and commands that never look at a kubeconfig should not pay for it.
+    from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415 - lazy: start-up
+    from kubernetes.config.kube_config import list_kube_config_contexts  # noqa: PLC0415 - lazy: start-up
+
     try:
         contexts, active = list_kube_config_contexts(  # type: ignore[no-untyped-call]
             config_file=config.config_file_arg
@@ -137,6 +138,10 @@ def context_namespace(config: ClusterConfig) -> str:
 def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     """A kubernetes `Configuration` for the chosen context. Inline certificate data is written under
     `temp_dir` (the run's state directory), not the shared system temp directory."""
+    from kubernetes.client import Configuration  # noqa: PLC0415 - lazy: start-up
+    from kubernetes.config import load_incluster_config, load_kube_config  # noqa: PLC0415 - lazy: start-up
+    from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415 - lazy: start-up
+
     client_config = Configuration()
     try:
         if config.in_cluster:

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from drkit.errors import AdapterError
@@ -279,6 +278,10 @@ def translate(exc: BaseException, op: Operation, host: str) -> KubeError:
     """The drkit error for anything a request through the kubernetes client raised."""
     if isinstance(exc, KubeError):
         return exc
+    # Imported here: a request already loaded the library; importing it at module level would make every
+    # drkit command pay for it (see drkit.kube.client).
+    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415 - lazy: start-up
+
     if isinstance(exc, ApiException):
         if not exc.status:  # the client reports TLS failures as status 0 with the cause in `reason`
             if "SSL" in str(exc.reason or ""):

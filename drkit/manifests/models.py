@@ -46,10 +46,6 @@ class ModelTarget:
     filter: str | None = None
     registered_model: str | None = None
 
-    @property
-    def opted_in(self) -> bool:
-        return bool((self.experiment and self.filter) or self.registered_model)
-
     def describe(self) -> str:
         return f"Model {self.namespace + '/' if self.namespace else ''}{self.name} in {self.file}"
 

@@ -150,10 +150,6 @@ class MlflowClient:
             if not token:
                 return
 
-    def check_api(self) -> None:
-        """Prove the tracking API answers (not just /health, which passes even when the Host is rejected)."""
-        self.post_json("experiments/search", {"max_results": 1})
-
     # -- plumbing --------------------------------------------------------------------------------
 
     def url_of(self, path: str) -> str:

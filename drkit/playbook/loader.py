@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
@@ -126,6 +127,19 @@ class _Entry:
     name: str
     where: str  # how messages name it: "step 'apply-base' in phase 'rebuild'"
     position: Position
+
+
+class _Named(Protocol):
+    """What `_Loader._named` needs of a phase, step or checklist item."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def position(self) -> Position: ...
+
+
+_NamedT = TypeVar("_NamedT", bound=_Named)
 
 
 @dataclass
@@ -383,21 +397,14 @@ class _Loader:
             self.v.report(
                 self.v.position(items_node, items_at), f"{where} has no items", "add at least one check"
             )
-        items: list[ChecklistItem] = []
-        first_line: dict[str, int] = {}
-        for index, item_node in enumerate(items_node.value, start=1):
-            item = self._item(item_node, index, name)
-            if item is None:
-                continue
-            if item.name in first_line:
-                self.v.report(
-                    item.position,
-                    f"duplicate item name '{item.name}' in {where} (first at line {first_line[item.name]})",
-                    "give each item a unique 'name:'",
-                )
-            first_line.setdefault(item.name, item.position.line)
-            items.append(item)
-        return Checklist(name=name, items=tuple(items), position=self.v.position(name_node), timeout=timeout)
+        items = self._named(
+            items_node.value,
+            lambda item_node, index: self._item(item_node, index, name),
+            "item",
+            f" in {where}",
+            "give each item a unique 'name:'",
+        )
+        return Checklist(name=name, items=items, position=self.v.position(name_node), timeout=timeout)
 
     def _item(self, node: Node, index: int, checklist: str) -> ChecklistItem | None:
         entry = self._entry(
@@ -426,21 +433,7 @@ class _Loader:
             return ()
         if not node.value:
             self.v.report(node, "'phases' is empty", "add at least one phase with steps")
-        phases: list[Phase] = []
-        first_line: dict[str, int] = {}
-        for index, phase_node in enumerate(node.value, start=1):
-            phase = self._phase(phase_node, index)
-            if phase is None:
-                continue
-            if phase.name in first_line:
-                self.v.report(
-                    phase.position,
-                    f"duplicate phase name '{phase.name}' (first at line {first_line[phase.name]})",
-                    "give each phase a unique name",
-                )
-            first_line.setdefault(phase.name, phase.position.line)
-            phases.append(phase)
-        return tuple(phases)
+        return self._named(node.value, self._phase, "phase", "", "give each phase a unique name")
 
     def _phase(self, node: Node, index: int) -> Phase | None:
         where = f"phase {index}"
@@ -500,21 +493,13 @@ class _Loader:
             return ()
         if not node.value:
             self.v.report(node, f"{where} has no steps", "add at least one step, or remove the phase")
-        steps: list[StepSpec] = []
-        first_line: dict[str, int] = {}
-        for index, step_node in enumerate(node.value, start=1):
-            step = self._step(step_node, index, where)
-            if step is None:
-                continue
-            if step.name in first_line:
-                self.v.report(
-                    step.position,
-                    f"duplicate step name '{step.name}' in {where} (first at line {first_line[step.name]})",
-                    "give each step a unique 'name:'",
-                )
-            first_line.setdefault(step.name, step.position.line)
-            steps.append(step)
-        return tuple(steps)
+        return self._named(
+            node.value,
+            lambda step_node, index: self._step(step_node, index, where),
+            "step",
+            f" in {where}",
+            "give each step a unique 'name:'",
+        )
 
     def _step(self, node: Node, index: int, phase_where: str) -> StepSpec | None:
         entry = self._entry(node, index, phase_where, self.step_kinds, lang.STEP_COMMON_FIELDS)
@@ -543,6 +528,35 @@ class _Loader:
             retries=_retry_policy(common.get("retries")),
             continue_on_error=common.get("continueOnError") is True,
         )
+
+    def _named(
+        self,
+        nodes: Sequence[Node],
+        build: Callable[[Node, int], _NamedT | None],
+        what: str,
+        in_where: str,
+        hint: str,
+    ) -> tuple[_NamedT, ...]:
+        """Build each entry (index from 1) and report every name given twice, as "duplicate {what} name ..."
+        followed by `in_where` (" in phase 'x'", or "").
+
+        An entry that cannot be built is left out: `build` has reported its problem already."""
+        built: list[_NamedT] = []
+        first_line: dict[str, int] = {}
+        for index, node in enumerate(nodes, start=1):
+            entry = build(node, index)
+            if entry is None:
+                continue
+            if entry.name in first_line:
+                first = first_line[entry.name]
+                self.v.report(
+                    entry.position,
+                    f"duplicate {what} name '{entry.name}'{in_where} (first at line {first})",
+                    hint,
+                )
+            first_line.setdefault(entry.name, entry.position.line)
+            built.append(entry)
+        return tuple(built)
 
     def _entry(
         self,

@@ -13,10 +13,6 @@ def dumps(report: RunReport) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=False, default=str) + "\n"
 
 
-def write_report(report: RunReport, path: Path) -> None:
-    write_atomically(path, dumps(report))
-
-
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary sibling, flush it to disk, then rename it over `path`: a reader (or a crash) never
     sees half a report."""

@@ -181,11 +181,11 @@ def _items_table(step: StepReport) -> str:
     rows = []
     for item in step.checklist_items:
         first = format_duration(item.first_passed_after) if item.first_passed_after is not None else "-"
-        result = "passed" if item.passed else "failing: " + " · ".join(message_parts(item.message))
+        result = item_status(item) if item.passed else "failing: " + " · ".join(message_parts(item.message))
         rows.append(
             (
                 f"{'✔' if item.passed else '✘'} {_cell(item.name)}",
-                _cell(result if not item.passed else item_status(item)),
+                _cell(result),
                 first,
                 str(item.attempts),
             )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from drkit.errors import DrkitError
 from drkit.playbook.fields import Duration, Field, KindSchema, Obj, OneOf, Str
 from drkit.playbook.model import Checklist, Playbook, StepSpec
+from drkit.report.model import ChecklistItemReport
 from drkit.steps.base import Probe, ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.cluster_changes import Change, Watchable, WatchPoint, wait_for_any_change
 from drkit.steps.settings import StepConfigError, as_mapping, opt_number
@@ -92,26 +93,6 @@ def build_probes(
     return probes
 
 
-@dataclass(frozen=True)
-class ItemOutcome:
-    name: str
-    description: str
-    passed: bool
-    first_passed_after: float | None  # seconds since the checklist started
-    attempts: int
-    message: str
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "passed": self.passed,
-            "firstPassedAfter": self.first_passed_after,
-            "attempts": self.attempts,
-            "message": self.message,
-        }
-
-
 def run_checklist(
     name: str,
     probes: list[Probe],
@@ -157,7 +138,7 @@ def run_checklist(
             remaining = None if deadline is None else max(0.0, deadline - clock())
         ctx.runtime.sleep(round_interval if remaining is None else min(round_interval, remaining))
     items = [
-        ItemOutcome(
+        ChecklistItemReport(
             name=p.name,
             description=p.describe(),
             passed=p.name in first_pass,

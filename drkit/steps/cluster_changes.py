@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from drkit.kube import Gone, KubeError, WatchStream
 from drkit.kube.client import Cluster
@@ -32,6 +32,21 @@ class WatchPoint:
     label_selector: str
     field_selector: str
     resource_version: str
+
+
+def list_watched(
+    cluster: Cluster,
+    api_version: str,
+    kind: str,
+    namespace: str | None,
+    *,
+    label_selector: str = "",
+    field_selector: str = "",
+) -> tuple[list[dict[str, Any]], WatchPoint]:
+    """One LIST (namespace None: the context's namespace) and the point to watch from for its next change."""
+    namespace = cluster.default_namespace if namespace is None else namespace
+    items, version = cluster.list_with_version(api_version, kind, namespace, label_selector, field_selector)
+    return items, WatchPoint(api_version, kind, namespace, label_selector, field_selector, version)
 
 
 @runtime_checkable

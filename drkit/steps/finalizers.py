@@ -27,6 +27,7 @@ from drkit.steps.sources import namespace_ref
 from drkit.steps.stuck import (
     Diagnosis,
     StuckObject,
+    SweepMemo,
     diagnose,
     format_time,
     namespace_state,
@@ -209,6 +210,7 @@ class _Clearing:
         self.records: list[AuditRecord] = []
         self.orphaned: list[str] = []
         self.handled: set[str] = set()  # uids already cleared (or found gone)
+        self.memo = SweepMemo()  # the rounds re-diagnose: a namespace that did not change is not swept again
 
     def diagnose(self) -> Diagnosis:
         return diagnose(
@@ -217,6 +219,7 @@ class _Clearing:
             now=self.clock.wall(),
             after=self.settings.after,
             kinds=self.settings.kinds,
+            memo=self.memo,
         )
 
     def give_controllers_time(self, diagnosis: Diagnosis) -> Diagnosis:

@@ -48,6 +48,7 @@ from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj
 from drkit.playbook.model import StepSpec
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
+from drkit.steps.sources import plain_json
 
 DEFAULT_STORAGE_ROOT = "s3://mlflow-artifacts/"
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -410,24 +411,13 @@ def _apply_models(ctx: StepContext, plan: RewritePlan) -> int:
         for index, doc in enumerate(load_documents(path, read_text(path))):
             if (path, index) in wanted:
                 try:
-                    cluster.apply(_plain(doc))
+                    cluster.apply(plain_json(doc))
                 except DrkitError as exc:
                     raise StepFailure(
                         f"cannot apply Model {doc['metadata'].get('name')}: {exc.message}"
                     ) from exc
                 count += 1
     return count
-
-
-def _plain(value: Any) -> Any:
-    """ruamel's commented containers as plain dicts and lists (the cluster adapter sends JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
 
 
 STEP_KIND = StepKind(

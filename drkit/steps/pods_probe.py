@@ -18,7 +18,7 @@ from drkit.kube import Status, compute_status
 from drkit.playbook.fields import Bool, Field, Int, KindSchema, Obj, Str
 from drkit.playbook.model import Playbook
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
-from drkit.steps.cluster_changes import WatchPoint
+from drkit.steps.cluster_changes import WatchPoint, list_watched
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
 from drkit.steps.wait import SELECTOR, label_selector
 
@@ -113,11 +113,10 @@ class PodsProbe:
 
     def attempt(self, ctx: StepContext) -> StepResult:
         s = self.settings
-        self._point = None
-        cluster = ctx.cluster()
-        namespace = cluster.default_namespace if s.namespace is None else s.namespace
-        pods, version = cluster.list_with_version("v1", "Pod", namespace, s.label_selector)
-        self._point = WatchPoint("v1", "Pod", namespace, s.label_selector, "", version)
+        self._point = None  # stays None when the LIST fails: the runner falls back to its timer
+        pods, self._point = list_watched(
+            ctx.cluster(), "v1", "Pod", s.namespace, label_selector=s.label_selector
+        )
         return judge(s, pods)
 
 

@@ -19,7 +19,7 @@ from drkit.kube import ReadinessRules, Status, compute_status
 from drkit.playbook.fields import AnyValue, Field, Int, KindSchema, Obj, Str
 from drkit.playbook.model import Playbook
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
-from drkit.steps.cluster_changes import WatchPoint
+from drkit.steps.cluster_changes import WatchPoint, list_watched
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, kube_path, parse_readiness, rules_for
 from drkit.steps.settings import StepConfigError, as_mapping, opt_str
 from drkit.steps.wait import SELECTOR, label_selector
@@ -142,14 +142,14 @@ class ResourceProbe:
 
     def attempt(self, ctx: StepContext) -> StepResult:
         s = self.settings
-        self._point = None
-        cluster = ctx.cluster()
-        namespace = cluster.default_namespace if s.namespace is None else s.namespace
-        items, version = cluster.list_with_version(
-            s.api_version, s.kind, namespace, s.label_selector, s.field_selector
-        )
-        self._point = WatchPoint(
-            s.api_version, s.kind, namespace, s.label_selector, s.field_selector, version
+        self._point = None  # stays None when the LIST fails: the runner falls back to its timer
+        items, self._point = list_watched(
+            ctx.cluster(),
+            s.api_version,
+            s.kind,
+            s.namespace,
+            label_selector=s.label_selector,
+            field_selector=s.field_selector,
         )
         return judge(s, items, rules_for(s.readiness, [(s.api_version, s.kind)]))
 

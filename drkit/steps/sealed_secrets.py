@@ -25,7 +25,6 @@ from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, parse_source, r
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 CONTROLLER_NAMESPACE = "kube-system"
-SEALED_API_VERSION = "bitnami.com/v1alpha1"
 
 EXPECTED_SECRET = Obj(
     description="A Secret the SealedSecrets must produce, with exactly these keys.",

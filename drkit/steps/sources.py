@@ -210,7 +210,7 @@ def parse_manifests(text: str, origin: str) -> list[Manifest]:
         for obj in _objects_of(document):
             if not isinstance(obj, dict):
                 raise StepFailure(f"{origin}: document {index} is not a mapping")
-            plain = _plain(obj)
+            plain = plain_json(obj)
             try:
                 ObjectRef.of(plain)
             except ValueError:
@@ -231,13 +231,16 @@ def _objects_of(document: object) -> Iterator[object]:
     yield document
 
 
-def _plain(value: object) -> Any:
-    """JSON-ready data: YAML timestamps (an unquoted date in an annotation) become their ISO text."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+def plain_json(value: object) -> Any:
+    """JSON-ready data from loaded YAML (the cluster adapter sends JSON): ruamel's commented mappings, lists
+    and strings as plain ones, and timestamps (an unquoted date in an annotation) as their ISO text."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime.date | datetime.datetime):
+        return [plain_json(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime.date):  # datetime.datetime too
         return value.isoformat()
     return value
 

@@ -5,10 +5,19 @@ removed by the controller that added it. When that controller is gone (the Seldo
 safe order is: diagnose, name the object, the finalizer and its likely owner, and say what outside state the
 finalizer was guarding, before anyone removes it. The pure functions here take plain API dicts; `diagnose`
 is the one that reads a cluster (lists only).
+
+Diagnosis is the one part of a clearing that could cost many requests: looking through a namespace means a
+list per namespaced kind the cluster serves (dozens on a real cluster, every clearing round). So it lists
+only what it must: in a Terminating namespace, the group-resources the namespace controller names in its
+NamespaceContentRemaining condition (nothing can be created in a Terminating namespace, so that set only
+shrinks); elsewhere one full sweep, and within one clearing (a `SweepMemo`) only the kinds that sweep found
+objects being deleted in, as long as the Namespace object has not changed.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -155,6 +164,7 @@ class NamespaceCondition:
 class NamespaceState:
     name: str
     exists: bool
+    resource_version: str = ""  # of the Namespace object: changes with its phase and conditions
     phase: str = ""
     deletion_timestamp: str | None = None
     age: float | None = None
@@ -202,6 +212,7 @@ def namespace_state(name: str, obj: Mapping[str, Any] | None, now: float) -> Nam
     return NamespaceState(
         name=name,
         exists=True,
+        resource_version=str(meta.get("resourceVersion") or ""),
         phase=str(status.get("phase") or ""),
         deletion_timestamp=str(deleted_at) if deleted_at else None,
         age=None if since is None else max(0.0, now - since),
@@ -247,6 +258,122 @@ def collect_stuck(objects: Iterable[Mapping[str, Any]], now: float) -> list[Stuc
     return sorted(found, key=lambda s: (s.ref.namespace or "", s.ref.kind, s.ref.name))
 
 
+@dataclass(frozen=True)
+class GroupResource:
+    """A resource type as the namespace controller names it: `models.mlops.seldon.io`, `configmaps`."""
+
+    resource: str  # the plural
+    group: str  # "" for the core group
+
+    def __str__(self) -> str:
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    def names(self, info: ResourceInfo) -> bool:
+        return info.plural == self.resource and info.group == self.group
+
+
+CONTENT_REMAINING = "NamespaceContentRemaining"
+# Conditions under which the controller's count of what remains may be incomplete (it could not list some
+# group-versions, or could not delete some content): then drkit looks for itself.
+_INCOMPLETE_COUNT = (
+    "NamespaceDeletionDiscoveryFailure",
+    "NamespaceDeletionGroupVersionParsingFailure",
+    "NamespaceDeletionContentFailure",
+)
+_REMAINING_PREFIX = "Some resources are remaining: "
+# kube-controller-manager writes `<resource>.<group> has N resource instances`, which leaves a trailing dot
+# for the core group (`pods. has 1 resource instances`); the lab omits it (`pods has ...`). Both are read.
+_REMAINING_ITEM = re.compile(
+    r"(?P<resource>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)(?:\.(?P<group>[a-z0-9.-]*))? has \d+ resource instances?"
+)
+
+
+def remaining_content(state: NamespaceState) -> tuple[GroupResource, ...] | None:
+    """The group-resources still in a Terminating namespace, as its NamespaceContentRemaining condition names
+    them; `()` when the condition says all content was removed. None when the namespace cannot tell: it is
+    not Terminating, the controller has not reported yet, says its count may be incomplete, or words the
+    message in a way this does not know (the caller then lists every namespaced kind)."""
+    if not state.terminating:
+        return None
+    by_type = {c.type: c for c in state.conditions}
+    if any(by_type[t].status == "True" for t in _INCOMPLETE_COUNT if t in by_type):
+        return None
+    condition = by_type.get(CONTENT_REMAINING)
+    if condition is None:
+        return None
+    if condition.status == "False" and condition.reason == "ContentRemoved":
+        return ()
+    if condition.status != "True" or not condition.message.startswith(_REMAINING_PREFIX):
+        return None
+    found: list[GroupResource] = []
+    for item in condition.message[len(_REMAINING_PREFIX) :].split(", "):
+        match = _REMAINING_ITEM.fullmatch(item.strip())
+        if match is None:
+            return None
+        found.append(GroupResource(match["resource"], (match["group"] or "").rstrip(".")))
+    return tuple(dict.fromkeys(found))
+
+
+class SweepMemo:
+    """What full sweeps found, shared by the diagnoses of one clearing: per namespace, the Namespace's
+    resourceVersion at the sweep and the kinds in which objects were being deleted. While the Namespace
+    is unchanged, a later diagnosis lists only those kinds (the clearing changes nothing else); objects
+    deleted in other kinds after the sweep are left to a later clearing."""
+
+    def __init__(self) -> None:
+        self._swept: dict[str, tuple[str, tuple[ResourceInfo, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def kinds_since_sweep(self, state: NamespaceState) -> tuple[ResourceInfo, ...] | None:
+        """The kinds to list again, or None when the namespace needs a full sweep."""
+        with self._lock:
+            swept = self._swept.get(state.name)
+        if swept is None or not state.resource_version or swept[0] != state.resource_version:
+            return None
+        return swept[1]
+
+    def remember(self, state: NamespaceState, kinds: Iterable[ResourceInfo]) -> None:
+        with self._lock:
+            self._swept[state.name] = (state.resource_version, tuple(dict.fromkeys(kinds)))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What to list in one namespace, and whether it is a full sweep (to remember in the memo)."""
+
+    state: NamespaceState
+    kinds: tuple[ResourceInfo, ...]
+    full_sweep: bool
+    problems: tuple[str, ...] = ()
+
+
+def _plan_namespace(
+    state: NamespaceState,
+    namespaced: Sequence[ResourceInfo],
+    types: Sequence[ResourceInfo],
+    memo: SweepMemo | None,
+) -> _Plan:
+    """`namespaced`: every namespaced kind served; `types`: those the caller asked about."""
+    named = remaining_content(state)
+    if named is not None:
+        kinds = tuple(t for t in types if any(gr.names(t) for gr in named))
+        # A kind the controller names but discovery does not serve (its CRD deleted first): nothing can
+        # list it, but the diagnosis should say what is holding the namespace.
+        missing = [gr for gr in named if not any(gr.names(t) for t in namespaced)]
+        return _Plan(state, kinds, False, tuple(_unserved(gr, state.name) for gr in missing))
+    remembered = memo.kinds_since_sweep(state) if memo is not None else None
+    if remembered is not None:
+        return _Plan(state, tuple(t for t in remembered if t in types), False)
+    return _Plan(state, tuple(types), True)
+
+
+def _unserved(gr: GroupResource, namespace: str) -> str:
+    return (
+        f"{gr} in {namespace}: named by its {CONTENT_REMAINING} condition but not served by the API server "
+        "(was its CustomResourceDefinition deleted?)"
+    )
+
+
 def diagnose(
     cluster: Cluster,
     namespaces: Sequence[str],
@@ -255,18 +382,28 @@ def diagnose(
     after: float,
     kinds: Sequence[str] = (),
     workers: int = 8,
+    memo: SweepMemo | None = None,
 ) -> Diagnosis:
-    """Read the namespaces and list every namespaced kind the cluster serves in each one that exists.
+    """Read the namespaces and list, in each one that exists, the namespaced kinds that may hold objects
+    being deleted (see the module docstring for which; `kinds` narrows them further).
 
     `now`: wall-clock seconds since the epoch (the ages are measured against the server's timestamps). Kinds
     that cannot be listed (forbidden, an API that is down) are reported in `unreadable`, not fatal: the rest
-    of the diagnosis is still worth having during an incident."""
+    of the diagnosis is still worth having during an incident. `memo`: pass the same one to every diagnosis
+    of one clearing so that full sweeps are not repeated while nothing changed."""
     states = tuple(namespace_state(n, cluster.get("v1", "Namespace", n), now) for n in namespaces)
-    present = [s.name for s in states if s.exists]
-    served = cluster.served_resources("list")
-    unreadable = [f"API group-version {failure}" for failure in served.failures]
-    types = [r for r in served.resources if r.namespaced and (not kinds or matches_kind(r, kinds))]
-    jobs = [(info, ns) for ns in present for info in types]
+    present = [s for s in states if s.exists]
+    unreadable: list[str] = []
+    plans: list[_Plan] = []
+    if present:
+        served = cluster.served_resources("list")
+        unreadable.extend(f"API group-version {failure}" for failure in served.failures)
+        namespaced = [r for r in served.resources if r.namespaced]
+        types = [r for r in namespaced if not kinds or matches_kind(r, kinds)]
+        plans = [_plan_namespace(s, namespaced, types, memo) for s in present]
+    for plan in plans:
+        unreadable.extend(plan.problems)
+    jobs = [(info, plan.state.name) for plan in plans for info in plan.kinds]
 
     def list_one(job: tuple[ResourceInfo, str]) -> tuple[list[dict[str, Any]], str | None]:
         info, ns = job
@@ -276,10 +413,24 @@ def diagnose(
             return [], f"{info.group_resource} in {ns}: {exc.message}"
 
     found: list[dict[str, Any]] = []
+    incomplete: set[str] = set()  # namespaces with a kind that could not be listed
     if jobs:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
-            for items, problem in pool.map(list_one, jobs):
+            for (_, ns), (items, problem) in zip(jobs, pool.map(list_one, jobs), strict=True):
                 found.extend(items)
                 if problem:
                     unreadable.append(problem)
-    return Diagnosis(after, states, tuple(collect_stuck(found, now)), tuple(unreadable))
+                    incomplete.add(ns)
+    stuck = collect_stuck(found, now)
+    if memo is not None:
+        for plan in plans:
+            # A sweep with a kind it could not list is not remembered: the next diagnosis sweeps again.
+            if plan.full_sweep and plan.state.name not in incomplete:
+                memo.remember(plan.state, _kinds_holding(stuck, plan))
+    return Diagnosis(after, states, tuple(stuck), tuple(unreadable))
+
+
+def _kinds_holding(stuck: Sequence[StuckObject], plan: _Plan) -> list[ResourceInfo]:
+    """The swept kinds in which objects of the plan's namespace are being deleted."""
+    held = {(o.ref.group, o.ref.kind) for o in stuck if o.ref.namespace == plan.state.name}
+    return [t for t in plan.kinds if (t.group, t.kind) in held]

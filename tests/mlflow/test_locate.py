@@ -101,7 +101,7 @@ def test_cluster_dns_host_header_is_explained(mlflow_models: Trained) -> None:
     with MlflowClient(settings, {}, lambda _: None) as client:
         client._session.mount(url, _ResolveTo(mlflow_models.server.url))
         with pytest.raises(MlflowHostRejected) as caught:
-            client.check_api()
+            locate(client, RunQuery("financial-mlops", "params.model_variant = 'baseline'"))
     assert "Invalid Host header" in caught.value.message
     assert "--allowed-hosts" in str(caught.value.hint)
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from drkit.report.console import LiveListener, PlainListener, make_console, outcome_line, render_summary
-from drkit.report.json_report import read_report, write_report
+from drkit.report.json_report import dumps, read_report, write_atomically
 from drkit.report.model import (
     ChecklistItemReport,
     Outcome,
@@ -80,7 +80,7 @@ def test_json_round_trip_and_schema_fields(tmp_path: Path) -> None:
     steps = data["phases"][0]["steps"]  # type: ignore[index]
     assert [s["label"] for s in steps] == ["succeeded", "succeeded (previous attempt)"]
     path = tmp_path / "report.json"
-    write_report(report, path)
+    write_atomically(path, dumps(report))
     assert not (tmp_path / "report.json.tmp").exists()
     assert read_report(path) == report
     assert json.loads(path.read_text())["rtoBasis"] == "this-run+previous-attempts"

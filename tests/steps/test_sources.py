@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 from steps_support import playbook_in
 
 from drkit.errors import AdapterError, RefusedError, StepFailure
@@ -18,6 +20,7 @@ from drkit.steps.sources import (
     find_kubectl,
     parse_manifests,
     parse_source,
+    plain_json,
     refs_of,
     render,
 )
@@ -91,6 +94,23 @@ def test_files_are_multi_document_and_lists_are_flattened(tmp_path: Path) -> Non
     )
     assert [str(r) for r in refs_of(manifests)] == ["Namespace n1", "ConfigMap n1/c1", "Secret n1/s"]
     assert manifests[1]["metadata"]["annotations"]["d"] == "2024-01-02"  # a date stays text (JSON-ready)
+
+
+def test_round_trip_yaml_becomes_plain_json_data() -> None:
+    # What `modelUris` applies: a manifest read with ruamel's round-trip loader (commented containers,
+    # scalar-string subclasses, timestamps) must come out as the plain types `json` encodes.
+    doc = YAML(typ="rt").load(
+        "metadata:\n  name: m  # a comment\n  annotations: {d: 2024-01-02, q: 'quoted'}\nspec: [1, x]\n"
+    )
+    plain = plain_json(doc)
+    assert plain == {
+        "metadata": {"name": "m", "annotations": {"d": "2024-01-02", "q": "quoted"}},
+        "spec": [1, "x"],
+    }
+    assert type(plain) is dict
+    assert type(plain["spec"]) is list
+    assert type(plain["metadata"]["annotations"]["q"]) is str
+    assert json.loads(json.dumps(plain)) == plain
 
 
 def test_a_document_without_a_name_is_an_error_naming_the_file() -> None:

@@ -71,11 +71,6 @@ def put_condition(  # noqa: PLR0917 - as set_condition
     return True
 
 
-def parse_rfc3339(stamp: str) -> float:
-    """Epoch seconds of a Kubernetes timestamp (the inverse of `rfc3339`)."""
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-
-
 def copy_conditions(obj: dict[str, Any]) -> list[dict[str, Any]]:
     """A deep copy of obj.status.conditions, to build a new status without touching the object read."""
     return [dict(cond) for cond in (obj.get("status") or {}).get("conditions") or []]

@@ -12,12 +12,12 @@ import random
 import string
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 from drkit.lab.apiserver.store import Store
 from drkit.lab.apiserver.types import ResourceType
 from drkit.lab.controllers.base import Controller
-from drkit.lab.controllers.conditions import copy_conditions, rfc3339, set_condition
+from drkit.lab.controllers.conditions import ConditionStatus, copy_conditions, rfc3339, set_condition
 from drkit.lab.controllers.support import (
     Obj,
     get_or_none,
@@ -31,6 +31,32 @@ from drkit.lab.settings import LabSettings
 FAIL_ANNOTATION = "lab.drkit.io/fail"
 POD_TEMPLATE_HASH = "pod-template-hash"
 _FAIL_DEADLINE_FACTOR = 3.0
+
+
+_Rollout = Literal["progressing", "available", "timed-out"]
+_Condition = tuple[ConditionStatus, str, str]  # status, reason, message (`{rs}`: the ReplicaSet's name)
+# Available and Progressing as the Deployment controller writes them at each stage of a rollout.
+_ROLLOUT_CONDITIONS: dict[_Rollout, tuple[_Condition, _Condition]] = {
+    "progressing": (
+        ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."),
+        ("True", "ReplicaSetUpdated", 'ReplicaSet "{rs}" is progressing.'),
+    ),
+    "available": (
+        ("True", "MinimumReplicasAvailable", "Deployment has minimum availability."),
+        ("True", "NewReplicaSetAvailable", 'ReplicaSet "{rs}" has successfully progressed.'),
+    ),
+    "timed-out": (
+        ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."),
+        ("False", "ProgressDeadlineExceeded", 'ReplicaSet "{rs}" has timed out progressing.'),
+    ),
+}
+
+
+def _set_rollout_conditions(holder: Obj, rollout: _Rollout, rs_name: str, now: str) -> None:
+    for cond_type, (status, reason, message) in zip(
+        ("Available", "Progressing"), _ROLLOUT_CONDITIONS[rollout], strict=True
+    ):
+        set_condition(holder, cond_type, status, reason, message.format(rs=rs_name), now)
 
 
 def template_failure(template: Obj) -> str | None:
@@ -190,22 +216,7 @@ class WorkloadsController(Controller):
         holder = {"status": status}
         if elapsed < delay:
             ready = 0
-            set_condition(
-                holder,
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-                now,
-            )
-            set_condition(
-                holder,
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                f'ReplicaSet "{rs_name}" is progressing.',
-                now,
-            )
+            _set_rollout_conditions(holder, "progressing", rs_name, now)
             requeue = delay - elapsed
         else:
             names = [f"{rs_name}-{self._suffix()}" for _ in range(replicas)]
@@ -217,57 +228,12 @@ class WorkloadsController(Controller):
             names = (current + names)[:replicas]
             ready = self._sync_pods(obj, names, template, revision, failure)
             if failure is None:
-                set_condition(
-                    holder,
-                    "Available",
-                    "True",
-                    "MinimumReplicasAvailable",
-                    "Deployment has minimum availability.",
-                    now,
-                )
-                set_condition(
-                    holder,
-                    "Progressing",
-                    "True",
-                    "NewReplicaSetAvailable",
-                    f'ReplicaSet "{rs_name}" has successfully progressed.',
-                    now,
-                )
+                _set_rollout_conditions(holder, "available", rs_name, now)
             elif elapsed < delay * _FAIL_DEADLINE_FACTOR:
-                set_condition(
-                    holder,
-                    "Available",
-                    "False",
-                    "MinimumReplicasUnavailable",
-                    "Deployment does not have minimum availability.",
-                    now,
-                )
-                set_condition(
-                    holder,
-                    "Progressing",
-                    "True",
-                    "ReplicaSetUpdated",
-                    f'ReplicaSet "{rs_name}" is progressing.',
-                    now,
-                )
+                _set_rollout_conditions(holder, "progressing", rs_name, now)
                 requeue = delay * _FAIL_DEADLINE_FACTOR - elapsed
             else:
-                set_condition(
-                    holder,
-                    "Available",
-                    "False",
-                    "MinimumReplicasUnavailable",
-                    "Deployment does not have minimum availability.",
-                    now,
-                )
-                set_condition(
-                    holder,
-                    "Progressing",
-                    "False",
-                    "ProgressDeadlineExceeded",
-                    f'ReplicaSet "{rs_name}" has timed out progressing.',
-                    now,
-                )
+                _set_rollout_conditions(holder, "timed-out", rs_name, now)
         status.update(
             replicas=replicas if elapsed >= delay else 0,
             updatedReplicas=replicas if elapsed >= delay else 0,
