@@ -14,7 +14,7 @@ from drkit.errors import PlaybookError
 from drkit.playbook.model import Phase, Playbook, StepSpec
 from drkit.playbook.problems import Problem, mask_secret_assignments
 from drkit.playbook.source import Position
-from drkit.steps.base import ProbeKind, Step, StepKind
+from drkit.steps.base import ProbeKind, SafetyChecked, Step, StepKind
 from drkit.steps.check import build_probes
 from drkit.steps.settings import StepConfigError
 
@@ -64,6 +64,10 @@ def build_steps(
             )
     if problems:
         raise_problems(problems)
+    for steps in built.values():
+        for b in steps:
+            if isinstance(b.step, SafetyChecked):
+                b.step.check_safety(playbook)  # RefusedError (exit 3) before anything runs
     return built
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from drkit.context import Runtime
 from drkit.errors import InternalError
@@ -73,6 +73,16 @@ class Step(Protocol):
     def plan(self, ctx: StepContext) -> StepPlan: ...
 
     def run(self, ctx: StepContext) -> StepResult: ...
+
+
+@runtime_checkable
+class SafetyChecked(Protocol):
+    """A step whose playbook text alone can show it would break a safety rule (e.g. deleting a protected
+    namespace given literally). The engine asks before anything runs, and `drkit validate` asks too."""
+
+    def check_safety(self, playbook: Playbook) -> None:
+        """Raise RefusedError (exit 3) when the step as written would break a safety rule."""
+        ...
 
 
 class Probe(Protocol):

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from drkit.errors import DrkitError
 from drkit.kube import Cluster, Deleted, ObjectRef, UnknownKind, gone, wait_for
 from drkit.playbook.fields import Bool, Field, KindSchema, Obj, Str
-from drkit.playbook.model import StepSpec
+from drkit.playbook.model import Playbook, StepSpec
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.safety import refuse_protected
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
@@ -85,6 +85,12 @@ class DeleteStep:
     def __init__(self, spec: StepSpec, settings: DeleteSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def check_safety(self, playbook: Playbook) -> None:
+        """Literal refs and namespaces are refused as soon as the playbook is loaded."""
+        source = self.settings.source
+        if source.is_literal:
+            refuse_protected(source.literal_refs(), playbook, f"delete {source.describe()}")
 
     def _targets(self, ctx: StepContext) -> Targets:
         """Refuses protected objects twice: as written (before opening the cluster), then as resolved (an

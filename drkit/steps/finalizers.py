@@ -18,7 +18,7 @@ from drkit.errors import RefusedError, StepFailure
 from drkit.kube import Cluster, Conflict, NotFound, ObjectRef, gone, wait_for
 from drkit.playbook.durations import format_duration
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, Str
-from drkit.playbook.model import StepSpec
+from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.stuck import AuditRecord, ClearView, NamespaceOutcomeView
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.safety import refuse_protected
@@ -419,12 +419,16 @@ class ClearFinalizersStep:
         self.spec = spec
         self.settings = settings
 
-    def _refuse(self, ctx: StepContext) -> None:
+    def check_safety(self, playbook: Playbook) -> None:
+        """The namespaces are written in the playbook: refused as soon as it is loaded."""
         refuse_protected(
             [namespace_ref(n) for n in self.settings.namespaces],
-            ctx.playbook,
+            playbook,
             f"clear finalizers in step {self.spec.name!r}",
         )
+
+    def _refuse(self, ctx: StepContext) -> None:
+        self.check_safety(ctx.playbook)
 
     def plan(self, ctx: StepContext) -> StepPlan:
         self._refuse(ctx)
