@@ -118,7 +118,10 @@ def train(  # noqa: PLR0917 - one call site, the CLI
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     experiment_id = _ensure_experiment(mlflow, experiment)
-    with mlflow.start_run(run_name=f"{variant}-training") as run:
+    mlflow.set_experiment(experiment_id=experiment_id)  # by id: no second lookup by name to race
+    # The experiment is passed explicitly: under a creation race the client's "active experiment" was seen to
+    # fall back to Default (0), which put the model where nobody would look for it.
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{variant}-training") as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tag("model_variant", variant)
@@ -144,11 +147,14 @@ def _ensure_experiment(mlflow: Any, name: str) -> str:
     """Select (creating if needed) the experiment; two pipelines starting together may race to create it."""
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
+    existing = mlflow.get_experiment_by_name(name)
+    if existing is not None:
+        return str(existing.experiment_id)
     try:
-        return str(mlflow.set_experiment(name).experiment_id)
+        return str(mlflow.create_experiment(name))
     except MlflowException:
         # The other job created it between our lookup and our create: it exists now.
-        return str(mlflow.set_experiment(name).experiment_id)
+        return str(mlflow.get_experiment_by_name(name).experiment_id)
 
 
 def _log_scenario_model(  # noqa: PLR0917 - one call site, train()
