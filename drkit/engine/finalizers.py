@@ -26,8 +26,9 @@ from drkit.steps.finalizers import (
     Clock,
     clear_stuck,
     describe_removals,
-    refuse_protected_namespaces,
 )
+from drkit.steps.safety import refuse_in
+from drkit.steps.sources import namespace_ref
 from drkit.steps.stuck import diagnose
 
 Confirm = Callable[[str, list[str]], bool]  # (question, the actions) -> go ahead?
@@ -79,7 +80,7 @@ class ClearResult:
 
 
 def _refuse(namespaces: tuple[str, ...], what: str) -> None:
-    refuse_protected_namespaces(namespaces, ALWAYS_PROTECTED_NAMESPACES, what)
+    refuse_in([namespace_ref(n) for n in namespaces], ALWAYS_PROTECTED_NAMESPACES, what)
 
 
 def _open(runtime: Runtime, choice: ClusterChoice, state_dir: Path) -> Cluster:

@@ -10,11 +10,11 @@ Every removal is an audit record, with what the removed finalizer was guarding o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drkit.errors import RefusedError, StepFailure
+from drkit.errors import StepFailure
 from drkit.kube import Cluster, Conflict, NotFound, ObjectRef, gone, wait_for
 from drkit.playbook.durations import format_duration
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, Str
@@ -119,17 +119,6 @@ def parse_settings(body: object) -> ClearSettings:
         force=opt_bool(data, "force", False),
         force_after=opt_number(data, "forceAfter", DEFAULT_FORCE_AFTER_SECONDS),
     )
-
-
-def refuse_protected_namespaces(namespaces: Sequence[str], protected: Sequence[str], what: str) -> None:
-    """Refuse (exit 3) before any write when a namespace is protected (for callers without a playbook;
-    steps use drkit.steps.safety with the playbook's list)."""
-    hit = [n for n in namespaces if n in protected]
-    if hit:
-        raise RefusedError(
-            f"{what} refused: namespace {', '.join(hit)} is protected (protected: {', '.join(protected)})",
-            hint="remove it from the namespaces; protected namespaces are never cleared by drkit",
-        )
 
 
 @dataclass(frozen=True)

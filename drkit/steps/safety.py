@@ -7,16 +7,15 @@ refusal and a drill refuses (exit 3) before its first step runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from drkit.errors import RefusedError
 from drkit.kube.refs import ObjectRef
-from drkit.playbook.model import Playbook
+from drkit.playbook.model import ALWAYS_PROTECTED_NAMESPACES, Playbook
 
 
-def protected_violations(objects: Iterable[ObjectRef], playbook: Playbook) -> list[str]:
+def protected_violations(objects: Iterable[ObjectRef], protected: Collection[str]) -> list[str]:
     """One line per object that is, or lives in, a protected namespace (empty: nothing protected)."""
-    protected = set(playbook.target.protected_namespaces)
     found: list[str] = []
     for ref in objects:
         if ref.kind == "Namespace" and ref.group == "" and ref.name in protected:
@@ -28,7 +27,12 @@ def protected_violations(objects: Iterable[ObjectRef], playbook: Playbook) -> li
 
 def refuse_protected(objects: Iterable[ObjectRef], playbook: Playbook, action: str) -> None:
     """Raise RefusedError (exit 3) naming every protected object `action` would touch."""
-    violations = protected_violations(objects, playbook)
+    refuse_in(objects, playbook.target.protected_namespaces, action)
+
+
+def refuse_in(objects: Iterable[ObjectRef], protected: Collection[str], action: str) -> None:
+    """`refuse_protected` for callers without a playbook (on-call commands use the always-protected list)."""
+    violations = protected_violations(objects, protected)
     if not violations:
         return
     shown = "; ".join(violations[:10]) + (
@@ -37,6 +41,5 @@ def refuse_protected(objects: Iterable[ObjectRef], playbook: Playbook, action: s
     raise RefusedError(
         f"refusing to {action}: {shown}",
         hint="protected namespaces (target.protectedNamespaces, always including "
-        f"{', '.join(playbook.target.protected_namespaces[:4])}) are never torn down; "
-        "remove them from the step's source",
+        f"{', '.join(ALWAYS_PROTECTED_NAMESPACES)}) are never torn down; remove them from what drkit acts on",
     )

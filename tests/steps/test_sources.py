@@ -153,7 +153,7 @@ def test_protected_namespaces_are_found_whether_named_or_contained(tmp_path: Pat
         ObjectRef("v1", "ConfigMap", "apps", "fine"),
         ObjectRef("v1", "Namespace", None, "apps"),
     ]
-    assert protected_violations(refs, playbook) == [
+    assert protected_violations(refs, playbook.target.protected_namespaces) == [
         "Namespace kube-system is protected",
         "ConfigMap platform/c is in protected namespace platform",
     ]
