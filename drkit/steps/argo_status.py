@@ -13,8 +13,9 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
+
+from drkit.steps.timestamps import parse_time
 
 API_VERSION = "argoproj.io/v1alpha1"
 FINAL_PHASES: frozenset[str] = frozenset({"Succeeded", "Failed", "Error"})
@@ -207,22 +208,12 @@ def describe_failure(workflow: Mapping[str, Any] | None) -> str:
 # --- times -------------------------------------------------------------------------------------------
 
 
-def parse_time(text: object) -> datetime | None:
-    """An RFC 3339 timestamp as Kubernetes writes it (`2026-01-01T00:00:00Z`), or None."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def duration_seconds(workflow: Mapping[str, Any] | None) -> float | None:
     status = (workflow or {}).get("status") or {}
     started, finished = parse_time(status.get("startedAt")), parse_time(status.get("finishedAt"))
     if started is None or finished is None:
         return None
-    return max(0.0, (finished - started).total_seconds())
+    return max(0.0, finished - started)
 
 
 def summary(workflow: Mapping[str, Any] | None) -> dict[str, object]:

@@ -24,7 +24,8 @@ from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepSt
 from drkit.steps.safety import refuse_protected
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
 from drkit.steps.sources import REF_FIELDS, SOURCE_FIELDS, Source, parse_source, refs_of, render
-from drkit.steps.stuck import likely_owner, namespace_state, parse_time
+from drkit.steps.stuck import likely_owner, namespace_state
+from drkit.steps.timestamps import parse_time
 from drkit.steps.waves import delete_wave, group_into_waves, in_parallel, is_crd
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0

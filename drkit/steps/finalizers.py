@@ -29,10 +29,10 @@ from drkit.steps.stuck import (
     StuckObject,
     SweepMemo,
     diagnose,
-    format_time,
     namespace_state,
     orphan_note,
 )
+from drkit.steps.timestamps import format_time
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
 DEFAULT_AFTER_SECONDS = 30.0

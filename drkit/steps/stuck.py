@@ -21,11 +21,11 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from drkit.kube import Cluster, KubeError, ObjectRef, ResourceInfo
 from drkit.report.stuck import ConditionView, DiagnosisView, NamespaceView, StuckObjectView
+from drkit.steps.timestamps import parse_time
 
 # Who removes a finalizer: exact names first, then by domain. Used to say whose absence a stuck object shows.
 FINALIZER_OWNERS: Mapping[str, str] = {
@@ -74,23 +74,6 @@ def orphan_note(ref: ObjectRef, finalizer: str) -> str:
     if template:
         return f"{template.format(name=ref.name)} ({ref})"
     return f"whatever {likely_owner(finalizer)} cleans up for {ref} was not cleaned up ({finalizer})"
-
-
-def parse_time(text: object) -> float | None:
-    """Seconds since the epoch of an RFC 3339 timestamp (`2026-01-01T00:00:00Z`), None when unreadable."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def format_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from drkit.steps.stuck import (
     matches_kind,
     namespace_state,
     orphan_note,
-    parse_time,
     stuck_object,
 )
+from drkit.steps.timestamps import parse_time
 
 NOW = parse_time("2026-01-01T00:10:00Z") or 0.0
 

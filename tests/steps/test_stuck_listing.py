@@ -17,9 +17,9 @@ from drkit.steps.stuck import (
     SweepMemo,
     diagnose,
     namespace_state,
-    parse_time,
     remaining_content,
 )
+from drkit.steps.timestamps import parse_time
 
 NOW = parse_time("2026-01-01T00:10:00Z") or 0.0
 DELETED = "2026-01-01T00:00:00Z"
