@@ -26,7 +26,6 @@ from drkit.errors import DrkitError, InternalError, RefusedError, UsageError
 from drkit.playbook.model import Phase, Playbook, StepSpec
 from drkit.report.files import write_run_reports
 from drkit.report.model import (
-    ChecklistItemReport,
     Outcome,
     PhaseReport,
     RtoBasis,
@@ -396,6 +395,7 @@ class _Run:
             self.runtime.sleep(wait)
         failed = result.status is StepStatus.FAILED
         details = self.masker.data(dict(result.details))
+        masked = self.masker.text
         report = replace(
             pending,
             status=_STATE_OF[result.status],
@@ -407,7 +407,10 @@ class _Run:
             duration=self.runtime.monotonic() - started,
             attempts=attempts,
             tolerated=failed and b.spec.continue_on_error,
-            checklist_items=_checklist_items(details if isinstance(details, dict) else {}),
+            checklist_items=tuple(
+                replace(item, message=masked(item.message), description=masked(item.description))
+                for item in result.checklist_items
+            ),
         )
         self._record(report)
         return report
@@ -551,10 +554,3 @@ class _Run:
         raise InternalError(
             f"{label} raised {type(exc).__name__}: {self.masker.text(str(exc))[:200]}"
         ) from exc
-
-
-def _checklist_items(details: Mapping[str, object]) -> tuple[ChecklistItemReport, ...]:
-    items = details.get("items")
-    if not isinstance(items, list):
-        return ()
-    return tuple(ChecklistItemReport.from_json(i) for i in items if isinstance(i, Mapping))

@@ -13,6 +13,7 @@ from drkit.errors import InternalError
 from drkit.kube.client import Cluster
 from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
+from drkit.report.model import ChecklistItemReport
 
 
 class StepStatus(StrEnum):
@@ -28,6 +29,7 @@ class StepResult:
     status: StepStatus
     message: str
     details: Mapping[str, object] = field(default_factory=dict)
+    checklist_items: tuple[ChecklistItemReport, ...] = ()  # a `check` step's items, as the report keeps them
 
 
 @dataclass(frozen=True)

@@ -148,16 +148,19 @@ def run_checklist(
         )
         for p in probes
     ]
-    details: dict[str, object] = {"checklist": name, "items": [i.to_json() for i in items]}
+    details: dict[str, object] = {"checklist": name}
     failing = [i for i in items if not i.passed]
     if not failing:
-        return StepResult(StepStatus.SUCCEEDED, f"all {len(items)} items of {name!r} passed", details)
+        return StepResult(
+            StepStatus.SUCCEEDED, f"all {len(items)} items of {name!r} passed", details, tuple(items)
+        )
     waited = clock() - started
     lines = "; ".join(f"{i.name}: {i.message}" for i in failing)
     return StepResult(
         StepStatus.FAILED,
         f"{len(failing)} of {len(items)} items of {name!r} still failing after {waited:.1f}s: {lines}",
         details,
+        tuple(items),
     )
 
 

@@ -148,7 +148,7 @@ def test_serving_checklist_passes_on_the_platform(tmp_path: Path, lab_with_platf
     text = _playbook(LAB_CONTEXT, "      - check: serving\n", SERVING_CHECKS)
     result = _run(tmp_path, _platform_args(lab_with_platform), "check", text)
     assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
-    items = {i["name"]: i for i in _steps(result)[0]["details"]["items"]}
+    items = {i["name"]: i for i in _steps(result)[0]["checklistItems"]}
     assert all(i["passed"] for i in items.values())
     assert "all containers ready (3/3)" in items["mlserver"]["message"]
 

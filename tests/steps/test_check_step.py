@@ -41,7 +41,7 @@ def test_items_are_retried_until_all_pass_and_first_pass_times_recorded(runtime:
     probes: list[Probe] = [fast, slow]
     result = run_checklist("health", probes, context(runtime), timeout=30)
     assert result.status is StepStatus.SUCCEEDED
-    items = {i["name"]: i for i in result.details["items"]}  # type: ignore[union-attr]
+    items = {i.name: i.to_json() for i in result.checklist_items}
     assert items["fast"]["firstPassedAfter"] == 0.0
     assert fast.attempts == 1
     assert items["slow"]["firstPassedAfter"] == 2.0

@@ -76,7 +76,7 @@ def test_watchable_items_are_attempted_again_on_a_change_not_on_a_timer(runtime:
     probes: list[Probe] = [WatchedProbe("a", 1), WatchedProbe("b", 3)]
     result = run_checklist("c", probes, context(runtime), timeout=60, wait_for_change=changes)
     assert result.status is StepStatus.SUCCEEDED
-    items = {i["name"]: i for i in result.details["items"]}  # type: ignore[union-attr]
+    items = {i.name: i.to_json() for i in result.checklist_items}
     assert items["b"]["firstPassedAfter"] == 6.0
     assert changes.calls == [(1, 15.0), (1, 15.0)]  # only the pending item is watched
     assert clock.sleeps == []
