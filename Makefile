@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.drkit-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck unit demo lab-up lab-down bench fmt docs clean
+.PHONY: help venv controlplane test lint typecheck unit demo lab-up lab-down bench fmt docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -28,7 +28,10 @@ lint: $(STAMP) ## ruff (lint and format check) and the import-layer contracts
 typecheck: $(STAMP) ## mypy --strict on the package
 	$(BIN)/mypy
 
-unit: $(STAMP) ## pytest only
+controlplane: $(STAMP) ## Build the real control plane (etcd, kube-apiserver, kube-controller-manager) once
+	$(BIN)/drkit lab build
+
+unit: $(STAMP) controlplane ## pytest only
 	$(BIN)/pytest
 
 test: lint typecheck unit ## Everything CI runs: lint, types, tests

@@ -262,6 +262,27 @@ def fault(
 
 
 @lab.command()
+@click.option("--go", default="go", show_default=True, help="The Go command to build with (1.26 or later).")
+@click.option("--check", is_flag=True, help="Only say whether the control plane is built; exit 1 if not.")
+@click.pass_context
+def build(ctx: click.Context, go: str, check: bool) -> None:
+    """Build the real control plane (etcd, kube-apiserver, kube-controller-manager) into the cache, once.
+
+    Later calls, and `drkit lab up --control-plane real`, reuse the build while the pinned versions and the
+    Go version are unchanged. The cache is under $XDG_CACHE_HOME/drkit/controlplane (DRKIT_CONTROLPLANE_CACHE
+    overrides it).
+    """
+    from drkit.lab.controlplane import build as cp_build  # noqa: PLC0415 (only this command needs it)
+
+    if check:
+        found = cp_build.find_built(go)
+        click.echo(str(found.directory) if found else "the control plane is not built: run `drkit lab build`")
+        ctx.exit(0 if found else int(ExitCode.DRILL_FAILED))
+    built = cp_build.ensure_built(go=go, progress=lambda line: click.echo(line, err=True))
+    click.echo(str(built.directory))
+
+
+@lab.command()
 @click.option("--namespace", "-n", required=True)
 @click.option("--name", required=True)
 @click.option("--from-literal", "literals", multiple=True, required=True, metavar="KEY=VALUE")

@@ -1,0 +1,115 @@
+"""The fault proxy in front of the real API server: passes requests through, injects the lab's faults."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from drkit.lab.controlplane.proxy import FaultProxy
+from drkit.lab.controlplane.real import RealControlPlane
+from drkit.lab.faults import Faults, FaultSettings
+
+
+@pytest.fixture
+def proxy(real_plane: RealControlPlane, tmp_path: Path) -> Iterator[FaultProxy]:
+    assert real_plane.tls is not None
+    admin_calls: list[tuple[str, dict[str, Any]]] = []
+
+    def admin(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        admin_calls.append((path, body))
+        return {"path": path, "body": body}
+
+    server = FaultProxy(
+        real_plane.url,
+        ca_file=real_plane.tls.ca_cert,
+        tls=(real_plane.tls.server_cert, real_plane.tls.server_key),
+        faults=Faults(),
+        token=real_plane.credentials.lab,
+        request_log=tmp_path / "requests.jsonl",
+        admin=admin,
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _client(plane: RealControlPlane, token: str | None = None) -> requests.Session:
+    assert plane.tls is not None
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(plane.tls.ca_cert)
+    session.headers["Authorization"] = f"Bearer {token or plane.credentials.lab}"
+    return session
+
+
+def test_requests_pass_through_with_the_callers_credential(
+    proxy: FaultProxy, real_plane: RealControlPlane
+) -> None:
+    client = _client(real_plane)
+    created = client.post(
+        f"{proxy.url}/api/v1/namespaces/default/configmaps",
+        json={"metadata": {"name": "through-proxy"}, "data": {"k": "v"}},
+    )
+    assert created.status_code == 201
+    direct = _client(real_plane).get(f"{real_plane.url}/api/v1/namespaces/default/configmaps/through-proxy")
+    assert direct.json()["metadata"]["uid"] == created.json()["metadata"]["uid"]
+    anonymous = requests.Session()
+    anonymous.trust_env = False
+    anonymous.verify = client.verify
+    assert anonymous.get(f"{proxy.url}/api/v1/namespaces").status_code == 401  # the API server decided
+
+
+def test_injected_errors_carry_a_status_and_retry_after_but_spare_health(
+    proxy: FaultProxy, real_plane: RealControlPlane
+) -> None:
+    proxy.faults.update(FaultSettings(error_rate=1.0, error_codes=(429,)))
+    client = _client(real_plane)
+    refused = client.get(f"{proxy.url}/api/v1/namespaces")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json()["reason"] == "TooManyRequests"
+    assert client.get(f"{proxy.url}/readyz").status_code == 200
+
+
+def test_dropped_connections_get_no_response(proxy: FaultProxy, real_plane: RealControlPlane) -> None:
+    proxy.faults.update(FaultSettings(drop_rate=1.0))
+    with pytest.raises(requests.ConnectionError):
+        _client(real_plane).get(f"{proxy.url}/api/v1/namespaces", timeout=10)
+
+
+def test_watches_are_cut_early_as_a_load_balancer_would(
+    proxy: FaultProxy, real_plane: RealControlPlane
+) -> None:
+    proxy.faults.update(FaultSettings(watch_cut_after=0.5))
+    client = _client(real_plane)
+    # The server would keep this watch open for 5 minutes; the read timeout fails the test if it is not cut.
+    with client.get(
+        f"{proxy.url}/api/v1/namespaces",
+        params={"watch": "true", "timeoutSeconds": "300"},
+        stream=True,
+        timeout=(5, 10),
+    ) as stream:
+        events = [json.loads(line) for line in stream.iter_lines() if line]
+    assert {e["type"] for e in events} <= {"ADDED", "BOOKMARK"}
+    assert any(e["object"]["metadata"]["name"] == "default" for e in events)  # streamed before the cut
+
+
+def test_user_requests_are_logged_and_admin_calls_need_the_lab_token(
+    proxy: FaultProxy, real_plane: RealControlPlane, tmp_path: Path
+) -> None:
+    client = _client(real_plane)
+    assert client.get(f"{proxy.url}/api/v1/namespaces/default").status_code == 200
+    assert client.post(f"{proxy.url}/lab/faults", json={"latency_ms": 0}).json()["path"] == "/lab/faults"
+    intruder = _client(real_plane, token="not-the-lab-token")
+    assert intruder.get(f"{proxy.url}/lab/status").status_code == 401
+    records = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    assert [(r["method"], r["path"], r["status"]) for r in records] == [
+        ("GET", "/api/v1/namespaces/default", 200)
+    ]
+    assert "not-the-lab-token" not in (tmp_path / "requests.jsonl").read_text()
