@@ -64,7 +64,8 @@ def test_a_complete_build_is_reused_without_running_go_build(tmp_path: Path) -> 
         (directory / name).chmod(0o755)
     lines: list[str] = []
     assert build.ensure_built(go=go, root=tmp_path, progress=lines.append).directory == directory
-    assert lines and "is built" in lines[0]
+    assert lines
+    assert "is built" in lines[0]
 
 
 def test_a_failing_go_build_names_the_programs_and_leaves_no_half_build(tmp_path: Path) -> None:
@@ -99,4 +100,5 @@ def test_the_shipped_modules_pin_the_versions_the_build_reports() -> None:
     staging = "v0." + build.KUBERNETES_VERSION.removeprefix("v1.")
     assert f"k8s.io/client-go => k8s.io/client-go {staging}" in files["kube/go.mod"].decode()
     assert f"\tgo.etcd.io/etcd/server/v3 {build.ETCD_VERSION} " in files["etcd/go.mod"].decode()
-    assert files["kube/go.sum"] and files["etcd/go.sum"]
+    assert files["kube/go.sum"]
+    assert files["etcd/go.sum"]

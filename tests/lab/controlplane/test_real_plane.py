@@ -27,14 +27,13 @@ def _session(plane: RealControlPlane, token: str) -> requests.Session:
 def _kubectl(plane: RealControlPlane, tmp_path: Path, *args: str, token: str | None = None) -> Any:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(plane.kubeconfig_text(token or plane.credentials.lab), encoding="utf-8")
-    done = subprocess.run(
+    return subprocess.run(
         ["kubectl", "--kubeconfig", str(kubeconfig), *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    return done
 
 
 def test_the_server_reports_the_pinned_version(real_plane: RealControlPlane) -> None:
