@@ -344,8 +344,8 @@ class SeldonController(Operator):
         if exp_rt is None:
             return
         for exp in self.api.list(exp_rt, namespace)[0]:
-            if not is_deleting(exp):
-                self._experiment(exp_rt, exp)
+            if not is_deleting(exp):  # the whole reconcile: one not seen yet gets its finalizer first
+                self.reconcile(exp_rt, namespace, exp["metadata"]["name"])
 
     def _models_not_ready(self, namespace: str, names: list[str]) -> list[str]:
         model_rt = self._rt("Model")
