@@ -143,7 +143,8 @@ def run(objects: int, threads: int, seconds: float) -> dict[str, Any]:
         lab = Lab(LabSettings(state_dir=Path(tmp)), mlflow=False).start()
         try:
             assert lab.store is not None
-            install_crds(lab.store)
+            with lab.api("lab-bootstrap") as api:
+                install_crds(api)
             rss_empty = rss_mib()
             create_rate = fill(lab, objects, threads)
             rss_full = rss_mib()

@@ -1,5 +1,10 @@
 """Start and stop a whole lab: TLS material, MLflow, store, API server, controllers, kubeconfig.
 
+The emulated control plane is the Store, the API server and its control-plane controllers (namespaces,
+workloads); the operators the lab plays (kubelet, Seldon, Argo, SealedSecrets) and the platform bootstrap
+reach it over HTTPS with the lab's system credential, as they would reach a real control plane. The users'
+kubeconfig holds a different token: only user traffic is faulted and written to requests.jsonl.
+
 `Lab` is used in-process by tests and benchmarks; `python -m drkit.lab.runner` is the process `drkit lab up`
 detaches, which runs a `Lab` until SIGTERM/SIGINT. The runner also answers the API server's admin endpoint
 (`/lab/status`, `/lab/faults`, `/lab/controllers`), because it is the one part that sees every other part.
@@ -23,9 +28,10 @@ from typing import Any
 from drkit.errors import DrkitError, ExitCode
 from drkit.lab.apiserver.http import ApiServer
 from drkit.lab.apiserver.store import Store
-from drkit.lab.controllers import all_controllers
+from drkit.lab.controllers import control_plane_controllers, operators
 from drkit.lab.controllers.base import ControllerManager
 from drkit.lab.faults import Faults, FaultSettings
+from drkit.lab.kubeapi import ApiClient, ApiConnection
 from drkit.lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
 from drkit.lab.launcher import check_port_free, parse_error_codes, port_in_use_error
 from drkit.lab.mlflow_server import ARTIFACTS_BUCKET_ROOT, MlflowServer
@@ -65,7 +71,9 @@ class Lab:
         self.use_tls = tls
         self.platform = platform
         self._progress = progress or (lambda line: log.info("%s", line))
-        self.token = new_token()
+        self.token = new_token()  # the users' (kubeconfig)
+        self.system_token = new_token()  # the lab's own: operators and bootstrap (never in a file)
+        self.connection: ApiConnection | None = None
         self.store: Store | None = None
         self.server: ApiServer | None = None
         self.manager: ControllerManager | None = None
@@ -90,6 +98,13 @@ class Lab:
     @property
     def mlflow_uri(self) -> str | None:
         return self.mlflow.url if self.mlflow else None
+
+    def api(self, user_agent: str) -> ApiClient:
+        """An API client with the lab's system credential (not faulted, not logged): for what the lab plays
+        itself, such as a platform's original bootstrap. Close it after use."""
+        if self.connection is None:
+            raise LabError("the lab is not started")
+        return ApiClient(self.connection, user_agent=user_agent)
 
     def start(self) -> Lab:
         self.state.create()
@@ -119,13 +134,13 @@ class Lab:
             self._progress(f"MLflow is up at {self.mlflow.url}")
         tls_files = ensure_tls(self.state.root) if self.use_tls else None
         self.store = Store(seed=self.settings.seed)
-        ensure_system_namespaces(self.store)
         try:
             self.server = ApiServer(
                 self.store,
                 host=self.host,
                 port=self.port,
                 token=self.token,
+                system_token=self.system_token,
                 tls=(tls_files.server_cert, tls_files.server_key) if tls_files else None,
                 faults=self.faults,
                 request_log=self.state.request_log,
@@ -134,9 +149,17 @@ class Lab:
         except OSError as exc:
             raise port_in_use_error(self.port) from exc
         self.server.start()
+        self.connection = ApiConnection(
+            self.server.url, ca_file=tls_files.ca_cert if tls_files else None, token=self.system_token
+        )
+        with self.api("lab-bootstrap") as bootstrap:
+            ensure_system_namespaces(bootstrap)
         self.manager = ControllerManager(
-            self.store,
-            all_controllers(self.store, self.settings),
+            self.api("lab-controller-manager"),
+            [
+                *control_plane_controllers(self.store, self.settings),
+                *operators(self.connection, self.settings),
+            ],
             resync_period=self.settings.resync_period,
         )
         for name in self.faults.settings.down_controllers:

@@ -74,8 +74,8 @@ def lab_install_sealing_key(handle: LabHandle) -> None:
     from drkit.lab.platforms import create_or_replace  # noqa: PLC0415 (lab-only)
     from drkit.lab.sealing import lab_sealing_key, sealing_key_secret  # noqa: PLC0415
 
-    assert handle.lab.store is not None
-    create_or_replace(handle.lab.store, sealing_key_secret(*lab_sealing_key()))
+    with handle.lab.api("lab-bootstrap") as api:
+        create_or_replace(api, sealing_key_secret(*lab_sealing_key()))
 
 
 def lab_stop_controller(handle: LabHandle, name: str) -> None:

@@ -141,3 +141,46 @@ def test_start_stop_leaves_no_threads(tmp_path: Path) -> None:
     lab.stop()  # twice is fine
     leftover = [t for t in set(threading.enumerate()) - before if t.is_alive()]
     assert leftover == []
+
+
+def test_operators_keep_working_through_user_faults_and_stay_out_of_the_log(
+    restore_faults: LabHandle,
+) -> None:
+    lab = restore_faults.lab
+    assert lab.store is not None
+    base = f"{restore_faults.api_url}/apis/apps/v1/namespaces/default/deployments"
+    labels = {"app": "through-faults"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "through-faults", "namespace": "default"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
+    }
+    deployments = lab.store.registry.by_kind("apps/v1", "Deployment")
+    assert deployments is not None
+    events = lab.store.watch(deployments, "default", lab.store.resource_version())
+    with _session(restore_faults) as session:
+        assert session.post(base, json=deployment, timeout=10).status_code == 201
+        lab.update_faults({"error_rate": 1.0, "error_codes": [503], "watch_cut_after": 0.1})
+        assert session.get(f"{base}/through-faults", timeout=10).status_code == 503
+    try:
+        deadline = time.monotonic() + 10
+        available = False
+        while not available and time.monotonic() < deadline:  # events of the in-process store, no polling
+            event = events.next(deadline - time.monotonic())
+            conditions = ((event.object.get("status") or {}).get("conditions") or []) if event else []
+            available = any(c["type"] == "Available" and c["status"] == "True" for c in conditions)
+        assert available, "the kubelet and the workload controllers stopped with the users' faults"
+    finally:
+        events.close()
+        lab.update_faults({"clear": True})
+    rows = [json.loads(line) for line in lab.state.request_log.read_text().splitlines() if line.strip()]
+    assert any(r["status"] == 503 for r in rows)
+    assert [r for r in rows if r["user_agent"].startswith("lab-")] == []

@@ -13,7 +13,8 @@ Where the lab knowingly differs from a real server:
   every list in the API;
 - a CRD is Established as part of its create; deleting it removes its objects at once (no
   `customresourcecleanup` finalizer), and ownerReference garbage collection runs synchronously;
-- `limit`/`continue` are ignored (lists are complete), and no field is validated against a schema;
+- `limit`/`continue` pages are cut from the live objects, not from the first page's snapshot, and no field
+  is validated against a schema;
 - protobuf request bodies are decoded only for Namespace, ConfigMap, Secret and ServiceAccount
   (what `kubectl create` sends); responses are always JSON.
 """

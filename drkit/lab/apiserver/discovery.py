@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drkit.lab.apiserver.types import NAMESPACES, ResourceType, TypeRegistry
+from drkit.lab.apiserver.types import NAMESPACES, PODS, ResourceType, TypeRegistry
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
@@ -60,6 +60,16 @@ def _resource(rt: ResourceType) -> list[dict[str, Any]]:
                 "namespaced": rt.namespaced,
                 "kind": rt.kind,
                 "verbs": SUBRESOURCE_VERBS,
+            }
+        )
+    if rt == PODS:
+        out.append(
+            {
+                "name": "pods/binding",
+                "singularName": "",
+                "namespaced": True,
+                "kind": "Binding",
+                "verbs": ["create"],
             }
         )
     if rt == NAMESPACES:

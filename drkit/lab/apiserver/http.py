@@ -4,6 +4,10 @@ official Python client (HTTP/1.1 keep-alive, chunked watch streams, bearer-token
 Routing: `/lab/*` goes to the runner's admin callable (no faults), health endpoints answer "ok", discovery and
 OpenAPI documents come from the live registry, everything else is a resource URL handled by `resources.py`.
 Faults (latency, errors, dropped connections, cut watches) are applied here, per request.
+
+Two credentials are accepted: the users' token (drkit, kubectl, tests) and the lab's system token (the
+operators the lab plays, its platform bootstrap). System requests are the simulated cluster's own traffic:
+they are never faulted and never written to the request log, which records what users sent.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
     _started: float = 0.0  # per request: wall clock and monotonic clock at arrival, logged yet?
     _clock: float = 0.0
     _logged: bool = False
+    _system: bool = False  # per request: sent with the lab's system token
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -115,6 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------------------------------------ serving
     def _serve(self) -> None:
         self._started, self._clock, self._logged = time.time(), time.monotonic(), False
+        self._system = self.server.api.is_system(self.headers.get("Authorization", ""))
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         body = self._read_body()
@@ -135,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _log(self, status: int, watching: bool = False) -> None:
         """Record this request once: before the body of an ordinary response, at the end of a watch."""
         api = self.server.api
-        if self._logged or api.request_log is None:
+        if self._logged or api.request_log is None or self._system:
             return
         self._logged = True
         url = urlsplit(self.path)
@@ -189,7 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = request.path.rstrip("/") or "/"
         is_admin = path.startswith("/lab/") or path == "/lab"
         try:
-            if not is_admin:
+            if not is_admin and not self._system:
                 decision = api.faults.decide(errors_allowed=path not in (*HEALTH_PATHS, "/version"))
                 if decision.delay_seconds:
                     time.sleep(decision.delay_seconds)
@@ -201,7 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _fault_error(decision.code)
             if path in HEALTH_PATHS:
                 return self._send_text(200, "ok"), False
-            if api.token is not None and not _authorized(self.headers.get("Authorization", ""), api.token):
+            authorization = self.headers.get("Authorization", "")
+            if api.token is not None and not self._system and not _authorized(authorization, api.token):
                 raise unauthorized()
             if is_admin:
                 return self._send_json(200, api.call_admin(path, request)), False
@@ -246,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
                 plan,
                 write,
                 stopping=api.stopping,
-                cut_after=api.faults.settings.watch_cut_after,
+                cut_after=None if self._system else api.faults.settings.watch_cut_after,
                 client_gone=self._client_gone,
             )
             self.wfile.write(b"0\r\n\r\n")
@@ -315,6 +322,7 @@ class ApiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         token: str | None,
+        system_token: str | None = None,
         tls: tuple[Path, Path] | None,
         faults: Faults,
         request_log: Path | None,
@@ -322,6 +330,7 @@ class ApiServer:
     ) -> None:
         self.store = store
         self.token = token
+        self.system_token = system_token
         self.faults = faults
         self.admin = admin
         self.stopping = threading.Event()
@@ -361,6 +370,10 @@ class ApiServer:
         self._httpd.server_close()
         if self.request_log is not None:
             self.request_log.close()
+
+    def is_system(self, authorization: str) -> bool:
+        """True for a request made with the lab's system token (see the module docstring)."""
+        return self.system_token is not None and _authorized(authorization, self.system_token)
 
     def call_admin(self, path: str, request: Request) -> dict[str, Any]:
         if self.admin is None:

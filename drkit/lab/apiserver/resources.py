@@ -7,6 +7,7 @@ one or a collection. Watches are planned here and streamed by `watch.py`.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,12 +19,16 @@ from drkit.lab.apiserver.errors import (
     ApiError,
     bad_request,
     conflict,
+    invalid,
     method_not_allowed,
     path_not_found,
     unsupported_media_type,
 )
 from drkit.lab.apiserver.store import Obj, Store, rfc3339
-from drkit.lab.apiserver.types import CRDS, NAMESPACES, ResourceType
+from drkit.lab.apiserver.types import CRDS, NAMESPACES, PODS, ResourceType
+
+# The kind pods/binding errors name ("pods/binding" in messages, as a real server says).
+BINDINGS = ResourceType("", "v1", "Binding", "pods/binding", True, has_status=False)
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,9 @@ def parse_target(store: Store, path: str) -> Target | None:
         raise path_not_found(path)
     if subresource == "finalize" and rt != NAMESPACES:
         raise path_not_found(path)
-    if subresource not in (None, "status", "finalize"):
+    if subresource == "binding" and rt != PODS:
+        raise path_not_found(path)
+    if subresource not in (None, "status", "finalize", "binding"):
         raise path_not_found(path)
     return Target(rt, namespace, name, subresource, legacy_watch)
 
@@ -194,17 +201,85 @@ def _get(store: Store, target: Target, request: Request) -> Response | WatchPlan
     items, rv = store.list(rt, target.namespace, request.query.get("labelSelector", ""), field_selector)
     if columns is not None:
         return Response(200, tables.table(columns, items, rv))
-    return Response(200, _list_doc(rt, items, rv))
+    limit = request.query.get("limit", "")
+    if not (limit.isdigit() and int(limit) > 0) and not request.query.get("continue"):
+        return Response(200, _list_doc(rt, items, rv))
+    return Response(
+        200, _page(rt, items, rv, int(limit) if limit.isdigit() else 0, request.query.get("continue"))
+    )
+
+
+def _page(rt: ResourceType, items: list[Obj], rv: str, limit: int, token: str | None) -> dict[str, Any]:
+    """One page of a list (`limit`, `continue`). The token holds the first page's resourceVersion and the last
+    key sent; later pages are cut from the current objects (a real server serves them from the snapshot)."""
+    after: tuple[str, str] | None = None
+    if token:
+        try:
+            state = json.loads(base64.urlsafe_b64decode(token.encode()))
+            rv, after = str(state["rv"]), (str(state["start"][0]), str(state["start"][1]))
+        except (ValueError, KeyError, TypeError, IndexError):
+            raise bad_request(f"continue key is not valid: {token}") from None
+
+    def key(o: Obj) -> tuple[str, str]:
+        return (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+
+    rest = [o for o in items if after is None or key(o) > after]
+    page = rest[:limit] if limit else rest
+    doc = _list_doc(rt, page, rv)
+    if len(rest) > len(page):
+        state = {"rv": rv, "start": list(key(page[-1]))}
+        doc["metadata"]["continue"] = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+        doc["metadata"]["remainingItemCount"] = len(rest) - len(page)
+    return doc
 
 
 def _create(store: Store, target: Target, request: Request) -> Response:
+    if target.subresource == "binding":
+        return _bind(store, target, request)
     if target.name is not None or (target.rt.namespaced and target.namespace is None):
         raise method_not_allowed()
     obj = _json_body(request)
     _check_identity(target, obj)
     if target.rt.has_status and target.rt != NAMESPACES:
         obj.pop("status", None)  # status is the controllers' to write, through /status
+    if target.rt == PODS:
+        obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}  # as the pod strategy sets it
     return Response(201, store.create(target.rt, obj, dry_run=request.dry_run))
+
+
+def _bind(store: Store, target: Target, request: Request) -> Response:
+    """POST pods/<name>/binding: what a scheduler does; sets spec.nodeName and the PodScheduled condition."""
+    assert target.name is not None
+    assert target.namespace is not None
+    binding = _json_body(request)
+    node = str((binding.get("target") or {}).get("name") or "")
+    if not node:
+        raise invalid(BINDINGS, target.name, "target.name", "Required value")
+    if (binding.get("target") or {}).get("kind", "Node") not in ("", "Node"):
+        raise invalid(BINDINGS, target.name, "target.kind", "Invalid value: must be empty or 'Node'")
+    name = target.name
+
+    def assign(pod: Obj) -> Obj:
+        if pod["metadata"].get("deletionTimestamp"):
+            raise conflict(BINDINGS, name, f"pod {name} is being deleted, cannot be assigned to a host")
+        assigned = (pod.get("spec") or {}).get("nodeName")
+        if assigned:
+            raise conflict(BINDINGS, name, f'pod {name} is already assigned to node "{assigned}"')
+        pod.setdefault("spec", {})["nodeName"] = node
+        annotations = (binding.get("metadata") or {}).get("annotations") or {}
+        if annotations:
+            pod["metadata"].setdefault("annotations", {}).update(annotations)
+        conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+        conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+        conditions.append(
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": rfc3339(datetime.now(UTC))}
+        )
+        return pod
+
+    store.mutate(PODS, target.namespace, name, assign, dry_run=request.dry_run)
+    return Response(
+        201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+    )
 
 
 def _update(store: Store, target: Target, request: Request) -> Response:

@@ -106,6 +106,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
 )
 
 NAMESPACES = BUILTIN_TYPES[0]
+PODS = next(t for t in BUILTIN_TYPES if t.kind == "Pod")
 CRDS = next(t for t in BUILTIN_TYPES if t.kind == "CustomResourceDefinition")
 
 

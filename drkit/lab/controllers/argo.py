@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import drkit
-from drkit.lab.apiserver.store import Store
 from drkit.lab.apiserver.types import ResourceType
-from drkit.lab.controllers.base import Controller
+from drkit.lab.controllers.base import Operator
 from drkit.lab.controllers.conditions import rfc3339
 from drkit.lab.controllers.support import Obj, get_or_none, is_deleting, write_status
+from drkit.lab.kubeapi import ApiClient
 from drkit.lab.settings import LabSettings
 
 GROUP = "argoproj.io"
@@ -408,14 +408,14 @@ class WorkflowRun:
         return {node_id: node.to_status() for node_id, node in self.nodes.items()}
 
 
-class ArgoController(Controller):
+class ArgoController(Operator):
     """Runs Workflows (see the module docstring). Call `close()` to stop running jobs when the lab stops."""
 
     name = "argo-workflows"
     watches = ((GROUP, "Workflow"),)
 
-    def __init__(self, store: Store, settings: LabSettings) -> None:
-        super().__init__(store, settings)
+    def __init__(self, api: ApiClient, settings: LabSettings) -> None:
+        super().__init__(api, settings)
         self._runs: dict[str, WorkflowRun] = {}  # Workflow uid -> run; touched by the controller worker only
         self._lock = threading.Lock()
 
@@ -428,6 +428,7 @@ class ArgoController(Controller):
             runs, self._runs = list(self._runs.values()), {}
         for run in runs:
             run.close()
+        super().close()
 
     def _drop(self, uid: str) -> None:
         with self._lock:
@@ -436,7 +437,7 @@ class ArgoController(Controller):
             run.close()
 
     def reconcile(self, rt: ResourceType, namespace: str | None, name: str) -> float | None:
-        wf = get_or_none(self.store, rt, namespace, name)
+        wf = get_or_none(self.api, rt, namespace, name)
         if wf is None:
             self._drop_by_name(namespace, name)
             return None
@@ -448,7 +449,7 @@ class ArgoController(Controller):
         if not status.get("phase"):
             status.update(phase="Pending", startedAt=rfc3339(), progress="0/0")
             status["observedGeneration"] = wf["metadata"].get("generation", 1)
-            write_status(self.store, rt, wf, status)
+            write_status(self.api, rt, wf, status)
             return self._poll
         with self._lock:
             run = self._runs.get(uid)
@@ -492,7 +493,7 @@ class ArgoController(Controller):
             return None
         status.update(phase="Running", progress=run.progress(), nodes=run.nodes_status())
         status["observedGeneration"] = wf["metadata"].get("generation", 1)
-        write_status(self.store, rt, wf, status)
+        write_status(self.api, rt, wf, status)
         return self._poll
 
     def _drop_by_name(self, namespace: str | None, name: str) -> None:
@@ -520,7 +521,7 @@ class ArgoController(Controller):
         if message:
             status["message"] = message
         status["conditions"] = [{"type": "Completed", "status": "True"}]
-        write_status(self.store, rt, wf, status)
+        write_status(self.api, rt, wf, status)
 
     def _resolve(self, wf: Obj) -> tuple[Obj, dict[str, str]]:
         """The Workflow's effective spec (its template's, overlaid with its own) and its parameters."""
@@ -530,9 +531,9 @@ class ArgoController(Controller):
         if ref:
             cluster = bool(ref.get("clusterScope"))
             kind_name = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
-            tmpl_rt = self.store.registry.by_kind(API_VERSION, kind_name)
+            tmpl_rt = self.api.resource(API_VERSION, kind_name)
             namespace = None if cluster else wf["metadata"].get("namespace")
-            template = get_or_none(self.store, tmpl_rt, namespace, str(ref.get("name"))) if tmpl_rt else None
+            template = get_or_none(self.api, tmpl_rt, namespace, str(ref.get("name"))) if tmpl_rt else None
             if template is None:
                 plural = "clusterworkflowtemplates" if cluster else "workflowtemplates"
                 raise WorkflowSpecError(f'{plural}.{GROUP} "{ref.get("name")}" not found')

@@ -16,7 +16,7 @@ from typing import Any
 from drkit.lab.apiserver.errors import ApiError
 from drkit.lab.apiserver.store import Obj, rfc3339
 from drkit.lab.apiserver.types import NAMESPACES, ResourceType
-from drkit.lab.controllers.base import Controller
+from drkit.lab.controllers.base import ControlPlaneController
 
 KUBERNETES_FINALIZER = "kubernetes"
 RECHECK_SECONDS = 0.25  # while content remains; a real controller retries with backoff
@@ -79,7 +79,7 @@ def _group_resource(rt: ResourceType) -> str:
     return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
 
 
-class NamespaceController(Controller):
+class NamespaceController(ControlPlaneController):
     name = "namespaces"
     watches = (("", "Namespace"),)
 

@@ -13,7 +13,7 @@ import binascii
 from typing import Any
 
 from drkit.lab.apiserver.types import ResourceType
-from drkit.lab.controllers.base import Controller
+from drkit.lab.controllers.base import Operator
 from drkit.lab.controllers.conditions import copy_conditions, put_condition, rfc3339
 from drkit.lab.controllers.support import (
     Obj,
@@ -29,7 +29,7 @@ GROUP = "bitnami.com"
 API_VERSION = "bitnami.com/v1alpha1"
 
 
-class SealedSecretsController(Controller):
+class SealedSecretsController(Operator):
     """Unseals SealedSecrets into Secrets (see the module docstring)."""
 
     name = "sealed-secrets"
@@ -40,19 +40,17 @@ class SealedSecretsController(Controller):
             if namespace == SEALING_KEY_NAMESPACE:
                 self._key_changed(namespace, name)
             return None
-        obj = get_or_none(self.store, rt, namespace, name)
+        obj = get_or_none(self.api, rt, namespace, name)
         if obj is None or is_deleting(obj):
             return None
         self._sync(rt, obj)
         return None
 
     def _secret_rt(self) -> ResourceType:
-        rt = self.store.registry.by_kind("v1", "Secret")
-        assert rt is not None  # a built-in kind
-        return rt
+        return self.api.require("v1", "Secret")  # a built-in kind
 
     def _private_keys(self) -> list[bytes]:
-        secrets, _ = self.store.list(self._secret_rt(), SEALING_KEY_NAMESPACE)
+        secrets, _ = self.api.list(self._secret_rt(), SEALING_KEY_NAMESPACE)
         keys = []
         for secret in secrets:
             if SEALING_KEY_LABEL not in (secret["metadata"].get("labels") or {}):
@@ -67,13 +65,13 @@ class SealedSecretsController(Controller):
         return keys
 
     def _key_changed(self, namespace: str, name: str) -> None:
-        secret = get_or_none(self.store, self._secret_rt(), namespace, name)
+        secret = get_or_none(self.api, self._secret_rt(), namespace, name)
         if secret is not None and SEALING_KEY_LABEL not in (secret["metadata"].get("labels") or {}):
             return
-        sealed_rt = self.store.registry.by_kind(API_VERSION, "SealedSecret")
+        sealed_rt = self.api.resource(API_VERSION, "SealedSecret")
         if sealed_rt is None:
             return
-        for sealed in self.store.list(sealed_rt, None)[0]:
+        for sealed in self.api.list(sealed_rt, None)[0]:
             if not is_deleting(sealed):
                 self._sync(sealed_rt, sealed)
 
@@ -96,7 +94,7 @@ class SealedSecretsController(Controller):
         for cond in status["conditions"]:
             cond.setdefault("lastUpdateTime", now)
         status["observedGeneration"] = sealed["metadata"].get("generation", 1)
-        write_status(self.store, rt, sealed, status)
+        write_status(self.api, rt, sealed, status)
 
     def _apply_secret(self, sealed: Obj) -> str | None:
         """Create or update the Secret; the problem when it cannot (never a value)."""
@@ -107,9 +105,9 @@ class SealedSecretsController(Controller):
         desired = self._secret_for(sealed, data)
         secret_rt = self._secret_rt()
         namespace, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
-        current = get_or_none(self.store, secret_rt, namespace, name)
+        current = get_or_none(self.api, secret_rt, namespace, name)
         if current is None:
-            self.store.create(secret_rt, desired)
+            self.api.create(secret_rt, desired)
             return None
         if not is_owned_by(current, sealed):
             return "Resource already exists and is not managed by SealedSecret"
@@ -122,7 +120,7 @@ class SealedSecretsController(Controller):
             }
             return None if updated == live else updated
 
-        self.store.mutate(secret_rt, namespace, name, change)
+        self.api.mutate(secret_rt, namespace, name, change)
         return None
 
     def _secret_for(self, sealed: Obj, data: dict[str, bytes]) -> Obj:

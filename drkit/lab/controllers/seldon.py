@@ -7,7 +7,8 @@ their deletion hangs and their namespace stays Terminating (seed 003). A Model i
 is wrong.
 
 A Server owns a StatefulSet whose pods carry the real three containers (mlserver, agent, rclone); the
-workloads controller makes them ready, and the Server follows the StatefulSet."""
+control plane's StatefulSet controller and the lab's kubelet make them ready, and the Server follows the
+StatefulSet. Everything goes through the Kubernetes API, as the real operator's does."""
 
 from __future__ import annotations
 
@@ -17,19 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drkit.lab.apiserver.store import Store
 from drkit.lab.apiserver.types import ResourceType
-from drkit.lab.controllers.base import Controller
+from drkit.lab.controllers.base import Operator
 from drkit.lab.controllers.conditions import condition_is_true, copy_conditions, put_condition, rfc3339
 from drkit.lab.controllers.support import (
     Obj,
     add_finalizer,
     get_or_none,
     is_deleting,
+    is_subset,
     owner_reference,
     remove_finalizer,
     write_status,
 )
+from drkit.lab.kubeapi import ApiClient
 from drkit.lab.settings import LabSettings
 
 GROUP = "mlops.seldon.io"
@@ -91,7 +93,7 @@ def storage_problem(uri: str, settings: LabSettings) -> str | None:
     return None
 
 
-class SeldonController(Controller):
+class SeldonController(Operator):
     """The Seldon Core v2 operator + scheduler pair (see the module docstring)."""
 
     name = "seldon-scheduler"
@@ -103,8 +105,8 @@ class SeldonController(Controller):
         ("apps", "StatefulSet"),
     )
 
-    def __init__(self, store: Store, settings: LabSettings) -> None:
-        super().__init__(store, settings)
+    def __init__(self, api: ApiClient, settings: LabSettings) -> None:
+        super().__init__(api, settings)
         self._lock = threading.Lock()
         self._since: dict[tuple[str, str], float] = {}  # (uid, what) -> monotonic time first seen
 
@@ -125,19 +127,19 @@ class SeldonController(Controller):
             self._since.pop((obj["metadata"]["uid"], what), None)
 
     def _rt(self, kind: str) -> ResourceType | None:
-        return self.store.registry.by_kind(API_VERSION, kind)
+        return self.api.resource(API_VERSION, kind)
 
     def reconcile(self, rt: ResourceType, namespace: str | None, name: str) -> float | None:
         if rt.kind == "StatefulSet":
             return self._statefulset_changed(rt, namespace, name)
-        obj = get_or_none(self.store, rt, namespace, name)
+        obj = get_or_none(self.api, rt, namespace, name)
         if obj is None:
             return None
         if is_deleting(obj):
             return self._finalize(rt, obj)
         finalizer = FINALIZERS.get(rt.kind)
         if finalizer and finalizer not in (obj["metadata"].get("finalizers") or []):
-            obj = add_finalizer(self.store, rt, obj, finalizer)
+            obj = add_finalizer(self.api, rt, obj, finalizer)
         if rt.kind == "Server":
             return self._server(rt, obj)
         if rt.kind == "Model":
@@ -157,7 +159,7 @@ class SeldonController(Controller):
         elapsed = self._elapsed(obj, "deleting")
         if elapsed < delay:
             return delay - elapsed
-        remove_finalizer(self.store, rt, obj, finalizer)
+        remove_finalizer(self.api, rt, obj, finalizer)
         self._forget(obj, "deleting")
         self._forget(obj, "ready")
         if rt.kind == "Model":
@@ -169,21 +171,20 @@ class SeldonController(Controller):
 
     # --------------------------------------------------------------------------------------------- Server
     def _server(self, rt: ResourceType, obj: Obj) -> float | None:
-        sts_rt = self.store.registry.by_kind("apps/v1", "StatefulSet")
-        assert sts_rt is not None  # a built-in kind
+        sts_rt = self.api.require("apps/v1", "StatefulSet")  # a built-in kind
         namespace, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
         replicas = int((obj.get("spec") or {}).get("replicas", 1))
         desired = self._server_statefulset(obj, replicas)
-        sts = get_or_none(self.store, sts_rt, namespace, name)
+        sts = get_or_none(self.api, sts_rt, namespace, name)
         if sts is None:
-            sts = self.store.create(sts_rt, desired)
-        elif sts["spec"] != desired["spec"]:
+            sts = self.api.create(sts_rt, desired)
+        elif not is_subset(desired["spec"], sts["spec"]):  # a real server defaults more fields in
 
             def change(current: Obj) -> Obj:
                 current["spec"] = desired["spec"]
                 return current
 
-            sts = self.store.mutate(sts_rt, namespace, name, change)
+            sts = self.api.mutate(sts_rt, namespace, name, change)
         sts_status: Obj = sts.get("status") or {}
         sts_ready = (
             sts_status.get("observedGeneration") == sts["metadata"].get("generation")
@@ -208,7 +209,7 @@ class SeldonController(Controller):
             "loadedModels": loaded,
             "observedGeneration": obj["metadata"].get("generation", 1),
         }
-        write_status(self.store, rt, obj, body)
+        write_status(self.api, rt, obj, body)
         return None if sts_ready else self._poll
 
     def _server_statefulset(self, server: Obj, replicas: int) -> Obj:
@@ -237,7 +238,7 @@ class SeldonController(Controller):
         }
 
     def _statefulset_changed(self, rt: ResourceType, namespace: str | None, name: str) -> float | None:
-        sts = get_or_none(self.store, rt, namespace, name)
+        sts = get_or_none(self.api, rt, namespace, name)
         if sts is None or namespace is None:
             return None
         for ref in sts["metadata"].get("ownerReferences") or []:
@@ -249,20 +250,20 @@ class SeldonController(Controller):
         server_rt = self._rt("Server")
         if server_rt is None:
             return
-        server = get_or_none(self.store, server_rt, namespace, name)
+        server = get_or_none(self.api, server_rt, namespace, name)
         if server is not None and not is_deleting(server):
             self._server(server_rt, server)
 
     def _server_ready(self, namespace: str, name: str) -> bool:
         server_rt = self._rt("Server")
-        server = get_or_none(self.store, server_rt, namespace, name) if server_rt else None
+        server = get_or_none(self.api, server_rt, namespace, name) if server_rt else None
         return server is not None and not is_deleting(server) and condition_is_true(server, "Ready")
 
     def _loaded_models(self, namespace: str, server: str) -> int:
         model_rt = self._rt("Model")
         if model_rt is None:
             return 0
-        models, _ = self.store.list(model_rt, namespace)
+        models, _ = self.api.list(model_rt, namespace)
         return sum(
             1
             for m in models
@@ -288,9 +289,8 @@ class SeldonController(Controller):
         return None
 
     def _secret_problem(self, namespace: str, secret_name: str) -> str | None:
-        secret_rt = self.store.registry.by_kind("v1", "Secret")
-        assert secret_rt is not None  # a built-in kind
-        secret = get_or_none(self.store, secret_rt, namespace, secret_name)
+        secret_rt = self.api.require("v1", "Secret")  # a built-in kind
+        secret = get_or_none(self.api, secret_rt, namespace, secret_name)
         if secret is None:
             return f'secret "{secret_name}" not found in namespace {namespace}'
         keys = set((secret.get("data") or {}).keys()) | set((secret.get("stringData") or {}).keys())
@@ -332,7 +332,7 @@ class SeldonController(Controller):
             "observedGeneration": obj["metadata"].get("generation", 1),
         }
         was_ready = condition_is_true(obj, "ModelReady")
-        write_status(self.store, rt, obj, body)
+        write_status(self.api, rt, obj, body)
         if was_ready != ready:
             self._refresh_server(obj["metadata"]["namespace"], str(spec.get("server") or "mlserver"))
             self._refresh_experiments(obj["metadata"]["namespace"])
@@ -343,15 +343,15 @@ class SeldonController(Controller):
         exp_rt = self._rt("Experiment")
         if exp_rt is None:
             return
-        for exp in self.store.list(exp_rt, namespace)[0]:
-            if not is_deleting(exp):
-                self._experiment(exp_rt, exp)
+        for exp in self.api.list(exp_rt, namespace)[0]:
+            if not is_deleting(exp):  # the whole reconcile: one not seen yet gets its finalizer first
+                self.reconcile(exp_rt, namespace, exp["metadata"]["name"])
 
     def _models_not_ready(self, namespace: str, names: list[str]) -> list[str]:
         model_rt = self._rt("Model")
         missing = []
         for name in names:
-            model = get_or_none(self.store, model_rt, namespace, name) if model_rt else None
+            model = get_or_none(self.api, model_rt, namespace, name) if model_rt else None
             if model is None or is_deleting(model) or not condition_is_true(model, "Ready"):
                 missing.append(name)
         return missing
@@ -389,7 +389,7 @@ class SeldonController(Controller):
             "conditions": status["conditions"],
             "observedGeneration": obj["metadata"].get("generation", 1),
         }
-        write_status(self.store, rt, obj, body)
+        write_status(self.api, rt, obj, body)
         return self._poll * 4 if all_waiting else None
 
     # ------------------------------------------------------------------------------------------- Pipeline
@@ -411,5 +411,5 @@ class SeldonController(Controller):
             "conditions": status["conditions"],
             "observedGeneration": obj["metadata"].get("generation", 1),
         }
-        write_status(self.store, rt, obj, body)
+        write_status(self.api, rt, obj, body)
         return self._poll * 4 if waiting else None

@@ -1,5 +1,8 @@
-"""Small store idioms every lab controller repeats: optional reads, owner references, finalizers, status
+"""Small API idioms every lab controller repeats: optional reads, owner references, finalizers, status
 writes.
+
+They take anything with the two verbs they use (`ObjectAccess`): the operators pass their `ApiClient`, the
+emulated control plane's controllers the Store they are part of.
 
 Status is written only when it really changed: controllers watch their own objects, so an unconditional
 write would wake them again forever."""
@@ -9,27 +12,39 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from drkit.lab.apiserver.errors import ApiError
-from drkit.lab.apiserver.store import Store
 from drkit.lab.apiserver.types import ResourceType
 
 Obj = dict[str, Any]
 
 
-def get_or_none(store: Store, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+class ObjectAccess(Protocol):
+    """Read one object; read-modify-write one object (the change returns None when nothing changes)."""
+
+    def get(self, rt: ResourceType, namespace: str | None, name: str, /) -> Obj: ...
+
+    def mutate(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        change: Callable[[Obj], Obj | None],
+        /,
+        *,
+        subresource: str | None = None,
+    ) -> Obj: ...
+
+
+def get_or_none(api: ObjectAccess, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
     try:
-        return store.get(rt, namespace, name)
+        return api.get(rt, namespace, name)
     except ApiError as exc:
         if exc.code == 404:
             return None
         raise
-
-
-def kind(store: Store, api_version: str, kind_name: str) -> ResourceType | None:
-    """The served type for apiVersion/kind, None while its CRD is not installed."""
-    return store.registry.by_kind(api_version, kind_name)
 
 
 def meta(obj: Obj) -> Obj:
@@ -58,7 +73,16 @@ def is_owned_by(obj: Obj, owner: Obj) -> bool:
     return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences", []) or [])
 
 
-def add_finalizer(store: Store, rt: ResourceType, obj: Obj, finalizer: str) -> Obj:
+def controller_of(obj: Obj) -> Obj | None:
+    """The ownerReference marked `controller: true`, or None."""
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            found: Obj = ref
+            return found
+    return None
+
+
+def add_finalizer(api: ObjectAccess, rt: ResourceType, obj: Obj, finalizer: str) -> Obj:
     """Add `finalizer` unless present (never on an object already being deleted: the server forbids it)."""
 
     def change(current: Obj) -> Obj | None:
@@ -68,10 +92,10 @@ def add_finalizer(store: Store, rt: ResourceType, obj: Obj, finalizer: str) -> O
         finalizers.append(finalizer)
         return current
 
-    return store.mutate(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], change)
+    return api.mutate(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], change)
 
 
-def remove_finalizer(store: Store, rt: ResourceType, obj: Obj, finalizer: str) -> None:
+def remove_finalizer(api: ObjectAccess, rt: ResourceType, obj: Obj, finalizer: str) -> None:
     """Remove `finalizer`; the API server deletes the object when it was the last one of a deleted object."""
 
     def change(current: Obj) -> Obj | None:
@@ -82,14 +106,15 @@ def remove_finalizer(store: Store, rt: ResourceType, obj: Obj, finalizer: str) -
         return current
 
     try:
-        store.mutate(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], change)
+        api.mutate(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], change)
     except ApiError as exc:
         if exc.code != 404:
             raise
 
 
-def write_status(store: Store, rt: ResourceType, obj: Obj, status: Obj) -> bool:
-    """Replace obj.status through the status subresource when it differs; True when written."""
+def write_status(api: ObjectAccess, rt: ResourceType, obj: Obj, status: Obj) -> bool:
+    """Replace obj.status (through the status subresource when the kind has one) when it differs; True when
+    written."""
     if obj.get("status") == status:
         return False
     new_status = copy.deepcopy(status)
@@ -101,14 +126,32 @@ def write_status(store: Store, rt: ResourceType, obj: Obj, status: Obj) -> bool:
         return current
 
     try:
-        store.mutate(
-            rt, obj["metadata"].get("namespace"), obj["metadata"]["name"], change, subresource="status"
+        api.mutate(
+            rt,
+            obj["metadata"].get("namespace"),
+            obj["metadata"]["name"],
+            change,
+            subresource="status" if rt.has_status else None,
         )
     except ApiError as exc:
         if exc.code != 404:
             raise
         return False
     return True
+
+
+def is_subset(wanted: Any, live: Any) -> bool:
+    """True when every field of `wanted` has its value in `live` (which a server may have defaulted more
+    fields into): how an operator tells whether the object it owns still says what it asked for."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(k in live and is_subset(v, live[k]) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return (
+            isinstance(live, list)
+            and len(wanted) == len(live)
+            and all(is_subset(w, v) for w, v in zip(wanted, live, strict=True))
+        )
+    return bool(wanted == live)
 
 
 def stable_hash(value: object, length: int = 10) -> str:

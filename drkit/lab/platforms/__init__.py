@@ -1,7 +1,8 @@
 """Demo platforms `drkit lab up --platform NAME` installs, and the CRDs every lab platform needs.
 
 A platform install plays the part of the cluster's original bootstrap (whoever built the platform before drkit
-was ever run), so it writes straight into the store rather than going through drkit or the HTTP API.
+was ever run). It is an ordinary API client (the lab's `ApiClient`, never drkit), so it installs into any API
+server it is given a URL and a credential for.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 
 from drkit.lab.apiserver.errors import ApiError
-from drkit.lab.apiserver.store import Store
-from drkit.lab.apiserver.types import CRDS, NAMESPACES
+from drkit.lab.kubeapi import ApiClient
 from drkit.lab.state import LabUsageError
 
 if TYPE_CHECKING:
@@ -31,15 +31,15 @@ def load_yaml_documents(text: str) -> list[dict[str, Any]]:
     return [doc for doc in YAML(typ="safe", pure=True).load_all(text) if isinstance(doc, dict)]
 
 
-def create_or_replace(store: Store, obj: dict[str, Any]) -> dict[str, Any]:
+def create_or_replace(api: ApiClient, obj: dict[str, Any]) -> dict[str, Any]:
     """Create `obj`, or replace the spec, labels and annotations of the existing one (idempotent)."""
-    rt = store.registry.by_kind(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    rt = api.resource(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
     if rt is None:
-        raise LabUsageError(f"the lab does not serve {obj.get('apiVersion')} {obj.get('kind')}")
+        raise LabUsageError(f"the cluster does not serve {obj.get('apiVersion')} {obj.get('kind')}")
     body = {k: v for k, v in obj.items() if k != "status"}
     meta = body.get("metadata", {})
     try:
-        return store.create(rt, body)
+        return api.create(rt, body)
     except ApiError as exc:
         if exc.code != 409:
             raise
@@ -54,25 +54,26 @@ def create_or_replace(store: Store, obj: dict[str, Any]) -> dict[str, Any]:
                 current["metadata"][key] = meta[key]
         return current
 
-    return store.mutate(rt, namespace, meta["name"], _replace)
+    return api.mutate(rt, namespace, meta["name"], _replace)
 
 
-def ensure_system_namespaces(store: Store) -> None:
+def ensure_system_namespaces(api: ApiClient) -> None:
+    namespaces = api.require("v1", "Namespace")
     for name in SYSTEM_NAMESPACES:
         try:
-            store.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            api.create(namespaces, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         except ApiError as exc:
             if exc.code != 409:
                 raise
 
 
-def install_crds(store: Store) -> list[str]:
+def install_crds(api: ApiClient) -> list[str]:
     """Install every CRD under platforms/crds (Seldon, Argo, SealedSecrets); return their names."""
     names: list[str] = []
     for path in sorted(CRD_DIR.glob("*.yaml")):
         for doc in load_yaml_documents(path.read_text(encoding="utf-8")):
-            if doc.get("kind") == CRDS.kind:
-                create_or_replace(store, doc)
+            if doc.get("kind") == "CustomResourceDefinition":
+                create_or_replace(api, doc)
                 names.append(doc["metadata"]["name"])
     return names
 

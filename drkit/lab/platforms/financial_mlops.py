@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drkit.lab.kubeapi import ApiClient
 from drkit.lab.launcher import child_env
 from drkit.lab.mlflow_server import ARTIFACTS_BUCKET_ROOT
 from drkit.lab.platforms import (
@@ -194,24 +195,21 @@ def _variant_of(model: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
-def apply_documents(lab: Lab, docs: list[dict[str, Any]]) -> int:
-    assert lab.store is not None
+def apply_documents(api: ApiClient, docs: list[dict[str, Any]]) -> int:
     # Namespaces and CRDs before what lives in them, as `kubectl apply` users learn to order things.
     ordered = sorted(
         docs, key=lambda d: 0 if d.get("kind") in ("Namespace", "CustomResourceDefinition") else 1
     )
     for doc in ordered:
-        create_or_replace(lab.store, doc)
+        create_or_replace(api, doc)
     return len(ordered)
 
 
 def wait_ready(
-    lab: Lab, models: list[str], experiments: list[str], timeout: float = _READY_TIMEOUT_S
+    api: ApiClient, models: list[str], experiments: list[str], timeout: float = _READY_TIMEOUT_S
 ) -> None:
-    assert lab.store is not None
-    store = lab.store
-    model_rt = store.registry.by_kind("mlops.seldon.io/v1alpha1", "Model")
-    experiment_rt = store.registry.by_kind("mlops.seldon.io/v1alpha1", "Experiment")
+    model_rt = api.resource("mlops.seldon.io/v1alpha1", "Model")
+    experiment_rt = api.resource("mlops.seldon.io/v1alpha1", "Experiment")
     if model_rt is None or experiment_rt is None:
         raise LabError("the Seldon CRDs are not installed")
     pending: dict[str, str] = {}
@@ -220,7 +218,7 @@ def wait_ready(
         pending = {}
         for rt, names in ((model_rt, models), (experiment_rt, experiments)):
             for name in names:
-                obj = store.get(rt, INFERENCE_NAMESPACE, name)
+                obj = api.get(rt, INFERENCE_NAMESPACE, name)
                 ready = _ready_condition(obj)
                 if ready is None or ready.get("status") != "True":
                     pending[f"{rt.kind} {name}"] = str(
@@ -243,17 +241,19 @@ def _ready_condition(obj: dict[str, Any]) -> dict[str, Any] | None:
 
 def install(lab: Lab, *, progress: Progress, manifests: Path = MANIFESTS) -> dict[str, TrainedModel]:
     """Install the platform into a started lab; return the models it trained."""
-    if lab.store is None:
-        raise LabError("the lab is not started")
+    with lab.api("lab-bootstrap") as api:
+        return install_with(api, lab, progress=progress, manifests=manifests)
+
+
+def install_with(api: ApiClient, lab: Lab, *, progress: Progress, manifests: Path) -> dict[str, TrainedModel]:
     started = time.monotonic()
-    store = lab.store
-    ensure_system_namespaces(store)
-    progress(f"installing {len(install_crds(store))} CRDs (Seldon Core v2, Argo Workflows, SealedSecrets)")
+    ensure_system_namespaces(api)
+    progress(f"installing {len(install_crds(api))} CRDs (Seldon Core v2, Argo Workflows, SealedSecrets)")
     key_pem, cert_pem = lab_sealing_key()
-    create_or_replace(store, sealing_key_secret(key_pem, cert_pem))
+    create_or_replace(api, sealing_key_secret(key_pem, cert_pem))
     progress("installed the SealedSecrets key in kube-system")
     infra = render_kustomization(manifests / "infrastructure")
-    progress(f"applied {apply_documents(lab, infra)} infrastructure objects (MLflow, MinIO)")
+    progress(f"applied {apply_documents(api, infra)} infrastructure objects (MLflow, MinIO)")
     trained = train_variants(lab, progress)
     docs = render_kustomization(manifests / "base")
     models: list[str] = []
@@ -266,8 +266,8 @@ def install(lab: Lab, *, progress: Progress, manifests: Path = MANIFESTS) -> dic
             models.append(doc["metadata"]["name"])
         elif doc.get("kind") == "Experiment":
             experiments.append(doc["metadata"]["name"])
-    progress(f"applied {apply_documents(lab, docs)} objects from {manifests / 'base'}")
+    progress(f"applied {apply_documents(api, docs)} objects from {manifests / 'base'}")
     progress(f"waiting for Models {', '.join(models)} and Experiment {', '.join(experiments)} to be Ready")
-    wait_ready(lab, models, experiments)
+    wait_ready(api, models, experiments)
     progress(f"platform financial-mlops is Ready ({time.monotonic() - started:.1f} s)")
     return trained

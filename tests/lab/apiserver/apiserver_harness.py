@@ -25,6 +25,7 @@ from drkit.lab.controllers.base import ControllerManager
 from drkit.lab.faults import Faults
 
 TOKEN = "test-token-not-a-secret"
+SYSTEM_TOKEN = "system-token-not-a-secret"  # the lab's operators' credential
 KUBECTL = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "kubectl"
 
 

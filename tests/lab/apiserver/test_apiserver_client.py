@@ -344,6 +344,13 @@ def test_empty_namespace_is_removed_by_the_controller(lab: Lab, api: Any) -> Non
     core = client.CoreV1Api(api)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="brief")))
     core.create_namespaced_config_map("brief", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c")))
+    listed = core.list_namespace(field_selector="metadata.name=brief")
     core.delete_namespace("brief")
-    assert lab.manager.wait_idle()
+    stream = watch.Watch().stream(
+        core.list_namespace,
+        field_selector="metadata.name=brief",
+        resource_version=listed.metadata.resource_version,
+        timeout_seconds=10,
+    )
+    assert "DELETED" in (event["type"] for event in stream)
     assert "brief" not in [n.metadata.name for n in core.list_namespace().items]

@@ -1,4 +1,5 @@
-"""Fixtures for controller tests: lab settings with tiny delays and clusters that are always stopped."""
+"""Fixtures for controller tests: lab settings with tiny delays, and clusters (an API server over HTTPS with
+the given controllers as its clients) that are always stopped."""
 
 from __future__ import annotations
 
@@ -6,11 +7,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from controller_cluster import Cluster, install_crds
+from controller_cluster import SYSTEM_TOKEN, USER_TOKEN, Cluster
 
+from drkit.lab.apiserver.http import ApiServer
 from drkit.lab.apiserver.store import Store
-from drkit.lab.controllers.base import Controller, ControllerManager
+from drkit.lab.controllers import operator_client
+from drkit.lab.controllers.base import Controller, ControllerManager, ControlPlaneController, Operator
+from drkit.lab.faults import Faults
+from drkit.lab.kubeapi import ApiClient, ApiConnection
+from drkit.lab.platforms import install_crds
 from drkit.lab.settings import LabSettings
+from drkit.lab.tls import TlsFiles, ensure_tls
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return ensure_tls(tmp_path_factory.mktemp("controller-tls"))
 
 
 @pytest.fixture
@@ -28,24 +40,46 @@ def lab_settings(tmp_path: Path) -> LabSettings:
 
 
 @pytest.fixture
-def make_cluster(lab_settings: LabSettings) -> Iterator[Callable[..., Cluster]]:
+def make_cluster(
+    lab_settings: LabSettings, tls_files: TlsFiles, tmp_path: Path
+) -> Iterator[Callable[..., Cluster]]:
     """Start a cluster running the given controller classes (all stopped and closed after the test)."""
     started: list[Cluster] = []
 
     def make(*controller_classes: type[Controller]) -> Cluster:
         store = Store()
-        install_crds(store)
-        controllers = [cls(store, lab_settings) for cls in controller_classes]
-        manager = ControllerManager(store, controllers)
+        server = ApiServer(
+            store,
+            token=USER_TOKEN,
+            system_token=SYSTEM_TOKEN,
+            tls=(tls_files.server_cert, tls_files.server_key),
+            faults=Faults(),
+            request_log=tmp_path / f"requests-{len(started)}.jsonl",
+        )
+        server.start()
+        system = ApiConnection(server.url, ca_file=tls_files.ca_cert, token=SYSTEM_TOKEN)
+        with ApiClient(system, user_agent="lab-bootstrap") as bootstrap:
+            install_crds(bootstrap)
+        controllers: list[Controller] = []
+        for cls in controller_classes:
+            if issubclass(cls, ControlPlaneController):
+                controllers.append(cls(store, lab_settings))
+            else:
+                assert issubclass(cls, Operator)
+                controllers.append(cls(operator_client(system, cls.name), lab_settings))
+        manager = ControllerManager(
+            ApiClient(system, user_agent="lab-controller-manager"), controllers, discovery_retry=0.1
+        )
         manager.start()
-        cluster = Cluster(store, lab_settings, manager, controllers)
+        user = ApiClient(
+            ApiConnection(server.url, ca_file=tls_files.ca_cert, token=USER_TOKEN), user_agent="test"
+        )
+        cluster = Cluster(store, server, user, lab_settings, manager, controllers)
         started.append(cluster)
         return cluster
 
     yield make
     for cluster in started:
-        cluster.manager.stop()
-        for controller in cluster.controllers:
-            close = getattr(controller, "close", None)
-            if close is not None:
-                close()
+        cluster.manager.stop()  # closes every controller too
+        cluster.api.close()
+        cluster.server.stop()

@@ -1,57 +1,59 @@
-"""An in-process cluster for controller tests (helpers; the fixtures are in conftest.py).
+"""A cluster for controller tests: the emulated API server over HTTPS, controllers as its API clients
+(helpers; the fixtures are in conftest.py).
 
-No HTTP: controllers talk to the Store directly; `wait_for` blocks on the Store's watch (never sleep loops).
-Delays are tiny (0.05 s) so a test exercises the real timing paths in well under a second.
+Operators reach the server with the system token, as in a lab; the test acts as a user with its own token
+(and its own `ApiClient`). `wait_for` blocks on a watch over HTTP (never sleep loops). Delays are tiny
+(0.05 s) so a test exercises the real timing paths in well under a second.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from drkit.lab.apiserver.errors import ApiError
+from drkit.lab.apiserver.http import ApiServer
 from drkit.lab.apiserver.store import Store
-from drkit.lab.apiserver.types import CRDS, ResourceType
+from drkit.lab.apiserver.types import ResourceType
 from drkit.lab.controllers.base import Controller, ControllerManager
+from drkit.lab.kubeapi import ApiClient
 from drkit.lab.settings import LabSettings
 
-CRD_DIR = Path(__file__).resolve().parents[3] / "drkit" / "lab" / "platforms" / "crds"
 Obj = dict[str, Any]
-
-
-def install_crds(store: Store) -> None:
-    yaml = YAML(typ="safe")
-    for path in sorted(CRD_DIR.glob("*.yaml")):
-        store.create(CRDS, yaml.load(path.read_text()))
+USER_TOKEN = "user-token-for-controller-tests"
+SYSTEM_TOKEN = "system-token-for-controller-tests"
 
 
 @dataclass
 class Cluster:
-    store: Store
+    store: Store  # the emulated server's own state (for assertions no client could make)
+    server: ApiServer
+    api: ApiClient  # the test's client: a user, like kubectl
     settings: LabSettings
     manager: ControllerManager
     controllers: list[Controller] = field(default_factory=list)
 
     def rt(self, api_version: str, kind: str) -> ResourceType:
-        rt = self.store.registry.by_kind(api_version, kind)
-        assert rt is not None, f"{api_version}/{kind} is not served"
-        return rt
+        return self.api.require(api_version, kind)
 
     def create(self, obj: Obj) -> Obj:
-        return self.store.create(self.rt(obj["apiVersion"], obj["kind"]), obj)
+        return self.api.create(self.rt(obj["apiVersion"], obj["kind"]), obj)
 
     def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Obj | None:
-        try:
-            return self.store.get(self.rt(api_version, kind), namespace, name)
-        except ApiError as exc:
-            if exc.code == 404:
-                return None
-            raise
+        return self.api.get_or_none(self.rt(api_version, kind), namespace, name)
+
+    def list(self, api_version: str, kind: str, namespace: str | None, label_selector: str = "") -> list[Obj]:
+        return self.api.list(self.rt(api_version, kind), namespace, label_selector=label_selector)[0]
+
+    def mutate(
+        self, api_version: str, kind: str, namespace: str | None, name: str, change: Callable[[Obj], Obj]
+    ) -> Obj:
+        return self.api.mutate(self.rt(api_version, kind), namespace, name, change)
+
+    def delete(self, api_version: str, kind: str, namespace: str | None, name: str) -> Obj:
+        return self.api.delete(self.rt(api_version, kind), namespace, name)
 
     def namespace(self, name: str) -> Obj:
         return self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
@@ -67,23 +69,35 @@ class Cluster:
     ) -> Obj | None:
         """The object once `predicate` holds (None stands for "absent"); fails with its last state."""
         rt = self.rt(api_version, kind)
-        sub = self.store.watch(rt, namespace, None)
-        try:
-            deadline = time.monotonic() + timeout
-            obj = self.get(api_version, kind, namespace, name)
-            while not predicate(obj):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"timed out waiting for {kind} {namespace}/{name}; last state: {obj}"
-                    )
-                event = sub.next(remaining)
-                if event is None or event.object["metadata"]["name"] != name:
-                    continue
-                obj = None if event.type == "DELETED" else event.object
-            return obj
-        finally:
-            sub.close()
+        selector = f"metadata.name={name}"
+        deadline = time.monotonic() + timeout
+        items, rv = self.api.list(rt, namespace, field_selector=selector)
+        obj: Obj | None = items[0] if items else None
+        while not predicate(obj):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {kind} {namespace}/{name}; last state: {obj}")
+            stream = self.api.watch(
+                rt,
+                namespace=namespace,
+                resource_version=rv,
+                timeout_seconds=int(remaining) + 1,
+                field_selector=selector,
+            )
+            timer = threading.Timer(remaining, stream.close)  # ends the watch at the deadline exactly
+            timer.start()
+            try:
+                for event in stream:
+                    rv = event.resource_version or rv
+                    if event.type == "BOOKMARK":
+                        continue
+                    obj = None if event.type == "DELETED" else event.object
+                    if predicate(obj):
+                        break
+            finally:
+                timer.cancel()
+                stream.close()
+        return obj
 
 
 def condition(obj: Obj | None, cond_type: str) -> Obj | None:

@@ -219,7 +219,7 @@ def test_shutdown_stops_running_steps(make_cluster: Any) -> None:
         obj["spec"]["shutdown"] = "Stop"
         return obj
 
-    cluster.store.mutate(cluster.rt(ARGO, "Workflow"), NS, name, stop)
+    cluster.mutate(ARGO, "Workflow", NS, name, stop)
     done = cluster.wait_for(ARGO, "Workflow", NS, name, finished)
     assert done is not None
     assert done["status"]["phase"] == "Failed"

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from drkit.lab.apiserver.store import Store
-from drkit.lab.controllers import all_controllers
+from drkit.lab.controllers import control_plane_controllers, operators
 from drkit.lab.controllers.argo import WorkflowSpecError, merge_parameters, substitute
 from drkit.lab.controllers.conditions import set_condition
 from drkit.lab.controllers.seldon import resolve_storage_uri, storage_problem
+from drkit.lab.kubeapi import ApiConnection
 from drkit.lab.settings import LabSettings
 
 
@@ -67,8 +68,26 @@ def test_condition_transition_time_moves_only_with_status() -> None:
     assert obj["status"]["conditions"][0]["lastTransitionTime"] == "t4"  # type: ignore[index]
 
 
-def test_all_controllers_has_one_of_each(tmp_path: Path) -> None:
-    names = [c.name for c in all_controllers(Store(), LabSettings(state_dir=tmp_path))]
-    assert sorted(names) == sorted(
-        ["namespaces", "workloads", "seldon-scheduler", "argo-workflows", "sealed-secrets"]
-    )
+def test_control_plane_and_operators_have_one_of_each(tmp_path: Path) -> None:
+    settings = LabSettings(state_dir=tmp_path)
+    control_plane = control_plane_controllers(Store(), settings)
+    played = operators(ApiConnection("https://127.0.0.1:1", token="t"), settings)
+    assert [c.name for c in control_plane] == ["namespaces", "workload-controllers"]
+    assert sorted(c.name for c in played) == [
+        "argo-workflows",
+        "kubelet",
+        "sealed-secrets",
+        "seldon-scheduler",
+    ]
+    # Each operator is its own API client: its requests and field manager name it.
+    assert sorted(c.api.user_agent for c in played) == [
+        "lab-argo-workflows",
+        "lab-kubelet",
+        "lab-sealed-secrets",
+        "lab-seldon-scheduler",
+    ]
+    assert all(c.api.field_manager == c.api.user_agent for c in played)
+    # The outage names `drkit lab fault --controller-down` has always known: the kubelet and the workload
+    # controllers go down together as `workloads`.
+    units = {c.outage_unit for c in [*control_plane, *played]}
+    assert units == {"namespaces", "workloads", "seldon-scheduler", "argo-workflows", "sealed-secrets"}

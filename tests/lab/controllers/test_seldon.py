@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from controller_cluster import Cluster, condition, has_condition
 
+from drkit.lab.controllers.kubelet import Kubelet
 from drkit.lab.controllers.seldon import SeldonController
-from drkit.lab.controllers.workloads import WorkloadsController
+from drkit.lab.controllers.workloads import WorkloadControllers
 from drkit.lab.settings import LabSettings
 
 SELDON = "mlops.seldon.io/v1alpha1"
@@ -37,7 +38,7 @@ def write_mlmodel(settings: LabSettings, relative: str = "1/models/m-0123/artifa
 
 
 def platform(make_cluster: Any) -> Cluster:
-    cluster: Cluster = make_cluster(WorkloadsController, SeldonController)
+    cluster: Cluster = make_cluster(WorkloadControllers, Kubelet, SeldonController)
     cluster.namespace(NS)
     cluster.create(
         {
@@ -68,7 +69,7 @@ def test_model_is_ready_when_its_storage_holds_an_mlmodel(
         SELDON, "Server", NS, "mlserver", lambda o: ((o or {}).get("status") or {}).get("loadedModels") == 1
     )
     assert condition(server, "StatefulSetReady")["status"] == "True"  # type: ignore[index]
-    pods, _ = cluster.store.list(cluster.rt("v1", "Pod"), NS, label_selector="seldon-server-name=mlserver")
+    pods = cluster.list("v1", "Pod", NS, label_selector="seldon-server-name=mlserver")
     assert len(pods) == 1
     statuses = pods[0]["status"]["containerStatuses"]
     assert sorted(c["name"] for c in statuses) == ["agent", "mlserver", "rclone"]
@@ -142,7 +143,7 @@ def test_deletion_waits_for_the_scheduler(make_cluster: Any, lab_settings: LabSe
     cluster.wait_for(SELDON, "Model", NS, "m", has_condition("Ready"))
 
     cluster.manager.set_down("seldon-scheduler", True)
-    cluster.store.delete(cluster.rt(SELDON, "Model"), NS, "m")
+    cluster.delete(SELDON, "Model", NS, "m")
     stuck = cluster.wait_for(
         SELDON, "Model", NS, "m", lambda o: bool(o and o["metadata"].get("deletionTimestamp"))
     )
@@ -163,7 +164,9 @@ def test_namespace_stays_terminating_while_the_scheduler_is_down(
 ) -> None:
     namespaces = pytest.importorskip("drkit.lab.controllers.namespaces")
     write_mlmodel(lab_settings)
-    cluster: Cluster = make_cluster(namespaces.NamespaceController, WorkloadsController, SeldonController)
+    cluster: Cluster = make_cluster(
+        namespaces.NamespaceController, WorkloadControllers, Kubelet, SeldonController
+    )
     cluster.namespace(NS)
     cluster.create(
         {
@@ -179,7 +182,7 @@ def test_namespace_stays_terminating_while_the_scheduler_is_down(
     cluster.wait_for(SELDON, "Model", NS, "baseline-predictor", has_condition("Ready"))
 
     cluster.manager.set_down("seldon-scheduler", True)
-    cluster.store.delete(cluster.rt("v1", "Namespace"), None, NS)
+    cluster.delete("v1", "Namespace", None, NS)
     stuck = cluster.wait_for("v1", "Namespace", None, NS, has_condition("NamespaceFinalizersRemaining"))
     assert stuck is not None
     assert stuck["status"]["phase"] == "Terminating"

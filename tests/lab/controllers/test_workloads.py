@@ -1,4 +1,5 @@
-"""Deployments, StatefulSets and Jobs become ready after the workload delay, with Pods to check."""
+"""Deployments, StatefulSets and Jobs become ready once the kubelet has made their Pods ready: the emulated
+control plane's workload controllers and the lab's kubelet together, over HTTP."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 from controller_cluster import Cluster, condition, has_condition
 
-from drkit.lab.controllers.workloads import WorkloadsController
+from drkit.lab.controllers.kubelet import Kubelet
+from drkit.lab.controllers.workloads import WorkloadControllers
 
 APPS = "apps/v1"
 
@@ -33,12 +35,11 @@ def deployment(
 
 
 def pods_of(cluster: Cluster, app: str) -> list[dict[str, Any]]:
-    pods, _ = cluster.store.list(cluster.rt("v1", "Pod"), "apps", label_selector=f"app={app}")
-    return pods
+    return cluster.list("v1", "Pod", "apps", label_selector=f"app={app}")
 
 
 def test_deployment_becomes_available_with_ready_owned_pods(make_cluster: Any) -> None:
-    cluster: Cluster = make_cluster(WorkloadsController)
+    cluster: Cluster = make_cluster(WorkloadControllers, Kubelet)
     cluster.namespace("apps")
     created = cluster.create(deployment("web"))
 
@@ -57,17 +58,25 @@ def test_deployment_becomes_available_with_ready_owned_pods(make_cluster: Any) -
     assert progressing["reason"] == "NewReplicaSetAvailable"
     assert condition(done, "Available")["reason"] == "MinimumReplicasAvailable"  # type: ignore[index]
 
+    (replicaset,) = cluster.list(APPS, "ReplicaSet", "apps", label_selector="app=web")
+    assert replicaset["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+    assert replicaset["status"]["readyReplicas"] == 2
     pods = pods_of(cluster, "web")
     assert len(pods) == 2
     for pod in pods:
-        assert pod["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+        assert pod["metadata"]["ownerReferences"][0]["uid"] == replicaset["metadata"]["uid"]
+        assert (
+            pod["metadata"]["labels"]["pod-template-hash"]
+            == replicaset["metadata"]["labels"]["pod-template-hash"]
+        )
+        assert pod["spec"]["nodeName"] == "lab-node-0"  # bound by the lab's kubelet
         assert pod["status"]["phase"] == "Running"
         assert [c["ready"] for c in pod["status"]["containerStatuses"]] == [True, True]
         assert condition(pod, "Ready")["status"] == "True"  # type: ignore[index]
 
 
 def test_spec_change_rolls_out_again(make_cluster: Any) -> None:
-    cluster: Cluster = make_cluster(WorkloadsController)
+    cluster: Cluster = make_cluster(WorkloadControllers, Kubelet)
     cluster.namespace("apps")
     cluster.create(deployment("web", replicas=1))
     cluster.wait_for(APPS, "Deployment", "apps", "web", has_condition("Available"))
@@ -78,13 +87,17 @@ def test_spec_change_rolls_out_again(make_cluster: Any) -> None:
         obj["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
         return obj
 
-    updated = cluster.store.mutate(cluster.rt(APPS, "Deployment"), "apps", "web", bump)
+    updated = cluster.mutate(APPS, "Deployment", "apps", "web", bump)
     generation = updated["metadata"]["generation"]
     assert generation == 2
 
     def rolled_out(obj: dict[str, Any] | None) -> bool:
         status = (obj or {}).get("status") or {}
-        return status.get("observedGeneration") == generation and status.get("readyReplicas") == 3
+        return (
+            status.get("observedGeneration") == generation
+            and status.get("readyReplicas") == 3
+            and status.get("replicas") == 3  # the old ReplicaSet's pod is gone too
+        )
 
     cluster.wait_for(APPS, "Deployment", "apps", "web", rolled_out)
     new_pods = pods_of(cluster, "web")
@@ -94,7 +107,7 @@ def test_spec_change_rolls_out_again(make_cluster: Any) -> None:
 
 
 def test_failing_image_never_becomes_available(make_cluster: Any) -> None:
-    cluster: Cluster = make_cluster(WorkloadsController)
+    cluster: Cluster = make_cluster(WorkloadControllers, Kubelet)
     cluster.namespace("apps")
     cluster.create(deployment("bad", annotations={"lab.drkit.io/fail": "ImagePullBackOff"}))
 
@@ -108,7 +121,7 @@ def test_failing_image_never_becomes_available(make_cluster: Any) -> None:
 
 
 def test_broken_image_tag_fails_too(make_cluster: Any) -> None:
-    cluster: Cluster = make_cluster(WorkloadsController)
+    cluster: Cluster = make_cluster(WorkloadControllers, Kubelet)
     cluster.namespace("apps")
     cluster.create(deployment("tag", image="registry.local/app:broken"))
     done = cluster.wait_for(APPS, "Deployment", "apps", "tag", has_condition("Progressing", "False"))
@@ -116,7 +129,7 @@ def test_broken_image_tag_fails_too(make_cluster: Any) -> None:
 
 
 def test_statefulset_and_job(make_cluster: Any) -> None:
-    cluster: Cluster = make_cluster(WorkloadsController)
+    cluster: Cluster = make_cluster(WorkloadControllers, Kubelet)
     cluster.namespace("apps")
     template = {
         "metadata": {"labels": {"app": "db"}},
@@ -152,8 +165,13 @@ def test_statefulset_and_job(make_cluster: Any) -> None:
     assert status["currentRevision"] == status["updateRevision"]
     assert status["currentReplicas"] == status["updatedReplicas"] == 2
     assert status["observedGeneration"] == 1
-    assert sorted(p["metadata"]["name"] for p in pods_of(cluster, "db")) == ["db-0", "db-1"]
+    owned = {p["metadata"]["name"]: p["metadata"]["ownerReferences"][0] for p in pods_of(cluster, "db")}
+    assert sorted(n for n, ref in owned.items() if ref["uid"] == sts["metadata"]["uid"]) == ["db-0", "db-1"]
 
     job = cluster.wait_for("batch/v1", "Job", "apps", "once", has_condition("Complete"))
     assert job is not None
     assert job["status"]["succeeded"] == 1
+    assert job["status"]["active"] == 0
+    (job_pod,) = cluster.list("v1", "Pod", "apps", label_selector="job-name=once")
+    assert job_pod["metadata"]["ownerReferences"][0]["uid"] == job["metadata"]["uid"]
+    assert job_pod["status"]["phase"] == "Succeeded"
