@@ -74,6 +74,14 @@ def lab() -> None:
     "--port", type=click.IntRange(0, 65535), default=6443, show_default=True, help="API port (0: any)."
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--control-plane",
+    type=click.Choice(["emulated", "real"]),
+    default="emulated",
+    show_default=True,
+    help="emulated: the in-memory API server (starts in a second); real: etcd, kube-apiserver and "
+    "kube-controller-manager built from source (built once, about 8 minutes; see `drkit lab build`).",
+)
 @click.option("--no-mlflow", is_flag=True, help="Do not start the MLflow server.")
 @click.option("--platform", type=click.Choice(["financial-mlops"]), help="Install a demo platform.")
 @click.option("--insecure-http", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
@@ -87,6 +95,7 @@ def up(
     directory: Path | None,
     port: int,
     host: str,
+    control_plane: str,
     no_mlflow: bool,
     platform: str | None,
     insecure_http: bool,
@@ -105,8 +114,18 @@ def up(
         raise LabUsageError("--platform needs MLflow (the platform's models are trained into it)")
     if error_codes is not None:
         launcher.parse_error_codes(error_codes)
+    if control_plane == "real" and insecure_http:
+        raise LabUsageError(
+            "--insecure-http is for the emulated control plane; kube-apiserver serves TLS only"
+        )
     state = _state(directory)
     args = ["--port", str(port), "--host", host, "--seed", str(seed)]
+    if control_plane == "real":
+        launcher.refuse_if_running(state)
+        from drkit.lab.controlplane.build import ensure_built  # noqa: PLC0415 (only the real plane needs it)
+
+        binaries = ensure_built(progress=lambda line: click.echo(f"  {line}", err=True))
+        args += ["--control-plane", "real", "--binaries", str(binaries.directory)]
     args += ["--no-mlflow"] if no_mlflow else []
     args += ["--insecure-http"] if insecure_http else []
     args += ["--platform", platform] if platform else []
@@ -177,6 +196,8 @@ def status(ctx: click.Context, directory: Path | None, output: str) -> None:
     active = {k: v for k, v in doc.get("faults", {}).items() if v != defaults.get(k) and k != "seed"}
     click.echo(f"lab running (pid {info.pid}) from {state.root}")
     click.echo(f"  API:         {doc.get('api_url')}")
+    plane = doc.get("control_plane") or {}
+    click.echo(f"  control plane: {plane.get('name', 'emulated')} ({plane.get('version', '?')})")
     click.echo(f"  MLflow:      {doc.get('mlflow_url') or '(not started)'}")
     click.echo(f"  platform:    {doc.get('platform') or '(none)'}")
     click.echo(f"  objects:     {doc.get('objects')}")

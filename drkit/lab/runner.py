@@ -23,13 +23,17 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
+import drkit
 from drkit.errors import DrkitError, ExitCode
 from drkit.lab.apiserver.http import ApiServer
 from drkit.lab.apiserver.store import Store
 from drkit.lab.controllers import control_plane_controllers, operators
-from drkit.lab.controllers.base import ControllerManager
+from drkit.lab.controllers.base import Controller, ControllerManager
+from drkit.lab.controlplane.build import Binaries, find_built
+from drkit.lab.controlplane.proxy import FaultProxy
+from drkit.lab.controlplane.real import RealControlPlane
 from drkit.lab.faults import Faults, FaultSettings
 from drkit.lab.kubeapi import ApiClient, ApiConnection
 from drkit.lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
@@ -43,6 +47,7 @@ from drkit.lab.tls import ensure_tls
 log = logging.getLogger("drkit.lab")
 
 Progress = Callable[[str], None]
+ControlPlaneName = Literal["emulated", "real"]
 
 
 class Lab:
@@ -60,6 +65,8 @@ class Lab:
         tls: bool = True,
         platform: str | None = None,
         progress: Progress | None = None,
+        control_plane: ControlPlaneName = "emulated",
+        binaries: Binaries | None = None,
     ) -> None:
         self.state = StateDir(settings.state_dir)
         self.settings = settings
@@ -79,6 +86,12 @@ class Lab:
         self.manager: ControllerManager | None = None
         self.mlflow: MlflowServer | None = None
         self.started_at: float | None = None
+        self.control_plane = control_plane
+        self.binaries = binaries
+        self.real: RealControlPlane | None = None  # the real control plane, and the proxy users reach it by
+        self.proxy: FaultProxy | None = None
+        if control_plane == "real" and not tls:
+            raise LabUsageError("the real control plane serves TLS only; drop --insecure-http")
 
     # Public properties used by tests, the CLI and the benchmark.
     @property
@@ -91,9 +104,15 @@ class Lab:
 
     @property
     def api_url(self) -> str:
-        if self.server is None:
+        """The URL users reach: the emulated server, or the fault proxy in front of kube-apiserver."""
+        front = self.server.url if self.server else self.proxy.url if self.proxy else None
+        if front is None:
             raise LabError("the lab is not started")
-        return self.server.url
+        return front
+
+    @property
+    def control_plane_version(self) -> str:
+        return self.real.version if self.real is not None else f"emulated (drkit {drkit.__version__})"
 
     @property
     def mlflow_uri(self) -> str | None:
@@ -132,6 +151,29 @@ class Lab:
                 storage_roots={ARTIFACTS_BUCKET_ROOT: artifacts, **self.settings.storage_roots},
             )
             self._progress(f"MLflow is up at {self.mlflow.url}")
+        start = self._start_real if self.control_plane == "real" else self._start_emulated
+        control_plane_parts, self.connection = start()
+        with self.api("lab-bootstrap") as bootstrap:
+            ensure_system_namespaces(bootstrap)
+        self.manager = ControllerManager(
+            self.api("lab-controller-manager"),
+            [*control_plane_parts, *operators(self.connection, self.settings)],
+            resync_period=self.settings.resync_period,
+        )
+        for name in self.faults.settings.down_controllers:
+            self._set_down(name, True)
+        self.manager.start()
+        ca_pem = self.state.ca_cert.read_bytes() if self.use_tls else None
+        write_kubeconfig(
+            self.state.kubeconfig, render_kubeconfig(server=self.api_url, ca_pem=ca_pem, token=self.token)
+        )
+        self._progress(f"API server ({self.control_plane_version}) is up at {self.api_url}")
+        if self.platform:
+            install_platform(self.platform, self, progress=self._progress)
+
+    def _start_emulated(self) -> tuple[list[Controller], ApiConnection]:
+        """The in-memory API server, whose own namespace and workload controllers play the controller
+        manager."""
         tls_files = ensure_tls(self.state.root) if self.use_tls else None
         self.store = Store(seed=self.settings.seed)
         try:
@@ -149,52 +191,69 @@ class Lab:
         except OSError as exc:
             raise port_in_use_error(self.port) from exc
         self.server.start()
-        self.connection = ApiConnection(
+        connection = ApiConnection(
             self.server.url, ca_file=tls_files.ca_cert if tls_files else None, token=self.system_token
         )
-        with self.api("lab-bootstrap") as bootstrap:
-            ensure_system_namespaces(bootstrap)
-        self.manager = ControllerManager(
-            self.api("lab-controller-manager"),
-            [
-                *control_plane_controllers(self.store, self.settings),
-                *operators(self.connection, self.settings),
-            ],
-            resync_period=self.settings.resync_period,
+        return control_plane_controllers(self.store, self.settings), connection
+
+    def _start_real(self) -> tuple[list[Controller], ApiConnection]:
+        """etcd, kube-apiserver and kube-controller-manager, with the fault proxy in front for users.
+
+        The operators reach kube-apiserver directly with their own token, so faults and the request log
+        concern the users (drkit, kubectl) only, as on the emulated server."""
+        binaries = self.binaries or find_built()
+        if binaries is None:
+            raise LabUsageError(
+                "the real control plane is not built", hint="run `drkit lab build` (once, about 8 minutes)"
+            )
+        self._progress(
+            f"starting etcd, kube-apiserver and kube-controller-manager {binaries.kubernetes_version}"
         )
-        for name in self.faults.settings.down_controllers:
-            self._set_down(name, True)
-        self.manager.start()
-        write_kubeconfig(
-            self.state.kubeconfig,
-            render_kubeconfig(
-                server=self.server.url,
-                ca_pem=tls_files.ca_cert.read_bytes() if tls_files else None,
+        self.real = RealControlPlane(binaries, self.state.root / "controlplane", host=self.host).start()
+        assert self.real.tls is not None
+        self.token = self.real.credentials.lab
+        try:
+            self.proxy = FaultProxy(
+                self.real.url,
+                ca_file=self.real.tls.ca_cert,
+                tls=(self.real.tls.server_cert, self.real.tls.server_key),
+                faults=self.faults,
                 token=self.token,
-            ),
+                request_log=self.state.request_log,
+                admin=self.admin,
+                host=self.host,
+                port=self.port,
+            ).start()
+        except OSError as exc:
+            raise port_in_use_error(self.port) from exc
+        connection = ApiConnection(
+            self.real.url, ca_file=self.real.tls.ca_cert, token=self.real.credentials.operators
         )
-        self._progress(f"API server is up at {self.server.url}")
-        if self.platform:
-            install_platform(self.platform, self, progress=self._progress)
+        return [], connection  # kube-controller-manager runs the namespace, GC and workload controllers
 
     def stop(self) -> None:
         """Stop every part that started, in reverse order. Safe to call twice."""
         manager, self.manager = self.manager, None
         server, self.server = self.server, None
+        proxy, self.proxy = self.proxy, None
+        real, self.real = self.real, None
         mlflow, self.mlflow = self.mlflow, None
         if manager is not None:
             manager.stop()
         if server is not None:
             server.stop()
+        if proxy is not None:
+            proxy.stop()
+        if real is not None:
+            real.stop()
         if mlflow is not None:
             mlflow.stop()
 
     def info(self, pid: int) -> LabInfo:
-        assert self.server is not None
         return LabInfo(
             pid=pid,
-            api_url=self.server.url,
-            api_port=int(self.server.url.rsplit(":", 1)[1]),
+            api_url=self.api_url,
+            api_port=int(self.api_url.rsplit(":", 1)[1]),
             mlflow_url=self.mlflow.url if self.mlflow else None,
             mlflow_port=self.mlflow.port if self.mlflow else None,
             kubeconfig=str(self.state.kubeconfig),
@@ -233,16 +292,25 @@ class Lab:
         controllers = (
             {name: ("down" if manager.is_down(name) else "up") for name in manager.names()} if manager else {}
         )
+        running = self.server is not None or self.proxy is not None
         return {
-            "running": self.server is not None,
-            "api_url": self.server.url if self.server else None,
+            "running": running,
+            "api_url": self.api_url if running else None,
+            "control_plane": {"name": self.control_plane, "version": self.control_plane_version},
             "mlflow_url": self.mlflow_uri,
             "platform": self.platform,
-            "objects": self.store.count() if self.store else 0,
+            "objects": self._object_count(),
             "controllers": controllers,
             "faults": self.faults.settings.to_json(),
             "started": self.started_at,
         }
+
+    def _object_count(self) -> int | None:
+        if self.store is not None:
+            return self.store.count()
+        if self.real is not None:
+            return self.real.object_count()
+        return 0
 
     def update_faults(self, changes: dict[str, Any]) -> FaultSettings:
         """Apply a partial change (`{"clear": true}` resets everything first) and return the new settings."""
@@ -295,6 +363,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mlflow", action="store_true")
     p.add_argument("--insecure-http", action="store_true")
     p.add_argument("--platform")
+    p.add_argument("--control-plane", choices=["emulated", "real"], default="emulated")
+    p.add_argument("--binaries", type=Path, help="the built real control plane (see `drkit lab build`)")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--error-rate", type=float, default=0.0)
     p.add_argument("--error-codes", default="500,503,429")
@@ -330,6 +400,8 @@ def lab_from_args(args: argparse.Namespace, progress: Progress | None = None) ->
         tls=not args.insecure_http,
         platform=args.platform,
         progress=progress,
+        control_plane=args.control_plane,
+        binaries=Binaries(args.binaries) if args.binaries else None,
     )
 
 

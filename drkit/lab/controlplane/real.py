@@ -59,6 +59,8 @@ CONTROLLERS = (
     "endpointslice-controller",
     "resourcequota-controller",
 )
+# Objects held per resource: the newer name first; kube-apiserver has published both across releases.
+_OBJECT_METRICS = ("apiserver_resource_objects{", "apiserver_storage_objects{")
 _READY_DEADLINE_S = 120.0
 _STOP_DEADLINE_S = 15.0
 _PR_SET_PDEATHSIG = 1
@@ -252,6 +254,24 @@ class RealControlPlane:
             f"kube-apiserver did not become ready within {_READY_DEADLINE_S:.0f} s",
             hint=f"see {self.logs / 'kube-apiserver.log'}",
         )
+
+    def object_count(self) -> int | None:
+        """Objects held, from the API server's own storage metric (None if it cannot be read)."""
+        assert self.tls is not None
+        context = ssl.create_default_context(cafile=str(self.tls.ca_cert))
+        request = urllib.request.Request(  # noqa: S310 (an https URL this module built)
+            f"{self.url}/metrics", headers={"Authorization": f"Bearer {self.credentials.lab}"}
+        )
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=5) as response:  # noqa: S310
+                text = response.read().decode("utf-8", errors="replace")
+        except (OSError, urllib.error.URLError):
+            return None
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(_OBJECT_METRICS):
+                total += float(line.rsplit(" ", 1)[1])
+        return int(total)
 
     def check_alive(self) -> None:
         """Raise naming the first process that exited, with the tail of its log."""
