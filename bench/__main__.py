@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("bench.lab_throughput", "bench.drill_vs_kubectl")
+BENCHES = ("bench.lab_throughput", "bench.drill_vs_kubectl", "bench.fidelity")
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drkit.lab.apiserver import schema as schemas
 from drkit.lab.apiserver.errors import invalid
 from drkit.lab.apiserver.types import CRDS, ResourceType
 
@@ -42,6 +43,9 @@ def served_types(crd: dict[str, Any]) -> list[ResourceType]:
             "spec.versions",
             "Invalid value: null: must have exactly one version marked as storage version",
         )
+    problems = schemas.structural_problems(crd)
+    if problems:
+        raise schemas.invalid_error(CRDS.kind, CRDS.group, name, problems)
     types = []
     for version in versions:
         if not version.get("served", True):

@@ -6,6 +6,8 @@ as plain application/json makes it fall back to these, as it does against older 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from drkit.lab.apiserver.types import NAMESPACES, PODS, ResourceType, TypeRegistry
@@ -39,13 +41,20 @@ def api_group(registry: TypeRegistry, group: str) -> dict[str, Any] | None:
     return {"kind": "APIGroup", "apiVersion": "v1", **_group_doc(group, versions)}
 
 
+def storage_version_hash(rt: ResourceType) -> str:
+    """What a real server publishes so clients notice a kind's storage moving: 8 bytes of a SHA-256."""
+    digest = hashlib.sha256(f"{rt.group}/{rt.version}/{rt.kind}".encode()).digest()
+    return base64.b64encode(digest[:8]).decode("ascii")
+
+
 def _resource(rt: ResourceType) -> list[dict[str, Any]]:
     main: dict[str, Any] = {
         "name": rt.plural,
         "singularName": rt.singular_name,
         "namespaced": rt.namespaced,
         "kind": rt.kind,
-        "verbs": VERBS,
+        "verbs": [v for v in VERBS if v != "deletecollection"] if rt == NAMESPACES else VERBS,
+        "storageVersionHash": storage_version_hash(rt),
     }
     if rt.short_names:
         main["shortNames"] = list(rt.short_names)

@@ -43,7 +43,7 @@ class ApiError(AdapterError):
             "reason": self.reason,
             "code": self.code,
         }
-        if self.details:
+        if self.details is not None:
             status["details"] = self.details
         return status
 
@@ -59,7 +59,7 @@ def qualified_kind(rt: ResourceType) -> str:
 
 
 def _details(rt: ResourceType, name: str, kind: str | None = None) -> dict[str, Any]:
-    details: dict[str, Any] = {"name": name}
+    details: dict[str, Any] = {"name": name} if name else {}
     if rt.group:
         details["group"] = rt.group
     details["kind"] = kind or rt.plural
@@ -86,13 +86,37 @@ def conflict(rt: ResourceType, name: str, why: str | None = None) -> ApiError:
     )
 
 
+def precondition_failed(rt: ResourceType, name: str, why: str) -> ApiError:
+    """409 for a DeleteOptions precondition that does not hold; the real message names the kind."""
+    details: dict[str, Any] = {"name": name}
+    if rt.group:
+        details["group"] = rt.group
+    details["kind"] = rt.kind
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {qualified_kind(rt)} "{name}": {why}',
+        details=details,
+    )
+
+
+# The cause reasons of k8s.io/apimachinery field errors, by the words their messages start with.
+_CAUSE_REASONS = {
+    "Invalid value": "FieldValueInvalid",
+    "Required value": "FieldValueRequired",
+    "Forbidden": "FieldValueForbidden",
+    "Unsupported value": "FieldValueNotSupported",
+    "Duplicate value": "FieldValueDuplicate",
+    "Too long": "FieldValueTooLong",
+}
+
+
 def invalid(rt: ResourceType, name: str, field: str, problem: str) -> ApiError:
     """422 with one cause, e.g. `metadata.name` / `Required value: name or generateName is required`."""
     details = _details(rt, name, kind=rt.kind)
     reason_type, _, _detail = problem.partition(": ")
-    details["causes"] = [
-        {"reason": "Field" + reason_type.replace(" ", ""), "message": problem, "field": field}
-    ]
+    reason = _CAUSE_REASONS.get(reason_type, "Field" + reason_type.replace(" ", ""))
+    details["causes"] = [{"reason": reason, "message": problem, "field": field}]
     return ApiError(
         422, "Invalid", f'{qualified_kind(rt)} "{name}" is invalid: {field}: {problem}', details=details
     )
@@ -120,7 +144,6 @@ def unsupported_media_type(content_type: str) -> ApiError:
         "UnsupportedMediaType",
         "the body of the request was in an unknown format - accepted media types include: "
         "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
-        details={"causes": [{"reason": "UnsupportedMediaType", "message": content_type}]},
     )
 
 

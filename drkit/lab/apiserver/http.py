@@ -131,6 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
             body,
             self.headers.get("Content-Type", ""),
             self.headers.get("Accept", ""),
+            self.headers.get("User-Agent", ""),
         )
         status, watching = 0, False
         try:

@@ -5,8 +5,7 @@
 - strategic merge patch for built-in kinds: lists merged by their merge key where kubectl relies on it
   (containers, volumes, env, ports ...), `$patch: delete|replace` directives, `$setElementOrder`,
   `$deleteFromPrimitiveList`, `$retainKeys`; other lists (finalizers included) are replaced;
-- server-side apply, approximated: the applied configuration merged over the live object (maps recursively,
-  lists replaced), with one managedFields entry per field manager. Field ownership conflicts are not detected.
+- server-side apply bodies (YAML or JSON); ownership, conflicts and list merging are `fields.py`'s.
 """
 
 from __future__ import annotations
@@ -46,7 +45,11 @@ _MERGE_KEYS = {
 
 
 def _invalid_patch(message: str) -> ApiError:
-    return ApiError(422, "Invalid", message)
+    """422 as a real server words it: the JSON patch library's reason (`message`) is not shown."""
+    del message
+    return ApiError(
+        422, "Invalid", "the server rejected our request due to an error in our request", details={}
+    )
 
 
 # ----------------------------------------------------------------------------------------------- JSON patch
@@ -239,44 +242,3 @@ def apply_merge(live: Any, applied: Any) -> Any:
     for key, value in applied.items():
         result[key] = apply_merge(result.get(key), value)
     return result
-
-
-def record_manager(
-    obj: Obj, manager: str, operation: str, *, api_version: str, now: str, subresource: str = ""
-) -> None:
-    """One managedFields entry per (manager, operation, subresource), replaced on every write."""
-    meta = obj.setdefault("metadata", {})
-    entries = [
-        e
-        for e in meta.get("managedFields") or []
-        if not (
-            e.get("manager") == manager
-            and e.get("operation") == operation
-            and e.get("subresource", "") == subresource
-        )
-    ]
-    entry: Obj = {
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": api_version,
-        "time": now,
-        "fieldsType": "FieldsV1",
-        "fieldsV1": _fields_of(obj),
-    }
-    if subresource:
-        entry["subresource"] = subresource
-    entries.append(entry)
-    meta["managedFields"] = entries
-
-
-def _fields_of(obj: Obj) -> Obj:
-    """A coarse FieldsV1 set: the top-level fields of spec/data and metadata labels and annotations."""
-    fields: Obj = {}
-    meta = obj.get("metadata") or {}
-    for part in ("labels", "annotations"):
-        if meta.get(part):
-            fields.setdefault("f:metadata", {})[f"f:{part}"] = {f"f:{k}": {} for k in meta[part]}
-    for top in ("spec", "data", "stringData"):
-        if isinstance(obj.get(top), dict):
-            fields[f"f:{top}"] = {f"f:{k}": {} for k in obj[top]}
-    return fields

@@ -7,14 +7,14 @@ one or a collection. Watches are planned here and streamed by `watch.py`.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from drkit.lab.apiserver import fields, pagination, protobuf, tables
 from drkit.lab.apiserver import patch as patches
-from drkit.lab.apiserver import protobuf, tables
+from drkit.lab.apiserver import schema as schemas
 from drkit.lab.apiserver.errors import (
     ApiError,
     bad_request,
@@ -24,7 +24,7 @@ from drkit.lab.apiserver.errors import (
     path_not_found,
     unsupported_media_type,
 )
-from drkit.lab.apiserver.store import Obj, Store, rfc3339
+from drkit.lab.apiserver.store import Obj, Store, returns_deleted_object, rfc3339
 from drkit.lab.apiserver.types import CRDS, NAMESPACES, PODS, ResourceType
 
 # The kind pods/binding errors name ("pods/binding" in messages, as a real server says).
@@ -39,6 +39,7 @@ class Request:
     body: bytes = b""
     content_type: str = ""
     accept: str = ""
+    user_agent: str = ""
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, "").lower() in ("true", "1")
@@ -46,6 +47,11 @@ class Request:
     @property
     def dry_run(self) -> bool:
         return self.query.get("dryRun") == "All"
+
+    @property
+    def manager(self) -> str:
+        """The field manager of a write: `fieldManager`, else the User-Agent up to its first '/'."""
+        return self.query.get("fieldManager") or self.user_agent.split("/", 1)[0][:128]
 
 
 @dataclass(frozen=True)
@@ -199,38 +205,20 @@ def _get(store: Store, target: Target, request: Request) -> Response | WatchPlan
             columns,
         )
     items, rv = store.list(rt, target.namespace, request.query.get("labelSelector", ""), field_selector)
+    filtered = bool(request.query.get("labelSelector") or field_selector)
+    across = rt.namespaced and target.namespace is None
+    items, list_meta = pagination.page(items, rv, request.query, across_namespaces=across, filtered=filtered)
+    items = _bare(rt, items)
     if columns is not None:
-        return Response(200, tables.table(columns, items, rv))
-    limit = request.query.get("limit", "")
-    if not (limit.isdigit() and int(limit) > 0) and not request.query.get("continue"):
-        return Response(200, _list_doc(rt, items, rv))
-    return Response(
-        200, _page(rt, items, rv, int(limit) if limit.isdigit() else 0, request.query.get("continue"))
-    )
+        return Response(200, {**tables.table(columns, items, rv), "metadata": list_meta})
+    return Response(200, {**_list_doc(rt, items, rv), "metadata": list_meta})
 
 
-def _page(rt: ResourceType, items: list[Obj], rv: str, limit: int, token: str | None) -> dict[str, Any]:
-    """One page of a list (`limit`, `continue`). The token holds the first page's resourceVersion and the last
-    key sent; later pages are cut from the current objects (a real server serves them from the snapshot)."""
-    after: tuple[str, str] | None = None
-    if token:
-        try:
-            state = json.loads(base64.urlsafe_b64decode(token.encode()))
-            rv, after = str(state["rv"]), (str(state["start"][0]), str(state["start"][1]))
-        except (ValueError, KeyError, TypeError, IndexError):
-            raise bad_request(f"continue key is not valid: {token}") from None
-
-    def key(o: Obj) -> tuple[str, str]:
-        return (o["metadata"].get("namespace", ""), o["metadata"]["name"])
-
-    rest = [o for o in items if after is None or key(o) > after]
-    page = rest[:limit] if limit else rest
-    doc = _list_doc(rt, page, rv)
-    if len(rest) > len(page):
-        state = {"rv": rv, "start": list(key(page[-1]))}
-        doc["metadata"]["continue"] = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
-        doc["metadata"]["remainingItemCount"] = len(rest) - len(page)
-    return doc
+def _bare(rt: ResourceType, items: list[Obj]) -> list[Obj]:
+    """A real server's list items of built-in kinds carry no apiVersion/kind of their own."""
+    if not rt.builtin:
+        return items
+    return [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")} for item in items]
 
 
 def _create(store: Store, target: Target, request: Request) -> Response:
@@ -244,7 +232,17 @@ def _create(store: Store, target: Target, request: Request) -> Response:
         obj.pop("status", None)  # status is the controllers' to write, through /status
     if target.rt == PODS:
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}  # as the pod strategy sets it
-    return Response(201, store.create(target.rt, obj, dry_run=request.dry_run))
+    created = store.create(target.rt, obj, dry_run=request.dry_run, manager=request.manager)
+    return Response(201, created, _unknown_field_warnings(store, target.rt, obj))
+
+
+def _unknown_field_warnings(store: Store, rt: ResourceType, sent: Obj) -> dict[str, str]:
+    """The Warning header a real server sends for fields its schema pruned (fieldValidation=Warn)."""
+    schema = store.schema_of(rt)
+    pruned = schemas.prune(json.loads(json.dumps(sent)), schema) if schema is not None else []
+    if not pruned:
+        return {}
+    return {"Warning": ", ".join(f'299 - "unknown field \\"{path}\\""' for path in pruned)}
 
 
 def _bind(store: Store, target: Target, request: Request) -> Response:
@@ -288,7 +286,10 @@ def _update(store: Store, target: Target, request: Request) -> Response:
     obj = _json_body(request)
     _check_identity(target, obj)
     return Response(
-        200, store.update(target.rt, obj, subresource=target.subresource, dry_run=request.dry_run)
+        200,
+        store.update(
+            target.rt, obj, subresource=target.subresource, dry_run=request.dry_run, manager=request.manager
+        ),
     )
 
 
@@ -327,7 +328,13 @@ def _patch(store: Store, target: Target, request: Request) -> Response:
         return patched
 
     result = store.mutate(
-        rt, target.namespace, name, change, subresource=target.subresource, dry_run=request.dry_run
+        rt,
+        target.namespace,
+        name,
+        change,
+        subresource=target.subresource,
+        dry_run=request.dry_run,
+        manager=request.manager,
     )
     return Response(200, result)
 
@@ -335,17 +342,24 @@ def _patch(store: Store, target: Target, request: Request) -> Response:
 def _apply(store: Store, target: Target, request: Request) -> Response:
     manager = request.query.get("fieldManager", "")
     if not manager:
+        problem = "Required value: is required for apply patch"
         raise ApiError(
             422,
             "Invalid",
-            'PatchOptions.meta.k8s.io "" is invalid: '
-            "fieldManager: Required value: is required for apply patch",
+            f'PatchOptions.meta.k8s.io "" is invalid: fieldManager: {problem}',
+            details={
+                "group": "meta.k8s.io",
+                "kind": "PatchOptions",
+                "causes": [{"reason": "FieldValueRequired", "message": problem, "field": "fieldManager"}],
+            },
         )
     assert target.name is not None
     applied = patches.parse_apply_body(request.body)
     _check_identity(target, applied)
     rt, now = target.rt, rfc3339(datetime.now(UTC))
     subresource = target.subresource or ""
+    flat = store.flattener(rt, subresource)
+    force = request.flag("force")
     try:
         store.get(rt, target.namespace, target.name)
     except ApiError as exc:
@@ -353,7 +367,17 @@ def _apply(store: Store, target: Target, request: Request) -> Response:
             raise
         if rt.has_status and rt != NAMESPACES:
             applied.pop("status", None)
-        patches.record_manager(applied, manager, "Apply", api_version=rt.api_version, now=now)
+        fields.record_apply(
+            {},
+            applied,
+            fields.applied_set(flat(applied)),
+            manager=manager,
+            api_version=rt.api_version,
+            now=now,
+            subresource="",
+            force=force,
+            flat=flat,
+        )
         try:
             return Response(201, store.create(rt, applied, dry_run=request.dry_run))
         except ApiError as race:
@@ -361,14 +385,24 @@ def _apply(store: Store, target: Target, request: Request) -> Response:
                 raise
     # Server-side apply never conflicts on resourceVersion unless the applied config names one.
     wanted_rv = applied["metadata"].get("resourceVersion")
+    applied_flat = fields.applied_set(flat(applied))
+    schema = store.schema_of(rt)
 
     def change(current: Obj) -> Obj:
         if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
             raise conflict(rt, current["metadata"]["name"])
-        merged: Obj = patches.apply_merge(current, applied)
+        merged: Obj = fields.merge_applied(current, applied, "", schema, not rt.builtin)
         merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        patches.record_manager(
-            merged, manager, "Apply", api_version=rt.api_version, now=now, subresource=subresource
+        fields.record_apply(
+            current,
+            merged,
+            applied_flat,
+            manager=manager,
+            api_version=rt.api_version,
+            now=now,
+            subresource=subresource,
+            force=force,
+            flat=flat,
         )
         return merged
 
@@ -411,17 +445,18 @@ def _delete(store: Store, target: Target, request: Request) -> Response:
             except ApiError as exc:
                 if exc.code != 404:
                     raise
-        return Response(200, _list_doc(rt, deleted, store.resource_version()))
-    precondition = (options.get("preconditions") or {}).get("resourceVersion")
+        return Response(200, _list_doc(rt, _bare(rt, deleted), store.resource_version()))
+    preconditions = options.get("preconditions") or {}
     result = store.delete(
         rt,
         target.namespace,
         target.name,
         dry_run=dry_run,
-        precondition_rv=precondition,
+        precondition_rv=preconditions.get("resourceVersion"),
+        precondition_uid=preconditions.get("uid"),
         propagation=propagation,
     )
-    if result["metadata"].get("deletionTimestamp"):
+    if result["metadata"].get("deletionTimestamp") or returns_deleted_object(rt):
         return Response(200, result)
     details: dict[str, Any] = {"name": target.name, "kind": rt.plural, "uid": result["metadata"].get("uid")}
     if rt.group:

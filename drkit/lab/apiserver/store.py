@@ -14,6 +14,7 @@ has to find.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import random
 import re
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from drkit.lab.apiserver import crds
+from drkit.lab.apiserver import crds, fields
+from drkit.lab.apiserver import schema as schemas
 from drkit.lab.apiserver.errors import (
     ApiError,
     already_exists,
@@ -35,6 +37,7 @@ from drkit.lab.apiserver.errors import (
     forbidden,
     invalid,
     not_found,
+    precondition_failed,
 )
 from drkit.lab.apiserver.selectors import field_matcher, label_matcher, selected_name
 from drkit.lab.apiserver.types import CRDS, NAMESPACES, ResourceType, TypeRegistry
@@ -142,6 +145,7 @@ class Store:
         self._dependents: dict[str, set[tuple[StorageKey, ObjectKey]]] = {}  # owner uid -> dependents
         self._rv = 0
         self._history: deque[WatchEvent] = deque(maxlen=history)
+        self._compacted = 0  # resourceVersions at or below this are gone from the history
         self._subscriptions: set[Subscription] = set()
         self._clock = clock
         self._random = random.Random(seed)  # noqa: S311 - names, not secrets
@@ -181,6 +185,12 @@ class Store:
         with self._lock:
             return sum(len(bucket) for bucket in self._objects.values())
 
+    def compact(self) -> None:
+        """Forget the watch history up to now, as etcd compaction does: older resourceVersions get 410."""
+        with self._lock:
+            self._history.clear()
+            self._compacted = self._rv
+
     def resource_version(self) -> str:
         with self._lock:
             return str(self._rv)
@@ -197,7 +207,7 @@ class Store:
         return out
 
     # ---------------------------------------------------------------------------------------------- writes
-    def create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False) -> Obj:
+    def create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False, manager: str | None = None) -> Obj:
         """Store a new object: uid, resourceVersion, generation 1, creationTimestamp, generateName filled in.
 
         Status is kept as given (controllers create objects with status); the HTTP layer drops it first for
@@ -224,9 +234,18 @@ class Store:
             for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"):
                 meta.pop(field, None)
             meta["uid"] = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
-            meta["generation"] = 1
+            if tracks_generation(rt):
+                meta["generation"] = 1
+            else:
+                meta.pop("generation", None)
             meta["creationTimestamp"] = rfc3339(self._clock())
-            if rt.storage_key == NAMESPACES.storage_key:
+            _defaults(rt, new)
+            self._check_schema(rt, new)
+            if manager:
+                self._record_update(rt, None, new, manager, "")
+            if (
+                rt.storage_key == NAMESPACES.storage_key
+            ):  # after managedFields: the server's, not the client's
                 new.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
                 new["status"] = {"phase": "Active"}
             if rt.storage_key == CRDS.storage_key:
@@ -244,9 +263,18 @@ class Store:
             return self._out(rt, new)
 
     def update(
-        self, rt: ResourceType, obj: Obj, *, subresource: str | None = None, dry_run: bool = False
+        self,
+        rt: ResourceType,
+        obj: Obj,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        manager: str | None = None,
     ) -> Obj:
-        """PUT semantics (see the contract in the module docstring); returns the stored object."""
+        """PUT semantics (see the contract in the module docstring); returns the stored object.
+
+        With `manager`, the write is an Update operation of that field manager (managedFields follow).
+        """
         with self._lock:
             given = clone(obj)
             meta = given.get("metadata") or {}
@@ -259,8 +287,11 @@ class Store:
             if given_rv and given_rv != current["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
             new = self._merge_update(rt, current, given, subresource)
+            self._check_schema(rt, new)
             if new == current:
                 return self._out(rt, current)  # no-op: no new resourceVersion, no event (as a real server)
+            if manager:
+                self._record_update(rt, current, new, manager, subresource or "")
             if rt.storage_key == CRDS.storage_key:
                 served = crds.served_types(new)
                 new["status"] = crds.established_status(new, rfc3339(self._clock()), current.get("status"))
@@ -287,6 +318,7 @@ class Store:
         *,
         dry_run: bool = False,
         precondition_rv: str | None = None,
+        precondition_uid: str | None = None,
         propagation: str = "Background",
     ) -> Obj:
         """Delete now, or mark for deletion when finalizers (or, for namespaces, content) hold it.
@@ -297,22 +329,34 @@ class Store:
         with self._lock:
             current = self._require(rt, namespace, name)
             if precondition_rv and precondition_rv != current["metadata"]["resourceVersion"]:
-                raise conflict(
+                raise precondition_failed(
                     rt,
                     name,
-                    f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
-                    f"ResourceVersion in object meta: {current['metadata']['resourceVersion']}",
+                    f"the ResourceVersion in the precondition ({precondition_rv}) does not match the "
+                    f"ResourceVersion in record ({current['metadata']['resourceVersion']}). "
+                    "The object might have been modified",
+                )
+            if precondition_uid and precondition_uid != current["metadata"].get("uid"):
+                raise precondition_failed(
+                    rt,
+                    name,
+                    f"the UID in the precondition ({precondition_uid}) does not match the UID in record "
+                    f"({current['metadata'].get('uid')}). "
+                    "The object might have been deleted and then recreated",
                 )
             is_namespace = rt.storage_key == NAMESPACES.storage_key
             if current["metadata"].get("deletionTimestamp"):
                 return self._out(rt, current)
             key = (namespace or "", name) if rt.namespaced else ("", name)
-            if is_namespace or self._has_finalizers(rt, current):
+            if propagation in _PROPAGATION_FINALIZERS and not is_namespace:
+                return self._delete_holding(rt, key, current, propagation, dry_run=dry_run)
+            if is_namespace or self._has_finalizers(rt, current):  # even unfinalized: Terminating, as real
                 new = clone(current)
                 new["metadata"]["deletionTimestamp"] = rfc3339(self._clock())
-                new["metadata"]["deletionGracePeriodSeconds"] = 0
                 if is_namespace:
                     new.setdefault("status", {})["phase"] = "Terminating"
+                else:
+                    new["metadata"]["deletionGracePeriodSeconds"] = 0
                 if dry_run:
                     return self._out(rt, new)
                 self._rv += 1
@@ -334,6 +378,7 @@ class Store:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        manager: str | None = None,
     ) -> Obj:
         """Read-modify-write under the lock: `fn` gets a copy and returns the new object (None: no change)."""
         with self._lock:
@@ -345,7 +390,7 @@ class Store:
             new["metadata"]["name"] = name
             if rt.namespaced:
                 new["metadata"]["namespace"] = namespace
-            return self.update(rt, new, subresource=subresource, dry_run=dry_run)
+            return self.update(rt, new, subresource=subresource, dry_run=dry_run, manager=manager)
 
     # ----------------------------------------------------------------------------------------------- watch
     def watch(self, rt: ResourceType | None, namespace: str | None, since_rv: str | None) -> Subscription:
@@ -375,6 +420,8 @@ class Store:
                 oldest = self._history[0].resource_version if self._history else self._rv + 1
                 if since < oldest - 1 and len(self._history) == self._history.maxlen:
                     raise expired(since, oldest - 1)
+                if since < self._compacted:
+                    raise expired(since, self._compacted)
                 for event in self._history:
                     if event.resource_version > since and sub.wants(event):
                         sub.push(event)
@@ -416,11 +463,20 @@ class Store:
         if ns is None:
             raise not_found(NAMESPACES, namespace or "")
         if ns["metadata"].get("deletionTimestamp"):
-            raise forbidden(
+            refused = forbidden(
                 rt,
                 name,
                 f"unable to create new content in namespace {namespace} because it is being terminated",
             )
+            assert refused.details is not None
+            refused.details["causes"] = [
+                {
+                    "reason": "NamespaceTerminating",
+                    "message": f"namespace {namespace} is being terminated",
+                    "field": "metadata.namespace",
+                }
+            ]
+            raise refused
 
     def _validate_name(self, rt: ResourceType, name: str) -> None:
         if rt.group in _PATH_SEGMENT_KINDS:
@@ -460,7 +516,11 @@ class Store:
             return new
         if subresource == "finalize":
             new = clone(current)
-            new.setdefault("spec", {})["finalizers"] = list((given.get("spec") or {}).get("finalizers") or [])
+            finalizers = list((given.get("spec") or {}).get("finalizers") or [])
+            if finalizers:
+                new.setdefault("spec", {})["finalizers"] = finalizers
+            else:
+                new.setdefault("spec", {}).pop("finalizers", None)  # omitempty, as the real server stores it
             return new
         new = given
         new["apiVersion"], new["kind"] = current["apiVersion"], current["kind"]
@@ -502,9 +562,159 @@ class Store:
                     "Forbidden: no new finalizers can be added if the object is being deleted, "
                     f"found new finalizers []string{{{quoted}}}",
                 )
-        if _content(new) != _content(current):
+        _defaults(rt, new)
+        if not tracks_generation(rt):
+            meta.pop("generation", None)
+        elif _content(new) != _content(current):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         return new
+
+    def _delete_holding(
+        self, rt: ResourceType, key: ObjectKey, current: Obj, propagation: str, *, dry_run: bool
+    ) -> Obj:
+        """Foreground and Orphan deletion, as the garbage collector runs them (synchronously here).
+
+        The owner gets deletionTimestamp and the `foregroundDeletion` or `orphan` finalizer, which is what
+        DELETE answers. Orphan: dependents lose their ownerReference to it, then the finalizer goes.
+        Foreground: dependents are deleted; the finalizer goes once none that blocks owner deletion is left
+        (a dependent held by its own finalizer keeps the owner until it is gone).
+        """
+        finalizer = _PROPAGATION_FINALIZERS[propagation]
+        marked = clone(current)
+        meta = marked["metadata"]
+        meta["deletionTimestamp"] = rfc3339(self._clock())
+        meta["deletionGracePeriodSeconds"] = 0
+        if finalizer not in (meta.get("finalizers") or []):
+            meta["finalizers"] = [*(meta.get("finalizers") or []), finalizer]
+        if dry_run:
+            return self._out(rt, marked)
+        self._rv += 1
+        meta["resourceVersion"] = str(self._rv)
+        self._objects[rt.storage_key][key] = marked
+        self._emit("MODIFIED", rt, marked)
+        answer = self._out(rt, marked)
+        uid = meta.get("uid", "")
+        for dep_rt, dep_key in self._dependent_objects(rt, key, uid):
+            if finalizer == "orphan":
+                self._drop_owner_ref(dep_rt, dep_key, uid)
+            else:
+                self.delete(dep_rt, dep_key[0] or None, dep_key[1], propagation="Foreground")
+        self._finish_holding(rt, key)
+        return answer
+
+    def _dependent_objects(
+        self, rt: ResourceType, key: ObjectKey, uid: str
+    ) -> builtins.list[tuple[ResourceType, ObjectKey]]:
+        out = []
+        for dep_skey, dep_key in sorted(self._dependents.get(uid, set())):
+            dep_rt = self._type_for(dep_skey)
+            if dep_rt is None or dep_key not in self._objects.get(dep_skey, {}):
+                continue
+            if dep_rt.namespaced and rt.namespaced and dep_key[0] != key[0]:
+                continue  # ownerReferences never cross namespaces
+            out.append((dep_rt, dep_key))
+        return out
+
+    def _drop_owner_ref(self, rt: ResourceType, key: ObjectKey, uid: str) -> None:
+        dep = clone(self._objects[rt.storage_key][key])
+        refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+        if refs:
+            dep["metadata"]["ownerReferences"] = refs
+        else:
+            dep["metadata"].pop("ownerReferences", None)
+        old = self._objects[rt.storage_key][key]
+        self._record_update(rt, old, dep, "generic-garbage-collector", "")
+        self._rv += 1
+        dep["metadata"]["resourceVersion"] = str(self._rv)
+        self._objects[rt.storage_key][key] = dep
+        self._index_owners(rt.storage_key, key, old, dep)
+        self._emit("MODIFIED", rt, dep)
+
+    def _finish_holding(self, rt: ResourceType, key: ObjectKey) -> None:
+        """Drop the propagation finalizer once no blocking dependent is left; remove when none remain."""
+        obj = self._objects.get(rt.storage_key, {}).get(key)
+        if obj is None:
+            return
+        finalizers = obj["metadata"].get("finalizers") or []
+        held = [f for f in finalizers if f in _PROPAGATION_FINALIZERS.values()]
+        if not held:
+            return
+        uid = obj["metadata"].get("uid", "")
+        if "foregroundDeletion" in held and any(
+            any(
+                r.get("uid") == uid and r.get("blockOwnerDeletion")
+                for r in self._objects[d_rt.storage_key][d_key]["metadata"].get("ownerReferences") or []
+            )
+            for d_rt, d_key in self._dependent_objects(rt, key, uid)
+        ):
+            return
+        released = clone(obj)
+        rest = [f for f in finalizers if f not in held]
+        if rest:
+            released["metadata"]["finalizers"] = rest
+        else:
+            released["metadata"].pop("finalizers", None)
+        if not rest:
+            self._remove(rt, key, released, orphan=True)
+            return
+        self._rv += 1
+        released["metadata"]["resourceVersion"] = str(self._rv)
+        self._objects[rt.storage_key][key] = released
+        self._emit("MODIFIED", rt, released)
+
+    def _owners_waiting(self, removed: Obj) -> None:
+        """A dependent is gone: owners in foreground deletion may now finish."""
+        for ref in removed["metadata"].get("ownerReferences") or []:
+            owner_rt = self.registry.by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
+            if owner_rt is None:
+                continue
+            namespace = removed["metadata"].get("namespace", "") if owner_rt.namespaced else ""
+            key = (namespace, ref.get("name", ""))
+            owner = self._objects.get(owner_rt.storage_key, {}).get(key)
+            if owner is not None and owner["metadata"].get("uid") == ref.get("uid"):
+                self._finish_holding(owner_rt, key)
+
+    def schema_of(self, rt: ResourceType) -> Obj | None:
+        """The openAPIV3Schema of a custom kind's version, from its CRD; None for built-in kinds."""
+        if rt.builtin:
+            return None
+        with self._lock:
+            crd = self._objects.get(CRDS.storage_key, {}).get(("", f"{rt.plural}.{rt.group}"))
+        if crd is None:
+            return None
+        for version in (crd.get("spec") or {}).get("versions") or []:
+            if version.get("name") == rt.version:
+                schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                return schema if isinstance(schema, dict) else None
+        return None
+
+    def _check_schema(self, rt: ResourceType, obj: Obj) -> None:
+        """Prune and validate a custom object against its CRD's structural schema (422 on problems)."""
+        schema = self.schema_of(rt)
+        if schema is None:
+            return
+        schemas.prune(obj, schema)
+        problems = schemas.validate(obj, schema)
+        if problems:
+            raise schemas.invalid_error(rt.kind, rt.group, obj["metadata"].get("name", ""), problems)
+
+    def flattener(self, rt: ResourceType, subresource: str) -> fields.Flatten:
+        """How to compute field sets of `rt` objects (for managedFields and server-side apply)."""
+        schema = self.schema_of(rt)
+        return lambda obj: fields.flatten(
+            obj, custom=not rt.builtin, schema=schema, subresource=subresource, with_status=not rt.has_status
+        )
+
+    def _record_update(self, rt: ResourceType, old: Obj | None, new: Obj, manager: str, sub: str) -> None:
+        fields.record_update(
+            old,
+            new,
+            manager=manager,
+            api_version=rt.api_version,
+            now=rfc3339(self._clock()),
+            subresource=sub,
+            flat=self.flattener(rt, sub),
+        )
 
     def _remove(self, rt: ResourceType, key: ObjectKey, last: Obj, *, orphan: bool = False) -> None:
         """Drop an object for good: DELETED event, then its dependents (and a CRD's kind and objects)."""
@@ -517,6 +727,7 @@ class Store:
         final["metadata"]["resourceVersion"] = str(self._rv)
         self._index_owners(rt.storage_key, key, last, None)
         self._emit("DELETED", rt, final)
+        self._owners_waiting(last)
         if rt.storage_key == CRDS.storage_key:
             self._unregister_crd(last)
         uid = last["metadata"].get("uid", "")
@@ -568,6 +779,39 @@ class Store:
         for sub in self._subscriptions:
             if sub.wants(event):
                 sub.push(event)
+
+
+_PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
+_GENERATION_GROUPS = {"apps", "batch", "apiextensions.k8s.io"}
+
+
+def returns_deleted_object(rt: ResourceType) -> bool:
+    """Kinds whose DELETE answers the deleted object rather than a Status (as their real registries do)."""
+    return rt.storage_key in (("", "pods"), ("", "services"))
+
+
+def tracks_generation(rt: ResourceType) -> bool:
+    """Kinds whose metadata.generation a real server maintains: custom kinds, workloads, CRDs, Pods."""
+    return not rt.builtin or rt.group in _GENERATION_GROUPS or rt.storage_key == ("", "pods")
+
+
+def _defaults(rt: ResourceType, obj: Obj) -> None:
+    """What a real server fills in on every write of these kinds (the lab does no other defaulting)."""
+    if rt.builtin:  # Go's omitempty: empty maps of built-in kinds are not stored
+        meta = obj.setdefault("metadata", {})
+        for holder, key in ((obj, "data"), (obj, "binaryData"), (meta, "labels"), (meta, "annotations")):
+            if holder.get(key) == {}:
+                holder.pop(key)
+    if rt.storage_key == NAMESPACES.storage_key:
+        labels = obj.setdefault("metadata", {}).setdefault("labels", {})
+        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+    elif rt.storage_key == ("", "secrets"):
+        string_data = obj.pop("stringData", None) or {}
+        if string_data:
+            data = obj.setdefault("data", {})
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode("ascii")
+        obj.setdefault("type", "Opaque")
 
 
 def _content(obj: Obj) -> Any:

@@ -112,6 +112,7 @@ class RealControlPlane:
         self.credentials = Credentials.new()
         self.tls: TlsFiles | None = None
         self.port = 0
+        self.etcd_url = ""
         self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     @property
@@ -144,6 +145,7 @@ class RealControlPlane:
         _write_private(tokens, self.credentials.token_file())
         etcd_client, etcd_peer = free_port(), free_port()
         data = self.root / "etcd"
+        self.etcd_url = f"http://127.0.0.1:{etcd_client}"
         shutil.rmtree(data, ignore_errors=True)
         self._spawn(
             "etcd",
