@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.drkit-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv controlplane test lint typecheck unit demo lab-up lab-down bench fmt docs clean
+.PHONY: help venv controlplane test test-real lint typecheck unit demo lab-up lab-down bench fmt docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -34,7 +34,15 @@ controlplane: $(STAMP) ## Build the real control plane (etcd, kube-apiserver, ku
 unit: $(STAMP) controlplane ## pytest only
 	$(BIN)/pytest
 
-test: lint typecheck unit ## Everything CI runs: lint, types, tests
+test: lint typecheck unit ## lint, types, the whole suite (on the emulated control plane)
+
+# The tests that start labs or reach a cluster, again on the real control plane (etcd, kube-apiserver,
+# kube-controller-manager built by `make controlplane`): the end-to-end tests, every shipped playbook, the
+# on-call commands and the platform install.
+REAL_TESTS := tests/e2e tests/cli/test_finalizers_cli.py tests/lab/test_platform_financial_mlops.py \
+	tests/mlflow/test_models_rewrite_e2e.py
+test-real: $(STAMP) controlplane ## The end-to-end tests and playbooks with every lab on the real control plane
+	DRKIT_LAB_CONTROL_PLANE=real $(BIN)/pytest $(REAL_TESTS)
 
 demo: $(STAMP) ## Run the example drill against the built-in lab and print the timed report
 	@bash scripts/demo.sh

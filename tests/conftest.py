@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from e2e_cluster import LAB_CONTEXT, LAB_ONLY_REASON, E2ECluster, external_cluster, new_prefix
+from e2e_cluster import (
+    LAB_CONTEXT,
+    LAB_ONLY_REASON,
+    E2ECluster,
+    external_cluster,
+    lab_control_plane,
+    new_prefix,
+)
 from helpers import FakeClock, WritePlaybook
 from lab_helpers import LabHandle
 from mlflow_support import MlflowServer, start_mlflow_server
@@ -75,7 +82,7 @@ def _start(tmp: Path, *, mlflow: bool, platform: str | None) -> Lab:
     from drkit.lab.runner import Lab  # noqa: PLC0415 (see the TYPE_CHECKING import)
 
     settings = LabSettings(state_dir=tmp, workload_ready_delay=0.2, model_ready_delay=0.1, step_delay=0.1)
-    return Lab(settings, mlflow=mlflow, platform=platform).start()
+    return Lab(settings, mlflow=mlflow, platform=platform, control_plane=lab_control_plane()).start()
 
 
 def _handle(lab: Lab) -> LabHandle:

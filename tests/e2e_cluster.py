@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from lab_helpers import LabHandle
@@ -27,6 +28,7 @@ from drkit.kube import Cluster, ClusterConfig
 from drkit.kube.config import current_context
 
 ENV_KUBECONFIG = "DRKIT_E2E_KUBECONFIG"
+ENV_CONTROL_PLANE = "DRKIT_LAB_CONTROL_PLANE"
 ENV_CONTEXT = "DRKIT_E2E_CONTEXT"
 LAB_CONTEXT = "drkit-lab"
 PREFIX_ROOT = "e2e-"
@@ -34,6 +36,15 @@ LAB_ONLY_REASON = (
     f"lab_only: needs the built-in lab (controller outages, its request log, simulated images); "
     f"{ENV_KUBECONFIG} points the end-to-end tests at a real cluster"
 )
+
+
+def lab_control_plane(env: Mapping[str, str] = os.environ) -> Literal["emulated", "real"]:
+    """The control plane the tests' labs run on: DRKIT_LAB_CONTROL_PLANE=real puts every lab the tests start
+    on etcd, kube-apiserver and kube-controller-manager (`make controlplane` builds them)."""
+    value = env.get(ENV_CONTROL_PLANE, "").strip() or "emulated"
+    if value not in ("emulated", "real"):
+        raise pytest.UsageError(f"{ENV_CONTROL_PLANE}={value}: use emulated or real")
+    return "real" if value == "real" else "emulated"
 
 
 @dataclass(frozen=True)

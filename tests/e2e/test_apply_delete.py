@@ -90,6 +90,7 @@ def _deployment(name: str, image: str) -> str:
         "apiVersion: apps/v1\nkind: Deployment\n"
         f"metadata: {{name: {name}, namespace: e2e-apps}}\n"
         "spec:\n  replicas: 1\n"
+        "  progressDeadlineSeconds: 2\n"  # the default (600 s) outlasts the test
         f"  selector: {{matchLabels: {{app: {name}}}}}\n"
         "  template:\n"
         f"    metadata: {{labels: {{app: {name}}}}}\n"
@@ -122,7 +123,7 @@ def test_apply_waits_for_a_slow_deployment_and_fails_naming_a_broken_one(
         tmp_path,
         e2e_cluster,
         playbook(
-            context=e2e_cluster.context, steps="      - apply: {files: [broken.yaml]}\n        timeout: 3s\n"
+            context=e2e_cluster.context, steps="      - apply: {files: [broken.yaml]}\n        timeout: 20s\n"
         ),
         "broken.pb",
     )
@@ -155,7 +156,8 @@ def test_delete_with_the_seldon_scheduler_down_times_out_naming_models_finalizer
         e2e_cluster,
         playbook(
             context=e2e_cluster.context,
-            steps=f"      - delete: {{kustomize: {platform}}}\n        timeout: 4s\n",
+            # Long enough for a real namespace controller to report its conditions (about 5 s here).
+            steps=f"      - delete: {{kustomize: {platform}}}\n        timeout: 12s\n",
         ),
         "d.yaml",
     )
@@ -166,7 +168,7 @@ def test_delete_with_the_seldon_scheduler_down_times_out_naming_models_finalizer
     assert "Model financial-inference/enhanced-predictor" in message
     assert "seldon.model.finalizer" in message
     assert "Seldon" in message  # the likely owner of the finalizer
-    assert "NamespaceContentRemaining" in message
+    assert "NamespaceContentRemaining" in message, message
     assert "clearFinalizers" in message
     remaining = {item["object"]: item for item in step["details"]["remaining"]}
     assert remaining["Model financial-inference/baseline-predictor"]["finalizers"] == [

@@ -31,7 +31,6 @@ WATCH_RV = (
 )
 
 KNOWN: dict[str, str] = {
-    "test_a_new_pod_has_a_status": DEFAULTS,
     "test_kubectl_get_pods_and_services": DEFAULTS,
     "test_field_selectors": DEFAULTS,
     "test_aggregated_discovery": AGGREGATED,

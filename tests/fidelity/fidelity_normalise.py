@@ -3,7 +3,8 @@
 Replaced, because two servers can never agree on them: uids, resourceVersions, timestamps (managedFields
 `time` included), continue tokens, generated name suffixes, cluster IPs, service-account tokens, the server's
 own address, ages in kubectl tables. Dropped: `selfLink`, response headers nobody compares. Sorted, where the
-API defines no order: discovery lists (groups, resources, verbs). Everything else is kept as is.
+API defines no order: discovery lists (groups, resources, verbs); managedFields entries (ordered by their
+masked time). Everything else is kept as is.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def normalise(value: Any, *, address: str, masks: list[tuple[str, str]] | None =
             return sorted(items)
         if key in _NAMED_LISTS and all(isinstance(i, dict) and "name" in i for i in items):
             return sorted(items, key=lambda i: str(i["name"]))
+        if key == "managedFields" and all(isinstance(i, dict) for i in items):
+            # Both servers order entries by time, and time is masked: two writes a second apart on one plane
+            # and within one second on the other would otherwise differ by order alone.
+            return sorted(items, key=lambda i: (str(i.get("operation")), str(i.get("manager"))))
         return items
     if isinstance(value, str):
         return normalise_text(value, address=address, masks=masks)

@@ -4,8 +4,9 @@ statefulset and job controllers): they turn workloads into Pods and report statu
 A Deployment owns one ReplicaSet per pod template (named after its pod-template-hash; older ones are scaled
 to zero), a ReplicaSet and a StatefulSet own their Pods, a Job owns one Pod. The lab's kubelet makes Pods
 Running/Ready (or Succeeded, for a Job's) after `settings.workload_ready_delay`; these controllers only count
-them, as the real ones do. A Deployment that is not available `_DEADLINE_FACTOR` delays after its rollout
-started reports ProgressDeadlineExceeded, which kstatus reads as Failed (a doomed pod template never gets
+them, as the real ones do. A Deployment that is not available `spec.progressDeadlineSeconds` (600 by
+default, as on a real server) after its rollout started reports ProgressDeadlineExceeded, which kstatus reads
+as Failed (a doomed pod template never gets
 there: see `kubelet.template_failure`).
 
 Part of the emulated server, so they act on its Store; on a real control plane kube-controller-manager
@@ -44,7 +45,7 @@ from drkit.lab.settings import LabSettings
 
 POD_TEMPLATE_HASH = "pod-template-hash"
 REVISION_HASH = "controller-revision-hash"
-_DEADLINE_FACTOR = 3.0
+_DEFAULT_DEADLINE_S = 600.0  # the API server's default for spec.progressDeadlineSeconds
 
 _Rollout = Literal["progressing", "available", "timed-out"]
 _Condition = tuple[ConditionStatus, str, str]  # status, reason, message (`{rs}`: the ReplicaSet's name)
@@ -235,7 +236,7 @@ class WorkloadControllers(ControlPlaneController):
         updated = count(new_rs, "replicas")
         old_left = sum(count(rs, "replicas") for rs in sets if rs is not new_rs)
         elapsed = self._elapsed(obj)
-        deadline = self.settings.workload_ready_delay * _DEADLINE_FACTOR
+        deadline = float((obj.get("spec") or {}).get("progressDeadlineSeconds") or _DEFAULT_DEADLINE_S)
         now = rfc3339()
         status: Obj = {
             "observedGeneration": obj["metadata"].get("generation", 1),

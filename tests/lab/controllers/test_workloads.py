@@ -14,7 +14,12 @@ APPS = "apps/v1"
 
 
 def deployment(
-    name: str, *, replicas: int = 2, image: str = "nginx:1.27", annotations: dict[str, str] | None = None
+    name: str,
+    *,
+    replicas: int = 2,
+    image: str = "nginx:1.27",
+    annotations: dict[str, str] | None = None,
+    deadline: int | None = None,
 ) -> dict[str, Any]:
     labels = {"app": name}
     return {
@@ -23,6 +28,7 @@ def deployment(
         "metadata": {"name": name, "namespace": "apps"},
         "spec": {
             "replicas": replicas,
+            **({"progressDeadlineSeconds": deadline} if deadline is not None else {}),
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels, "annotations": annotations or {}},
@@ -109,7 +115,7 @@ def test_spec_change_rolls_out_again(make_cluster: Any) -> None:
 def test_failing_image_never_becomes_available(make_cluster: Any) -> None:
     cluster: Cluster = make_cluster(WorkloadControllers, Kubelet)
     cluster.namespace("apps")
-    cluster.create(deployment("bad", annotations={"lab.drkit.io/fail": "ImagePullBackOff"}))
+    cluster.create(deployment("bad", annotations={"lab.drkit.io/fail": "ImagePullBackOff"}, deadline=1))
 
     done = cluster.wait_for(APPS, "Deployment", "apps", "bad", has_condition("Progressing", "False"))
     assert done is not None
@@ -123,7 +129,7 @@ def test_failing_image_never_becomes_available(make_cluster: Any) -> None:
 def test_broken_image_tag_fails_too(make_cluster: Any) -> None:
     cluster: Cluster = make_cluster(WorkloadControllers, Kubelet)
     cluster.namespace("apps")
-    cluster.create(deployment("tag", image="registry.local/app:broken"))
+    cluster.create(deployment("tag", image="registry.local/app:broken", deadline=1))
     done = cluster.wait_for(APPS, "Deployment", "apps", "tag", has_condition("Progressing", "False"))
     assert condition(done, "Progressing")["reason"] == "ProgressDeadlineExceeded"  # type: ignore[index]
 
