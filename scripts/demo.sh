@@ -9,11 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DRKIT=.venv/bin/drkit
 LAB_DIR=.drkit/lab
+CONTROL_PLANE=${CONTROL_PLANE:-emulated}  # or real: etcd, kube-apiserver, kube-controller-manager (built once)
 WORK=.drkit/demo
 
 if ! $DRKIT lab status --dir "$LAB_DIR" >/dev/null 2>&1; then
-  echo "==> starting the lab (API server, controllers, MLflow; trains one model per variant)"
-  $DRKIT lab up --dir "$LAB_DIR" --platform financial-mlops
+  echo "==> starting the lab on the $CONTROL_PLANE control plane (API server, operators, MLflow; trains one model per variant)"
+  $DRKIT lab up --dir "$LAB_DIR" --platform financial-mlops --control-plane "$CONTROL_PLANE"
 else
   echo "==> reusing the lab already running from $LAB_DIR"
 fi

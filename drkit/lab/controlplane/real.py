@@ -257,6 +257,10 @@ class RealControlPlane:
             hint=f"see {self.logs / 'kube-apiserver.log'}",
         )
 
+    def process_ids(self) -> dict[str, int]:
+        """The running programs' pids by name (benchmarks read their memory)."""
+        return {name: proc.pid for name, proc in self._procs if proc.poll() is None}
+
     def object_count(self) -> int | None:
         """Objects held, from the API server's own storage metric (None if it cannot be read)."""
         assert self.tls is not None
