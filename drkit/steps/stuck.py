@@ -265,9 +265,10 @@ _INCOMPLETE_COUNT = (
 )
 _REMAINING_PREFIX = "Some resources are remaining: "
 # kube-controller-manager writes `<resource>.<group> has N resource instances`, which leaves a trailing dot
-# for the core group (`pods. has 1 resource instances`); the lab omits it (`pods has ...`). Both are read.
+# for the core group (`pods. has 1 resource instances`). A message worded otherwise is not trusted: the
+# caller then lists every namespaced kind itself.
 _REMAINING_ITEM = re.compile(
-    r"(?P<resource>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)(?:\.(?P<group>[a-z0-9.-]*))? has \d+ resource instances?"
+    r"(?P<resource>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\.(?P<group>[a-z0-9.-]*) has \d+ resource instances?"
 )
 
 

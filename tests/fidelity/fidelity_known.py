@@ -17,9 +17,6 @@ MESSAGES = "label selector parse errors are not worded as the real parser words 
 AUTHZ = "no authorization APIs (SelfSubjectAccessReview, SelfSubjectReview): one token is the cluster admin"
 PROTOBUF = "the emulator decodes protobuf bodies of a few kinds only, not apps/v1 Deployments"
 OPENAPI = "no OpenAPI schemas for built-in kinds and permissive ones for custom kinds (kubectl explain)"
-CONTROLLER_MANAGERS = (
-    "the emulated controllers write without a field manager (no kube-controller-manager entry)"
-)
 FIELD_SELECTORS = (
     "field selectors accept any path; the real server allows a few fields per kind and says which"
 )
@@ -45,7 +42,6 @@ KNOWN: dict[str, str] = {
     "test_kubectl_create_deployment": PROTOBUF,
     "test_kubectl_explain_a_core_kind": OPENAPI,
     "test_kubectl_explain_a_custom_resource": OPENAPI,
-    "test_namespace_stuck_on_a_finalizer_then_released": CONTROLLER_MANAGERS,
     "test_unsupported_field_selector": FIELD_SELECTORS,
     "test_watch_from_a_compacted_resource_version": WATCH_CACHE,
     "test_watch_with_an_invalid_resource_version": WATCH_RV,

@@ -20,6 +20,7 @@ from drkit.lab.controllers.base import ControlPlaneController
 
 KUBERNETES_FINALIZER = "kubernetes"
 RECHECK_SECONDS = 0.25  # while content remains; a real controller retries with backoff
+CONTROLLER_MANAGER = "kube-controller-manager"  # the field manager the real namespace controller writes as
 
 
 def _condition(kind: str, status: bool, reason: str, message: str) -> dict[str, str]:
@@ -76,7 +77,8 @@ def deletion_conditions(remaining: Counter[str], finalizers: Counter[str]) -> li
 
 
 def _group_resource(rt: ResourceType) -> str:
-    return f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+    # As kube-controller-manager words it, so `configmaps.` (with the dot) for the core group.
+    return f"{rt.plural}.{rt.group}"
 
 
 class NamespaceController(ControlPlaneController):
@@ -142,7 +144,9 @@ class NamespaceController(ControlPlaneController):
             return ns
 
         try:
-            self.store.mutate(NAMESPACES, None, name, change, subresource="status")
+            self.store.mutate(
+                NAMESPACES, None, name, change, subresource="status", manager=CONTROLLER_MANAGER
+            )
         except ApiError as exc:
             if exc.code != 404:
                 raise

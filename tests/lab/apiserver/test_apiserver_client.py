@@ -321,7 +321,7 @@ def test_namespace_terminates_with_real_conditions_then_finalize(lab: Lab, api: 
     assert conditions["NamespaceContentRemaining"] == (
         "True",
         "SomeResourcesRemain",
-        "Some resources are remaining: configmaps has 2 resource instances",
+        "Some resources are remaining: configmaps. has 2 resource instances",
     )
     assert conditions["NamespaceFinalizersRemaining"] == (
         "True",
