@@ -24,7 +24,9 @@ from drkit.lab.kubeapi import ApiClient
 from drkit.lab.settings import LabSettings
 
 NODE_NAME = "lab-node-0"
-NODE_IP = "10.0.0.1"
+# Every address the lab reports is a loopback one, so whatever a control plane dials for a Node or a Pod
+# (kube-apiserver's exec or proxy) stays on this machine.
+NODE_IP = "127.0.0.1"
 FAIL_ANNOTATION = "lab.drkit.io/fail"
 HEARTBEAT_SECONDS = 10.0
 _NODE_RESOURCES = {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"}
@@ -48,7 +50,7 @@ def runs_to_completion(pod: Obj) -> bool:
 
 def pod_ip(pod: Obj) -> str:
     number = int(stable_hash(pod["metadata"].get("uid", pod["metadata"]["name"]), 6), 16)
-    return f"10.244.{number // 250 % 250}.{number % 250 + 2}"
+    return f"127.244.{number // 250 % 250}.{number % 250 + 2}"
 
 
 def _conditions(previous: list[Obj], wanted: dict[str, tuple[str, str]], now: str) -> list[Obj]:

@@ -177,7 +177,33 @@ class _Handler(BaseHTTPRequestHandler):
             return 0
         if decision.verdict == "error":
             return self._fault(decision.code)
+        if self.headers.get("Upgrade"):
+            return self._tunnel(body)
         return self._forward(body, watching)
+
+    def _tunnel(self, body: bytes) -> int:
+        """An upgraded connection (exec, attach, port-forward over WebSocket or SPDY): send the request as it
+        came, then copy bytes both ways until either side closes. The API server answers the upgrade."""
+        proxy = self.server.proxy
+        upstream = socket.create_connection((proxy.upstream_host, proxy.upstream_port), timeout=30)
+        upstream = proxy.upstream_tls.wrap_socket(upstream, server_hostname=proxy.upstream_host)
+        head = [f"{self.command} {self.path} HTTP/1.1"]
+        head += [f"{name}: {value}" for name, value in self.headers.items() if name.lower() != "host"]
+        head.append(f"Host: {proxy.upstream_host}:{proxy.upstream_port}")
+        upstream.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        self.close_connection = True
+        client = self.connection
+        upstream.settimeout(None)
+        pumps = [
+            threading.Thread(target=_pump, args=(upstream, client), daemon=True),
+            threading.Thread(target=_pump, args=(client, upstream), daemon=True),
+        ]
+        for pump in pumps:
+            pump.start()
+        pumps[0].join()  # the API server's side ended: the session is over
+        with contextlib.suppress(OSError):
+            upstream.close()
+        return 101  # as logged: the API server's own answer went through the tunnel
 
     def _admin(self, path: str, body: bytes) -> int:
         proxy = self.server.proxy
@@ -298,6 +324,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         return code
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    """Copy bytes from `source` to `target` until `source` ends, then shut down `target`'s sending side."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
 
 
 def _is_watch(path: str, query: str) -> bool:

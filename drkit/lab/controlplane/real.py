@@ -185,6 +185,7 @@ class RealControlPlane:
                 f"--service-account-signing-key-file={sa_key}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--authorization-mode=RBAC",
+                "--kubelet-preferred-address-types=InternalIP",  # the lab's Node reports 127.0.0.1 only
                 "--allow-privileged=true",
                 "--anonymous-auth=false",
                 "--profiling=false",
