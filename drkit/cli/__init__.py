@@ -26,7 +26,7 @@ from drkit.errors import DrkitError, ExitCode, PlaybookError, UsageError
 from drkit.playbook.problems import Problem, render_problems
 
 # Groups imported only when used, because their dependencies are optional extras.
-LAZY_GROUPS = {"lab": ("drkit.lab.cli", "lab", "the local lab needs its extras: pip install 'drkit[lab]'")}
+LAZY_GROUPS = {"lab": ("drkit_lab.cli", "lab", "the local lab needs its extras: pip install 'drkit[lab]'")}
 
 
 class DrkitGroup(click.Group):

@@ -17,11 +17,11 @@ from cryptography import x509
 from ruamel.yaml import YAML
 
 from drkit.errors import ExitCode
-from drkit.lab.kubeconfig import CONTEXT_NAME, render_kubeconfig, write_kubeconfig
-from drkit.lab.launcher import _LogRelay, check_port_free, parse_error_codes, refuse_if_running
-from drkit.lab.mlflow_server import MlflowNotInstalled, mlflow_server_available, require_mlflow
-from drkit.lab.state import LabInfo, LabUsageError, StateDir, read_credentials, read_lab_info, write_lab_info
-from drkit.lab.tls import ensure_tls
+from drkit_lab.kubeconfig import CONTEXT_NAME, render_kubeconfig, write_kubeconfig
+from drkit_lab.launcher import _LogRelay, check_port_free, parse_error_codes, refuse_if_running
+from drkit_lab.mlflow_server import MlflowNotInstalled, mlflow_server_available, require_mlflow
+from drkit_lab.state import LabInfo, LabUsageError, StateDir, read_credentials, read_lab_info, write_lab_info
+from drkit_lab.tls import ensure_tls
 
 
 def test_tls_serving_cert_verifies_against_the_ca_for_127_0_0_1(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from drkit.errors import ExitCode
-from drkit.lab.controlplane import build
-from drkit.lab.state import LabUsageError
+from drkit_lab.controlplane import build
+from drkit_lab.state import LabUsageError
 
 
 def _fake_go(tmp_path: Path, version: str) -> str:
