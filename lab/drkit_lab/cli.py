@@ -1,13 +1,13 @@
 """`drkit lab ...`: start, inspect, break and stop the local lab.
 
 Each command parses options, calls one function of the launcher/state/runner modules and prints the
-result. The main CLI registers the `lab` group lazily (the lab pulls in cryptography); `python -m
-drkit_lab.cli` runs the group on its own, with the same error boundary.
+result. drkit's CLI finds the `lab` group through this distribution's `drkit.commands` entry point and loads
+it only when used (the lab pulls in cryptography); `python -m drkit_lab.cli` runs the group on its own. The
+group is the boundary of the lab's own errors (drkit_lab.errors) either way: drkit's never sees them.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import sys
@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 import click
 from ruamel.yaml import YAML
 
-from drkit.errors import DrkitError, ExitCode
 from drkit_lab import launcher
+from drkit_lab.errors import EXIT_FAILED, LabError, LabUsageError
 from drkit_lab.faults import FaultSettings
 from drkit_lab.sealing import lab_sealing_key
 from drkit_lab.sealing import seal as seal_values
-from drkit_lab.state import DEFAULT_DIR, LabUsageError, StateDir, admin_request, read_lab_info
+from drkit_lab.state import DEFAULT_DIR, StateDir, admin_request, read_lab_info
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,7 +63,19 @@ def _fault_options(func: F) -> F:
     return func
 
 
-@click.group(name="lab")
+class LabGroup(click.Group):
+    """Reports the lab's errors as `error: ...` (and the hint) and exits with their code, so whichever CLI
+    mounts the group sees an exit code only."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(name="lab", cls=LabGroup)
 def lab() -> None:
     """The local lab: a Kubernetes-API-compatible cluster with controllers and a real MLflow server."""
 
@@ -184,7 +196,7 @@ def status(ctx: click.Context, directory: Path | None, output: str) -> None:
             click.echo(json.dumps({"running": False, "dir": str(state.root)}))
         else:
             click.echo(f"no lab is running from {state.root}")
-        ctx.exit(int(ExitCode.DRILL_FAILED))
+        ctx.exit(EXIT_FAILED)
     assert info is not None
     live = admin_request(state, "status")
     doc = {"running": True, "dir": str(state.root), "pid": info.pid, "kubeconfig": info.kubeconfig, **live}
@@ -298,7 +310,7 @@ def build(ctx: click.Context, go: str, check: bool) -> None:
     if check:
         found = cp_build.find_built(go)
         click.echo(str(found.directory) if found else "the control plane is not built: run `drkit lab build`")
-        ctx.exit(0 if found else int(ExitCode.DRILL_FAILED))
+        ctx.exit(0 if found else EXIT_FAILED)
     built = cp_build.ensure_built(go=go, progress=lambda line: click.echo(line, err=True))
     click.echo(str(built.directory))
 
@@ -335,21 +347,8 @@ def _yaml(doc: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def _with_boundary(func: Callable[[], None]) -> Callable[[], None]:
-    @functools.wraps(func)
-    def wrapper() -> None:
-        try:
-            func()
-        except DrkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(int(exc.exit_code))
-
-    return wrapper
-
-
-@_with_boundary
 def main() -> None:
-    """Run the `lab` group on its own (the main CLI has its own boundary)."""
+    """Run the `lab` group on its own (`python -m drkit_lab.cli`); it reports its errors itself."""
     lab.main(prog_name="drkit lab")
 
 

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from drkit_lab.errors import LabError, LabUsageError
 from drkit_lab.mlflow_server import require_mlflow
-from drkit_lab.state import LabError, LabInfo, LabUsageError, StateDir, pid_alive, read_lab_info
+from drkit_lab.state import LabInfo, StateDir, pid_alive, read_lab_info
 
 _READY_DEADLINE_S = 240.0  # MLflow (about 15 s) plus a platform install (under about 40 s), with margin
 _STOP_DEADLINE_S = 30.0

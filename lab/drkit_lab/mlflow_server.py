@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from drkit.errors import DrkitError, ExitCode
+from drkit_lab.errors import EXIT_USAGE, LabError
 
 _HEALTH_DEADLINE_S = 60.0
 _STOP_GRACE_S = 10.0
@@ -28,16 +28,14 @@ _STOP_GRACE_S = 10.0
 ARTIFACTS_BUCKET_ROOT = "s3://mlflow-artifacts/"
 
 
-class MlflowNotInstalled(DrkitError):
+class MlflowNotInstalled(LabError):
     """The python that would run the server cannot import MLflow's server parts."""
 
-    exit_code = ExitCode.USAGE
+    exit_code = EXIT_USAGE
 
 
-class MlflowStartFailed(DrkitError):
+class MlflowStartFailed(LabError):
     """The server process exited or never answered /health."""
-
-    exit_code = ExitCode.DRILL_FAILED
 
 
 def mlflow_server_available(python: str = sys.executable) -> bool:

@@ -26,7 +26,6 @@ from types import FrameType
 from typing import Any, Literal
 
 import drkit
-from drkit.errors import DrkitError, ExitCode
 from drkit_lab.apiserver.http import ApiServer
 from drkit_lab.apiserver.store import Store
 from drkit_lab.controllers import control_plane_controllers, operators
@@ -34,6 +33,7 @@ from drkit_lab.controllers.base import Controller, ControllerManager
 from drkit_lab.controlplane.build import Binaries, find_built
 from drkit_lab.controlplane.proxy import FaultProxy
 from drkit_lab.controlplane.real import RealControlPlane
+from drkit_lab.errors import EXIT_OK, LabError, LabUsageError
 from drkit_lab.faults import Faults, FaultSettings
 from drkit_lab.kubeapi import ApiClient, ApiConnection
 from drkit_lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
@@ -41,7 +41,7 @@ from drkit_lab.launcher import check_port_free, parse_error_codes, port_in_use_e
 from drkit_lab.mlflow_server import ARTIFACTS_BUCKET_ROOT, MlflowServer
 from drkit_lab.platforms import ensure_system_namespaces, install_platform
 from drkit_lab.settings import LabSettings
-from drkit_lab.state import LabError, LabInfo, LabUsageError, StateDir, remove_lab_info, write_lab_info
+from drkit_lab.state import LabInfo, StateDir, remove_lab_info, write_lab_info
 from drkit_lab.tls import ensure_tls
 
 log = logging.getLogger("drkit_lab")
@@ -421,7 +421,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     lab = lab_from_args(args, progress=lambda line: print(f"[lab] {line}", file=sys.stderr, flush=True))
     try:
         lab.start()
-    except DrkitError as exc:
+    except LabError as exc:
         print(f"[lab] error: {exc}", file=sys.stderr, flush=True)
         return int(exc.exit_code)
     pid = os.getpid()
@@ -435,7 +435,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         remove_lab_info(lab.state, pid)
         lab.stop()
     print("[lab] stopped", file=sys.stderr, flush=True)
-    return int(ExitCode.OK)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
-from drkit.errors import AdapterError
+from drkit_lab.errors import LabError
 
 PLATFORMS_DIR = Path(__file__).parent / "platforms"
 LAB_KEY_PATH = PLATFORMS_DIR / "lab-sealing-key.pem"
@@ -37,7 +37,7 @@ _SESSION_KEY_BYTES = 32
 _ZERO_NONCE = bytes(12)
 
 
-class SealingError(AdapterError):
+class SealingError(LabError):
     """A value could not be sealed or unsealed (wrong key, wrong scope, corrupted ciphertext)."""
 
 

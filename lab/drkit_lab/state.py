@@ -18,21 +18,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from drkit.errors import DrkitError, ExitCode
+from drkit_lab.errors import LabError
 
 DEFAULT_DIR = Path(".drkit") / "lab"
-
-
-class LabError(DrkitError):
-    """The lab could not do what was asked (not running, failed to start, admin call refused)."""
-
-    exit_code = ExitCode.DRILL_FAILED
-
-
-class LabUsageError(DrkitError):
-    """The command cannot run as given (port taken, directory in use, MLflow missing)."""
-
-    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from drkit.errors import AdapterError
+from drkit_lab.errors import LabError
 
 if TYPE_CHECKING:
     from drkit_lab.apiserver.types import ResourceType
 
 
-class ApiError(AdapterError):
+class ApiError(LabError):
     """A request the API server refuses; `code` is the HTTP status, `reason` the Status reason."""
 
     def __init__(

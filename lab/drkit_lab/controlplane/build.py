@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from drkit_lab.state import LabError, LabUsageError
+from drkit_lab.errors import LabError, LabUsageError
 
 KUBERNETES_VERSION = "v1.37.2"
 ETCD_VERSION = "v3.7.3"

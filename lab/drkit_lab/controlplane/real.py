@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from drkit_lab.controlplane.build import Binaries
-from drkit_lab.state import LabError
+from drkit_lab.errors import LabError
 from drkit_lab.tls import TlsFiles, ensure_tls
 
 SERVICE_CIDR = "10.0.0.0/24"

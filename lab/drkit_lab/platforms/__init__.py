@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 
 from drkit_lab.apiserver.errors import ApiError
+from drkit_lab.errors import LabUsageError
 from drkit_lab.kubeapi import ApiClient
-from drkit_lab.state import LabUsageError
 
 if TYPE_CHECKING:
     from drkit_lab.runner import Lab

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drkit_lab.errors import LabError, LabUsageError
 from drkit_lab.kubeapi import ApiClient
 from drkit_lab.launcher import child_env
 from drkit_lab.mlflow_server import ARTIFACTS_BUCKET_ROOT
@@ -34,7 +35,6 @@ from drkit_lab.platforms import (
     load_yaml_documents,
 )
 from drkit_lab.sealing import lab_sealing_key, sealing_key_secret
-from drkit_lab.state import LabError, LabUsageError
 
 if TYPE_CHECKING:
     from drkit_lab.runner import Lab
