@@ -2,9 +2,9 @@
 
 Order: CRDs and the SealedSecrets key (what the platform team installs first), the MLflow/MinIO
 infrastructure objects, the data job and one training job per variant (real processes logging real models to
-the lab's MLflow), then `manifests/financial-mlops/base` rendered by the real `kubectl kustomize`, with each
-Model pointing at its variant's freshly trained model, and a wait until the Models and the Experiment are
-Ready. After that the lab looks like the seed's platform before its disaster, and a drill can tear it down.
+the lab's MLflow), then the platform's `base` (manifests/financial-mlops, shipped in this package) rendered by
+the real `kubectl kustomize`, with each Model pointing at its variant's freshly trained model, and a wait
+until the Models and the Experiment are Ready. After that the lab looks like the seed's platform before its disaster, and a drill can tear it down.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from drkit_lab.sealing import lab_sealing_key, sealing_key_secret
 if TYPE_CHECKING:
     from drkit_lab.runner import Lab
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-MANIFESTS = REPO_ROOT / "manifests" / "financial-mlops"
+# The platform's manifests are package data, so an installed lab installs the platform too. In a checkout this
+# is a symlink to the repository's manifests/financial-mlops (one copy, which the playbooks use); the wheel
+# build copies the files.
+MANIFESTS = Path(__file__).parent / "financial-mlops"
 VARIANTS = ("baseline", "enhanced")
 EXPERIMENT_NAME = "financial-mlops"
 INFERENCE_NAMESPACE = "financial-inference"
