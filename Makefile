@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Reinstall only when the project's dependencies change: MLflow alone is about 850 MB.
-STAMP := $(VENV)/.drkit-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.drkit-installed-$(shell cat pyproject.toml lab/pyproject.toml | cksum | cut -d' ' -f1)
+# What ruff lints and formats: drkit, the lab (its own distribution under lab/), the tests and benchmarks.
+SOURCES := drkit lab tests bench
 
 .DEFAULT_GOAL := help
 .PHONY: help venv controlplane test test-real lint typecheck unit demo lab-up lab-down bench fmt docs clean
@@ -11,21 +13,22 @@ STAMP := $(VENV)/.drkit-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml lab/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# drkit and the lab, both editable: the test extra's `drkit-lab==VERSION` resolves to ./lab.
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e ./lab
 	@rm -f $(VENV)/.drkit-installed-*
 	@touch $@
 
 venv: $(STAMP) ## Create .venv with drkit, the lab and the test tools
 
 lint: $(STAMP) ## ruff (lint and format check) and the import-layer contracts
-	$(BIN)/ruff check drkit tests bench
-	$(BIN)/ruff format --check drkit tests bench
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/lint-imports --no-cache
 
-typecheck: $(STAMP) ## mypy --strict on the package
+typecheck: $(STAMP) ## mypy --strict on drkit and the lab
 	$(BIN)/mypy
 
 controlplane: $(STAMP) ## Build the real control plane (etcd, kube-apiserver, kube-controller-manager) once
@@ -48,8 +51,8 @@ demo: $(STAMP) ## Run the example drill against the built-in lab and print the t
 	@bash scripts/demo.sh
 
 fmt: $(STAMP) ## Format and auto-fix
-	$(BIN)/ruff format drkit tests bench
-	$(BIN)/ruff check --fix drkit tests bench
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
 
 bench: $(STAMP) ## Benchmarks (lab throughput, drkit against the scripted-kubectl baseline)
 	$(BIN)/python -m bench

@@ -33,9 +33,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drkit.lab.controlplane.build import build_record, find_built
-from drkit.lab.runner import Lab
-from drkit.lab.settings import LabSettings
+from drkit_lab.controlplane.build import build_record, find_built
+from drkit_lab.runner import Lab
+from drkit_lab.settings import LabSettings
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYBOOK = REPO / "playbooks" / "financial-mlops.yaml"

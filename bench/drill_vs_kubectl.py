@@ -39,9 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from drkit.lab.platforms.financial_mlops import find_kubectl
-from drkit.lab.runner import Lab
-from drkit.lab.settings import LabSettings
+from drkit_lab.platforms.financial_mlops import find_kubectl
+from drkit_lab.runner import Lab
+from drkit_lab.settings import LabSettings
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYBOOK = REPO / "playbooks" / "financial-mlops.yaml"

@@ -24,7 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=RESULTS, help="results file (JSON)")
     args = parser.parse_args(argv)
     env = dict(os.environ, DRKIT_FIDELITY_RESULTS=str(args.output))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), str(ROOT / "lab"), env.get("PYTHONPATH", "")) if p
+    )
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/fidelity", "-q", "-p", "no:cacheprovider"],
         cwd=ROOT,

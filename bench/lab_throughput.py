@@ -27,9 +27,9 @@ from typing import Any
 
 import requests
 
-from drkit.lab.platforms import install_crds
-from drkit.lab.runner import Lab
-from drkit.lab.settings import LabSettings
+from drkit_lab.platforms import install_crds
+from drkit_lab.runner import Lab
+from drkit_lab.settings import LabSettings
 
 RESULTS = Path(__file__).parent / "results" / "lab_throughput.json"
 NAMESPACES = 50

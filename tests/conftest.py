@@ -23,11 +23,11 @@ from lab_helpers import LabHandle
 from mlflow_support import MlflowServer, start_mlflow_server
 
 from drkit.context import Runtime
-from drkit.lab.settings import LabSettings
+from drkit_lab.settings import LabSettings
 
 if TYPE_CHECKING:
     # Imported lazily: a broken runner must not stop the collection of every other test.
-    from drkit.lab.runner import Lab
+    from drkit_lab.runner import Lab
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 
 
 def _start(tmp: Path, *, mlflow: bool, platform: str | None) -> Lab:
-    from drkit.lab.runner import Lab  # noqa: PLC0415 (see the TYPE_CHECKING import)
+    from drkit_lab.runner import Lab  # noqa: PLC0415 (see the TYPE_CHECKING import)
 
     settings = LabSettings(state_dir=tmp, workload_ready_delay=0.2, model_ready_delay=0.1, step_delay=0.1)
     return Lab(settings, mlflow=mlflow, platform=platform, control_plane=lab_control_plane()).start()

@@ -18,7 +18,7 @@ from lab_helpers import LabHandle
 
 from drkit.context import Runtime
 from drkit.kube import Cluster, ObjectRef, exists, gone, open_cluster, ready, wait_for
-from drkit.lab.platforms import CRD_DIR, load_yaml_documents
+from drkit_lab.platforms import CRD_DIR, load_yaml_documents
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -20,6 +20,8 @@ from click.testing import CliRunner
 from drkit.cli import run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# A child process imports drkit and the lab (its own distribution under lab/) from this checkout.
+SOURCE_ROOTS = (str(REPO_ROOT), str(REPO_ROOT / "lab"))
 
 WritePlaybook = Callable[..., Path]
 
@@ -77,7 +79,7 @@ def run_drkit(
 
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DRKIT_HOME"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*SOURCE_ROOTS, env.get("PYTHONPATH")]))
     env.update(extra or {})
     return env
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from drkit.lab.runner import Lab
+    from drkit_lab.runner import Lab
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SOURCE_ROOTS = (str(REPO_ROOT), str(REPO_ROOT / "lab"))  # drkit and the lab of this checkout
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,9 @@ class CliResult:
 
 def run_lab_cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> CliResult:
     """Run `drkit lab ARGS` as a real subprocess (the main CLI when it is wired, else the lab group alone)."""
-    entry = ["-m", "drkit", "lab"] if _main_cli_wired() else ["-m", "drkit.lab.cli"]
+    entry = ["-m", "drkit", "lab"] if _main_cli_wired() else ["-m", "drkit_lab.cli"]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*SOURCE_ROOTS, env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
         [sys.executable, *entry, *args],
         cwd=cwd or REPO_ROOT,

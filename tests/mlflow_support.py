@@ -97,7 +97,7 @@ def train(
         [
             sys.executable,
             "-m",
-            "drkit.lab.jobs",
+            "drkit_lab.jobs",
             "train",
             "--model-variant",
             variant,

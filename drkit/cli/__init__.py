@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
-from importlib import import_module
+from importlib.metadata import EntryPoint, entry_points
 from typing import NoReturn
 
 import click
@@ -25,37 +25,80 @@ from drkit.context import Runtime, real_runtime
 from drkit.errors import DrkitError, ExitCode, PlaybookError, UsageError
 from drkit.playbook.problems import Problem, render_problems
 
-# Groups imported only when used, because their dependencies are optional extras.
-LAZY_GROUPS = {"lab": ("drkit.lab.cli", "lab", "the local lab needs its extras: pip install 'drkit[lab]'")}
+# Command groups other distributions register, imported only when used: the lab (drkit-lab) pulls in MLflow
+# and cryptography, and drkit never imports it.
+COMMANDS_ENTRY_POINTS = "drkit.commands"
+# The optional groups drkit documents, listed and explained even while their distribution is not installed.
+OPTIONAL_GROUPS = {"lab": "the local lab is an extra: pip install 'drkit[lab]'"}
+
+
+def command_entry_points() -> dict[str, EntryPoint]:
+    """The installed `drkit.commands` entry points by command name (reads metadata; imports nothing)."""
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_ENTRY_POINTS)}
 
 
 class DrkitGroup(click.Group):
-    """The top-level group: explicit commands plus lazily imported optional groups."""
+    """The top-level group: drkit's own commands plus the groups other distributions register."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *LAZY_GROUPS])
+        return sorted({*super().list_commands(ctx), *OPTIONAL_GROUPS, *command_entry_points()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in LAZY_GROUPS:
-            return _lazy_group(cmd_name)
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        registered = command_entry_points().get(cmd_name)
+        if registered is not None:
+            return _load_group(cmd_name, registered)
+        if cmd_name in OPTIONAL_GROUPS:
+            return _unavailable(cmd_name, "it is not installed")
+        return None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, but a registered group's line is its distribution's summary: `drkit --help` must not
+        import the group (the lab pulls in MLflow)."""
+        registered = command_entry_points()
+        names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            if name in self.commands:
+                text = self.commands[name].get_short_help_str(limit)
+            else:  # shortened as click shortens a command's help
+                installed = name in registered
+                line = _summary(registered[name]) if installed else f"(not installed) {OPTIONAL_GROUPS[name]}"
+                text = click.Command(name, help=line).get_short_help_str(limit)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
-def _lazy_group(name: str) -> click.Command:
-    module_name, attribute, missing = LAZY_GROUPS[name]
+def _summary(entry_point: EntryPoint) -> str:
+    """The one-line description of the distribution that registered `entry_point` (metadata, no import)."""
+    metadata = entry_point.dist.metadata if entry_point.dist is not None else None
+    return str(metadata["Summary"]) if metadata is not None and "Summary" in metadata else ""
+
+
+def _load_group(name: str, entry_point: EntryPoint) -> click.Command:
     try:
-        command = getattr(import_module(module_name), attribute)
+        command = entry_point.load()
     except ImportError as exc:
-        reason = str(exc)
-
-        @click.command(name=name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-        def unavailable() -> None:
-            raise UsageError(f"`drkit {name}` is not available: {reason}", hint=missing)
-
-        return unavailable
+        return _unavailable(name, str(exc))
     if not isinstance(command, click.Command):
-        raise TypeError(f"{module_name}.{attribute} is not a click command")
+        raise TypeError(f"entry point {name} = {entry_point.value} is not a click command")
     return command
+
+
+def _unavailable(name: str, reason: str) -> click.Command:
+    """A stand-in that accepts any arguments and says why `drkit NAME` cannot run (a usage error)."""
+
+    @click.command(name=name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def unavailable() -> None:
+        raise UsageError(f"`drkit {name}` is not available: {reason}", hint=OPTIONAL_GROUPS.get(name))
+
+    return unavailable
 
 
 @click.group(cls=DrkitGroup, context_settings={"help_option_names": ["-h", "--help"]})

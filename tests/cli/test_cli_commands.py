@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -142,13 +143,31 @@ def test_drkit_home_moves_the_state_dir(write_playbook: WritePlaybook, tmp_path:
 
 
 def test_lab_group_explains_a_missing_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        cli.LAZY_GROUPS, "lab", ("drkit_no_such_module.cli", "lab", "pip install 'drkit[lab]'")
-    )
-    result = run_drkit("lab", "up", cwd=tmp_path)
+    monkeypatch.setattr(cli, "command_entry_points", dict)  # drkit-lab not installed: no entry point
+    result = run_drkit("lab", "up", "--platform", "financial-mlops", cwd=tmp_path)
     assert result.exit_code == 2
-    assert "drkit lab" in result.stderr
+    assert "`drkit lab` is not available: it is not installed" in result.stderr
     assert "pip install 'drkit[lab]'" in result.stderr
+    assert "lab" in run_drkit("--help", cwd=tmp_path).stdout  # still listed, so users can find it
+
+
+def test_lab_group_that_cannot_be_imported_is_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = EntryPoint(name="lab", value="drkit_no_such_module.cli:lab", group=cli.COMMANDS_ENTRY_POINTS)
+    monkeypatch.setattr(cli, "command_entry_points", lambda: {"lab": broken})
+    result = run_drkit("lab", "status", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "`drkit lab` is not available: No module named 'drkit_no_such_module'" in result.stderr
+    assert "pip install 'drkit[lab]'" in result.stderr
+
+
+def test_lab_group_is_the_lab_distributions_entry_point(tmp_path: Path) -> None:
+    registered = cli.command_entry_points()["lab"]
+    assert registered.value == "drkit_lab.cli:lab"
+    result = run_drkit("lab", "--help", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "The local lab" in result.stdout
 
 
 def test_example_playbook_validates() -> None:

@@ -7,12 +7,13 @@ The check runs in a fresh interpreter: the test session itself has long imported
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, SOURCE_ROOTS
 
 COMMAND_ONLY_PLAYBOOK = """
 apiVersion: drkit.io/v1
@@ -49,7 +50,8 @@ CHILD = textwrap.dedent(
     ]:
         codes[name] = drkit.cli.run(argv)
     loaded = sorted(m for m in sys.modules if m == "kubernetes" or m.startswith("kubernetes."))
-    print("@@" + json.dumps({"codes": codes, "kinds": len(STEP_KINDS), "kubernetes": loaded}))
+    lab = sorted(m for m in sys.modules if m.split(".")[0] == "drkit_lab")
+    print("@@" + json.dumps({"codes": codes, "kinds": len(STEP_KINDS), "kubernetes": loaded, "lab": lab}))
     """
 )
 
@@ -61,7 +63,12 @@ def test_commands_without_cluster_steps_do_not_import_kubernetes(tmp_path: Path)
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(main_playbook), str(playbook), str(tmp_path / "schema.json")],
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DRKIT_HOME": str(tmp_path / ".drkit")},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "DRKIT_HOME": str(tmp_path / ".drkit"),
+            "PYTHONPATH": os.pathsep.join(SOURCE_ROOTS),  # this checkout's drkit (and lab, for --help)
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -74,8 +81,9 @@ def test_commands_without_cluster_steps_do_not_import_kubernetes(tmp_path: Path)
     assert result["codes"] == dict.fromkeys(result["codes"], 0), proc.stdout + proc.stderr
     assert result["kinds"] >= 10
     assert json.loads((tmp_path / "schema.json").read_text())
-    # ...and none of them needed the library.
+    # ...and none of them needed the library, nor the lab (`--help` lists `drkit lab` from its entry point).
     assert result["kubernetes"] == []
+    assert result["lab"] == []
 
 
 def test_opening_a_cluster_still_loads_the_library_lazily(tmp_path: Path) -> None:

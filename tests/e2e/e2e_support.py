@@ -16,7 +16,7 @@ from pathlib import Path
 from e2e_cluster import LAB_CONTEXT
 from lab_helpers import REPO_ROOT, LabHandle
 
-CRD_DIR = REPO_ROOT / "drkit" / "lab" / "platforms" / "crds"
+CRD_DIR = REPO_ROOT / "lab" / "drkit_lab" / "platforms" / "crds"
 BASE_DIR = REPO_ROOT / "manifests" / "financial-mlops" / "base"
 
 
@@ -71,8 +71,8 @@ def playbook(steps: str, *, protected: str = "", context: str = LAB_CONTEXT) -> 
 
 def lab_install_sealing_key(handle: LabHandle) -> None:
     """Lab only: the SealedSecrets key a real platform restores before anything is unsealed."""
-    from drkit.lab.platforms import create_or_replace  # noqa: PLC0415 (lab-only)
-    from drkit.lab.sealing import lab_sealing_key, sealing_key_secret  # noqa: PLC0415
+    from drkit_lab.platforms import create_or_replace  # noqa: PLC0415 (lab-only)
+    from drkit_lab.sealing import lab_sealing_key, sealing_key_secret  # noqa: PLC0415
 
     with handle.lab.api("lab-bootstrap") as api:
         create_or_replace(api, sealing_key_secret(*lab_sealing_key()))

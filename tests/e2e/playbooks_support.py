@@ -105,8 +105,8 @@ def explain(result: DrkitResult) -> str:
 
 def lab_start_platform(state_dir: Path) -> LabHandle:
     """Lab only: a private lab with MLflow and the financial-mlops platform installed (models trained)."""
-    from drkit.lab.runner import Lab  # noqa: PLC0415 (lab-only)
-    from drkit.lab.settings import LabSettings  # noqa: PLC0415
+    from drkit_lab.runner import Lab  # noqa: PLC0415 (lab-only)
+    from drkit_lab.settings import LabSettings  # noqa: PLC0415
 
     settings = LabSettings(
         state_dir=state_dir, workload_ready_delay=0.2, model_ready_delay=0.1, step_delay=0.1

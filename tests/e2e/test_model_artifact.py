@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from drkit.kube import Cluster
 
 SELDON = "mlops.seldon.io/v1alpha1"
-CRD_DIR = Path(__file__).resolve().parents[2] / "drkit" / "lab" / "platforms" / "crds"
+CRD_DIR = Path(__file__).resolve().parents[2] / "lab" / "drkit_lab" / "platforms" / "crds"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

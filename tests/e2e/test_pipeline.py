@@ -32,7 +32,7 @@ from drkit.steps.pipeline import RUN_ID_LABEL, STEP_KIND, STEP_LABEL
 from drkit.steps.registry import probe_schemas, step_schemas
 
 ARGO = "argoproj.io/v1alpha1"
-CRD_DIR = Path(__file__).resolve().parents[2] / "drkit" / "lab" / "platforms" / "crds"
+CRD_DIR = Path(__file__).resolve().parents[2] / "lab" / "drkit_lab" / "platforms" / "crds"
 JOB_IMAGE = "drkit-lab/job:latest"
 
 

@@ -1,6 +1,6 @@
 """End to end: the sealedSecrets step checks the sealing key first, then proves the Secrets have exact keys.
 
-Sealing uses the lab's committed key (drkit.lab.sealing), which these tests install into kube-system: never
+Sealing uses the lab's committed key (drkit_lab.sealing), which these tests install into kube-system: never
 on a real cluster's SealedSecrets controller, so the module is `lab_only` (there, seal with `kubeseal`).
 The plaintext is a marker that must never show up in anything drkit prints or records.
 """
@@ -16,7 +16,7 @@ from helpers import WritePlaybook, run_drkit
 from lab_helpers import LabHandle
 from ruamel.yaml import YAML
 
-from drkit.lab.sealing import lab_sealing_key, seal, sealing_key_secret
+from drkit_lab.sealing import lab_sealing_key, seal, sealing_key_secret
 
 pytestmark = pytest.mark.lab_only
 

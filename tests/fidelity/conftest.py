@@ -25,10 +25,10 @@ from fidelity_known import KNOWN
 from fidelity_planes import Client, Plane
 from fidelity_widgets import WIDGET_CRD, WIDGETS
 
-from drkit.lab.controlplane.build import find_built
-from drkit.lab.controlplane.real import RealControlPlane
-from drkit.lab.runner import Lab
-from drkit.lab.settings import LabSettings
+from drkit_lab.controlplane.build import find_built
+from drkit_lab.controlplane.real import RealControlPlane
+from drkit_lab.runner import Lab
+from drkit_lab.settings import LabSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RESULTS = REPO_ROOT / "bench" / "results" / "fidelity.json"

@@ -9,7 +9,7 @@ import pytest
 from kube_lab import Lab, RecordingSleep, load_crd, running_lab
 
 from drkit.kube import Cluster, ClusterConfig, RetryNotice, RetryPolicy
-from drkit.lab.apiserver.store import Store
+from drkit_lab.apiserver.store import Store
 
 
 @pytest.fixture

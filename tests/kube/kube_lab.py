@@ -11,13 +11,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.faults import Faults, FaultSettings
-from drkit.lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
-from drkit.lab.tls import ensure_tls
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.faults import Faults, FaultSettings
+from drkit_lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
+from drkit_lab.tls import ensure_tls
 
-CRD_DIR = Path(__file__).resolve().parents[2] / "drkit" / "lab" / "platforms" / "crds"
+CRD_DIR = Path(__file__).resolve().parents[2] / "lab" / "drkit_lab" / "platforms" / "crds"
 
 
 @dataclass

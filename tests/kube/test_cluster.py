@@ -31,8 +31,8 @@ from drkit.kube import (
     UnknownKind,
     open_cluster,
 )
-from drkit.lab.kubeconfig import render_kubeconfig, write_kubeconfig
-from drkit.lab.tls import ensure_tls
+from drkit_lab.kubeconfig import render_kubeconfig, write_kubeconfig
+from drkit_lab.tls import ensure_tls
 
 MODEL_API = "mlops.seldon.io/v1alpha1"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drkit.kube import ClusterConfig, ConfigError, context_namespace, current_context, list_contexts
-from drkit.lab.kubeconfig import render_kubeconfig, write_kubeconfig
+from drkit_lab.kubeconfig import render_kubeconfig, write_kubeconfig
 
 
 def kubeconfig(path: Path, context: str, namespace: str = "default") -> Path:

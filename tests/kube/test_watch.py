@@ -22,7 +22,7 @@ from drkit.kube import (
     ready,
     wait_for,
 )
-from drkit.lab.apiserver.store import Store
+from drkit_lab.apiserver.store import Store
 
 MODEL_API = "mlops.seldon.io/v1alpha1"
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab_helpers import REPO_ROOT, run_lab_cli
+from lab_helpers import REPO_ROOT, SOURCE_ROOTS, run_lab_cli
 
-from drkit.lab.state import StateDir, pid_alive, read_lab_info
+from drkit_lab.state import StateDir, pid_alive, read_lab_info
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
@@ -193,12 +193,12 @@ def test_env_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:
 def test_foreground_runs_until_interrupted_then_cleans_up(tmp_path: Path) -> None:
     lab_dir = tmp_path / "lab"
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*SOURCE_ROOTS, env.get("PYTHONPATH", "")) if p)
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "drkit.lab.cli",
+            "drkit_lab.cli",
             "up",
             "--dir",
             str(lab_dir),

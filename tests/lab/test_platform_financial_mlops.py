@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from lab_helpers import LabHandle
 
-from drkit.lab.platforms.financial_mlops import MANIFESTS, render_kustomization, storage_uri
+from drkit_lab.platforms.financial_mlops import MANIFESTS, render_kustomization, storage_uri
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 

@@ -13,9 +13,10 @@ import requests
 from lab_helpers import LabHandle
 from ruamel.yaml import YAML
 
-from drkit.lab.runner import Lab
-from drkit.lab.settings import LabSettings
-from drkit.lab.state import LabError, LabUsageError, StateDir, admin_request
+from drkit_lab.errors import LabError, LabUsageError
+from drkit_lab.runner import Lab
+from drkit_lab.settings import LabSettings
+from drkit_lab.state import StateDir, admin_request
 
 
 def _session(handle: LabHandle) -> requests.Session:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from drkit.lab.mlflow_server import MlflowServer, health_ok
-from drkit.lab.state import pid_alive
+from drkit_lab.mlflow_server import MlflowServer, health_ok
+from drkit_lab.state import pid_alive
 
 pytestmark = pytest.mark.mlflow
 

@@ -16,12 +16,12 @@ import pytest
 from cryptography import x509
 from ruamel.yaml import YAML
 
-from drkit.errors import ExitCode
-from drkit.lab.kubeconfig import CONTEXT_NAME, render_kubeconfig, write_kubeconfig
-from drkit.lab.launcher import _LogRelay, check_port_free, parse_error_codes, refuse_if_running
-from drkit.lab.mlflow_server import MlflowNotInstalled, mlflow_server_available, require_mlflow
-from drkit.lab.state import LabInfo, LabUsageError, StateDir, read_credentials, read_lab_info, write_lab_info
-from drkit.lab.tls import ensure_tls
+from drkit_lab.errors import EXIT_USAGE, LabUsageError
+from drkit_lab.kubeconfig import CONTEXT_NAME, render_kubeconfig, write_kubeconfig
+from drkit_lab.launcher import _LogRelay, check_port_free, parse_error_codes, refuse_if_running
+from drkit_lab.mlflow_server import MlflowNotInstalled, mlflow_server_available, require_mlflow
+from drkit_lab.state import LabInfo, StateDir, read_credentials, read_lab_info, write_lab_info
+from drkit_lab.tls import ensure_tls
 
 
 def test_tls_serving_cert_verifies_against_the_ca_for_127_0_0_1(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_lab_json_of_a_live_process_means_running_and_blocks_a_second_lab(tmp_pa
         refuse_if_running(state)
     assert f"a lab is already running from {tmp_path} (pid {os.getpid()})" in str(caught.value)
     assert f"`drkit lab down --dir {tmp_path}` first" in str(caught.value)
-    assert caught.value.exit_code == ExitCode.USAGE
+    assert caught.value.exit_code == EXIT_USAGE
 
 
 def test_stale_lab_json_of_a_dead_process_is_cleaned(tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_mlflow_detection_uses_the_given_interpreter(tmp_path: Path) -> None:
         require_mlflow(str(bare))
     assert "pip install 'drkit[lab]'" in str(caught.value)
     assert "drkit lab up --no-mlflow" in str(caught.value)
-    assert caught.value.exit_code == ExitCode.USAGE
+    assert caught.value.exit_code == EXIT_USAGE
 
 
 def test_log_relay_forwards_progress_and_keeps_the_last_error_with_its_hint(tmp_path: Path) -> None:

@@ -17,14 +17,14 @@ from steps_support import playbook_in
 
 from drkit.context import Runtime
 from drkit.kube import Cluster, ClusterConfig, RetryPolicy
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.faults import Faults
-from drkit.lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
-from drkit.lab.tls import ensure_tls
 from drkit.steps.base import StepContext
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.faults import Faults
+from drkit_lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
+from drkit_lab.tls import ensure_tls
 
-CRD_DIR = Path(__file__).resolve().parents[2] / "drkit" / "lab" / "platforms" / "crds"
+CRD_DIR = Path(__file__).resolve().parents[2] / "lab" / "drkit_lab" / "platforms" / "crds"
 MODEL_API = "mlops.seldon.io/v1alpha1"
 
 

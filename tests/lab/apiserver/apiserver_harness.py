@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.controllers.base import ControllerManager
-from drkit.lab.faults import Faults
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.controllers.base import ControllerManager
+from drkit_lab.faults import Faults
 
 TOKEN = "test-token-not-a-secret"
 SYSTEM_TOKEN = "system-token-not-a-secret"  # the lab's operators' credential

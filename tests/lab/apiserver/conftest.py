@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from apiserver_harness import SYSTEM_TOKEN, TOKEN, Lab, make_certs, write_kubeconfig
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.controllers.base import ControllerManager
-from drkit.lab.controllers.namespaces import NamespaceController
-from drkit.lab.faults import Faults
-from drkit.lab.kubeapi import ApiClient, ApiConnection
-from drkit.lab.settings import LabSettings
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.controllers.base import ControllerManager
+from drkit_lab.controllers.namespaces import NamespaceController
+from drkit_lab.faults import Faults
+from drkit_lab.kubeapi import ApiClient, ApiConnection
+from drkit_lab.settings import LabSettings
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from apiserver_harness import SYSTEM_TOKEN, TOKEN, make_certs
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.apiserver.types import CRDS, ResourceType
-from drkit.lab.controllers.base import Controller, ControllerManager
-from drkit.lab.faults import Faults
-from drkit.lab.kubeapi import ApiClient, ApiConnection, WatchStream
-from drkit.lab.settings import LabSettings
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.apiserver.types import CRDS, ResourceType
+from drkit_lab.controllers.base import Controller, ControllerManager
+from drkit_lab.faults import Faults
+from drkit_lab.kubeapi import ApiClient, ApiConnection, WatchStream
+from drkit_lab.settings import LabSettings
 
 
 class Recorder(Controller):

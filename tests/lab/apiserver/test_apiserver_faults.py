@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drkit.lab.faults import Faults, FaultSettings
+from drkit_lab.faults import Faults, FaultSettings
 
 
 def test_from_json_round_trips_and_rejects_nonsense() -> None:

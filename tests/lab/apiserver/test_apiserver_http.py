@@ -10,9 +10,9 @@ import pytest
 import requests
 from apiserver_harness import TOKEN, Lab
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.faults import Faults, FaultSettings
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.faults import Faults, FaultSettings
 
 
 def test_discovery_documents(lab: Lab) -> None:

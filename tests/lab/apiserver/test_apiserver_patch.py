@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drkit.lab.apiserver.errors import ApiError
-from drkit.lab.apiserver.patch import apply_merge, json_patch, merge_patch, parse_apply_body, strategic_merge
+from drkit_lab.apiserver.errors import ApiError
+from drkit_lab.apiserver.patch import apply_merge, json_patch, merge_patch, parse_apply_body, strategic_merge
 
 POD_SPEC = {
     "containers": [

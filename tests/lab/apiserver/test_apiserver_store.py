@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from drkit.lab.apiserver.errors import ApiError
-from drkit.lab.apiserver.store import Store
-from drkit.lab.apiserver.types import CRDS, NAMESPACES, ResourceType
+from drkit_lab.apiserver.errors import ApiError
+from drkit_lab.apiserver.store import Store
+from drkit_lab.apiserver.types import CRDS, NAMESPACES, ResourceType
 
 CRD = {
     "metadata": {"name": "widgets.example.com"},

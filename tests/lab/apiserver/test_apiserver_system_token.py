@@ -10,8 +10,8 @@ from typing import Any
 import requests
 from apiserver_harness import SYSTEM_TOKEN, TOKEN, Lab
 
-from drkit.lab.faults import FaultSettings
-from drkit.lab.kubeapi import ApiClient, ApiConnection
+from drkit_lab.faults import FaultSettings
+from drkit_lab.kubeapi import ApiClient, ApiConnection
 
 
 def _get(lab: Lab, token: str, path: str = "/api/v1/namespaces/default") -> requests.Response:

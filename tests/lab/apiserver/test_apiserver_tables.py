@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from apiserver_harness import Lab
 
-from drkit.lab.apiserver.tables import age, json_path
+from drkit_lab.apiserver.tables import age, json_path
 
 
 def test_age_reads_like_kubectl() -> None:

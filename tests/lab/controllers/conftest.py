@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from controller_cluster import SYSTEM_TOKEN, USER_TOKEN, Cluster
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.controllers import operator_client
-from drkit.lab.controllers.base import Controller, ControllerManager, ControlPlaneController, Operator
-from drkit.lab.faults import Faults
-from drkit.lab.kubeapi import ApiClient, ApiConnection
-from drkit.lab.platforms import install_crds
-from drkit.lab.settings import LabSettings
-from drkit.lab.tls import TlsFiles, ensure_tls
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.controllers import operator_client
+from drkit_lab.controllers.base import Controller, ControllerManager, ControlPlaneController, Operator
+from drkit_lab.faults import Faults
+from drkit_lab.kubeapi import ApiClient, ApiConnection
+from drkit_lab.platforms import install_crds
+from drkit_lab.settings import LabSettings
+from drkit_lab.tls import TlsFiles, ensure_tls
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.apiserver.types import ResourceType
-from drkit.lab.controllers.base import Controller, ControllerManager
-from drkit.lab.kubeapi import ApiClient
-from drkit.lab.settings import LabSettings
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.apiserver.types import ResourceType
+from drkit_lab.controllers.base import Controller, ControllerManager
+from drkit_lab.kubeapi import ApiClient
+from drkit_lab.settings import LabSettings
 
 Obj = dict[str, Any]
 USER_TOKEN = "user-token-for-controller-tests"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from controller_cluster import Cluster
 
-from drkit.lab.controllers.argo import ArgoController
-from drkit.lab.settings import LabSettings
+from drkit_lab.controllers.argo import ArgoController
+from drkit_lab.settings import LabSettings
 
 ARGO = "argoproj.io/v1alpha1"
 NS = "financial-mlops-pytorch"

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from drkit.lab.apiserver.store import Store
-from drkit.lab.controllers import control_plane_controllers, operators
-from drkit.lab.controllers.argo import WorkflowSpecError, merge_parameters, substitute
-from drkit.lab.controllers.conditions import set_condition
-from drkit.lab.controllers.seldon import resolve_storage_uri, storage_problem
-from drkit.lab.kubeapi import ApiConnection
-from drkit.lab.settings import LabSettings
+from drkit_lab.apiserver.store import Store
+from drkit_lab.controllers import control_plane_controllers, operators
+from drkit_lab.controllers.argo import WorkflowSpecError, merge_parameters, substitute
+from drkit_lab.controllers.conditions import set_condition
+from drkit_lab.controllers.seldon import resolve_storage_uri, storage_problem
+from drkit_lab.kubeapi import ApiConnection
+from drkit_lab.settings import LabSettings
 
 
 def settings(tmp_path: Path) -> LabSettings:

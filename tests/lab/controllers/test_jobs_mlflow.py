@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import SOURCE_ROOTS
 from mlflow_support import MlflowServer
 
-from drkit.lab.controllers.seldon import storage_problem
-from drkit.lab.jobs.data import COLUMNS, generate_rows, write_dataset
-from drkit.lab.settings import LabSettings
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from drkit_lab.controllers.seldon import storage_problem
+from drkit_lab.jobs.data import COLUMNS, generate_rows, write_dataset
+from drkit_lab.settings import LabSettings
 
 
 def test_dataset_is_deterministic_and_has_both_labels(tmp_path: Path) -> None:
@@ -30,13 +29,13 @@ def test_dataset_is_deterministic_and_has_both_labels(tmp_path: Path) -> None:
 
 def _train(url: str, workdir: Path, *args: str) -> subprocess.Popen[str]:
     workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), MLFLOW_TRACKING_URI=url)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(SOURCE_ROOTS), MLFLOW_TRACKING_URI=url)
     return subprocess.Popen(
         # its own experiment: the session's MLflow server is shared (tests/conftest.py)
         [
             sys.executable,
             "-m",
-            "drkit.lab.jobs",
+            "drkit_lab.jobs",
             "train",
             "--rows",
             "300",

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from drkit.lab.jobs.__main__ import _parser
-from drkit.lab.jobs.scenarios import (
+from drkit.steps import artifact_rules as rules
+from drkit_lab.jobs.__main__ import _parser
+from drkit_lab.jobs.scenarios import (
     BAD_CHECKPOINT,
     PADDING_FILE,
     ScenarioError,
     apply_scenario,
 )
-from drkit.steps import artifact_rules as rules
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from controller_cluster import Cluster, condition, has_condition
 
-from drkit.lab.apiserver.errors import ApiError
-from drkit.lab.controllers.kubelet import Kubelet
+from drkit_lab.apiserver.errors import ApiError
+from drkit_lab.controllers.kubelet import Kubelet
 
 NS = "apps"
 

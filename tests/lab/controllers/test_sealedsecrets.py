@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from controller_cluster import Cluster, condition, has_condition
 
-from drkit.lab.controllers.sealedsecrets import SealedSecretsController
-from drkit.lab.sealing import (
+from drkit_lab.controllers.sealedsecrets import SealedSecretsController
+from drkit_lab.sealing import (
     SealingError,
     generate_key_pair,
     lab_sealing_key,

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from controller_cluster import Cluster, condition, has_condition
 
-from drkit.lab.controllers.kubelet import Kubelet
-from drkit.lab.controllers.seldon import SeldonController
-from drkit.lab.controllers.workloads import WorkloadControllers
-from drkit.lab.settings import LabSettings
+from drkit_lab.controllers.kubelet import Kubelet
+from drkit_lab.controllers.seldon import SeldonController
+from drkit_lab.controllers.workloads import WorkloadControllers
+from drkit_lab.settings import LabSettings
 
 SELDON = "mlops.seldon.io/v1alpha1"
 NS = "financial-inference"
@@ -162,7 +162,7 @@ def test_deletion_waits_for_the_scheduler(make_cluster: Any, lab_settings: LabSe
 def test_namespace_stays_terminating_while_the_scheduler_is_down(
     make_cluster: Any, lab_settings: LabSettings
 ) -> None:
-    namespaces = pytest.importorskip("drkit.lab.controllers.namespaces")
+    namespaces = pytest.importorskip("drkit_lab.controllers.namespaces")
     write_mlmodel(lab_settings)
     cluster: Cluster = make_cluster(
         namespaces.NamespaceController, WorkloadControllers, Kubelet, SeldonController

@@ -7,8 +7,8 @@ from typing import Any
 
 from controller_cluster import Cluster, condition, has_condition
 
-from drkit.lab.controllers.kubelet import Kubelet
-from drkit.lab.controllers.workloads import WorkloadControllers
+from drkit_lab.controllers.kubelet import Kubelet
+from drkit_lab.controllers.workloads import WorkloadControllers
 
 APPS = "apps/v1"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from drkit.lab.controlplane.build import Binaries, find_built
-from drkit.lab.controlplane.real import RealControlPlane
+from drkit_lab.controlplane.build import Binaries, find_built
+from drkit_lab.controlplane.real import RealControlPlane
 
 
 def built_binaries() -> Binaries:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from drkit.errors import ExitCode
-from drkit.lab.controlplane import build
-from drkit.lab.state import LabUsageError
+from drkit_lab.controlplane import build
+from drkit_lab.errors import EXIT_USAGE, LabUsageError
 
 
 def _fake_go(tmp_path: Path, version: str) -> str:
@@ -83,7 +82,7 @@ def test_a_failing_go_build_names_the_programs_and_leaves_no_half_build(tmp_path
 def test_go_too_old_or_unreadable_is_a_usage_error(tmp_path: Path, version: str) -> None:
     with pytest.raises(LabUsageError) as caught:
         build.go_version(_fake_go(tmp_path, version))
-    assert caught.value.exit_code == ExitCode.USAGE
+    assert caught.value.exit_code == EXIT_USAGE
     assert "1.26" in caught.value.message
     assert "--control-plane emulated" in (caught.value.hint or "")
 

@@ -17,7 +17,7 @@ from helpers import run_drkit
 from ruamel.yaml import YAML
 
 from drkit.errors import ExitCode
-from drkit.lab.controlplane.real import RealControlPlane
+from drkit_lab.controlplane.real import RealControlPlane
 
 CONTEXT = "least-privilege"
 VERBS_FOR_APPLY_AND_DELETE = ["get", "list", "watch", "create", "patch", "delete"]

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from drkit.lab.controlplane.proxy import FaultProxy
-from drkit.lab.controlplane.real import RealControlPlane
-from drkit.lab.faults import Faults, FaultSettings
+from drkit_lab.controlplane.proxy import FaultProxy
+from drkit_lab.controlplane.real import RealControlPlane
+from drkit_lab.faults import Faults, FaultSettings
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from drkit.lab.controlplane.real import RealControlPlane
+from drkit_lab.controlplane.real import RealControlPlane
 
 pytestmark = pytest.mark.kubectl
 

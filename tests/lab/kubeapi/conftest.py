@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from served_api import SYSTEM_TOKEN, USER_TOKEN, Served
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.faults import Faults
-from drkit.lab.kubeapi import ApiClient
-from drkit.lab.tls import TlsFiles, ensure_tls
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.faults import Faults
+from drkit_lab.kubeapi import ApiClient
+from drkit_lab.tls import TlsFiles, ensure_tls
 
 
 @pytest.fixture(scope="session")

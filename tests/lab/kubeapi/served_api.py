@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drkit.lab.apiserver.http import ApiServer
-from drkit.lab.apiserver.store import Store
-from drkit.lab.faults import Faults
-from drkit.lab.kubeapi import ApiConnection
-from drkit.lab.tls import TlsFiles
+from drkit_lab.apiserver.http import ApiServer
+from drkit_lab.apiserver.store import Store
+from drkit_lab.faults import Faults
+from drkit_lab.kubeapi import ApiConnection
+from drkit_lab.tls import TlsFiles
 
 USER_TOKEN = "user-token-for-client-tests"
 SYSTEM_TOKEN = "system-token-for-client-tests"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from served_api import SYSTEM_TOKEN, Served
 
-from drkit.lab.apiserver.errors import ApiError
-from drkit.lab.apiserver.types import CRDS
-from drkit.lab.kubeapi import ApiClient, ApiConnection
+from drkit_lab.apiserver.errors import ApiError
+from drkit_lab.apiserver.types import CRDS
+from drkit_lab.kubeapi import ApiClient, ApiConnection
 
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",

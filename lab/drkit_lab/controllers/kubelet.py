@@ -1,0 +1,296 @@
+"""The lab's kubelet (and scheduler): binds every unscheduled Pod to the lab's one Node and reports the
+status a healthy node would, through the API only, so it serves the emulated and a real control plane alike.
+
+No container runs. A bound Pod becomes Running with every container ready `settings.workload_ready_delay`
+after the kubelet first saw it bound; a Pod owned by a Job then Succeeds (exit code 0) one delay later. A
+Pod whose template is doomed (annotation `lab.drkit.io/fail: <Reason>`, or an image tagged `:broken`) stays
+Pending with its containers waiting for that reason, as with an image that cannot be pulled. The Node is
+created when missing and its Ready condition is renewed every `HEARTBEAT_SECONDS`, so a real node lifecycle
+controller does not mark it unreachable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from drkit_lab.apiserver.errors import ApiError
+from drkit_lab.apiserver.types import ResourceType
+from drkit_lab.controllers.base import Operator
+from drkit_lab.controllers.conditions import rfc3339
+from drkit_lab.controllers.support import Obj, get_or_none, is_deleting, stable_hash, write_status
+from drkit_lab.kubeapi import ApiClient
+from drkit_lab.settings import LabSettings
+
+NODE_NAME = "lab-node-0"
+# Every address the lab reports is a loopback one, so whatever a control plane dials for a Node or a Pod
+# (kube-apiserver's exec or proxy) stays on this machine.
+NODE_IP = "127.0.0.1"
+FAIL_ANNOTATION = "lab.drkit.io/fail"
+HEARTBEAT_SECONDS = 10.0
+_NODE_RESOURCES = {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+
+
+def template_failure(template: Obj) -> str | None:
+    """The waiting reason a pod (or pod template) is doomed to (annotation or `:broken` image), or None."""
+    reason = (template.get("metadata", {}).get("annotations") or {}).get(FAIL_ANNOTATION)
+    if reason:
+        return str(reason)
+    for container in template.get("spec", {}).get("containers", []) or []:
+        if ":broken" in str(container.get("image", "")):
+            return "ImagePullBackOff"
+    return None
+
+
+def runs_to_completion(pod: Obj) -> bool:
+    """A Job's pod: its containers exit (successfully, in the lab) instead of serving forever."""
+    return any(ref.get("kind") == "Job" for ref in pod.get("metadata", {}).get("ownerReferences") or [])
+
+
+def pod_ip(pod: Obj) -> str:
+    number = int(stable_hash(pod["metadata"].get("uid", pod["metadata"]["name"]), 6), 16)
+    return f"127.244.{number // 250 % 250}.{number % 250 + 2}"
+
+
+def _conditions(previous: list[Obj], wanted: dict[str, tuple[str, str]], now: str) -> list[Obj]:
+    """Pod conditions (type -> (status, reason)); lastTransitionTime kept while a status does not change."""
+    before = {c.get("type"): c for c in previous}
+    out = []
+    for cond_type, (status, reason) in wanted.items():
+        old = before.get(cond_type) or {}
+        since = old.get("lastTransitionTime") if old.get("status") == status else None
+        cond: Obj = {"type": cond_type, "status": status, "lastProbeTime": None}
+        cond["lastTransitionTime"] = since or now
+        if reason:
+            cond["reason"] = reason
+        out.append(cond)
+    return out
+
+
+def pod_status(pod: Obj, phase: str, now: str, failure: str | None = None) -> Obj:
+    """What a kubelet reports for `pod`: Running and ready, Succeeded (exit 0), or Pending with `failure`."""
+    current: Obj = pod.get("status") or {}
+    started = str(current.get("startTime") or now)
+    statuses = []
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        state: Obj
+        if phase == "Running":
+            state = {"running": {"startedAt": started}}
+        elif phase == "Succeeded":
+            state = {
+                "terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": now}
+            }
+        else:
+            state = {
+                "waiting": {"reason": failure, "message": f"lab: {failure} for {container.get('image')}"}
+            }
+        statuses.append(
+            {
+                "name": container.get("name", ""),
+                "image": container.get("image", ""),
+                "imageID": "",
+                "ready": phase == "Running",
+                "started": phase == "Running",
+                "restartCount": 0,
+                "state": state,
+            }
+        )
+    ready = "True" if phase == "Running" else "False"
+    done = "PodCompleted" if phase == "Succeeded" else ""
+    waiting = "ContainersNotReady" if phase == "Pending" else done
+    wanted = {
+        "PodReadyToStartContainers": ("False" if phase == "Succeeded" else "True", ""),
+        "Initialized": ("True", done),
+        "Ready": (ready, waiting),
+        "ContainersReady": (ready, waiting),
+        "PodScheduled": ("True", ""),
+    }
+    ip = pod_ip(pod)
+    return {
+        "phase": phase,
+        "conditions": _conditions(current.get("conditions") or [], wanted, now),
+        "containerStatuses": statuses,
+        "hostIP": NODE_IP,
+        "hostIPs": [{"ip": NODE_IP}],
+        "podIP": ip,
+        "podIPs": [{"ip": ip}],
+        "startTime": started,
+        "qosClass": current.get("qosClass") or "BestEffort",
+    }
+
+
+class Kubelet(Operator):
+    """Schedules and "runs" Pods on the lab's Node (see the module docstring)."""
+
+    name = "kubelet"
+    unit = (
+        "workloads"  # `drkit lab fault --controller-down workloads` stops pods progressing, as it always did
+    )
+    watches = (("", "Pod"), ("", "Node"))
+
+    def __init__(self, api: ApiClient, settings: LabSettings) -> None:
+        super().__init__(api, settings)
+        self._lock = threading.Lock()
+        self._bound_at: dict[str, float] = {}  # pod uid -> monotonic time the kubelet first saw it bound
+        self._node_known = False
+
+    def reconcile(self, rt: ResourceType, namespace: str | None, name: str) -> float | None:
+        if rt.kind == "Node":
+            return self._node() if name == NODE_NAME else None
+        pod = get_or_none(self.api, rt, namespace, name)
+        if pod is None:
+            return None
+        uid = str(pod["metadata"].get("uid", ""))
+        if is_deleting(pod):
+            self._confirm_deletion(rt, pod, uid)
+            return None
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node:
+            self._bind(rt, pod)
+            return None  # the binding's event brings the pod back
+        if node != NODE_NAME:
+            return None  # another node's kubelet
+        phase = (pod.get("status") or {}).get("phase") or "Pending"
+        if phase in ("Succeeded", "Failed"):
+            self._forget(uid)
+            return None
+        now = rfc3339()
+        failure = template_failure(pod)
+        if failure is not None:
+            write_status(self.api, rt, pod, pod_status(pod, "Pending", now, failure))
+            return None
+        delay = self.settings.workload_ready_delay
+        elapsed = self._elapsed(uid)
+        if phase == "Pending":
+            if elapsed < delay:
+                return delay - elapsed
+            write_status(self.api, rt, pod, pod_status(pod, "Running", now))
+            return delay if runs_to_completion(pod) else None
+        if phase == "Running" and runs_to_completion(pod):
+            if elapsed < 2 * delay:
+                return 2 * delay - elapsed
+            write_status(self.api, rt, pod, pod_status(pod, "Succeeded", now))
+            self._forget(uid)
+        return None
+
+    def _elapsed(self, uid: str) -> float:
+        now = time.monotonic()
+        with self._lock:
+            return now - self._bound_at.setdefault(uid, now)
+
+    def _forget(self, uid: str) -> None:
+        with self._lock:
+            self._bound_at.pop(uid, None)
+
+    def _confirm_deletion(self, rt: ResourceType, pod: Obj, uid: str) -> None:
+        """Containers stopped (there are none): tell the server the pod is gone, as a kubelet does."""
+        self._forget(uid)
+        if pod["metadata"].get("finalizers"):
+            return
+        try:
+            self.api.delete(rt, pod["metadata"]["namespace"], pod["metadata"]["name"], grace_period=0)
+        except ApiError as exc:
+            if exc.code != 404:
+                raise
+
+    def _bind(self, rt: ResourceType, pod: Obj) -> None:
+        if not self._node_known:
+            self._node()
+        binding = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": pod["metadata"]["name"], "namespace": pod["metadata"]["namespace"]},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": NODE_NAME},
+        }
+        try:
+            self.api.post_subresource(
+                rt, pod["metadata"]["namespace"], pod["metadata"]["name"], "binding", binding
+            )
+        except ApiError as exc:
+            if exc.code not in (404, 409):  # gone, bound meanwhile, or being deleted
+                raise
+
+    # ------------------------------------------------------------------------------------------------ Node
+    def _node(self) -> float:
+        """Create the Node if missing and renew its heartbeat; the next look is one heartbeat later."""
+        node_rt = self.api.require("v1", "Node")
+        node = get_or_none(self.api, node_rt, None, NODE_NAME)
+        if node is None:
+            try:
+                node = self.api.create(node_rt, _node_object())
+            except ApiError as exc:
+                if exc.code != 409:
+                    raise
+                node = self.api.get(node_rt, None, NODE_NAME)
+        self._node_known = True
+        ready: Obj = next(
+            (c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {}
+        )
+        beat = str(ready.get("lastHeartbeatTime") or "")
+        if ready.get("status") != "True" or beat < rfc3339(time.time() - HEARTBEAT_SECONDS):
+            write_status(self.api, node_rt, node, _node_status(node, rfc3339()))
+        return HEARTBEAT_SECONDS
+
+
+def _node_object() -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": NODE_NAME,
+            "labels": {
+                "kubernetes.io/hostname": NODE_NAME,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+            },
+        },
+        "spec": {},
+    }
+
+
+def _node_status(node: Obj, now: str) -> Obj:
+    previous = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
+
+    def condition(cond_type: str, status: str, reason: str, message: str) -> dict[str, Any]:
+        old = previous.get(cond_type) or {}
+        since = old.get("lastTransitionTime") if old.get("status") == status else now
+        return {
+            "type": cond_type,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": since or now,
+        }
+
+    return {
+        "conditions": [
+            condition(
+                "MemoryPressure",
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
+            condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            condition(
+                "PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"
+            ),
+            condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ],
+        "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE_NAME}],
+        "allocatable": dict(_NODE_RESOURCES),
+        "capacity": dict(_NODE_RESOURCES),
+        "nodeInfo": {
+            "kubeletVersion": "v1.37.0-drkit-lab",
+            "operatingSystem": "linux",
+            "architecture": "amd64",
+            "containerRuntimeVersion": "none://lab",
+            "osImage": "drkit lab",
+            "kernelVersion": "",
+            "kubeProxyVersion": "",
+            "machineID": "",
+            "systemUUID": "",
+            "bootID": "",
+        },
+    }
