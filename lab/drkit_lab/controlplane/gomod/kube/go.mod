@@ -1,7 +1,7 @@
 // The lab's real control plane: kube-apiserver and kube-controller-manager built from k8s.io/kubernetes.
 // k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local paths, which a
 // consumer does not see; each is replaced here by its published release of the same Kubernetes version.
-// Regenerate with drkit/lab/controlplane/gomod/regenerate.sh after changing the version.
+// Regenerate with lab/drkit_lab/controlplane/gomod/regenerate.sh after changing the version.
 module drkit.io/lab/controlplane/kube
 
 go 1.26.0
