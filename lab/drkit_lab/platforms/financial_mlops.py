@@ -4,7 +4,8 @@ Order: CRDs and the SealedSecrets key (what the platform team installs first), t
 infrastructure objects, the data job and one training job per variant (real processes logging real models to
 the lab's MLflow), then the platform's `base` (manifests/financial-mlops, shipped in this package) rendered by
 the real `kubectl kustomize`, with each Model pointing at its variant's freshly trained model, and a wait
-until the Models and the Experiment are Ready. After that the lab looks like the seed's platform before its disaster, and a drill can tear it down.
+until the Models and the Experiment are Ready. After that the lab looks like the seed's platform before its
+disaster, and a drill can tear it down.
 """
 
 from __future__ import annotations
