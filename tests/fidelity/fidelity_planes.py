@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 
 import requests
 
-KUBECTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"
-if not KUBECTL.exists():  # a worktree has no .venv of its own: the main checkout's kubectl
-    KUBECTL = Path("/work/main/.venv/bin/kubectl")
+from drkit_lab.platforms.financial_mlops import find_kubectl
+
+KUBECTL = Path(find_kubectl())  # the pinned kubectl beside this Python, as the lab itself uses
 WAIT_DEADLINE_S = 30.0
 Obj = dict[str, Any]
 

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from drkit_lab.controlplane.real import RealControlPlane
+from drkit_lab.platforms.financial_mlops import find_kubectl
 
 pytestmark = pytest.mark.kubectl
 
@@ -28,7 +29,7 @@ def _kubectl(plane: RealControlPlane, tmp_path: Path, *args: str, token: str | N
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(plane.kubeconfig_text(token or plane.credentials.lab), encoding="utf-8")
     return subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        [find_kubectl(), "--kubeconfig", str(kubeconfig), *args],
         capture_output=True,
         text=True,
         timeout=60,
