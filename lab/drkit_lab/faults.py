@@ -99,3 +99,17 @@ class Faults:
             if s.error_rate and errors_allowed and s.error_codes and self._random.random() < s.error_rate:
                 return Decision("error", delay, self._random.choice(s.error_codes))
             return Decision("pass", delay)
+
+
+# What an injected error answers with, worded as kube-apiserver words these statuses.
+FAULT_STATUSES: dict[int, tuple[str, str]] = {
+    429: ("TooManyRequests", "Too many requests, please try again later."),
+    500: ("InternalError", "Internal error occurred: injected by the drkit lab"),
+    503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
+    504: ("Timeout", "the server was unable to return a response in the time allotted"),
+}
+
+
+def fault_status(code: int) -> tuple[str, str]:
+    """The (reason, message) of an injected error with HTTP status `code`."""
+    return FAULT_STATUSES.get(code, ("InternalError", f"injected error {code}"))

@@ -29,11 +29,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from drkit_lab.apiserver import discovery, openapi
 from drkit_lab.apiserver.errors import ApiError, bad_request, path_not_found, unauthorized
-from drkit_lab.apiserver.requestlog import RequestLog
+from drkit_lab.apiserver.requestlog import RequestLog, read_body
 from drkit_lab.apiserver.resources import Request, Response, WatchPlan, handle, parse_target
 from drkit_lab.apiserver.store import Store
 from drkit_lab.apiserver.watch import stream_watch
-from drkit_lab.faults import Faults
+from drkit_lab.faults import Faults, fault_status
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._system = self.server.api.is_system(self.headers.get("Authorization", ""))
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        body = self._read_body()
+        body = read_body(self.headers, self.rfile)
         request = Request(
             self.command,
             url.path,
@@ -145,31 +145,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self._logged or api.request_log is None or self._system:
             return
         self._logged = True
-        url = urlsplit(self.path)
-        api.request_log.record(
-            {
-                "time": self._started,
-                "method": self.command,
-                "path": url.path,
-                "query": url.query,
-                "status": status,
-                "duration_ms": round((time.monotonic() - self._clock) * 1000, 3),
-                "user_agent": self.headers.get("User-Agent", ""),
-                "watch": watching,
-            }
+        api.request_log.record_request(
+            started=self._started,
+            clock=self._clock,
+            method=self.command,
+            target=self.path,
+            status=status,
+            user_agent=self.headers.get("User-Agent", ""),
+            watch=watching,
         )
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():  # `kubectl replace --raw -f -`
-            chunks = []
-            while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline().strip():  # trailers, then the blank line
-                pass
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _client_gone(self) -> bool:
         """True when the client closed a streaming connection (it sends nothing while it watches)."""
@@ -298,19 +282,8 @@ def _authorized(header: str, token: str) -> bool:
 
 
 def _fault_error(code: int) -> ApiError:
-    reasons = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
-    messages = {
-        429: "Too many requests, please try again later.",
-        500: "Internal error occurred: injected by the drkit lab",
-        503: "the server is currently unable to handle the request",
-        504: "the server was unable to return a response in the time allotted",
-    }
-    return ApiError(
-        code,
-        reasons.get(code, "InternalError"),
-        messages.get(code, f"injected error {code}"),
-        retry_after=1 if code == 429 else None,
-    )
+    reason, message = fault_status(code)
+    return ApiError(code, reason, message, retry_after=1 if code == 429 else None)
 
 
 class ApiServer:

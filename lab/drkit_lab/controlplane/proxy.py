@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from drkit_lab.apiserver.requestlog import RequestLog
-from drkit_lab.faults import Faults
+from drkit_lab.apiserver.requestlog import RequestLog, read_body
+from drkit_lab.faults import Faults, fault_status
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,6 @@ _HOP_BY_HOP = {
     "trailer",
     "upgrade",
     "content-length",
-}
-_FAULT_STATUS = {
-    429: ("TooManyRequests", "Too many requests, please try again later."),
-    500: ("InternalError", "Internal error occurred: injected by the drkit lab"),
-    503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
-    504: ("Timeout", "the server was unable to return a response in the time allotted"),
 }
 _UPSTREAM_TIMEOUT_S = 330.0  # longer than any watch a client asks for (kubectl: up to 5 min)
 
@@ -78,7 +72,6 @@ class FaultProxy:
         self.token = token
         self.admin = admin
         self.request_log = RequestLog(request_log) if request_log is not None else None
-        self.stopping = threading.Event()
         self._server = _Server((host, port), _Handler)
         self._server.proxy = self
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -96,7 +89,6 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
-        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self.request_log is not None:
@@ -150,22 +142,19 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             proxy = self.server.proxy
             if proxy.request_log is not None and not path.startswith("/lab"):
-                proxy.request_log.record(
-                    {
-                        "time": started,
-                        "method": self.command,
-                        "path": url.path,
-                        "query": url.query,
-                        "status": status,
-                        "duration_ms": round((time.monotonic() - clock) * 1000, 3),
-                        "user_agent": self.headers.get("User-Agent", ""),
-                        "watch": watching,
-                    }
+                proxy.request_log.record_request(
+                    started=started,
+                    clock=clock,
+                    method=self.command,
+                    target=self.path,
+                    status=status,
+                    user_agent=self.headers.get("User-Agent", ""),
+                    watch=watching,
                 )
 
     def _route(self, path: str, query: str, watching: bool) -> int:
         proxy = self.server.proxy
-        body = self._read_body()
+        body = read_body(self.headers, self.rfile)
         if path == "/lab" or path.startswith("/lab/"):
             return self._admin(path, body)
         decision = proxy.faults.decide(errors_allowed=path not in (*HEALTH_PATHS, "/version"))
@@ -221,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, _status(400, "BadRequest", str(exc)))
 
     def _fault(self, code: int) -> int:
-        reason, message = _FAULT_STATUS.get(code, ("InternalError", f"injected HTTP {code}"))
+        reason, message = fault_status(code)
         headers = {"Retry-After": "1"} if code == 429 else {}
         return self._json(code, _status(code, reason, message), headers)
 
@@ -275,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
                 try:
                     data = response.read1(65536)
                 except (OSError, http.client.HTTPException):
-                    data = b""  # cut (by the timer, or by the API server stopping)
+                    data = b""  # cut (by the timer, or by the API server going away)
                 if not data:
                     break
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -300,18 +289,6 @@ class _Handler(BaseHTTPRequestHandler):
         if self._upstream is not None:
             self._upstream.close()
         self._upstream = None
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline().strip():
-                pass
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _json(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> int:
         data = json.dumps(body, separators=(",", ":")).encode()

@@ -113,3 +113,17 @@ def test_user_requests_are_logged_and_admin_calls_need_the_lab_token(
         ("GET", "/api/v1/namespaces/default", 200)
     ]
     assert "not-the-lab-token" not in (tmp_path / "requests.jsonl").read_text()
+
+
+def test_a_chunked_request_body_reaches_the_api_server_whole(
+    proxy: FaultProxy, real_plane: RealControlPlane
+) -> None:
+    body = json.dumps({"metadata": {"name": "chunked"}, "data": {"k": "v" * 5000}}).encode()
+    pieces = (body[i : i + 1000] for i in range(0, len(body), 1000))  # requests sends a generator chunked
+    created = _client(real_plane).post(
+        f"{proxy.url}/api/v1/namespaces/default/configmaps",
+        data=pieces,
+        headers={"Content-Type": "application/json"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["k"] == "v" * 5000
