@@ -212,7 +212,8 @@ def status(ctx: click.Context, directory: Path | None, output: str) -> None:
     click.echo(f"  control plane: {plane.get('name', 'emulated')} ({plane.get('version', '?')})")
     click.echo(f"  MLflow:      {doc.get('mlflow_url') or '(not started)'}")
     click.echo(f"  platform:    {doc.get('platform') or '(none)'}")
-    click.echo(f"  objects:     {doc.get('objects')}")
+    objects = doc.get("objects")
+    click.echo(f"  objects:     {'(not counted yet)' if objects is None else objects}")
     click.echo("  controllers: " + ", ".join(f"{n} ({s})" for n, s in sorted(controllers.items())))
     click.echo("  faults:      " + (json.dumps(active, sort_keys=True) if active else "none"))
 

@@ -263,7 +263,7 @@ class RealControlPlane:
         return {name: proc.pid for name, proc in self._procs if proc.poll() is None}
 
     def object_count(self) -> int | None:
-        """Objects held, from the API server's own storage metric (None if it cannot be read)."""
+        """Objects held, from the API server's own storage metric (None until it is published or readable)."""
         assert self.tls is not None
         context = ssl.create_default_context(cafile=str(self.tls.ca_cert))
         request = urllib.request.Request(  # noqa: S310 (an https URL this module built)
@@ -274,11 +274,11 @@ class RealControlPlane:
                 text = response.read().decode("utf-8", errors="replace")
         except (OSError, urllib.error.URLError):
             return None
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith(_OBJECT_METRICS):
-                total += float(line.rsplit(" ", 1)[1])
-        return int(total)
+        counts = [
+            float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(_OBJECT_METRICS)
+        ]
+        # kube-apiserver publishes the counts only after its first periodic estimate (about a minute in).
+        return int(sum(counts)) if counts else None
 
     def check_alive(self) -> None:
         """Raise naming the first process that exited, with the tail of its log."""
