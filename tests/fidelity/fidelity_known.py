@@ -29,7 +29,6 @@ WATCH_RV = (
 
 KNOWN: dict[str, str] = {
     "test_kubectl_get_pods_and_services": DEFAULTS,
-    "test_field_selectors": DEFAULTS,
     "test_aggregated_discovery": AGGREGATED,
     "test_configmap_table": TABLE_DOCS,
     "test_namespace_table": TABLE_DOCS,

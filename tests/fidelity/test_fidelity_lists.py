@@ -103,11 +103,16 @@ def test_field_selectors(fidelity: Fidelity) -> None:
     def scenario(c: Client) -> None:
         c.wait_default_service_account()
         c.post(core(c, "configmaps"), configmap("one", sel="yes"), record=False)
-        c.post(core(c, "pods"), pod("p"), record=False)
+        # Bound to a node no kubelet serves, so it stays Pending on both planes whatever the lab's kubelet
+        # does meanwhile (an unbound pod would race with it on the emulated plane).
+        elsewhere = pod("p")
+        elsewhere["spec"]["nodeName"] = "elsewhere"
+        c.post(core(c, "pods"), elsewhere, record=False)
         for path, selector in (
             (core(c, "configmaps"), "metadata.name=one"),
             (core(c, "configmaps"), f"metadata.namespace={c.ns},metadata.name!=kube-root-ca.crt"),
             (core(c, "pods"), "status.phase=Pending"),
+            (core(c, "pods"), "spec.nodeName=elsewhere"),
             (core(c, "pods"), "spec.nodeName="),
         ):
             reply = c.get(path, params={"fieldSelector": selector}, record=False)
