@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from drkit_lab.apiserver import discovery, openapi
+from drkit_lab.apiserver import discovery, openapi, serviceproxy
 from drkit_lab.apiserver.errors import ApiError, bad_request, path_not_found, unauthorized
 from drkit_lab.apiserver.requestlog import RequestLog, read_body
 from drkit_lab.apiserver.resources import Request, Response, WatchPlan, handle, parse_target
@@ -202,6 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
             document = api.document(path, self.headers.get("Host", ""))
             if document is not None:
                 return self._send_json(200, document), False
+            proxied = serviceproxy.parse_proxy_path(request.path)
+            if proxied is not None:
+                return self._send_relayed(proxied, request), False
             target = parse_target(api.store, path)
             if target is None:
                 raise path_not_found(path)
@@ -246,6 +249,24 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
         return 200
+
+    def _send_relayed(self, target: serviceproxy.ProxyTarget, request: Request) -> int:
+        relayed = serviceproxy.relay(
+            self.server.api.store,
+            target,
+            request.method,
+            request.query,
+            list(self.headers.items()),
+            request.body,
+        )
+        self.send_response(relayed.status)
+        for name, value in relayed.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(relayed.body)))
+        self.end_headers()
+        self._log(relayed.status)
+        self.wfile.write(relayed.body)
+        return relayed.status
 
     def _send_response(self, response: Response) -> int:
         return self._send_json(response.code, response.body, response.headers)

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Literal
 
 from drkit_lab.apiserver.errors import ApiError
@@ -49,6 +50,16 @@ class Controller(ABC):
 
     def __init__(self, settings: LabSettings) -> None:
         self.settings = settings
+        self._enqueue: Callable[[Key], None] | None = None
+
+    def attach(self, enqueue: Callable[[Key], None]) -> None:
+        """Called by the controller's worker: `wake` then queues keys from the controller's own threads."""
+        self._enqueue = enqueue
+
+    def wake(self, key: Key) -> None:
+        """Queue a reconcile of `key` because something outside the API changed (a process exited)."""
+        if self._enqueue is not None:
+            self._enqueue(key)
 
     @property
     def outage_unit(self) -> str:
@@ -101,6 +112,7 @@ class _Worker:
         self._busy = False
         self._stopped = False
         self.thread = threading.Thread(target=self._run, name=f"controller-{controller.name}", daemon=True)
+        controller.attach(self.enqueue)
 
     def enqueue(self, key: Key, delay: float = 0.0) -> None:
         """Queue `key` now, or after `delay` (a key waits for one requeue at most: the earliest asked for)."""

@@ -1,8 +1,11 @@
 """The lab's kubelet (and scheduler): binds every unscheduled Pod to the lab's one Node and reports the
 status a healthy node would, through the API only, so it serves the emulated and a real control plane alike.
 
-No container runs. A bound Pod becomes Running with every container ready `settings.workload_ready_delay`
-after the kubelet first saw it bound; a Pod owned by a Job then Succeeds (exit code 0) one delay later. A
+A container whose image the lab knows (`drkit_lab.containers.images`: Seldon's MLServer) runs for real, on
+the pod's address, under its memory limit; it is ready when its readiness probe passes, and its restarts and
+`OOMKilled` are reported as a kubelet reports them. Every other container is pretended: a bound Pod becomes
+Running with every container ready `settings.workload_ready_delay` after the kubelet first saw it bound; a
+Pod owned by a Job then Succeeds (exit code 0) one delay later. A
 Pod whose template is doomed (annotation `lab.drkit.io/fail: <Reason>`, or an image tagged `:broken`) stays
 Pending with its containers waiting for that reason, as with an image that cannot be pulled. The Node is
 created when missing and its Ready condition is renewed every `HEARTBEAT_SECONDS`, so a real node lifecycle
@@ -13,14 +16,19 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from drkit_lab.apiserver.errors import ApiError
 from drkit_lab.apiserver.types import ResourceType
+from drkit_lab.containers.cgroups import memory_cgroups
+from drkit_lab.containers.images import lab_programs
+from drkit_lab.containers.runtime import ContainerRuntime, ContainerState, PodSandbox, Program
 from drkit_lab.controllers.base import Operator
 from drkit_lab.controllers.conditions import rfc3339
 from drkit_lab.controllers.support import Obj, get_or_none, is_deleting, stable_hash, write_status
 from drkit_lab.kubeapi import ApiClient
+from drkit_lab.podnet import pod_address
 from drkit_lab.settings import LabSettings
 
 NODE_NAME = "lab-node-0"
@@ -49,8 +57,13 @@ def runs_to_completion(pod: Obj) -> bool:
 
 
 def pod_ip(pod: Obj) -> str:
-    number = int(stable_hash(pod["metadata"].get("uid", pod["metadata"]["name"]), 6), 16)
-    return f"127.244.{number // 250 % 250}.{number % 250 + 2}"
+    """The pod's address on the lab's pod network, stable for its uid."""
+    return pod_address(int(stable_hash(pod["metadata"].get("uid", pod["metadata"]["name"]), 6), 16))
+
+
+def kubelet_root(settings: LabSettings) -> Path:
+    """Where the kubelet keeps pods' volumes and container logs."""
+    return settings.state_dir / "kubelet"
 
 
 def _conditions(previous: list[Obj], wanted: dict[str, tuple[str, str]], now: str) -> list[Obj]:
@@ -68,12 +81,24 @@ def _conditions(previous: list[Obj], wanted: dict[str, tuple[str, str]], now: st
     return out
 
 
-def pod_status(pod: Obj, phase: str, now: str, failure: str | None = None) -> Obj:
-    """What a kubelet reports for `pod`: Running and ready, Succeeded (exit 0), or Pending with `failure`."""
+def pod_status(
+    pod: Obj,
+    phase: str,
+    now: str,
+    failure: str | None = None,
+    real: dict[str, ContainerState] | None = None,
+) -> Obj:
+    """What a kubelet reports for `pod`: Running and ready, Succeeded (exit 0), or Pending with `failure`.
+    `real` holds the state of the containers the lab really runs; the others are pretended."""
     current: Obj = pod.get("status") or {}
     started = str(current.get("startTime") or now)
     statuses = []
+    real = real or {}
     for container in (pod.get("spec") or {}).get("containers") or []:
+        name = str(container.get("name", ""))
+        if name in real:
+            statuses.append(real[name].as_status(name, str(container.get("image", ""))))
+            continue
         state: Obj
         if phase == "Running":
             state = {"running": {"startedAt": started}}
@@ -96,9 +121,10 @@ def pod_status(pod: Obj, phase: str, now: str, failure: str | None = None) -> Ob
                 "state": state,
             }
         )
-    ready = "True" if phase == "Running" else "False"
+    all_ready = all(s["ready"] for s in statuses)
+    ready = "True" if phase == "Running" and all_ready else "False"
     done = "PodCompleted" if phase == "Succeeded" else ""
-    waiting = "ContainersNotReady" if phase == "Pending" else done
+    waiting = "ContainersNotReady" if phase == "Pending" or (phase == "Running" and not all_ready) else done
     wanted = {
         "PodReadyToStartContainers": ("False" if phase == "Succeeded" else "True", ""),
         "Initialized": ("True", done),
@@ -129,11 +155,29 @@ class Kubelet(Operator):
     )
     watches = (("", "Pod"), ("", "Node"))
 
-    def __init__(self, api: ApiClient, settings: LabSettings) -> None:
+    def __init__(
+        self, api: ApiClient, settings: LabSettings, programs: dict[str, Program] | None = None
+    ) -> None:
         super().__init__(api, settings)
         self._lock = threading.Lock()
         self._bound_at: dict[str, float] = {}  # pod uid -> monotonic time the kubelet first saw it bound
         self._node_known = False
+        self.cgroups = memory_cgroups()
+        self.runtime = ContainerRuntime(
+            lab_programs() if programs is None else programs,
+            kubelet_root(settings),
+            self.cgroups,
+            on_change=self._pod_changed,
+        )
+
+    def _pod_changed(self, namespace: str, name: str) -> None:
+        pod_rt = self.api.resource("v1", "Pod")
+        if pod_rt is not None:
+            self.wake((pod_rt, namespace, name))
+
+    def close(self) -> None:
+        self.runtime.close()
+        super().close()
 
     def reconcile(self, rt: ResourceType, namespace: str | None, name: str) -> float | None:
         if rt.kind == "Node":
@@ -162,6 +206,10 @@ class Kubelet(Operator):
             return None
         delay = self.settings.workload_ready_delay
         elapsed = self._elapsed(uid)
+        if self.runtime.runs_any(pod):
+            if elapsed < delay:
+                return delay - elapsed
+            return self._run_containers(rt, pod, uid, now)
         if phase == "Pending":
             if elapsed < delay:
                 return delay - elapsed
@@ -174,6 +222,22 @@ class Kubelet(Operator):
             self._forget(uid)
         return None
 
+    def _run_containers(self, rt: ResourceType, pod: Obj, uid: str, now: str) -> float | None:
+        """A pod with real containers: start them, report what they do; the runtime wakes us on changes."""
+        volumes = {
+            str(v["name"]): self.runtime.volume_dir(uid, str(v["name"]))
+            for v in (pod.get("spec") or {}).get("volumes") or []
+            if "emptyDir" in v and v.get("name")
+        }
+        for path in volumes.values():
+            path.mkdir(parents=True, exist_ok=True)
+        meta = pod["metadata"]
+        sandbox = PodSandbox(meta["namespace"], meta["name"], uid, pod_ip(pod), volumes)
+        states, wake = self.runtime.sync(pod, sandbox)
+        phase = "Running" if any(s.running or s.restart_count for s in states.values()) else "Pending"
+        write_status(self.api, rt, pod, pod_status(pod, phase, now, real=states))
+        return wake
+
     def _elapsed(self, uid: str) -> float:
         now = time.monotonic()
         with self._lock:
@@ -184,8 +248,9 @@ class Kubelet(Operator):
             self._bound_at.pop(uid, None)
 
     def _confirm_deletion(self, rt: ResourceType, pod: Obj, uid: str) -> None:
-        """Containers stopped (there are none): tell the server the pod is gone, as a kubelet does."""
+        """Stop the pod's containers, then tell the server the pod is gone, as a kubelet does."""
         self._forget(uid)
+        self.runtime.stop_pod(uid)
         if pod["metadata"].get("finalizers"):
             return
         try:

@@ -2,13 +2,15 @@
 
 What DR tooling has to cope with is reproduced faithfully: Models and Experiments carry finalizers that only
 the scheduler removes, so with this controller down (`ControllerManager.set_down("seldon-scheduler", True)`)
-their deletion hangs and their namespace stays Terminating (seed 003). A Model is Ready only when its
-`storageUri` really holds an `MLmodel` file and its Server is Ready; the condition message says exactly what
-is wrong.
+their deletion hangs and their namespace stays Terminating (seed 003).
 
-A Server owns a StatefulSet whose pods carry the real three containers (mlserver, agent, rclone); the
-control plane's StatefulSet controller and the lab's kubelet make them ready, and the Server follows the
-StatefulSet. Everything goes through the Kubernetes API, as the real operator's does."""
+A Server owns a StatefulSet whose pods carry the real three containers (mlserver, agent, rclone) and a
+Service in front of them; the control plane's StatefulSet controller makes the pods, the lab's kubelet runs
+their `mlserver` container as a real MLServer under its memory limit, and the Server follows the
+StatefulSet. A Model is Ready only when that MLServer has loaded it and says it is ready (the agent's part,
+`drkit_lab.serving.agent`); before that its `storageUri` must hold an `MLmodel` file and its Server must be
+Ready. The condition message says exactly what is wrong, with MLServer's own error when a load fails.
+Everything goes through the Kubernetes API, as the real operator's does."""
 
 from __future__ import annotations
 
@@ -18,9 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drkit_lab.apiserver.errors import ApiError
 from drkit_lab.apiserver.types import ResourceType
+from drkit_lab.containers.images import MLSERVER_IMAGE
+from drkit_lab.containers.runtime import pod_volume_dir
 from drkit_lab.controllers.base import Operator
 from drkit_lab.controllers.conditions import condition_is_true, copy_conditions, put_condition, rfc3339
+from drkit_lab.controllers.kubelet import kubelet_root
 from drkit_lab.controllers.support import (
     Obj,
     add_finalizer,
@@ -32,6 +38,9 @@ from drkit_lab.controllers.support import (
     write_status,
 )
 from drkit_lab.kubeapi import ApiClient
+from drkit_lab.serving.agent import ModelAgent, Placement
+from drkit_lab.serving.environment import MLSERVER_VERSION
+from drkit_lab.serving.mlserver import GRPC_PORT, HTTP_PORT
 from drkit_lab.settings import LabSettings
 
 GROUP = "mlops.seldon.io"
@@ -43,8 +52,10 @@ FINALIZERS = {"Model": MODEL_FINALIZER, "Experiment": EXPERIMENT_FINALIZER, "Pip
 SERVER_CONTAINERS = (
     ("rclone", "rclone/rclone:1.68.2"),
     ("agent", "seldonio/seldon-agent:2.9.0"),
-    ("mlserver", "seldonio/mlserver:1.6.1"),
+    ("mlserver", f"{MLSERVER_IMAGE}:{MLSERVER_VERSION}"),
 )
+MODELS_VOLUME = "mlserver-models"
+MODELS_MOUNT = "/mnt/agent/models"
 MLMODEL = "MLmodel"
 
 
@@ -109,6 +120,16 @@ class SeldonController(Operator):
         super().__init__(api, settings)
         self._lock = threading.Lock()
         self._since: dict[tuple[str, str], float] = {}  # (uid, what) -> monotonic time first seen
+        self.agent = ModelAgent(self._loaded)
+
+    def _loaded(self, placement: Placement) -> None:
+        model_rt = self._rt("Model")
+        if model_rt is not None:
+            self.wake((model_rt, placement.namespace, placement.model))
+
+    def close(self) -> None:
+        self.agent.close()
+        super().close()
 
     @property
     def _poll(self) -> float:
@@ -163,6 +184,8 @@ class SeldonController(Operator):
         self._forget(obj, "deleting")
         self._forget(obj, "ready")
         if rt.kind == "Model":
+            for placement in self.agent.forget(obj["metadata"]["uid"]):
+                self.agent.unload(placement)
             server = (obj.get("spec") or {}).get("server")
             if server:
                 self._refresh_server(obj["metadata"]["namespace"], server)
@@ -175,6 +198,13 @@ class SeldonController(Operator):
         namespace, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
         replicas = int((obj.get("spec") or {}).get("replicas", 1))
         desired = self._server_statefulset(obj, replicas)
+        service_rt = self.api.require("v1", "Service")
+        if get_or_none(self.api, service_rt, namespace, name) is None:
+            try:
+                self.api.create(service_rt, self._server_service(obj))
+            except ApiError as exc:
+                if exc.code != 409:
+                    raise
         sts = get_or_none(self.api, sts_rt, namespace, name)
         if sts is None:
             sts = self.api.create(sts_rt, desired)
@@ -219,7 +249,30 @@ class SeldonController(Operator):
             "app.kubernetes.io/name": "seldon-server",
             "app.kubernetes.io/managed-by": "seldon-core",
         }
-        containers = [{"name": c_name, "image": image} for c_name, image in SERVER_CONTAINERS]
+        pod_spec: Obj = (server.get("spec") or {}).get("podSpec") or {}
+        overrides = {str(c.get("name")): c for c in pod_spec.get("containers") or []}
+        mount = {"name": MODELS_VOLUME, "mountPath": MODELS_MOUNT}
+        containers: list[Obj] = []
+        for c_name, image in SERVER_CONTAINERS:
+            container: Obj = {"name": c_name, "image": image, "volumeMounts": [dict(mount)]}
+            if c_name == "mlserver":  # as Seldon's ServerConfig `mlserver` runs it
+                container["env"] = [
+                    {"name": "MLSERVER_HTTP_PORT", "value": str(HTTP_PORT)},
+                    {"name": "MLSERVER_GRPC_PORT", "value": str(GRPC_PORT)},
+                    {"name": "MLSERVER_LOAD_MODELS_AT_STARTUP", "value": "false"},
+                ]
+                container["ports"] = [
+                    {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+                    {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+                ]
+                container["readinessProbe"] = {
+                    "httpGet": {"path": "/v2/health/live", "port": HTTP_PORT, "scheme": "HTTP"},
+                    "periodSeconds": 5,
+                }
+                container["resources"] = {"requests": {"memory": "1G"}, "limits": {"memory": "1G"}}
+            if c_name in overrides and overrides[c_name].get("resources"):
+                container["resources"] = overrides[c_name]["resources"]
+            containers.append(container)
         return {
             "apiVersion": "apps/v1",
             "kind": "StatefulSet",
@@ -233,7 +286,31 @@ class SeldonController(Operator):
                 "replicas": replicas,
                 "serviceName": name,
                 "selector": {"matchLabels": {"seldon-server-name": name}},
-                "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers}},
+                "template": {
+                    "metadata": {"labels": dict(labels)},
+                    "spec": {"containers": containers, "volumes": [{"name": MODELS_VOLUME, "emptyDir": {}}]},
+                },
+            },
+        }
+
+    def _server_service(self, server: Obj) -> Obj:
+        """The Service in front of the Server's MLServers: what the API server's service proxy reaches."""
+        name = server["metadata"]["name"]
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": name,
+                "namespace": server["metadata"]["namespace"],
+                "labels": {"seldon-server-name": name, "app.kubernetes.io/managed-by": "seldon-core"},
+                "ownerReferences": [owner_reference(server)],
+            },
+            "spec": {
+                "selector": {"seldon-server-name": name},
+                "ports": [
+                    {"name": "http", "port": HTTP_PORT, "targetPort": "http", "protocol": "TCP"},
+                    {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
+                ],
             },
         }
 
@@ -298,6 +375,39 @@ class SeldonController(Operator):
             return f"Secret does not have 1 key {secret_name}"
         return None
 
+    def _placement(self, model: Obj) -> Placement | str:
+        """Where the agent loads this Model version: a ready replica of its Server (or why there is none)."""
+        spec: Obj = model.get("spec") or {}
+        namespace = model["metadata"]["namespace"]
+        server = str(spec.get("server") or "mlserver")
+        pods, _ = self.api.list(
+            self.api.require("v1", "Pod"), namespace, label_selector=f"seldon-server-name={server}"
+        )
+        for pod in sorted(pods, key=lambda p: str(p["metadata"]["name"])):
+            status: Obj = pod.get("status") or {}
+            mlserver = next(
+                (c for c in status.get("containerStatuses") or [] if c.get("name") == "mlserver"), None
+            )
+            if is_deleting(pod) or not status.get("podIP") or not (mlserver and mlserver.get("ready")):
+                continue
+            started = ((mlserver.get("state") or {}).get("running") or {}).get("startedAt")
+            resolved = resolve_storage_uri(str(spec.get("storageUri") or ""), self.settings)
+            assert resolved.path is not None  # _model_problem found the MLmodel there
+            uid = str(pod["metadata"]["uid"])
+            return Placement(
+                namespace=namespace,
+                model=model["metadata"]["name"],
+                model_uid=model["metadata"]["uid"],
+                generation=int(model["metadata"].get("generation", 1)),
+                pod_uid=uid,
+                container_run=f"{started}#{mlserver.get('restartCount', 0)}",
+                pod_ip=str(status["podIP"]),
+                repository=pod_volume_dir(kubelet_root(self.settings), uid, MODELS_VOLUME),
+                name=model["metadata"]["name"],
+                model_dir=resolved.path,
+            )
+        return f"no ready replica of server {server} to load the model on"
+
     def _model(self, rt: ResourceType, obj: Obj) -> float | None:
         spec: Obj = obj.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
@@ -306,24 +416,34 @@ class SeldonController(Operator):
         status: Obj = {"conditions": copy_conditions(obj)}
         requeue: float | None = None
         ready = False
+        server = str(spec.get("server") or "mlserver")
+        if problem is None:
+            placement = self._placement(obj)
+            if isinstance(placement, str):
+                problem = ("ScheduleFailed", placement)
+            else:
+                outcome = self.agent.result(placement)
+                if outcome is None:
+                    message = f"Model is loading on server {server} (replica pod {placement.pod_ip})"
+                    put_condition(
+                        status["conditions"], "ModelReady", "False", "ModelProgressing", message, now
+                    )
+                    put_condition(status["conditions"], "Ready", "False", "ModelProgressing", message, now)
+                elif not outcome.ok:
+                    problem = (
+                        "ModelFailed",
+                        f"MLServer on server {server} failed to load it: {outcome.message}",
+                    )
+                else:
+                    ready = True
+                    put_condition(status["conditions"], "ModelReady", "True", "ModelAvailable", "", now)
+                    put_condition(status["conditions"], "Ready", "True", "ModelAvailable", "", now)
+                    requeue = self._poll * 8  # the server may restart and lose it: the agent looks again
         if problem is not None:
-            self._forget(obj, "ready")
             reason, message = problem
             put_condition(status["conditions"], "ModelReady", "False", reason, message, now)
             put_condition(status["conditions"], "Ready", "False", reason, message, now)
             requeue = self._poll * 4  # storage, Secrets and Servers change outside this object
-        else:
-            key = f"ready-{obj['metadata'].get('generation', 1)}"
-            elapsed = self._elapsed(obj, key)
-            if elapsed < self.settings.model_ready_delay:
-                message = "Model is loading on server " + str(spec.get("server") or "mlserver")
-                put_condition(status["conditions"], "ModelReady", "False", "ModelProgressing", message, now)
-                put_condition(status["conditions"], "Ready", "False", "ModelProgressing", message, now)
-                requeue = self.settings.model_ready_delay - elapsed
-            else:
-                ready = True
-                put_condition(status["conditions"], "ModelReady", "True", "ModelAvailable", "", now)
-                put_condition(status["conditions"], "Ready", "True", "ModelAvailable", "", now)
         body: Obj = {
             "conditions": status["conditions"],
             "replicas": replicas,

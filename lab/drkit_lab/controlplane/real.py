@@ -17,13 +17,14 @@ etcd's data is wiped at every start: like the emulated lab, nothing survives `dr
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import hashlib
 import secrets
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,8 +34,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from drkit_lab.children import die_with_parent
 from drkit_lab.controlplane.build import Binaries
 from drkit_lab.errors import LabError
+from drkit_lab.podnet import PodNetworkProxy
 from drkit_lab.tls import TlsFiles, ensure_tls
 
 SERVICE_CIDR = "10.0.0.0/24"
@@ -63,7 +66,6 @@ CONTROLLERS = (
 _OBJECT_METRICS = ("apiserver_resource_objects{", "apiserver_storage_objects{")
 _READY_DEADLINE_S = 120.0
 _STOP_DEADLINE_S = 15.0
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends SIGTERM when the lab process dies, even by SIGKILL."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _socket_path(wanted: Path) -> Path:
+    """`wanted`, or a short path in the temp dir when it is too long for a unix socket (108 bytes)."""
+    if len(str(wanted)) < 100:
+        return wanted
+    digest = hashlib.sha256(str(wanted).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"drkit-lab-{digest}.sock"
+
+
+def _egress_selector(socket_path: Path) -> str:
+    """kube-apiserver's egress selector: what it sends to pods, Services and Nodes goes over HTTP CONNECT to
+    the lab's pod network proxy (as konnectivity carries it on a real cluster); etcd is dialled directly."""
+    return (
+        "apiVersion: apiserver.k8s.io/v1beta1\n"
+        "kind: EgressSelectorConfiguration\n"
+        "egressSelections:\n"
+        "- name: cluster\n"
+        "  connection:\n"
+        "    proxyProtocol: HTTPConnect\n"
+        "    transport:\n"
+        "      uds:\n"
+        f"        udsName: {socket_path}\n"
+    )
 
 
 class RealControlPlane:
@@ -114,6 +134,7 @@ class RealControlPlane:
         self.port = 0
         self.etcd_url = ""
         self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._pod_network: PodNetworkProxy | None = None
 
     @property
     def version(self) -> str:
@@ -167,6 +188,9 @@ class RealControlPlane:
             ],
         )
         self.port = self.requested_port or free_port(self.host)
+        self._pod_network = PodNetworkProxy(_socket_path(self.root / "pod-network.sock")).start()
+        egress = self.root / "egress-selector.yaml"
+        egress.write_text(_egress_selector(self._pod_network.socket_path), encoding="utf-8")
         self._spawn(
             "kube-apiserver",
             [
@@ -186,6 +210,8 @@ class RealControlPlane:
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--authorization-mode=RBAC",
                 "--kubelet-preferred-address-types=InternalIP",  # the lab's Node reports 127.0.0.1 only
+                # Pods, Services and the Node are reached through the lab's pod network (drkit_lab.podnet).
+                f"--egress-selector-config-file={egress}",
                 "--allow-privileged=true",
                 "--anonymous-auth=false",
                 "--profiling=false",
@@ -228,7 +254,7 @@ class RealControlPlane:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 (nothing but prctl runs before exec)
+                preexec_fn=die_with_parent,  # noqa: PLW1509 (nothing but prctl runs before exec)
             )
         except OSError as exc:
             raise LabError(f"could not start {name}: {exc}", hint=f"is {argv[0]} built?") from exc
@@ -301,6 +327,9 @@ class RealControlPlane:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        network, self._pod_network = self._pod_network, None
+        if network is not None:
+            network.stop()
 
 
 def _tail(path: Path, lines: int = 15) -> str:

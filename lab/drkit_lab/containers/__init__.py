@@ -1,0 +1,1 @@
+"""Containers the lab really runs: the runtime, the images it knows, memory cgroups."""
