@@ -8,7 +8,7 @@ STAMP := $(VENV)/.drkit-installed-$(shell cat pyproject.toml lab/pyproject.toml 
 SOURCES := drkit lab tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help venv controlplane test test-real lint typecheck unit demo lab-up lab-down bench fmt docs clean
+.PHONY: help venv controlplane serving test test-real lint typecheck unit demo lab-up lab-down bench fmt docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -32,9 +32,12 @@ typecheck: $(STAMP) ## mypy --strict on drkit and the lab
 	$(BIN)/mypy
 
 controlplane: $(STAMP) ## Build the real control plane (etcd, kube-apiserver, kube-controller-manager) once
-	$(BIN)/drkit lab build
+	$(BIN)/drkit lab build --only control-plane
 
-unit: $(STAMP) controlplane ## pytest only
+serving: $(STAMP) ## Build the lab's MLServer environment (its model servers run from it) once
+	$(BIN)/drkit lab build --only serving
+
+unit: $(STAMP) controlplane serving ## pytest only
 	$(BIN)/pytest
 
 test: lint typecheck unit ## lint, types, the whole suite (on the emulated control plane)
@@ -44,10 +47,10 @@ test: lint typecheck unit ## lint, types, the whole suite (on the emulated contr
 # on-call commands and the platform install.
 REAL_TESTS := tests/e2e tests/cli/test_finalizers_cli.py tests/lab/test_platform_financial_mlops.py \
 	tests/mlflow/test_models_rewrite_e2e.py
-test-real: $(STAMP) controlplane ## The end-to-end tests and playbooks with every lab on the real control plane
+test-real: $(STAMP) controlplane serving ## The end-to-end tests and playbooks with every lab on the real control plane
 	DRKIT_LAB_CONTROL_PLANE=real $(BIN)/pytest $(REAL_TESTS)
 
-demo: $(STAMP) ## Run the example drill against the built-in lab and print the timed report
+demo: $(STAMP) serving ## Run the example drill against the built-in lab and print the timed report
 	@bash scripts/demo.sh
 
 fmt: $(STAMP) ## Format and auto-fix

@@ -138,6 +138,10 @@ def up(
 
         binaries = ensure_built(progress=lambda line: click.echo(f"  {line}", err=True))
         args += ["--control-plane", "real", "--binaries", str(binaries.directory)]
+    if platform:  # its Seldon Server's model server runs from the MLServer environment: build it first
+        from drkit_lab.serving.environment import ensure_serving  # noqa: PLC0415
+
+        ensure_serving(progress=lambda line: click.echo(f"  {line}", err=True))
     args += ["--no-mlflow"] if no_mlflow else []
     args += ["--insecure-http"] if insecure_http else []
     args += ["--platform", platform] if platform else []
@@ -297,23 +301,40 @@ def fault(
 
 @lab.command()
 @click.option("--go", default="go", show_default=True, help="The Go command to build with (1.26 or later).")
-@click.option("--check", is_flag=True, help="Only say whether the control plane is built; exit 1 if not.")
+@click.option(
+    "--only",
+    type=click.Choice(["control-plane", "serving"]),
+    help="Build only the real control plane, or only the MLServer environment.",
+)
+@click.option("--check", is_flag=True, help="Only say whether it is built; exit 1 if not.")
 @click.pass_context
-def build(ctx: click.Context, go: str, check: bool) -> None:
-    """Build the real control plane (etcd, kube-apiserver, kube-controller-manager) into the cache, once.
+def build(ctx: click.Context, go: str, only: str | None, check: bool) -> None:
+    """Build what the lab runs but cannot install as a dependency, into the cache, once.
 
-    Later calls, and `drkit lab up --control-plane real`, reuse the build while the pinned versions and the
-    Go version are unchanged. The cache is under $XDG_CACHE_HOME/drkit/controlplane (DRKIT_CONTROLPLANE_CACHE
-    overrides it).
+    The real control plane (etcd, kube-apiserver, kube-controller-manager), from Go sources: `drkit lab up
+    --control-plane real` needs it. The MLServer environment (a virtualenv with MLServer and the model
+    libraries): every Seldon Server's model server runs from it. Later calls reuse both while their pins are
+    unchanged. The caches are under $XDG_CACHE_HOME/drkit (DRKIT_CONTROLPLANE_CACHE and DRKIT_SERVING_CACHE
+    override them).
     """
     from drkit_lab.controlplane import build as cp_build  # noqa: PLC0415 (only this command needs it)
+    from drkit_lab.serving import environment  # noqa: PLC0415
 
+    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    parts = [only] if only else ["control-plane", "serving"]
     if check:
-        found = cp_build.find_built(go)
-        click.echo(str(found.directory) if found else "the control plane is not built: run `drkit lab build`")
-        ctx.exit(0 if found else EXIT_FAILED)
-    built = cp_build.ensure_built(go=go, progress=lambda line: click.echo(line, err=True))
-    click.echo(str(built.directory))
+        missing = False
+        for part in parts:
+            found = cp_build.find_built(go) if part == "control-plane" else environment.find_serving()
+            where = getattr(found, "directory", None) or getattr(found, "root", None)
+            hint = f"not built: run `drkit lab build --only {part}`"
+            click.echo(f"{part}: {where if found else hint}")
+            missing = missing or found is None
+        ctx.exit(EXIT_FAILED if missing else 0)
+    if "control-plane" in parts:
+        click.echo(f"control-plane: {cp_build.ensure_built(go=go, progress=say).directory}")
+    if "serving" in parts:
+        click.echo(f"serving: {environment.ensure_serving(progress=say).root}")
 
 
 @lab.command()

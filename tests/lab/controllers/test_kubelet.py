@@ -3,6 +3,7 @@ and leaves a doomed pod template Pending for the reason it is doomed to."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from controller_cluster import Cluster, condition, has_condition
 
 from drkit_lab.apiserver.errors import ApiError
 from drkit_lab.controllers.kubelet import Kubelet
+from drkit_lab.podnet import local_address
 
 NS = "apps"
 
@@ -53,7 +55,9 @@ def test_a_pod_is_bound_to_the_lab_node_then_runs_ready(cluster: Cluster) -> Non
         ("sidecar", True, True),
     ]
     assert status["hostIP"] == "127.0.0.1"
-    assert status["podIP"].startswith("127.244.")  # loopback: nothing that dials it leaves the machine
+    # On the lab's pod network, whose addresses the lab listens on as their loopback twins.
+    assert ipaddress.ip_address(status["podIP"]) in ipaddress.ip_network("10.244.0.0/16")
+    assert local_address(status["podIP"]).startswith("127.244.")
     assert status["startTime"]
 
     node = cluster.get("v1", "Node", None, "lab-node-0")

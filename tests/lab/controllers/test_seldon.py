@@ -4,11 +4,17 @@ removes (so deletion hangs while it is down, as in seed 003)."""
 from __future__ import annotations
 
 import base64
+import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
+import mlflow.sklearn
+import numpy as np
 import pytest
 from controller_cluster import Cluster, condition, has_condition
+from mlflow.models import infer_signature
+from sklearn.linear_model import LogisticRegression
 
 from drkit_lab.controllers.kubelet import Kubelet
 from drkit_lab.controllers.seldon import SeldonController
@@ -29,12 +35,35 @@ def model(name: str, uri: str = URI, **spec: Any) -> dict[str, Any]:
     }
 
 
-def write_mlmodel(settings: LabSettings, relative: str = "1/models/m-0123/artifacts") -> Path:
-    assert settings.mlflow_artifacts_dir is not None
-    directory = settings.mlflow_artifacts_dir / relative
-    directory.mkdir(parents=True)
-    (directory / "MLmodel").write_text("flavors: {}\n")
+# A Model is Ready once the lab's real MLServer has loaded it: seconds on two cores, more under load.
+LOAD_S = 120.0
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real MLflow model directory (scikit-learn, 4 features), saved once and copied where needed."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 4))
+    estimator = LogisticRegression().fit(features, (features[:, 0] > 0).astype(int))
+    directory = tmp_path_factory.mktemp("model") / "model"
+    signature = infer_signature(features, estimator.predict(features))
+    with warnings.catch_warnings():  # MLflow warns about the sklearn predict's untyped `Any` parameter
+        warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType", category=UserWarning)
+        mlflow.sklearn.save_model(estimator, str(directory), signature=signature)
     return directory
+
+
+@pytest.fixture
+def write_mlmodel(saved_model: Path) -> Any:
+    """Put the saved model where a storage URI points (the training pipeline logging it)."""
+
+    def write(settings: LabSettings, relative: str = "1/models/m-0123/artifacts") -> Path:
+        assert settings.mlflow_artifacts_dir is not None
+        directory = settings.mlflow_artifacts_dir / relative
+        shutil.copytree(saved_model, directory)
+        return directory
+
+    return write
 
 
 def platform(make_cluster: Any) -> Cluster:
@@ -52,13 +81,15 @@ def platform(make_cluster: Any) -> Cluster:
 
 
 def test_model_is_ready_when_its_storage_holds_an_mlmodel(
-    make_cluster: Any, lab_settings: LabSettings
+    make_cluster: Any, lab_settings: LabSettings, write_mlmodel: Any
 ) -> None:
     write_mlmodel(lab_settings)
     cluster = platform(make_cluster)
     cluster.create(model("baseline-predictor"))
 
-    ready = cluster.wait_for(SELDON, "Model", NS, "baseline-predictor", has_condition("Ready"))
+    ready = cluster.wait_for(
+        SELDON, "Model", NS, "baseline-predictor", has_condition("Ready"), timeout=LOAD_S
+    )
     assert ready is not None
     assert "seldon.model.finalizer" in ready["metadata"]["finalizers"]
     assert condition(ready, "ModelReady")["status"] == "True"  # type: ignore[index]
@@ -77,7 +108,7 @@ def test_model_is_ready_when_its_storage_holds_an_mlmodel(
 
 
 def test_model_without_mlmodel_says_where_it_looked_then_recovers(
-    make_cluster: Any, lab_settings: LabSettings
+    make_cluster: Any, lab_settings: LabSettings, write_mlmodel: Any
 ) -> None:
     cluster = platform(make_cluster)
     cluster.create(model("baseline-predictor"))
@@ -97,7 +128,7 @@ def test_model_without_mlmodel_says_where_it_looked_then_recovers(
     assert condition(failed, "ModelReady")["status"] == "False"  # type: ignore[index]
 
     write_mlmodel(lab_settings)  # the training pipeline ran: the model becomes Ready without a new spec
-    cluster.wait_for(SELDON, "Model", NS, "baseline-predictor", has_condition("Ready"))
+    cluster.wait_for(SELDON, "Model", NS, "baseline-predictor", has_condition("Ready"), timeout=LOAD_S)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +149,9 @@ def test_storage_problems_are_named(make_cluster: Any, uri: str, expected: str) 
     )
 
 
-def test_secret_with_two_keys_blocks_the_model(make_cluster: Any, lab_settings: LabSettings) -> None:
+def test_secret_with_two_keys_blocks_the_model(
+    make_cluster: Any, lab_settings: LabSettings, write_mlmodel: Any
+) -> None:
     write_mlmodel(lab_settings)
     cluster = platform(make_cluster)
     data = {k: base64.b64encode(b"x").decode() for k in ("type", "provider")}
@@ -136,11 +169,13 @@ def test_secret_with_two_keys_blocks_the_model(make_cluster: Any, lab_settings: 
     assert condition(done, "ModelReady")["status"] == "False"  # type: ignore[index]
 
 
-def test_deletion_waits_for_the_scheduler(make_cluster: Any, lab_settings: LabSettings) -> None:
+def test_deletion_waits_for_the_scheduler(
+    make_cluster: Any, lab_settings: LabSettings, write_mlmodel: Any
+) -> None:
     write_mlmodel(lab_settings)
     cluster = platform(make_cluster)
     cluster.create(model("m"))
-    cluster.wait_for(SELDON, "Model", NS, "m", has_condition("Ready"))
+    cluster.wait_for(SELDON, "Model", NS, "m", has_condition("Ready"), timeout=LOAD_S)
 
     cluster.manager.set_down("seldon-scheduler", True)
     cluster.delete(SELDON, "Model", NS, "m")
@@ -160,7 +195,7 @@ def test_deletion_waits_for_the_scheduler(make_cluster: Any, lab_settings: LabSe
 
 
 def test_namespace_stays_terminating_while_the_scheduler_is_down(
-    make_cluster: Any, lab_settings: LabSettings
+    make_cluster: Any, lab_settings: LabSettings, write_mlmodel: Any
 ) -> None:
     namespaces = pytest.importorskip("drkit_lab.controllers.namespaces")
     write_mlmodel(lab_settings)
@@ -178,8 +213,8 @@ def test_namespace_stays_terminating_while_the_scheduler_is_down(
     )
     cluster.create(model("baseline-predictor"))
     cluster.create(model("enhanced-predictor"))
-    cluster.wait_for(SELDON, "Model", NS, "enhanced-predictor", has_condition("Ready"))
-    cluster.wait_for(SELDON, "Model", NS, "baseline-predictor", has_condition("Ready"))
+    cluster.wait_for(SELDON, "Model", NS, "enhanced-predictor", has_condition("Ready"), timeout=LOAD_S)
+    cluster.wait_for(SELDON, "Model", NS, "baseline-predictor", has_condition("Ready"), timeout=LOAD_S)
 
     cluster.manager.set_down("seldon-scheduler", True)
     cluster.delete("v1", "Namespace", None, NS)
@@ -192,7 +227,9 @@ def test_namespace_stays_terminating_while_the_scheduler_is_down(
     cluster.wait_for("v1", "Namespace", None, NS, lambda o: o is None)
 
 
-def test_experiment_follows_its_models(make_cluster: Any, lab_settings: LabSettings) -> None:
+def test_experiment_follows_its_models(
+    make_cluster: Any, lab_settings: LabSettings, write_mlmodel: Any
+) -> None:
     write_mlmodel(lab_settings)
     cluster = platform(make_cluster)
     cluster.create(model("baseline-predictor"))
@@ -222,6 +259,8 @@ def test_experiment_follows_its_models(make_cluster: Any, lab_settings: LabSetti
     assert condition(waiting, "Ready")["status"] == "False"  # type: ignore[index]
 
     write_mlmodel(lab_settings, "1/models/m-4567/artifacts")
-    ready = cluster.wait_for(SELDON, "Experiment", NS, "financial-ab-test-experiment", has_condition("Ready"))
+    ready = cluster.wait_for(
+        SELDON, "Experiment", NS, "financial-ab-test-experiment", has_condition("Ready"), timeout=LOAD_S
+    )
     for cond_type in ("ExperimentReady", "CandidatesReady", "MirrorReady"):
         assert condition(ready, cond_type)["status"] == "True"  # type: ignore[index]

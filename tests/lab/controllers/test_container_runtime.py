@@ -1,0 +1,72 @@
+"""The container runtime under the kubelet: a real process per container, a kubelet's account of how it
+ended (exit code, OOMKilled under a real memory limit), restarts with back-off, and a stop that leaves
+nothing running."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drkit_lab.containers.cgroups import CgroupSupport, memory_cgroups
+from drkit_lab.containers.runtime import ContainerRuntime, PodSandbox, ProcessSpec
+
+Obj = dict[str, Any]
+
+
+class Script:
+    """A Program that runs a Python snippet."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def process(self, pod: Obj, container: Obj, sandbox: PodSandbox) -> ProcessSpec:
+        return ProcessSpec([sys.executable, "-c", self.code], {})
+
+
+def _pod(limit: str | None = None) -> Obj:
+    container: Obj = {"name": "main", "image": "example/script:1"}
+    if limit:
+        container["resources"] = {"limits": {"memory": limit}}
+    return {"metadata": {"namespace": "ns", "name": "p", "uid": "uid-1"}, "spec": {"containers": [container]}}
+
+
+def _run(code: str, tmp_path: Path, cgroups: CgroupSupport, limit: str | None = None) -> Any:
+    changed = threading.Event()
+    runtime = ContainerRuntime(
+        {"example/script": Script(code)}, tmp_path, cgroups, lambda ns, n: changed.set()
+    )
+    sandbox = PodSandbox("ns", "p", "uid-1", "10.244.0.9", {})
+    try:
+        states, _ = runtime.sync(_pod(limit), sandbox)
+        assert states["main"].running
+        while True:  # each change is one event from the runtime's supervisor
+            assert changed.wait(60), "the container never changed state"
+            changed.clear()
+            states, wake = runtime.sync(_pod(limit), sandbox)
+            if states["main"].last_terminated is not None:
+                return states["main"], wake
+    finally:
+        runtime.close()
+
+
+def test_an_exit_is_reported_and_the_container_backs_off(tmp_path: Path) -> None:
+    state, wake = _run("import sys; print('bye'); sys.exit(3)", tmp_path, CgroupSupport(None, 0, "off"))
+    assert state.last_terminated["exitCode"] == 3
+    assert state.last_terminated["reason"] == "Error"
+    assert state.restart_count == 1
+    assert state.waiting[0] == "CrashLoopBackOff"
+    assert 0 < wake <= 10.0  # the first back-off, as a kubelet's
+    assert "bye" in (tmp_path / "pods" / "ns_p_uid-1" / "main.log").read_text()
+
+
+@pytest.mark.skipif(not memory_cgroups().enforced, reason=f"no memory cgroup: {memory_cgroups().problem}")
+def test_a_process_past_its_memory_limit_is_oomkilled(tmp_path: Path) -> None:
+    hog = "blocks = [bytearray(16 * 2**20) for _ in range(32)]; print('survived')"
+    state, _ = _run(hog, tmp_path, memory_cgroups(), limit="64Mi")
+    assert state.last_terminated["reason"] == "OOMKilled"
+    assert state.last_terminated["exitCode"] == 137
+    assert "survived" not in (tmp_path / "pods" / "ns_p_uid-1" / "main.log").read_text()
