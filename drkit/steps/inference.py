@@ -10,8 +10,9 @@ without endpoints) are marked as waiting, and a later pass says how long it wait
 
 The endpoint is a base URL (an ingress, a port-forward; headers such as `Seldon-Model` for Seldon's mesh) or
 a Service reached through the API server's service proxy, which needs nothing but the kubeconfig and RBAC on
-`services/proxy` (get for the GETs, create for the POST). Header values are never reported, only their names,
-and are masked out of whatever the server says.
+`services/proxy` (get for the GETs, create for the POST). Header values are never reported, only their names;
+the values of credential headers (Authorization, Cookie, names with token/key/secret) are masked out of
+whatever the server says, and secret variables are masked by the engine as for every step.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from drkit.playbook.fields import (
     Str,
 )
 from drkit.playbook.model import Playbook, StepSpec
+from drkit.playbook.problems import is_secret_name
 from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str, str_map
 from drkit.steps.v2 import (
@@ -60,6 +62,7 @@ DEFAULT_TIMEOUT_SECONDS = 5 * 60.0  # a model load takes seconds to minutes
 DEFAULT_INTERVAL_SECONDS = 2.0
 REQUEST_TIMEOUT_SECONDS = 10.0
 SERVER_TEXT_CHARS = 600
+CREDENTIAL_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie", "x-api-key"))
 
 Stage = Literal["unreachable", "server-ready", "model-ready", "metadata", "infer", "expectation"]
 STAGE_WORDS: Mapping[Stage, str] = {
@@ -498,7 +501,7 @@ def attempt_once(settings: InferenceSettings, ctx: StepContext, endpoint: Endpoi
         details["waiting"] = failed.waiting
         if failed.status is not None:
             details["status"] = failed.status
-        text = _mask(failed.detail, settings.headers)
+        text = failed.detail
         waiting = "waiting: " if failed.waiting else ""
         return Outcome(
             StepResult(StepStatus.FAILED, f"{prefix}: {waiting}{STAGE_WORDS[failed.stage]}: {text}", details),
@@ -650,9 +653,13 @@ def _shorten(text: str) -> str:
 
 
 def _mask(text: str, headers: Mapping[str, str]) -> str:
-    for value in headers.values():
-        if len(value) >= 4:
+    """The values of credential headers masked out of what a server said (it may echo a request back)."""
+    for name, value in headers.items():
+        if (name.lower() in CREDENTIAL_HEADERS or is_secret_name(name)) and len(value) >= 4:
             text = text.replace(value, "****")
+            scheme, _, credential = value.partition(" ")
+            if credential and len(credential) >= 4 and scheme.isalpha():
+                text = text.replace(credential, "****")
     return text
 
 

@@ -12,36 +12,18 @@ import os
 import signal
 import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from inference_support import ServedModels, wait_for
 
 from drkit_lab.serving.environment import ensure_serving
 from drkit_lab.serving.mlserver import mlserver_process, write_model_settings
 
 START_SECONDS = 60.0
-LOAD_SECONDS = 120.0
-
-
-@dataclass(frozen=True)
-class ServedModels:
-    url: str
-    features: list[list[float]]  # a (2, 4) FP64 request's rows
-    classes: list[int]  # what the classifier predicts for them, computed locally by sklearn
-    values: list[float]  # what the regressor predicts for them
-    log: Path
-
-    def load(self, name: str) -> None:
-        """Load a model of the repository (blocks until MLServer says it is loaded)."""
-        _post(f"{self.url}/v2/repository/models/{name}/load", LOAD_SECONDS)
-        _wait_for(f"{self.url}/v2/models/{name}/ready", LOAD_SECONDS, self.log)
 
 
 def _free_port_run(count: int) -> int:
@@ -65,33 +47,6 @@ def _free_port_run(count: int) -> int:
                 s.close()
         return base
     raise RuntimeError("no run of free ports found")
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except OSError:
-        return None
-
-
-def _post(url: str, timeout: float) -> None:
-    request = urllib.request.Request(url, data=b"{}", method="POST")
-    request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=timeout) as answer:
-        answer.read()
-
-
-def _wait_for(url: str, seconds: float, log: Path) -> None:
-    """Poll until `url` answers 200, with a deadline: waiting for the server's event, not for time."""
-    deadline = time.monotonic() + seconds
-    while _status(url) != 200:
-        if time.monotonic() > deadline:
-            tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            raise RuntimeError(f"{url} did not answer 200 within {seconds:.0f}s; MLServer log:\n{tail}")
-        time.sleep(0.1)
 
 
 def _save(model: object, directory: Path, features: np.ndarray) -> Path:
@@ -141,7 +96,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModels]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{url}/v2/health/live", START_SECONDS, log)
+        wait_for(f"{url}/v2/health/live", START_SECONDS, log)
         served = ServedModels(
             url=url,
             features=features.tolist(),

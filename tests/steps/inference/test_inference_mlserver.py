@@ -8,9 +8,8 @@ import json
 import textwrap
 from pathlib import Path
 
-from conftest import ServedModels
 from helpers import FakeClock
-from inference_support import context, probe, request_for
+from inference_support import ServedModels, context, probe, request_for
 
 from drkit.cli import run
 from drkit.context import Runtime
