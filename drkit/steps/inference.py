@@ -202,7 +202,9 @@ SCHEMA = KindSchema(
             "service": {"namespace": "seldon-mesh", "name": "seldon-mesh", "port": 80},
             "headers": {"Seldon-Model": "baseline-predictor"},
             "model": "baseline-predictor",
-            "requestFile": "requests/baseline.json",
+            "request": {
+                "inputs": [{"name": "input-0", "shape": [1, 2], "datatype": "FP64", "data": [0.5, 1.5]}]
+            },
             "expect": {"outputs": [{"data": [0.12], "tolerance": {"absolute": 0.01}}], "latency": "500ms"},
         },
     ),
