@@ -8,7 +8,7 @@ yet.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drkit.errors import PlaybookError
 from drkit.playbook.model import Phase, Playbook, StepSpec
@@ -56,12 +56,18 @@ def build_steps(
             except StepConfigError as exc:
                 problems.append(_problem(spec.position, f"step {spec.name!r}: {exc.message}", exc.hint))
     for checklist in playbook.checklists.values():
-        try:
-            build_probes(checklist, playbook, probe_kinds)
-        except StepConfigError as exc:
-            problems.append(
-                _problem(checklist.position, f"checklist {checklist.name!r}: {exc.message}", exc.hint)
-            )
+        for item in checklist.items:
+            # One item at a time, so a problem points at the item's own line, not the checklist's.
+            try:
+                build_probes(replace(checklist, items=(item,)), playbook, probe_kinds)
+            except StepConfigError as exc:
+                problems.append(
+                    _problem(
+                        item.position,
+                        f"checklist {checklist.name!r}, item {item.name!r}: {exc.message}",
+                        exc.hint,
+                    )
+                )
     if problems:
         raise_problems(problems)
     for steps in built.values():

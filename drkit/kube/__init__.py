@@ -27,6 +27,7 @@ from drkit.kube.errors import (
 from drkit.kube.readiness import CustomRule, ReadinessResult, ReadinessRules, Status, compute_status
 from drkit.kube.refs import ObjectRef, ResourceInfo
 from drkit.kube.retry import NO_RETRY, RetryNotice, RetryPolicy
+from drkit.kube.service_proxy import ProxyAnswer, ServiceRef, api_server_status, service_proxy_path
 from drkit.kube.watch import Selection, WaitResult, exists, gone, ready, wait_for
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "KubeError",
     "NotFound",
     "ObjectRef",
+    "ProxyAnswer",
     "ReadinessResult",
     "ReadinessRules",
     "ResourceInfo",
@@ -52,12 +54,14 @@ __all__ = [
     "Selection",
     "ServedResources",
     "ServerError",
+    "ServiceRef",
     "Status",
     "Unauthorized",
     "UnknownKind",
     "WaitResult",
     "WatchEvent",
     "WatchStream",
+    "api_server_status",
     "compute_status",
     "context_namespace",
     "current_context",
@@ -66,5 +70,6 @@ __all__ = [
     "list_contexts",
     "open_cluster",
     "ready",
+    "service_proxy_path",
     "wait_for",
 ]

@@ -34,11 +34,21 @@ from drkit.kube.errors import (
     KubeError,
     NotFound,
     Operation,
+    ServerError,
     from_http_status,
+    redact,
     translate,
 )
 from drkit.kube.refs import ObjectRef, ResourceInfo
 from drkit.kube.retry import RetryNotice, RetryPolicy, Safety, call_with_retry
+from drkit.kube.service_proxy import (
+    SERVICES_PROXY,
+    ProxyAnswer,
+    ServiceRef,
+    api_server_status,
+    proxy_verb,
+    service_proxy_path,
+)
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -48,7 +58,9 @@ __all__ = [
     "ClusterConfig",
     "Deleted",
     "ObjectRef",
+    "ProxyAnswer",
     "ResourceInfo",
+    "ServiceRef",
     "WatchEvent",
     "WatchStream",
     "current_context",
@@ -446,6 +458,60 @@ class Cluster:
         )
         return _with_type(result, info)
 
+    # --- the API server's service proxy ----------------------------------------------------------
+
+    def proxy(
+        self,
+        method: str,
+        service: ServiceRef,
+        path: str,
+        *,
+        body: object = None,
+        headers: Mapping[str, str] | None = None,
+        repeatable: bool | None = None,
+    ) -> ProxyAnswer:
+        """One request to `path` of a Service's backend through the API server's service proxy.
+
+        Whatever the backend answers, 2xx or not, comes back as it is: a model server's 400 is the model
+        server's verdict, not a Kubernetes error. The API server's own refusals (a `kind: Status` body: the
+        Service does not exist, it has no ready endpoints, RBAC on `services/proxy` denies it) are raised as
+        translated KubeErrors, a Forbidden naming the rule to add. `repeatable`: whether sending it twice is
+        harmless (default: GET and HEAD are); only then are the API server's 429/5xx and dropped connections
+        retried. The backend's own 5xx is never retried here: the caller decides what it means."""
+        full_path = service_proxy_path(service, path)
+        verb = proxy_verb(method)
+        op = Operation(verb, self.context, SERVICES_PROXY, service.namespace, service.name)
+        safe = method.upper() in ("GET", "HEAD") if repeatable is None else repeatable
+        timeout = (self.config.request_timeout, self.config.request_timeout)
+
+        def attempt(_: int) -> ProxyAnswer:
+            try:
+                response = self._send(method.upper(), full_path, (), body, None, timeout, headers)
+                try:
+                    data = response.read()
+                finally:
+                    response.response.release_conn()
+            except Exception as exc:
+                raise translate(exc, op, self.host) from None
+            answer_headers = {str(k): str(v) for k, v in (response.headers or {}).items()}
+            refusal = api_server_status(response.status, data)
+            if refusal is not None:
+                error = from_http_status(op, response.status, response.reason, data, answer_headers)
+                if isinstance(error, ServerError):  # not an overloaded API server: a backend it cannot reach
+                    said = redact(str(refusal.get("message") or response.reason or ""))
+                    error = ServerError(
+                        f"the API server could not proxy to {service} ({response.status}): {said}",
+                        hint="the Service has no ready endpoint yet, or its pods refuse the connection",
+                        status=error.status,
+                        reason=error.reason,
+                        retry_after=error.retry_after,
+                    )
+                raise error
+            return ProxyAnswer(status=int(response.status), headers=answer_headers, body=bytes(data or b""))
+
+        safety = Safety.READ if safe else Safety.UNSAFE
+        return self._retrying(safety, f"{verb} {full_path}", attempt)
+
     # --- watch -----------------------------------------------------------------------------------
 
     @contextmanager
@@ -536,8 +602,9 @@ class Cluster:
         body: object,
         content_type: str | None,
         timeout: Any,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(extra_headers or {})}
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
         request = self._api.param_serialize(

@@ -16,6 +16,7 @@ from drkit.steps import (
     delete,
     finalizers,
     http,
+    inference,
     model_artifact,
     model_uris,
     pipeline,
@@ -33,6 +34,7 @@ PROBE_KINDS: Mapping[str, ProbeKind] = MappingProxyType(
         "resource": resource_probe.PROBE_KIND,
         "pods": pods_probe.PROBE_KIND,
         "modelArtifact": model_artifact.PROBE_KIND,
+        "inference": inference.PROBE_KIND,
     }
 )
 
@@ -48,6 +50,7 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
         "clearFinalizers": finalizers.STEP_KIND,
         "sealedSecrets": sealed_secrets.STEP_KIND,
         "modelUris": model_uris.STEP_KIND,
+        "inference": inference.STEP_KIND,
     }
 )
 
