@@ -15,6 +15,7 @@ from pathlib import Path
 
 from e2e_cluster import LAB_CONTEXT
 from lab_helpers import REPO_ROOT, LabHandle
+from model_helpers import save_small_model
 
 CRD_DIR = REPO_ROOT / "lab" / "drkit_lab" / "platforms" / "crds"
 BASE_DIR = REPO_ROOT / "manifests" / "financial-mlops" / "base"
@@ -33,9 +34,7 @@ def write_platform(tmp_path: Path) -> Path:
     (crds / "kustomization.yaml").write_text(
         "resources:\n" + "".join(f"  - {n}\n" for n in names), encoding="utf-8"
     )
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "MLmodel").write_text("flavors: {}\n", encoding="utf-8")
+    model_dir = save_small_model(tmp_path / "model")
     platform = tmp_path / "platform"
     platform.mkdir()
     patches = "".join(

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import base64
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
-import mlflow.sklearn
-import numpy as np
 import pytest
 from controller_cluster import Cluster, condition, has_condition
-from mlflow.models import infer_signature
-from sklearn.linear_model import LogisticRegression
+from model_helpers import save_small_model
 
 from drkit_lab.controllers.kubelet import Kubelet
 from drkit_lab.controllers.seldon import SeldonController
@@ -42,15 +38,7 @@ LOAD_S = 120.0
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real MLflow model directory (scikit-learn, 4 features), saved once and copied where needed."""
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(60, 4))
-    estimator = LogisticRegression().fit(features, (features[:, 0] > 0).astype(int))
-    directory = tmp_path_factory.mktemp("model") / "model"
-    signature = infer_signature(features, estimator.predict(features))
-    with warnings.catch_warnings():  # MLflow warns about the sklearn predict's untyped `Any` parameter
-        warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType", category=UserWarning)
-        mlflow.sklearn.save_model(estimator, str(directory), signature=signature)
-    return directory
+    return save_small_model(tmp_path_factory.mktemp("model") / "model")
 
 
 @pytest.fixture

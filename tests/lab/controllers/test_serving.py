@@ -5,16 +5,14 @@ OOMKilled for real, and the API server's service proxy reaches the model with no
 from __future__ import annotations
 
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
-import mlflow.sklearn
 import numpy as np
 import pytest
 import requests
 from controller_cluster import USER_TOKEN, Cluster, condition, has_condition
-from mlflow.models import infer_signature
+from model_helpers import save_model, small_classifier
 from sklearn.linear_model import LogisticRegression
 
 from drkit_lab.containers.cgroups import memory_cgroups
@@ -29,20 +27,10 @@ LOAD_S = 180.0  # real loads: seconds each on two cores, much more for the overs
 PROXY = f"/api/v1/namespaces/{NS}/services/mlserver:9000/proxy"
 
 
-def _save(estimator: Any, features: np.ndarray, directory: Path) -> Path:
-    signature = infer_signature(features, estimator.predict(features))
-    with warnings.catch_warnings():  # MLflow warns about the sklearn predict's untyped `Any` parameter
-        warnings.filterwarnings("ignore", message=".*type hint is inferred as AnyType", category=UserWarning)
-        mlflow.sklearn.save_model(estimator, str(directory), signature=signature)
-    return directory
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[LogisticRegression, np.ndarray, Path]:
-    rng = np.random.default_rng(7)
-    features = rng.normal(size=(80, 4))
-    estimator = LogisticRegression().fit(features, (features[:, 0] + features[:, 1] > 0).astype(int))
-    return estimator, features, _save(estimator, features, tmp_path_factory.mktemp("good") / "model")
+    estimator, features = small_classifier(seed=7)
+    return estimator, features, save_model(estimator, features, tmp_path_factory.mktemp("good") / "model")
 
 
 def _platform(make_cluster: Any, memory_limit: str | None = None) -> Cluster:
@@ -156,7 +144,7 @@ def test_a_model_bigger_than_the_memory_limit_is_oomkilled(
     estimator, features, _ = trained
     padded = LogisticRegression().fit(features, estimator.predict(features))
     padded.padding_ = np.random.default_rng(1).random(400 * 2**20 // 8)  # 400 MiB, held once loaded
-    oversized = _save(padded, features, tmp_path / "oversized")
+    oversized = save_model(padded, features, tmp_path / "oversized")
     cluster = _platform(make_cluster, memory_limit="768Mi")
     cluster.wait_for(SELDON, "Server", NS, "mlserver", has_condition("Ready"), timeout=LOAD_S)
     _model(cluster, lab_settings, "oversized", oversized)
