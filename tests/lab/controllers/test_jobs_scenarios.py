@@ -21,6 +21,7 @@ import pytest
 from helpers import subprocess_env
 from ruamel.yaml import YAML
 
+from drkit.steps import artifact_rules as rules
 from drkit_lab.jobs.__main__ import _parser
 from drkit_lab.jobs.data import Variant, write_dataset
 from drkit_lab.jobs.scenarios import PADDING_ATTRIBUTE, Scenario, ScenarioError, architecture_for, pad
@@ -174,6 +175,51 @@ def test_the_padding_is_dense_random_data_of_the_size_asked() -> None:
     assert len(np.unique(values)) > 0.99 * values.size  # not a run of zeros that would compress away
     with pytest.raises(ScenarioError, match="at least 1 MiB"):
         pad(estimator, 0, seed=5)
+
+
+def test_the_default_oversized_model_fails_the_constrained_server_and_a_normal_one_fits(models: Any) -> None:
+    """The job's default padding, against the scenario overlay's limit and drkit's default server reserve."""
+    overlay = Path(__file__).resolve().parents[3] / "manifests/financial-mlops/scenarios/constrained-serving"
+    server = YAML(typ="safe", pure=True).load((overlay / "seldon-server.yaml").read_text(encoding="utf-8"))
+    limit = server["spec"]["podSpec"]["containers"][0]["resources"]["limits"]["memory"]
+    settings = rules.RuleSettings(
+        memory_limit=rules.MemoryLimit(limit, "mlserver's"),
+        server_reserve=rules.parse_quantity(rules.DEFAULT_MLSERVER_RESERVE),
+    )
+    default_padding = _parser().parse_args(["train"]).padding_mib * MIB
+    normal = models("enhanced", "normal")
+    listing = [
+        rules.ArtifactFile(p.relative_to(normal).as_posix(), p.stat().st_size)
+        for p in normal.rglob("*")
+        if p.is_file()
+    ]
+    contents = {path: (normal / path).read_bytes() for path in rules.files_to_read(listing)}
+    assert rules.evaluate(listing, contents, settings, "normal").ok
+    padded = [*listing, rules.ArtifactFile("padding-in-model.skops", default_padding)]
+    (error,) = rules.evaluate(padded, contents, settings, "oversized").errors
+    assert error.check == "size"
+    assert (
+        f"+ server reserve 512 MiB > mlserver's memory limit {limit}: it would be OOMKilled" in error.message
+    )
+
+
+def test_drkits_signature_check_stops_bad_architecture_and_passes_the_normal_model(models: Any) -> None:
+    app_sends = rules.ExpectedSignature((rules.TensorSpec("float64", (-1, 4)),))
+    for scenario, ok in (("normal", True), ("bad-architecture", False)):
+        model_dir = models("baseline", scenario)
+        listing = [
+            rules.ArtifactFile(p.relative_to(model_dir).as_posix(), p.stat().st_size)
+            for p in model_dir.rglob("*")
+            if p.is_file()
+        ]
+        contents = {path: (model_dir / path).read_bytes() for path in rules.files_to_read(listing)}
+        verdict = rules.evaluate(listing, contents, rules.RuleSettings(signature=app_sends), scenario)
+        assert verdict.ok is ok, verdict.errors
+    (error,) = verdict.errors
+    assert (
+        "input 0: the model expects float64 (-1, 8), the playbook's app sends float64 (-1, 4)"
+        in error.message
+    )
 
 
 def test_the_job_takes_the_scenario_and_refuses_unknown_ones(capsys: pytest.CaptureFixture[str]) -> None:
