@@ -81,6 +81,8 @@ class Obj:
     description: str = ""
     # Groups of keys of which exactly one must be present (for example a source: kustomize, files or objects).
     exactly_one_of: tuple[tuple[str, ...], ...] = ()
+    # (key, keys it needs): when `key` is present, each of those must be too (a tensor's dtype needs a shape).
+    requires: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

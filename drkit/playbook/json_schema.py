@@ -221,6 +221,8 @@ class _Exporter:
             schema["allOf"] = [
                 {"oneOf": [{"required": [key]} for key in group]} for group in ftype.exactly_one_of
             ]
+        if ftype.requires:
+            schema["dependencies"] = {key: list(needed) for key, needed in ftype.requires}
         return schema
 
     def _str(self, ftype: Str) -> JsonObject:

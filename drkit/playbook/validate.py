@@ -310,6 +310,14 @@ class Validator:
                     f"'{extra}' cannot be combined with '{given[0]}' in {where}",
                     f"keep only one of {', '.join(repr(k) for k in group)}",
                 )
+        for key, needed in ftype.requires:
+            if key not in present:
+                continue
+            for other in needed:
+                if other not in present:
+                    spec = ftype.fields[other]
+                    hint = f"add '{other}:'" + (f" ({spec.description})" if spec.description else "")
+                    self.report(present[key], f"'{key}' in {where} needs '{other}' as well", hint)
         return result
 
     def _list(self, node: Node, ftype: ListOf, where: str, *, at: Node | None, subst: bool) -> object:

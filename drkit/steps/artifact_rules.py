@@ -2,10 +2,12 @@
 
 Seeds 000 and 002 describe models that registered fine and broke only when served: an MLflow model without a
 usable `MLmodel`, a fine-tuned LLM whose layout is neither LoRA nor fused (seed 002 wants that to fail fast,
-naming what is missing), CI placeholder files standing in for weights, and a 210 MiB model sent to a pod
-limited to 256Mi that ends OOMKilled. These rules catch each of them before deploy, from the file listing plus
-the contents of a few small files. They do no I/O: `files_to_read` says which contents `evaluate` needs, so
-the caller decides how to fetch them and the rules stay testable on plain data.
+naming what is missing), CI placeholder files standing in for weights, a 210 MiB model sent to a pod limited
+to 256Mi that ends OOMKilled, and a valid model of another architecture that loads, reports Ready and fails
+on the app's first request (seed 000's `bad_model.pth`). These rules catch each of them before deploy, from
+the file listing plus the contents of a few small files; the last one through the signature MLmodel records,
+compared with what the playbook says the app sends. They do no I/O: `files_to_read` says which contents
+`evaluate` needs, so the caller decides how to fetch them and the rules stay testable on plain data.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ PLACEHOLDER_MAX_BYTES = 64  # no real weights file is this small; CI dummies ("m
 PLACEHOLDER_SCAN_BYTES = 4096  # weights files up to this size are read to look for placeholder text
 MAX_CONFIG_BYTES = 1024 * 1024  # JSON configs and MLmodel files larger than this are not parsed
 NEAR_LIMIT_FRACTION = 0.8  # above this share of the limit the size check warns: little headroom is left
+# What an MLServer takes by itself before any model is counted: measured with one scikit-learn model loaded,
+# about 213 MB in its main process and 300 MB in its inference worker (~520 MB, under 512 MiB).
+DEFAULT_MLSERVER_RESERVE = "512Mi"
+ANY_SIZE = -1  # a tensor dimension of any size (MLflow's -1: usually the batch)
 _PLACEHOLDER_TEXT = re.compile(rb"(?i)dummy|placeholder|mock|fake|not a (real )?model|todo|lorem ipsum")
 
 
@@ -79,6 +85,7 @@ class MemoryLimit:
     quantity: str  # as written in the manifest or playbook: "256Mi"
     owner: str  # whose limit, possessive, for "<owner> memory limit": "mlserver's", "the configured"
     source: str = ""  # the object it was read from: "StatefulSet financial-inference/mlserver"
+    container: str | None = None  # the container it limits, when read from a workload
 
     @property
     def described(self) -> str:
@@ -91,10 +98,48 @@ class MemoryLimit:
 
 
 @dataclass(frozen=True)
+class TensorSpec:
+    """A tensor input or output: numpy dtype and shape (-1: any size); a name is compared only when given."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    name: str | None = None
+
+    def __str__(self) -> str:
+        dims = ", ".join(map(str, self.shape)) + ("," if len(self.shape) == 1 else "")
+        named = f"{self.name!r} " if self.name else ""
+        return f"{named}{self.dtype} ({dims})"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column input or output (a DataFrame's): its name and MLflow type (double, long, string, ...)."""
+
+    name: str
+    type: str
+
+    def __str__(self) -> str:
+        return f"column {self.name!r} {self.type}"
+
+
+Spec = TensorSpec | ColumnSpec
+
+
+@dataclass(frozen=True)
+class ExpectedSignature:
+    """What the app sends the model (`inputs`) and, when given, what it reads back (`outputs`)."""
+
+    inputs: tuple[Spec, ...]
+    outputs: tuple[Spec, ...] | None = None
+
+
+@dataclass(frozen=True)
 class RuleSettings:
     format: ModelFormat = "auto"
     memory_limit: MemoryLimit | None = None
     max_size_ratio: float = 1.0  # bytes of memory a byte of model needs once loaded (1.0: the file size)
+    server_reserve: int = 0  # bytes the serving process needs by itself, on top of the model
+    signature: ExpectedSignature | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +255,19 @@ def evaluate(
     detected, structure = _structure(files, settings.format, location)
     checks: list[CheckResult] = [structure]
     if detected == "mlflow":
-        checks.extend(_mlmodel(files, contents))
+        mlmodel_checks, document = _mlmodel(files, contents)
+        checks.extend(mlmodel_checks)
+        if settings.signature is not None and document is not None:
+            checks.append(_signature(document, settings.signature))
+    elif detected is not None and settings.signature is not None:
+        checks.append(
+            CheckResult(
+                "signature",
+                False,
+                f"a {_SHORT_NAMES[detected]} model records no signature: `signature` is for MLflow models",
+                Severity.WARNING,
+            )
+        )
     checks.append(_json_configs(files, contents))
     checks.append(_placeholders(files, contents))
     checks.append(_size(total, len(files), settings))
@@ -257,22 +314,23 @@ _SHORT_NAMES: Mapping[str, str] = {"mlflow": "MLflow", "lora": "LoRA", "fused": 
 _FLAVOR_PATH_KEYS = ("pickled_model", "model_path", "model_data", "data", "code")
 
 
-def _mlmodel(files: Mapping[str, ArtifactFile], contents: Mapping[str, bytes]) -> list[CheckResult]:
+def _mlmodel(
+    files: Mapping[str, ArtifactFile], contents: Mapping[str, bytes]
+) -> tuple[list[CheckResult], Mapping[str, object] | None]:
+    """The MLmodel checks, and the parsed document when it is one (for the signature check)."""
     raw = contents.get(MLMODEL)
     if raw is None:
-        return [
-            CheckResult(
-                "mlmodel", False, f"MLmodel is {human_bytes(files[MLMODEL].size)}: too large to be one"
-            )
-        ]
+        too_large = f"MLmodel is {human_bytes(files[MLMODEL].size)}: too large to be one"
+        return [CheckResult("mlmodel", False, too_large)], None
     try:
         document = YAML(typ="safe", pure=True).load(raw.decode("utf-8", errors="replace"))
     except YAMLError as exc:
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return [CheckResult("mlmodel", False, f"MLmodel is not valid YAML ({problem})")]
+        return [CheckResult("mlmodel", False, f"MLmodel is not valid YAML ({problem})")], None
     flavors = document.get("flavors") if isinstance(document, Mapping) else None
-    if not isinstance(flavors, Mapping) or not flavors:
-        return [CheckResult("mlmodel", False, "MLmodel has no `flavors`: no MLflow server can load it")]
+    if not isinstance(document, Mapping) or not isinstance(flavors, Mapping) or not flavors:
+        no_flavors = "MLmodel has no `flavors`: no MLflow server can load it"
+        return [CheckResult("mlmodel", False, no_flavors)], None
     results = [
         CheckResult("mlmodel", True, f"MLmodel parses; flavors {', '.join(sorted(map(str, flavors)))}")
     ]
@@ -289,7 +347,118 @@ def _mlmodel(files: Mapping[str, ArtifactFile], contents: Mapping[str, bytes]) -
         )
     else:
         results.append(CheckResult("flavorFiles", True, "every file MLmodel names is present"))
-    return results
+    return results, document
+
+
+# --- the signature: what the model takes, against what the app sends ---------------------------------------
+
+_NO_SIGNATURE = (
+    "the model was logged without a signature: log it with one, or drop `signature` from the check"
+)
+
+
+def _signature(document: Mapping[str, object], expected: ExpectedSignature) -> CheckResult:
+    """Compare MLmodel's `signature` (JSON strings inside the YAML) with the playbook's expectation.
+
+    A dimension the model declares as -1 takes any size, so it accepts whatever the playbook says; a fixed
+    dimension of the model is matched only by the same number (the playbook's -1, "any size", could send
+    another). Dtypes, column types and names must be equal; a tensor's name is compared only when the
+    playbook gives one. This is what MLflow's schema enforcement (MLServer's MLflow runtime) will refuse.
+    """
+    signature = document.get("signature")
+    if not isinstance(signature, Mapping) or not signature.get("inputs"):
+        return CheckResult("signature", False, _NO_SIGNATURE)
+    problems: list[str] = []
+    sides: list[tuple[str, tuple[Spec, ...]]] = [("inputs", expected.inputs)]
+    if expected.outputs is not None:
+        sides.append(("outputs", expected.outputs))
+    for side, wanted in sides:
+        declared = _declared_specs(signature.get(side))
+        if isinstance(declared, str):
+            problems.append(f"MLmodel's signature.{side} {declared}")
+            continue
+        problems.extend(_compare(side, declared, wanted))
+    if problems:
+        return CheckResult(
+            "signature",
+            False,
+            "the model's signature does not match what the playbook's app uses: "
+            + "; ".join(problems)
+            + ": deploy a model trained for the app's features, or correct `signature` if the app changed",
+        )
+    inputs = ", ".join(map(str, expected.inputs))
+    return CheckResult("signature", True, f"signature takes what the app sends ({inputs})")
+
+
+def _declared_specs(value: object) -> list[Spec | str] | str:
+    """MLmodel's specs for one side; a string (why not) when there are none or they cannot be read."""
+    if value is None:
+        return "is missing"
+    if not isinstance(value, str):
+        return "is not a JSON string"
+    try:
+        raw = json.loads(value)
+    except ValueError:
+        return "is not valid JSON"
+    if not isinstance(raw, list):
+        return "is not a list"
+    return [_declared_spec(entry) for entry in raw]
+
+
+def _declared_spec(entry: object) -> Spec | str:
+    """One MLflow spec: {"type": "tensor", "tensor-spec": {dtype, shape}} or {"type": "double", "name": x}."""
+    if not isinstance(entry, Mapping):
+        return f"an unreadable spec ({entry!r})"
+    name = entry.get("name")
+    kind = entry.get("type")
+    if kind == "tensor":
+        tensor = entry.get("tensor-spec")
+        shape = tensor.get("shape") if isinstance(tensor, Mapping) else None
+        if not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
+            return "a tensor without a readable tensor-spec"
+        assert isinstance(tensor, Mapping)  # shape came from it
+        return TensorSpec(str(tensor.get("dtype")), tuple(shape), _opt_name(name))
+    if isinstance(kind, str) and isinstance(name, str):
+        return ColumnSpec(name, kind)
+    if isinstance(kind, str):
+        return f"an unnamed {kind}"
+    return f"an unreadable spec ({json.dumps(entry)[:60]})"
+
+
+def _opt_name(name: object) -> str | None:
+    return name if isinstance(name, str) and name else None
+
+
+def _compare(side: str, declared: Sequence[Spec | str], wanted: Sequence[Spec]) -> list[str]:
+    singular = side.removesuffix("s")
+    model_does, app_does = (
+        ("expects", "the playbook's app sends") if side == "inputs" else ("returns", "the playbook expects")
+    )
+    if len(declared) != len(wanted):
+        listed = ", ".join(map(str, declared)) or "none"
+        return [
+            f"{side}: the model {model_does} {len(declared)} ({listed}), {app_does} {len(wanted)} "
+            f"({', '.join(map(str, wanted))})"
+        ]
+    return [
+        f"{singular} {index}: the model {model_does} {have}, {app_does} {want}"
+        for index, (have, want) in enumerate(zip(declared, wanted, strict=True))
+        if not _matches(have, want)
+    ]
+
+
+def _matches(have: Spec | str, want: Spec) -> bool:
+    if isinstance(have, ColumnSpec) and isinstance(want, ColumnSpec):
+        return have == want
+    if isinstance(have, TensorSpec) and isinstance(want, TensorSpec):
+        if want.name is not None and have.name != want.name:
+            return False
+        return (
+            have.dtype == want.dtype
+            and len(have.shape) == len(want.shape)
+            and all(h in (ANY_SIZE, w) for h, w in zip(have.shape, want.shape, strict=True))
+        )
+    return False
 
 
 def _present(files: Mapping[str, ArtifactFile], path: str) -> bool:
@@ -358,33 +527,44 @@ def _looks_like_placeholder_text(head: bytes) -> bool:
 
 
 def _size(total: int, count: int, settings: RuleSettings) -> CheckResult:
+    """The model (times `max_size_ratio`) plus the server's own reserve must fit the memory limit."""
     size = f"model is {human_bytes(total)} in {count} file(s)"
     limit = settings.memory_limit
     if limit is None:
         return CheckResult("size", True, f"{size}; no memory limit to compare with")
-    needed = total * settings.max_size_ratio
+    model_needs = total * settings.max_size_ratio
+    needed = model_needs + settings.server_reserve
     ratio = (
         ""
         if settings.max_size_ratio == 1.0
-        else f" (x{settings.max_size_ratio:g} = {human_bytes(int(needed))})"
+        else f" (x{settings.max_size_ratio:g} = {human_bytes(int(model_needs))})"
     )
+    reserve = f" + server reserve {human_bytes(settings.server_reserve)}" if settings.server_reserve else ""
+    source = f" (from {limit.source})" if limit.source else ""
     if needed > limit.bytes:
+        if settings.server_reserve:
+            return CheckResult(
+                "size",
+                False,
+                f"model {human_bytes(total)}{ratio}{reserve} > {limit.owner} memory limit {limit.quantity}"
+                f"{source}: it would be OOMKilled; raise the limit or shrink the model (`serverReserve` is "
+                "what the server takes by itself)",
+            )
         return CheckResult(
             "size",
             False,
             f"model is {human_bytes(total)}{ratio} but {limit.owner} memory limit is {limit.quantity}"
-            f"{f' (from {limit.source})' if limit.source else ''}: "
-            "it would be OOMKilled; raise the limit or shrink the model",
+            f"{source}: it would be OOMKilled; raise the limit or shrink the model",
         )
     if needed > NEAR_LIMIT_FRACTION * limit.bytes:
         return CheckResult(
             "size",
             False,
-            f"model is {human_bytes(total)}{ratio}, over {NEAR_LIMIT_FRACTION:.0%} of {limit.described}: "
-            "little room left for the server itself",
+            f"model is {human_bytes(total)}{ratio}{reserve}, over {NEAR_LIMIT_FRACTION:.0%} of "
+            f"{limit.described}: little room left for the server itself",
             Severity.WARNING,
         )
-    return CheckResult("size", True, f"{size}{ratio}, fits {limit.described}")
+    return CheckResult("size", True, f"{size}{ratio}{reserve}, fits {limit.described}")
 
 
 def _is_weights(path: str) -> bool:

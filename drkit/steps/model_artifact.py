@@ -1,11 +1,12 @@
 """The `modelArtifact` checklist item: the model a URI (or a Seldon Model) names is one its server can load.
 
 A wrongly built or oversized model registers in MLflow without complaint and fails only once deployed, as
-an OOMKilled pod or a load error (seeds 000 and 002). This item looks at the files before that: it lists the
-model directory (through the MLflow artifact proxy or locally, drkit.mlflow.artifacts), reads the few small
-files the rules need, and judges them with drkit.steps.artifact_rules against the memory limit of the
-container that will serve the model, read from the Seldon Server (its StatefulSet) or a Deployment.
-Everything here is read-only.
+an OOMKilled pod, a load error or a shape error on the app's first request (seeds 000 and 002). This item
+looks at the files before that: it lists the model directory (through the MLflow artifact proxy or locally,
+drkit.mlflow.artifacts), reads the few small files the rules need, and judges them with
+drkit.steps.artifact_rules: against the memory limit of the container that will serve the model (read from
+the Seldon Server, its StatefulSet, or a Deployment) less what the server takes by itself, and against the
+signature the playbook says the app's requests have. Everything here is read-only.
 """
 
 from __future__ import annotations
@@ -20,10 +21,20 @@ from drkit.kube import Cluster
 from drkit.manifests.models import find_models, read_text
 from drkit.mlflow.artifacts import ArtifactTransport, open_tree
 from drkit.mlflow.client import MlflowClient, MlflowSettings
-from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, Obj, OneOf, Str
+from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, ListOf, Obj, OneOf, Str
 from drkit.playbook.model import Playbook
 from drkit.steps import artifact_rules as rules
-from drkit.steps.artifact_rules import CheckResult, MemoryLimit, ModelFormat, RuleSettings, Severity
+from drkit.steps.artifact_rules import (
+    CheckResult,
+    ColumnSpec,
+    ExpectedSignature,
+    MemoryLimit,
+    ModelFormat,
+    RuleSettings,
+    Severity,
+    Spec,
+    TensorSpec,
+)
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
 
@@ -65,6 +76,66 @@ _MLFLOW = Obj(
     },
 )
 
+# numpy dtype names, as MLflow writes them in a tensor-spec.
+TENSOR_DTYPES = (
+    "float64",
+    "float32",
+    "float16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint64",
+    "uint32",
+    "uint16",
+    "uint8",
+    "bool",
+    "str",
+    "bytes",
+    "object",
+    "datetime64",
+)
+# MLflow's column types (mlflow.types.DataType), and its nested ones compared by name only.
+COLUMN_TYPES = (
+    "double",
+    "float",
+    "long",
+    "integer",
+    "boolean",
+    "string",
+    "binary",
+    "datetime",
+    "array",
+    "object",
+    "map",
+)
+_SPEC = Obj(
+    description="A tensor {dtype, shape} (optionally name) or a column {name, type}.",
+    fields={
+        "name": Field(
+            Str(min_length=1), description="A column's name; a tensor's, compared only when given."
+        ),
+        "dtype": Field(Str(enum=TENSOR_DTYPES), description="A tensor's numpy dtype."),
+        "shape": Field(
+            ListOf(Int(minimum=-1)),
+            description="A tensor's shape, e.g. [-1, 4]; -1 is a dimension of any size (the batch).",
+        ),
+        "type": Field(Str(enum=COLUMN_TYPES), description="A column's MLflow type."),
+    },
+    exactly_one_of=(("dtype", "type"),),
+    requires=(("dtype", ("shape",)), ("shape", ("dtype",)), ("type", ("name",))),
+)
+_SIGNATURE = Obj(
+    fields={
+        "inputs": Field(
+            ListOf(_SPEC, min_items=1), required=True, description="What the app sends, in order."
+        ),
+        "outputs": Field(
+            ListOf(_SPEC, min_items=1), description="What the app reads back (not compared when absent)."
+        ),
+    },
+)
+
 BODY = Obj(
     description="Validate a model's files before serving: layout, configs, placeholders, size vs memory.",
     fields={
@@ -97,6 +168,22 @@ BODY = Obj(
         "maxSizeRatio": Field(
             Float(minimum=0.01), description="Memory needed per byte of model files (default 1.0)."
         ),
+        "serverReserve": Field(
+            OneOf((Str(min_length=1), Int(minimum=0))),
+            description=(
+                "Memory the server takes by itself, added to the model's size before the limit is compared "
+                f"(default {rules.DEFAULT_MLSERVER_RESERVE} when the limit is a Seldon Server's mlserver "
+                "container's: MLServer and its inference worker use about 520 MB; 0 otherwise)."
+            ),
+        ),
+        "signature": Field(
+            _SIGNATURE,
+            description=(
+                "What the app sends the model (and reads back), compared with MLmodel's signature: dtypes, "
+                "column types and names must be equal; a dimension the model declares as -1 takes any size, "
+                "a fixed one must be the same number here."
+            ),
+        ),
     },
     exactly_one_of=(("storageUri", "model", "manifest"),),
 )
@@ -111,6 +198,8 @@ SCHEMA = KindSchema(
             "mlflow": {"url": "http://mlflow.mlflow.svc.cluster.local:5000"},
             "storageRoot": "s3://mlflow-artifacts/",
             "server": {"namespace": "financial-inference", "name": "mlserver"},
+            "serverReserve": "512Mi",
+            "signature": {"inputs": [{"dtype": "float64", "shape": [-1, 4]}]},
         },
         {"storageUri": "/models/webauthn-security", "format": "auto", "memoryLimit": "8Gi"},
     ),
@@ -165,6 +254,8 @@ class ModelArtifactSettings:
     server: ServerRef | None
     max_size_ratio: float
     manifest: ManifestModel | None = None
+    server_reserve: int | None = None  # bytes; None: the default for the server the limit comes from
+    signature: ExpectedSignature | None = None
 
     def describe(self) -> str:
         what = (
@@ -182,7 +273,8 @@ class ModelArtifactSettings:
             else ""
         )
         layout = "MLflow, LoRA or fused" if self.format == "auto" else rules.FORMAT_NAMES[self.format]
-        return f"model files of {what} are a loadable {layout} model{against}"
+        takes = "" if self.signature is None else " taking " + ", ".join(map(str, self.signature.inputs))
+        return f"model files of {what} are a loadable {layout} model{takes}{against}"
 
 
 def parse_settings(body: object) -> ModelArtifactSettings:
@@ -208,6 +300,13 @@ def parse_settings(body: object) -> ModelArtifactSettings:
     ratio = data.get("maxSizeRatio", 1.0)
     if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
         raise StepConfigError("`maxSizeRatio` must be a positive number")
+    reserve = data.get("serverReserve")
+    server_reserve = None
+    if reserve is not None:
+        try:
+            server_reserve = rules.parse_quantity(str(reserve))
+        except rules.QuantityError as exc:
+            raise StepConfigError(f"`serverReserve`: {exc}") from exc
     return ModelArtifactSettings(
         storage_uri=storage_uri,
         model=model,
@@ -218,7 +317,40 @@ def parse_settings(body: object) -> ModelArtifactSettings:
         server=server,
         max_size_ratio=float(ratio),
         manifest=manifest,
+        server_reserve=server_reserve,
+        signature=_signature(data.get("signature")),
     )
+
+
+def _signature(value: object) -> ExpectedSignature | None:
+    """The playbook's signature, shaped by the schema (a tensor: dtype and shape; a column: name and type)."""
+    if value is None:
+        return None
+    data = as_mapping(value, "modelArtifact.signature")
+    inputs = _specs(data.get("inputs"), "inputs")
+    if not inputs:
+        raise StepConfigError("`signature.inputs` needs at least one input")
+    outputs = None if data.get("outputs") is None else _specs(data.get("outputs"), "outputs")
+    return ExpectedSignature(inputs, outputs)
+
+
+def _specs(value: object, side: str) -> tuple[Spec, ...]:
+    if not isinstance(value, list):
+        raise StepConfigError(f"`signature.{side}` must be a list")
+    specs: list[Spec] = []
+    for index, entry in enumerate(value):
+        spec = as_mapping(entry, f"modelArtifact.signature.{side}")
+        name, dtype, kind = opt_str(spec, "name"), opt_str(spec, "dtype"), opt_str(spec, "type")
+        shape = spec.get("shape")
+        if dtype is not None and isinstance(shape, list) and all(type(d) is int for d in shape):
+            specs.append(TensorSpec(dtype, tuple(shape), name))
+        elif kind is not None and name is not None and dtype is None and shape is None:
+            specs.append(ColumnSpec(name, kind))
+        else:
+            raise StepConfigError(
+                f"`signature.{side}` item {index}: a tensor (dtype, shape) or a column (name, type)"
+            )
+    return tuple(specs)
 
 
 def _manifest(value: object) -> ManifestModel | None:
@@ -338,7 +470,7 @@ def server_memory_limit(cluster: Cluster, server: ServerRef) -> tuple[MemoryLimi
         memory = ((chosen.get("resources") or {}).get("limits") or {}).get("memory")
         name = str(chosen.get("name"))
         if memory is not None:
-            return MemoryLimit(str(memory), f"{name}'s", source), ""
+            return MemoryLimit(str(memory), f"{name}'s", source, container=name), ""
         return None, f"container {name} of {source} has no memory limit"
     wanted = container or "the serving container"
     found = f" (containers: {', '.join(sorted(set(seen)))})" if seen else ""
@@ -406,9 +538,12 @@ class ModelArtifactProbe:
                 limit, why = None, f"{exc.message} (the Model's spec.server)"
             if limit is None:
                 lookups.append(_no_limit(why))
+        reserve = s.server_reserve
+        if reserve is None:
+            reserve = default_server_reserve(server if s.memory_limit is None else None, limit)
         client = self._client(ctx)
         try:
-            verdict = _judge(uri, s, limit, client, ctx.base_dir)
+            verdict = _judge(uri, s, limit, server_reserve=reserve, transport=client, base_dir=ctx.base_dir)
         finally:
             if client is not None:
                 client.close()
@@ -418,6 +553,7 @@ class ModelArtifactProbe:
                 "format": verdict.detected_format,
                 "totalBytes": verdict.total_bytes,
                 "memoryLimit": None if limit is None else limit.quantity,
+                "serverReserve": reserve,
                 "checks": [c.to_json() for c in verdict.checks],
                 "errors": [c.message for c in verdict.errors],
                 "warnings": [c.message for c in verdict.warnings],
@@ -443,6 +579,23 @@ class ModelArtifactProbe:
         return MlflowClient(settings, ctx.runtime.env, ctx.runtime.sleep)
 
 
+def default_server_reserve(server: ServerRef | None, limit: MemoryLimit | None) -> int:
+    """Bytes the serving process takes by itself when the playbook does not say.
+
+    A Seldon Server's mlserver container runs MLServer, whose main process and inference worker take about
+    520 MB before any model: that is known. Of a limit written in the playbook, a Deployment's or a Triton
+    container's, drkit knows nothing, so it reserves nothing there (set `serverReserve`).
+    """
+    if (
+        server is not None
+        and server.kind == "Server"
+        and limit is not None
+        and limit.container == DEFAULT_SERVER_CONTAINER
+    ):
+        return rules.parse_quantity(rules.DEFAULT_MLSERVER_RESERVE)
+    return 0
+
+
 def _no_limit(why: str) -> CheckResult:
     return CheckResult("memoryLimit", False, f"{why}: the model's size was not checked", Severity.WARNING)
 
@@ -451,6 +604,8 @@ def _judge(
     uri: str,
     settings: ModelArtifactSettings,
     limit: MemoryLimit | None,
+    *,
+    server_reserve: int,
     transport: ArtifactTransport | None,
     base_dir: Path,
 ) -> rules.Verdict:
@@ -461,7 +616,11 @@ def _judge(
     for path in rules.files_to_read(listing):
         contents[path] = tree.read_small(path, max(sizes[path], 1))
     rule_settings = RuleSettings(
-        format=settings.format, memory_limit=limit, max_size_ratio=settings.max_size_ratio
+        format=settings.format,
+        memory_limit=limit,
+        max_size_ratio=settings.max_size_ratio,
+        server_reserve=server_reserve,
+        signature=settings.signature,
     )
     return rules.evaluate(listing, contents, rule_settings, uri)
 

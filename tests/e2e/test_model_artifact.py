@@ -5,8 +5,8 @@ Model's storageUri (s3://mlflow-artifacts/... mapped onto the lab's MLflow artif
 the Server it is scheduled on, passes, and nothing is written to the cluster (`lab_only`: it reads the lab's
 platform and request log). The second uses the test's own cluster and namespace:
 a Seldon Server whose pod spec limits the serving container to 1Mi and a Model on a 2 MiB local model
-directory; the check fails before any deploy, naming the size and the limit. Only `lab_install_crds` is
-lab-specific (a real cluster with Seldon already has the CRDs).
+directory; the check fails before any deploy, naming the size, MLServer's reserve and the limit. Only
+`lab_install_crds` is lab-specific (a real cluster with Seldon already has the CRDs).
 """
 
 from __future__ import annotations
@@ -149,7 +149,9 @@ def test_oversized_model_fails_against_the_servers_memory_limit(
     code, items, output = run_check(playbook, e2e_cluster.cli_args(), tmp_path)
     assert code == 1, output
     message = items["big-artifacts"]["message"]
-    assert f"model is 2.0 MiB but mlserver's memory limit is 1Mi (from Server {namespace}/small)" in message
+    # A Server's mlserver container: the limit must also hold MLServer itself (512Mi reserved by default).
+    reserve = "model 2.0 MiB + server reserve 512 MiB > mlserver's memory limit 1Mi"
+    assert f"{reserve} (from Server {namespace}/small)" in message
 
 
 def lab_install_crds(cluster: Cluster) -> None:

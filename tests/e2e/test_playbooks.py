@@ -2,7 +2,7 @@
 
 One private lab (MLflow plus the platform, models trained) serves the whole module, and the tests run in file
 order from the gentlest to the most destructive: the read-only validation; the failure scenarios (they leave
-the Server with a 32Mi limit and a bad model newest in MLflow, but never touch the Models); validation
+the Server with a 768Mi limit and a bad model newest in MLflow, but never touch the Models); validation
 failing once a Model is deleted; the recovery runbook repairing that, crashed and resumed mid-pipelines; the
 full drill, teardown included. Each test still sets up the damage it needs itself, so any one runs alone.
 Only `lab_*` helpers (tests/e2e/playbooks_support.py) are lab-specific.
@@ -88,12 +88,13 @@ def test_validation_passes_on_a_healthy_platform_without_writing(platform: Platf
     [
         (
             "oversized",
-            r"model is \d+\.\d MiB but mlserver's memory limit is 32Mi \(from Server "
+            r"model \d+ MiB \+ server reserve 512 MiB > mlserver's memory limit 768Mi \(from Server "
             r"financial-inference/mlserver\): it would be OOMKilled",
         ),
         (
+            # The enhanced variant's bad model is a 4-feature one; the enhanced app sends 8 features.
             "bad-architecture",
-            r"MLmodel names files that are missing: .*sklearn\.pickled_model -> model\.skops",
+            r"input 0: the model expects float64 \(-1, 4\), the playbook's app sends float64 \(-1, 8\)",
         ),
     ],
     ids=["oversized", "bad-architecture"],
@@ -127,7 +128,7 @@ def test_a_bad_model_from_the_pipeline_is_stopped_before_deploy(
     assert report["deploy/deploy-models"]["status"] == "not-run"
     # The bad model never reached the cluster: the Model still serves what it served before the drill.
     assert platform.model_uri("enhanced-predictor") == serving_before
-    assert platform.server_memory_limit() == "32Mi"
+    assert platform.server_memory_limit() == "768Mi"
 
 
 def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Platform) -> None:

@@ -104,13 +104,17 @@ def test_probe_on_local_lora_and_fused_dirs(tmp_path: Path, runtime: Runtime) ->
 LOG_MODELS = textwrap.dedent(
     """
     import json, os, sys, tempfile
+    import numpy as np
     import mlflow, mlflow.sklearn
+    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
     mlflow.set_tracking_uri(sys.argv[1])
     mlflow.set_experiment("artifact-checks")
-    clf = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    features = np.array([[0.0], [1.0], [2.0], [3.0]])
+    clf = LogisticRegression().fit(features, [0, 0, 1, 1])
+    signature = infer_signature(features, clf.predict(features))
     with mlflow.start_run() as run:
-        info = mlflow.sklearn.log_model(clf, name="model")
+        info = mlflow.sklearn.log_model(clf, name="model", signature=signature)
         with tempfile.TemporaryDirectory() as tmp:
             target = os.path.join(tmp, "oversized")
             mlflow.sklearn.save_model(clf, target)
@@ -127,8 +131,8 @@ LOG_MODELS = textwrap.dedent(
 class LoggedModels:
     url: str
     artifacts_dir: Path
-    small_uri: str  # mlflow-artifacts:/<exp>/models/m-<id>/artifacts
-    oversized_uri: str  # mlflow-artifacts:/<exp>/<run>/artifacts/oversized
+    small_uri: str  # mlflow-artifacts:/<exp>/models/m-<id>/artifacts; signature float64 (-1, 1)
+    oversized_uri: str  # mlflow-artifacts:/<exp>/<run>/artifacts/oversized; no signature
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +213,38 @@ def test_probe_passes_a_real_model_and_fails_the_oversized_one(
     assert int(big.details["totalBytes"]) > PADDING_BYTES  # type: ignore[call-overload]
     assert "but the configured memory limit is 4Mi: it would be OOMKilled" in big.message
     assert "model is 5.0 MiB" in big.message
+
+
+@pytest.mark.mlflow
+def test_probe_compares_the_logged_signature_and_adds_the_server_reserve(
+    logged: LoggedModels, runtime: Runtime
+) -> None:
+    mlflow = {"url": logged.url, "auth": "none"}
+
+    def expecting(width: int) -> dict[str, object]:
+        return {"inputs": [{"dtype": "float64", "shape": [-1, width]}]}
+
+    same = attempt(runtime, {"storageUri": logged.small_uri, "mlflow": mlflow, "signature": expecting(1)})
+    assert same.status is StepStatus.SUCCEEDED, same.message
+    other = attempt(runtime, {"storageUri": logged.small_uri, "mlflow": mlflow, "signature": expecting(4)})
+    assert other.status is StepStatus.FAILED
+    assert (
+        "input 0: the model expects float64 (-1, 1), the playbook's app sends float64 (-1, 4)"
+        in other.message
+    )
+    assert logged.small_uri in other.message
+    unsigned = attempt(
+        runtime, {"storageUri": logged.oversized_uri, "mlflow": mlflow, "signature": expecting(1)}
+    )
+    assert unsigned.status is StepStatus.FAILED
+    assert "the model was logged without a signature" in unsigned.message
+
+    body = {"storageUri": logged.oversized_uri, "mlflow": mlflow, "memoryLimit": "8Mi"}
+    assert attempt(runtime, body).status is StepStatus.SUCCEEDED  # 5 MiB fits 8Mi by itself
+    reserved = attempt(runtime, {**body, "serverReserve": "4Mi"})
+    assert reserved.status is StepStatus.FAILED
+    assert "model 5.0 MiB + server reserve 4.0 MiB > the configured memory limit 8Mi" in reserved.message
+    assert reserved.details["serverReserve"] == 4 * 1024 * 1024
 
 
 @pytest.mark.mlflow

@@ -1,4 +1,5 @@
-"""Artifact rules on plain listings: layouts recognised or rejected by name, configs, placeholders, size."""
+"""Artifact rules on plain listings: layouts recognised or rejected by name, configs, placeholders, size and
+the server's reserve, and the MLmodel signature against what the app sends."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import pytest
 
 from drkit.steps.artifact_rules import (
     ArtifactFile,
+    ColumnSpec,
+    ExpectedSignature,
     MemoryLimit,
     QuantityError,
     RuleSettings,
     Severity,
+    TensorSpec,
     Verdict,
     evaluate,
     files_to_read,
@@ -246,3 +250,139 @@ def test_human_bytes() -> None:
     assert human_bytes(210 * MIB) == "210 MiB"
     assert human_bytes(int(4.75 * MIB)) == "4.8 MiB"
     assert human_bytes(3 * 1024**3 // 2) == "1.5 GiB"
+
+
+def test_the_server_reserve_is_added_to_the_model_before_the_limit() -> None:
+    files: dict[str, bytes | int] = {"MLmodel": MLMODEL_SKLEARN, "model.pkl": 384 * MIB}
+    limit = MemoryLimit("768Mi", "mlserver's", "Server fi/mlserver")
+    assert check(run(files, RuleSettings(memory_limit=limit)), "size")[0]  # 384 MiB alone fits 768Mi
+    ok, message, severity = check(
+        run(files, RuleSettings(memory_limit=limit, server_reserve=512 * MIB)), "size"
+    )
+    assert (ok, severity) == (False, Severity.ERROR)
+    assert message.startswith(
+        "model 384 MiB + server reserve 512 MiB > mlserver's memory limit 768Mi (from Server fi/mlserver): "
+        "it would be OOMKilled"
+    )
+    small: dict[str, bytes | int] = {"MLmodel": MLMODEL_SKLEARN, "model.pkl": 40 * 1024}
+    for quantity in ("768Mi", "1Gi"):
+        settings = RuleSettings(memory_limit=MemoryLimit(quantity, "mlserver's"), server_reserve=512 * MIB)
+        ok, message, _ = check(run(small, settings), "size")
+        assert ok, message
+        assert "+ server reserve 512 MiB, fits mlserver's memory limit" in message
+
+
+def test_a_reserve_that_leaves_little_room_is_a_warning() -> None:
+    files: dict[str, bytes | int] = {"MLmodel": MLMODEL_SKLEARN, "model.pkl": 120 * MIB}
+    settings = RuleSettings(memory_limit=MemoryLimit("768Mi", "mlserver's"), server_reserve=512 * MIB)
+    ok, message, severity = check(run(files, settings), "size")  # 632 of 768 MiB: over 80%
+    assert (ok, severity) == (False, Severity.WARNING)
+    assert "120 MiB + server reserve 512 MiB, over 80%" in message
+
+
+def mlmodel_with(inputs: str | None, outputs: str | None = None) -> bytes:
+    """An MLmodel whose signature holds these JSON strings, as MLflow writes them (None: no signature)."""
+    text = MLMODEL_SKLEARN.decode()
+    if inputs is not None:
+        text += f"signature:\n  inputs: '{inputs}'\n  outputs: '{outputs or 'null'}'\n  params: null\n"
+    return text.encode()
+
+
+FEATURES_8 = '[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 8]}}]'
+LABELS = '[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]'
+APP_SENDS_4 = ExpectedSignature((TensorSpec("float64", (-1, 4)),))
+
+
+def signature_check(mlmodel: bytes, expected: ExpectedSignature) -> tuple[bool, str]:
+    verdict = run({"MLmodel": mlmodel, "model.pkl": WEIGHTS}, RuleSettings(signature=expected))
+    ok, message, severity = check(verdict, "signature")
+    assert severity is Severity.ERROR
+    assert verdict.ok is ok  # the signature check is the only one that can fail here
+    return ok, message
+
+
+def test_a_model_of_another_width_fails_the_signature_naming_both() -> None:
+    ok, message = signature_check(mlmodel_with(FEATURES_8, LABELS), APP_SENDS_4)
+    assert not ok
+    assert "input 0: the model expects float64 (-1, 8), the playbook's app sends float64 (-1, 4)" in message
+    assert "deploy a model trained for the app's features" in message
+
+
+def test_the_apps_own_width_passes_and_outputs_are_compared_when_given() -> None:
+    labels = (TensorSpec("int64", (-1,)),)
+    ok, message = signature_check(
+        mlmodel_with(FEATURES_8, LABELS), ExpectedSignature((TensorSpec("float64", (-1, 8)),), labels)
+    )
+    assert ok, message
+    ok, message = signature_check(
+        mlmodel_with(FEATURES_8, LABELS),
+        ExpectedSignature((TensorSpec("float64", (-1, 8)),), (TensorSpec("float64", (-1,)),)),
+    )
+    assert not ok
+    assert "output 0: the model returns int64 (-1,), the playbook expects float64 (-1,)" in message
+
+
+@pytest.mark.parametrize(
+    ("model_shape", "app_shape", "ok"),
+    [
+        ("[-1, 4]", (-1, 4), True),
+        ("[-1, 4]", (1, 4), True),  # the model takes any batch: a single row is one
+        ("[1, 4]", (-1, 4), False),  # the app may send more than the one row the model takes
+        ("[1, 4]", (1, 4), True),
+        ("[-1, 4]", (-1, 4, 1), False),  # another rank
+    ],
+)
+def test_a_dimension_of_any_size_in_the_model_accepts_any_the_app_sends(
+    model_shape: str, app_shape: tuple[int, ...], ok: bool
+) -> None:
+    inputs = f'[{{"type": "tensor", "tensor-spec": {{"dtype": "float64", "shape": {model_shape}}}}}]'
+    assert (
+        signature_check(mlmodel_with(inputs), ExpectedSignature((TensorSpec("float64", app_shape),)))[0] is ok
+    )
+
+
+def test_dtypes_names_and_columns_must_match() -> None:
+    assert not signature_check(
+        mlmodel_with(FEATURES_8), ExpectedSignature((TensorSpec("float32", (-1, 8)),))
+    )[0]
+    named = ExpectedSignature((TensorSpec("float64", (-1, 8), "features"),))
+    ok, message = signature_check(mlmodel_with(FEATURES_8), named)
+    assert not ok
+    assert "the model expects float64 (-1, 8), the playbook's app sends 'features' float64 (-1, 8)" in message
+    columns = '[{"type": "double", "name": "x", "required": true}, {"type": "long", "name": "n"}]'
+    both = ExpectedSignature((ColumnSpec("x", "double"), ColumnSpec("n", "long")))
+    assert signature_check(mlmodel_with(columns), both)[0]
+    ok, message = signature_check(mlmodel_with(columns), ExpectedSignature((ColumnSpec("x", "double"),)))
+    assert not ok
+    assert (
+        "inputs: the model expects 2 (column 'x' double, column 'n' long), the playbook's app sends 1"
+        in message
+    )
+    mixed = ExpectedSignature((ColumnSpec("x", "double"), TensorSpec("int64", (-1,))))
+    ok, message = signature_check(mlmodel_with(columns), mixed)
+    assert not ok
+    assert "input 1: the model expects column 'n' long, the playbook's app sends int64 (-1,)" in message
+
+
+def test_a_model_without_a_signature_fails_when_one_is_expected() -> None:
+    ok, message = signature_check(mlmodel_with(None), APP_SENDS_4)
+    assert not ok
+    assert message == (
+        "the model was logged without a signature: log it with one, or drop `signature` from the check"
+    )
+    # Not expected: not checked.
+    verdict = run({"MLmodel": mlmodel_with(None), "model.pkl": WEIGHTS})
+    assert verdict.ok
+    assert all(c.check != "signature" for c in verdict.checks)
+
+
+def test_an_unreadable_signature_fails_saying_what_is_wrong() -> None:
+    ok, message = signature_check(mlmodel_with("[{not json"), APP_SENDS_4)
+    assert not ok
+    assert "MLmodel's signature.inputs is not valid JSON" in message
+
+
+def test_a_signature_expected_of_a_non_mlflow_model_is_a_warning() -> None:
+    ok, message, severity = check(run(lora(), RuleSettings(signature=APP_SENDS_4)), "signature")
+    assert (ok, severity) == (False, Severity.WARNING)
+    assert "a LoRA model records no signature" in message

@@ -6,7 +6,8 @@ import pytest
 
 from drkit.errors import PlaybookError
 from drkit.playbook.loader import load_playbook_text
-from drkit.steps.model_artifact import parse_settings
+from drkit.steps.artifact_rules import ColumnSpec, ExpectedSignature, MemoryLimit, TensorSpec
+from drkit.steps.model_artifact import ServerRef, default_server_reserve, parse_settings
 from drkit.steps.registry import probe_schemas, step_schemas
 from drkit.steps.settings import StepConfigError
 
@@ -59,8 +60,86 @@ def test_the_loader_refuses_bad_items(item: str) -> None:
         ({"storageUri": "/m", "memoryLimit": "256MB"}, "not a memory quantity"),
         ({"storageUri": "/m", "memoryLimit": "1Gi", "server": {"namespace": "a", "name": "b"}}, "not both"),
         ({"storageUri": "/m", "maxSizeRatio": 0}, "positive"),
+        ({"storageUri": "/m", "serverReserve": "half"}, "`serverReserve`: 'half' is not a memory quantity"),
     ],
 )
 def test_settings_refuse_what_the_schema_cannot_express(body: dict[str, object], message: str) -> None:
     with pytest.raises(StepConfigError, match=message):
         parse_settings(body)
+
+
+def test_signature_and_reserve_load_into_typed_settings() -> None:
+    body = load(
+        "{storageUri: /m, serverReserve: 256Mi, signature: {inputs: [{dtype: float64, shape: [-1, 4]}],"
+        " outputs: [{name: label, type: long}]}}"
+    )
+    settings = parse_settings(body)
+    assert settings.server_reserve == 256 * 1024 * 1024
+    assert settings.signature == ExpectedSignature(
+        (TensorSpec("float64", (-1, 4)),), (ColumnSpec("label", "long"),)
+    )
+    assert "taking float64 (-1, 4)" in settings.describe()
+    unset = parse_settings(load("{storageUri: /m}"))
+    assert (unset.server_reserve, unset.signature) == (None, None)
+
+
+def _problems(item: str) -> list[tuple[int, int, str]]:
+    with pytest.raises(PlaybookError) as caught:
+        load(item)
+    return [(p.position.line, p.position.column, p.message) for p in caught.value.problems]
+
+
+ITEM_LINE, ITEM_COLUMN = 12, len("        modelArtifact: ") + 1  # where load() puts the item's body
+
+
+@pytest.mark.parametrize(
+    ("item", "at", "fragment"),
+    [
+        (
+            "{storageUri: /m, signature: {inputs: [{dtype: float65, shape: [-1]}]}}",
+            "float65",
+            "'float65' is not",
+        ),
+        ("{storageUri: /m, signature: {inputs: [{dtype: float64, shape: [-2, 4]}]}}", "-2", "at least -1"),
+        ("{storageUri: /m, signature: {inputs: [{dtype: float64}]}}", "dtype", "needs 'shape' as well"),
+        ("{storageUri: /m, signature: {inputs: [{shape: [-1]}]}}", "shape", "needs 'dtype' as well"),
+        (
+            "{storageUri: /m, signature: {inputs: [{name: x, dtype: float64, shape: [-1], type: double}]}}",
+            "type: double",
+            "'type' cannot be combined with 'dtype'",
+        ),
+        ("{storageUri: /m, signature: {inputs: [{type: double}]}}", "type", "needs 'name' as well"),
+        ("{storageUri: /m, signature: {inputs: []}}", "[]", "needs at least 1 item"),
+        (
+            "{storageUri: /m, signature: {outputs: [{dtype: int64, shape: [-1]}]}}",
+            "{outputs",
+            "missing required",
+        ),
+        (
+            "{storageUri: /m, signature: {inputs: [{dtype: float64, shape: [-1, 4], dims: 2}]}}",
+            "dims",
+            "'dims'",
+        ),
+        ("{storageUri: /m, signature: [float64]}", "[float64]", "must be a mapping"),
+    ],
+)
+def test_a_malformed_signature_is_refused_at_its_line_and_column(item: str, at: str, fragment: str) -> None:
+    problems = _problems(item)
+    matching = [(line, column) for line, column, message in problems if fragment in message]
+    assert matching == [(ITEM_LINE, ITEM_COLUMN + item.index(at))], problems
+
+
+@pytest.mark.parametrize(
+    ("server", "container", "reserve"),
+    [
+        (ServerRef("fi", "mlserver"), "mlserver", 512 * 1024 * 1024),  # MLServer's own ~520 MB
+        (ServerRef("fi", "triton", container="triton"), "triton", 0),
+        (ServerRef("fi", "api", kind="Deployment"), "mlserver", 0),
+        (None, None, 0),  # a memoryLimit written in the playbook
+    ],
+)
+def test_the_default_reserve_is_mlservers_own_memory_only_where_mlserver_runs(
+    server: ServerRef | None, container: str | None, reserve: int
+) -> None:
+    limit = MemoryLimit("1Gi", f"{container}'s", container=container)
+    assert default_server_reserve(server, limit) == reserve

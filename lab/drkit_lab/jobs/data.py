@@ -10,12 +10,21 @@ import csv
 import math
 import random
 from pathlib import Path
+from typing import Literal
 
 BASE_FEATURES = ("return_1d", "return_5d", "volatility_10d", "volume_z")
 EXTRA_FEATURES = ("rsi_14", "macd", "sentiment", "spread_bps")
 FEATURES = BASE_FEATURES + EXTRA_FEATURES
 COLUMNS = ("date_index", "ticker", *FEATURES, "label")
 TICKERS = ("ACME", "GLOBX", "INITECH", "UMBR", "WAYNE")
+
+Variant = Literal["baseline", "enhanced"]
+VARIANTS: tuple[Variant, ...] = ("baseline", "enhanced")
+
+
+def features_for(variant: Variant) -> tuple[str, ...]:
+    """The columns a variant's model is trained on, in order: what the app sends it, as a feature matrix."""
+    return FEATURES if variant == "enhanced" else BASE_FEATURES
 
 
 def generate_rows(rows: int, seed: int) -> list[dict[str, object]]:

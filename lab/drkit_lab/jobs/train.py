@@ -5,8 +5,13 @@ root>/<experiment id>/models/m-<id>/artifacts/MLmodel`; `v2` logs as MLflow 2.x 
 (`<root>/<exp>/<run id>/artifacts/model/MLmodel`) with the run tag `mlflow.log-model.history`. Real servers
 hold both, so drkit's model-URI rewriting is tested against both.
 
+Every model is logged with an MLflow signature taken from numpy arrays, because what the app sends is a
+feature matrix: input an unnamed float64 tensor (-1, n_features), output the predicted labels, an int64
+tensor (-1,). MLServer's MLflow runtime enforces it on every request, and drkit's `modelArtifact` check
+compares it with what the playbook says the app sends.
+
 `scenario` (drkit_lab.jobs.scenarios) logs seed 000's failure models instead of the good one: the run looks
-like any other (same params, a READY model), only the files are wrong."""
+like any other (same params, a READY model with an honest signature), only the model is wrong."""
 
 from __future__ import annotations
 
@@ -19,10 +24,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
-from drkit_lab.jobs.data import BASE_FEATURES, FEATURES, read_dataset
-from drkit_lab.jobs.scenarios import DEFAULT_PADDING_MIB, Scenario, apply_scenario
+from drkit_lab.jobs.data import Variant, features_for, read_dataset
+from drkit_lab.jobs.scenarios import DEFAULT_PADDING_MIB, Scenario, architecture_for, pad
 
-Variant = Literal["baseline", "enhanced"]
 Layout = Literal["v3", "v2"]
 
 
@@ -42,9 +46,18 @@ class TrainResult:
         ]
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted model with what is logged about it."""
+
+    estimator: Any
+    signature: Any  # mlflow.models.ModelSignature
+    metrics: dict[str, float]
+    rows: int  # of the dataset, training and test together
+
+
 # MLflow 3 saves scikit-learn models with skops, which refuses types it was not told to trust; we built these.
 _TREE_TYPES = ["sklearn.tree._tree.Tree"]
-_TRUSTED_TYPES: dict[Variant, list[str] | None] = {"baseline": None, "enhanced": _TREE_TYPES}
 
 
 def _trusted_for(estimator: Any) -> list[str] | None:
@@ -62,10 +75,6 @@ def _requirements() -> list[str]:
     return pins
 
 
-def _features(variant: Variant) -> tuple[str, ...]:
-    return FEATURES if variant == "enhanced" else BASE_FEATURES
-
-
 def _estimator(variant: Variant, seed: int) -> Any:
     if variant == "enhanced":
         from sklearn.ensemble import GradientBoostingClassifier  # noqa: PLC0415
@@ -74,6 +83,47 @@ def _estimator(variant: Variant, seed: int) -> Any:
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
 
     return LogisticRegression(max_iter=500)
+
+
+def fit(
+    data_path: Path,
+    variant: Variant,
+    seed: int = 0,
+    scenario: Scenario = "normal",
+    padding_mib: int = DEFAULT_PADDING_MIB,
+) -> Fitted:
+    """The model `scenario` logs for `variant`, fitted, with its metrics and signature (no MLflow needed)."""
+    import numpy as np  # noqa: PLC0415 - heavy: only the training job loads it
+    from mlflow.models import infer_signature  # noqa: PLC0415
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score  # noqa: PLC0415
+    from sklearn.model_selection import train_test_split  # noqa: PLC0415
+
+    architecture = architecture_for(variant, scenario)
+    matrix, labels = read_dataset(data_path, features_for(architecture))
+    x_train, x_test, y_train, y_test = train_test_split(
+        np.asarray(matrix, dtype=np.float64),
+        np.asarray(labels, dtype=np.int64),
+        test_size=0.25,
+        random_state=seed,
+        stratify=labels,
+    )
+    estimator = _estimator(architecture, seed)
+    estimator.fit(x_train, y_train)
+    predicted = estimator.predict(x_test).astype(np.int64)
+    metrics = {
+        "accuracy": float(accuracy_score(y_test, predicted)),
+        "f1": float(f1_score(y_test, predicted)),
+        "roc_auc": float(roc_auc_score(y_test, estimator.predict_proba(x_test)[:, 1])),
+    }
+    if scenario == "oversized":
+        print(f"scenario oversized: {pad(estimator, padding_mib, seed)}", file=sys.stderr)
+    elif scenario == "bad-architecture":
+        print(
+            f"scenario bad-architecture: a {architecture} model ({type(estimator).__name__}, "
+            f"{x_train.shape[1]} features) logged as {variant}",
+            file=sys.stderr,
+        )
+    return Fitted(estimator, infer_signature(x_train, predicted), metrics, len(labels))
 
 
 def train(  # noqa: PLR0917 - one call site, the CLI
@@ -88,28 +138,16 @@ def train(  # noqa: PLR0917 - one call site, the CLI
 ) -> TrainResult:
     import mlflow  # noqa: PLC0415 - heavy: only the training job loads it
     import mlflow.sklearn  # noqa: PLC0415
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score  # noqa: PLC0415
-    from sklearn.model_selection import train_test_split  # noqa: PLC0415
 
-    features = _features(variant)
-    matrix, labels = read_dataset(data_path, features)
-    x_train, x_test, y_train, y_test = train_test_split(
-        matrix, labels, test_size=0.25, random_state=seed, stratify=labels
-    )
-    estimator = _estimator(variant, seed)
-    estimator.fit(x_train, y_train)
-    predicted = estimator.predict(x_test)
-    metrics = {
-        "accuracy": float(accuracy_score(y_test, predicted)),
-        "f1": float(f1_score(y_test, predicted)),
-        "roc_auc": float(roc_auc_score(y_test, estimator.predict_proba(x_test)[:, 1])),
-    }
+    fitted = fit(data_path, variant, seed, scenario, padding_mib)
+    # The variant's own params, whatever the scenario built: the run looks like any other.
+    features = features_for(variant)
     params = {
         "model_variant": variant,
-        "algorithm": type(estimator).__name__,
+        "algorithm": type(_estimator(variant, seed)).__name__,
         "n_features": str(len(features)),
         "features": ",".join(features),
-        "rows": str(len(labels)),
+        "rows": str(fitted.rows),
         "seed": str(seed),
         "layout": layout,
         "scenario": scenario,
@@ -123,19 +161,16 @@ def train(  # noqa: PLR0917 - one call site, the CLI
     # fall back to Default (0), which put the model where nobody would look for it.
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{variant}-training") as run:
         mlflow.log_params(params)
-        mlflow.log_metrics(metrics)
+        mlflow.log_metrics(fitted.metrics)
         mlflow.set_tag("model_variant", variant)
-        if scenario != "normal":
-            return _log_scenario_model(
-                mlflow, estimator, run.info.run_id, experiment_id, layout, scenario, padding_mib, seed
-            )
         if layout == "v2":
-            artifact_uri = _log_v2(mlflow, estimator, run.info.run_id)
+            artifact_uri = _log_v2(mlflow, fitted, run.info.run_id)
             return TrainResult(experiment_id, run.info.run_id, None, artifact_uri)
         info = mlflow.sklearn.log_model(
-            estimator,
+            fitted.estimator,
             name="model",
-            skops_trusted_types=_TRUSTED_TYPES[variant],
+            signature=fitted.signature,
+            skops_trusted_types=_trusted_for(fitted.estimator),
             pip_requirements=_requirements(),
         )
         model_id = str(info.model_id)
@@ -157,57 +192,25 @@ def _ensure_experiment(mlflow: Any, name: str) -> str:
         return str(mlflow.get_experiment_by_name(name).experiment_id)
 
 
-def _log_scenario_model(  # noqa: PLR0917 - one call site, train()
-    mlflow: Any,
-    estimator: Any,
-    run_id: str,
-    experiment_id: str,
-    layout: Layout,
-    scenario: Scenario,
-    padding_mib: int,
-    seed: int,
-) -> TrainResult:
-    """Save the model locally, break it the scenario's way, and log the directory as the run's model."""
-    from mlflow.entities import LoggedModelOutput  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory() as scratch:
-        model_dir = Path(scratch) / "model"
-        _save(mlflow, estimator, model_dir)
-        for change in apply_scenario(model_dir, scenario, padding_mib=padding_mib, seed=seed):
-            print(f"scenario {scenario}: {change}", file=sys.stderr)
-        if layout == "v2":
-            mlflow.log_artifacts(str(model_dir), artifact_path="model")
-            _tag_v2_history(mlflow, run_id, "model")
-            return TrainResult(experiment_id, run_id, None, f"{mlflow.get_artifact_uri()}/model")
-        # What log_model does, with our files: a LoggedModel of this run, uploaded, then marked READY.
-        model = mlflow.initialize_logged_model(
-            name="model", source_run_id=run_id, experiment_id=experiment_id
-        )
-        client = mlflow.MlflowClient()
-        client.log_model_artifacts(model.model_id, str(model_dir))
-        mlflow.finalize_logged_model(model.model_id, "READY")
-        client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
-        artifact_uri = str(mlflow.get_logged_model(model.model_id).artifact_location)
-        return TrainResult(experiment_id, run_id, str(model.model_id), artifact_uri)
-
-
-def _save(mlflow: Any, estimator: Any, model_dir: Path) -> None:
+def save(fitted: Fitted, model_dir: Path) -> None:
+    """Save the model as an MLflow model directory (MLmodel with its signature, the skops file)."""
     import mlflow.sklearn  # noqa: PLC0415
 
     mlflow.sklearn.save_model(
-        estimator,
+        fitted.estimator,
         str(model_dir),
-        skops_trusted_types=_trusted_for(estimator),
+        signature=fitted.signature,
+        skops_trusted_types=_trusted_for(fitted.estimator),
         pip_requirements=_requirements(),
     )
 
 
-def _log_v2(mlflow: Any, estimator: Any, run_id: str) -> str:
+def _log_v2(mlflow: Any, fitted: Fitted, run_id: str) -> str:
     """Log the model as a plain run artifact (MLflow 2.x clients), with the history tag they set."""
     artifact_path = "model"
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = Path(scratch) / artifact_path
-        _save(mlflow, estimator, model_dir)
+        save(fitted, model_dir)
         mlflow.log_artifacts(str(model_dir), artifact_path=artifact_path)
     _tag_v2_history(mlflow, run_id, artifact_path)
     return f"{mlflow.get_artifact_uri()}/{artifact_path}"

@@ -13,6 +13,7 @@ import pytest
 import requests
 from helpers import SOURCE_ROOTS
 from mlflow_support import MlflowServer
+from ruamel.yaml import YAML
 
 from drkit_lab.controllers.seldon import storage_problem
 from drkit_lab.jobs.data import COLUMNS, generate_rows, write_dataset
@@ -57,6 +58,13 @@ def _result(proc: subprocess.Popen[str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
+def _input_shape(model_dir: Path) -> tuple[str, list[int]]:
+    signature = YAML(typ="safe", pure=True).load((model_dir / "MLmodel").read_text())["signature"]
+    (tensor,) = json.loads(signature["inputs"])
+    assert tensor["type"] == "tensor"
+    return tensor["tensor-spec"]["dtype"], tensor["tensor-spec"]["shape"]
+
+
 @pytest.mark.mlflow
 def test_train_logs_both_layouts_to_a_real_server(mlflow_server: MlflowServer, tmp_path: Path) -> None:
     url, artifacts = mlflow_server.url, mlflow_server.artifacts
@@ -70,6 +78,10 @@ def test_train_logs_both_layouts_to_a_real_server(mlflow_server: MlflowServer, t
     assert new["artifact_uri"] == f"mlflow-artifacts:/{experiment}/models/{model_id}/artifacts"
     assert old["model_id"] == ""
     assert (artifacts / experiment / old["run_id"] / "artifacts" / "model" / "MLmodel").is_file()
+    # Both layouts carry the signature of the feature matrix the app sends (8 features enhanced, 4 baseline).
+    assert _input_shape(artifacts / experiment / "models" / model_id / "artifacts") == ("float64", [-1, 8])
+    v2_dir = artifacts / experiment / old["run_id"] / "artifacts" / "model"
+    assert _input_shape(v2_dir) == ("float64", [-1, 4])
 
     search = requests.post(
         f"{url}/ajax-api/2.0/mlflow/runs/search",
