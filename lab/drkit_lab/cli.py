@@ -216,6 +216,10 @@ def status(ctx: click.Context, directory: Path | None, output: str) -> None:
     click.echo(f"  control plane: {plane.get('name', 'emulated')} ({plane.get('version', '?')})")
     click.echo(f"  MLflow:      {doc.get('mlflow_url') or '(not started)'}")
     click.echo(f"  platform:    {doc.get('platform') or '(none)'}")
+    serving = doc.get("serving") or {}
+    where = serving.get("environment") or "not built: `drkit lab build --only serving`"
+    click.echo(f"  serving:     MLServer {serving.get('mlserver', '?')} ({where})")
+    click.echo(f"               memory limits {serving.get('memory_limits', '?')}")
     objects = doc.get("objects")
     click.echo(f"  objects:     {'(not counted yet)' if objects is None else objects}")
     click.echo("  controllers: " + ", ".join(f"{n} ({s})" for n, s in sorted(controllers.items())))

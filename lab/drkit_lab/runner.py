@@ -50,6 +50,20 @@ Progress = Callable[[str], None]
 ControlPlaneName = Literal["emulated", "real"]
 
 
+def serving_status() -> dict[str, Any]:
+    """Which MLServer the model servers run, and whether their memory limits are enforced (if not, why)."""
+    from drkit_lab.containers.cgroups import memory_cgroups  # noqa: PLC0415 (status only)
+    from drkit_lab.serving.environment import MLSERVER_VERSION, find_serving  # noqa: PLC0415
+
+    cgroups = memory_cgroups()
+    built = find_serving()
+    return {
+        "mlserver": MLSERVER_VERSION,
+        "environment": str(built.root) if built else None,
+        "memory_limits": f"enforced (cgroup v{cgroups.version})" if cgroups.enforced else cgroups.problem,
+    }
+
+
 class Lab:
     """One lab instance. `start()` brings every part up (rolling back on failure); `stop()` takes it down."""
 
@@ -303,6 +317,7 @@ class Lab:
             "controllers": controllers,
             "faults": self.faults.settings.to_json(),
             "started": self.started_at,
+            "serving": serving_status(),
         }
 
     def _object_count(self) -> int | None:

@@ -14,7 +14,7 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from helpers import run_drkit, start_drkit
@@ -77,30 +77,34 @@ def test_validation_passes_on_a_healthy_platform_without_writing(platform: Platf
     writes = lab_write_requests(lab)
     code, found, output = _validate(platform)
     assert code == 0, output
-    assert len(found) == 13  # every item of the four checklists
+    assert len(found) == 15  # every item of the four checklists
     assert all(item["passed"] for item in found.values()), output
     assert "MLflow model at s3://mlflow-artifacts/" in str(found["enhanced-artifact"]["message"])
     assert lab_write_requests(lab) == writes  # a check changes nothing
 
 
 @pytest.mark.parametrize(
-    ("scenario", "reason"),
+    ("scenario", "reason", "served"),
     [
         (
             "oversized",
             r"model \d+ MiB \+ server reserve 512 MiB > mlserver's memory limit 768Mi \(from Server "
             r"financial-inference/mlserver\): it would be OOMKilled",
+            # Deployed anyway, it is OOMKilled for real while MLServer loads it under the 768Mi limit.
+            ("deploy-anyway/deploy-models", r"OOMKilled while loading it \(memory limit 768Mi"),
         ),
         (
             # The enhanced variant's bad model is a 4-feature one; the enhanced app sends 8 features.
             "bad-architecture",
             r"input 0: the model expects float64 \(-1, 4\), the playbook's app sends float64 \(-1, 8\)",
+            # Deployed anyway, it loads, reports Ready and fails on the app's request (MLServer's words).
+            ("deploy-anyway/serving", r"Shape of input \(3, 8\) does not match expected shape \(-1, 4\)"),
         ),
     ],
     ids=["oversized", "bad-architecture"],
 )
 def test_a_bad_model_from_the_pipeline_is_stopped_before_deploy(
-    platform: Platform, scenario: str, reason: str
+    platform: Platform, scenario: str, reason: str, served: tuple[str, str]
 ) -> None:
     manifests = platform.copy_manifests(f"scenario-{scenario}")
     serving_before = platform.model_uri("enhanced-predictor")
@@ -125,10 +129,37 @@ def test_a_bad_model_from_the_pipeline_is_stopped_before_deploy(
     assert bad_uri != serving_before
     assert bad_uri in items(failed)["enhanced-artifact"]["message"]
     assert items(failed)["baseline-artifact"]["passed"] is True
-    assert report["deploy/deploy-models"]["status"] == "not-run"
+    assert report["deploy-anyway/deploy-models"]["status"] == "not-run"
     # The bad model never reached the cluster: the Model still serves what it served before the drill.
     assert platform.model_uri("enhanced-predictor") == serving_before
     assert platform.server_memory_limit() == "768Mi"
+
+    # An operator overrides the gate: the bad model meets the real model server and fails there.
+    anyway = platform.drkit(
+        "drill",
+        str(SCENARIOS),
+        "--yes",
+        *platform.run_args(manifests),
+        "--set",
+        f"scenario={scenario}",
+        "--from-phase",
+        "deploy-anyway",
+        "-o",
+        "json",
+    )
+    assert anyway.exit_code == 1, explain(anyway)
+    step, message = served
+    failed_there = steps(anyway.json)[step]
+    assert failed_there["status"] == "failed", explain(anyway)
+    assert re.search(message, failed_there["message"]), failed_there["message"]
+    assert "enhanced-predictor" in failed_there["message"]
+    assert platform.model_uri("enhanced-predictor") == bad_uri
+    # Back to the model that served before, for the tests that follow.
+    platform.cluster.patch_merge(
+        ObjectRef(SELDON, "Model", INFERENCE, "enhanced-predictor"), {"spec": {"storageUri": serving_before}}
+    )
+    for name in MODELS:  # an OOMKilled server restarts empty: wait until it has both models again
+        _wait_until(lambda name=name: _ready(platform.model(name)), 180)
 
 
 def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Platform) -> None:
@@ -138,7 +169,7 @@ def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Plat
     assert code == 1, output
     failing = {name for name, item in found.items() if not item["passed"]}
     # The Model is missing, and the A/B Experiment that routes to it is not Ready: both say so.
-    assert failing == {"models-ready", "experiment-ready"}, output
+    assert failing == {"models-ready", "experiment-ready", "enhanced-answers"}, output
     assert "found 1 Model, expected at least 2" in str(found["models-ready"]["message"])
     assert "enhanced-predictor" in str(found["experiment-ready"]["message"])
 
@@ -216,6 +247,11 @@ def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+
+
+def _ready(obj: dict[str, Any] | None) -> bool:
+    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def _wait_until(condition: Callable[[], T], seconds: float = 30) -> T:

@@ -400,6 +400,7 @@ class SeldonController(Operator):
                 model_uid=model["metadata"]["uid"],
                 generation=int(model["metadata"].get("generation", 1)),
                 pod_uid=uid,
+                pod_name=str(pod["metadata"]["name"]),
                 container_run=f"{started}#{mlserver.get('restartCount', 0)}",
                 pod_ip=str(status["podIP"]),
                 repository=pod_volume_dir(kubelet_root(self.settings), uid, MODELS_VOLUME),
@@ -407,6 +408,25 @@ class SeldonController(Operator):
                 model_dir=resolved.path,
             )
         return f"no ready replica of server {server} to load the model on"
+
+    def _oom_note(self, placement: Placement) -> str | None:
+        """What the kubelet says when MLServer died under the load: OOMKilled, under which limit."""
+        pod = get_or_none(self.api, self.api.require("v1", "Pod"), placement.namespace, placement.pod_name)
+        if pod is None or pod["metadata"].get("uid") != placement.pod_uid:
+            return None
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        mlserver: Obj = next((c for c in statuses if c.get("name") == "mlserver"), {})
+        ended = (mlserver.get("lastState") or {}).get("terminated") or {}
+        if ended.get("reason") != "OOMKilled":
+            return None
+        containers = (pod.get("spec") or {}).get("containers") or []
+        spec: Obj = next((c for c in containers if c.get("name") == "mlserver"), {})
+        limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory", "none")
+        return (
+            f"the mlserver container of pod {placement.pod_name} was OOMKilled while loading it "
+            f"(memory limit {limit}; exit code {ended.get('exitCode')}): "
+            "the model needs more memory than the Server's limit leaves"
+        )
 
     def _model(self, rt: ResourceType, obj: Obj) -> float | None:
         spec: Obj = obj.get("spec") or {}
@@ -430,10 +450,8 @@ class SeldonController(Operator):
                     )
                     put_condition(status["conditions"], "Ready", "False", "ModelProgressing", message, now)
                 elif not outcome.ok:
-                    problem = (
-                        "ModelFailed",
-                        f"MLServer on server {server} failed to load it: {outcome.message}",
-                    )
+                    why = self._oom_note(placement) or outcome.message
+                    problem = ("ModelFailed", f"MLServer on server {server} failed to load it: {why}")
                 else:
                     ready = True
                     put_condition(status["conditions"], "ModelReady", "True", "ModelAvailable", "", now)

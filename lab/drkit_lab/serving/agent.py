@@ -38,6 +38,7 @@ class Placement:
     model_uid: str
     generation: int
     pod_uid: str
+    pod_name: str
     container_run: str  # the mlserver container's startedAt and restart count
     pod_ip: str
     repository: Path

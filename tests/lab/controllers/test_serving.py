@@ -156,7 +156,8 @@ def test_a_model_bigger_than_the_memory_limit_is_oomkilled(
         lambda o: (condition(o, "ModelReady") or {}).get("reason") == "ModelFailed",
         timeout=LOAD_S,
     )
-    assert "failed to load" in condition(failed, "ModelReady")["message"]  # type: ignore[index]
+    message = condition(failed, "ModelReady")["message"]  # type: ignore[index]
+    assert "failed to load" in message
     pod = cluster.wait_for(
         "v1",
         "Pod",
@@ -171,3 +172,13 @@ def test_a_model_bigger_than_the_memory_limit_is_oomkilled(
     mlserver = next(c for c in pod["status"]["containerStatuses"] if c["name"] == "mlserver")  # type: ignore[index]
     assert mlserver["lastState"]["terminated"]["exitCode"] == 137
     assert mlserver["restartCount"] >= 1
+    # Once the kubelet has reported it, the Model says why, with the limit: what on-call needs to read.
+    named = cluster.wait_for(
+        SELDON,
+        "Model",
+        NS,
+        "oversized",
+        lambda o: "OOMKilled while loading it (memory limit 768Mi" in str(condition(o, "ModelReady")),
+        timeout=30,
+    )
+    assert named is not None
