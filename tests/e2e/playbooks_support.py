@@ -122,11 +122,13 @@ def lab_controller_outage(handle: LabHandle, controller: str, seconds: float) ->
 
 
 def lab_write_requests(handle: LabHandle) -> int:
-    """Lab only: how many write requests the lab's API server has answered so far."""
+    """Lab only: how many write requests the lab's API server has answered so far. A POST through a
+    Service's proxy (an inference request) reaches the model server, not the cluster: it writes nothing."""
     log = handle.lab.state.request_log
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    entries = [json.loads(line) for line in lines if line.strip()]
     return sum(
         1
-        for line in lines
-        if line.strip() and str(json.loads(line).get("method", "")).upper() in WRITE_METHODS
+        for entry in entries
+        if str(entry.get("method", "")).upper() in WRITE_METHODS and "/proxy/" not in str(entry.get("path"))
     )
