@@ -14,6 +14,7 @@ from drkit.kube.client import Cluster
 from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
+from drkit.report.reproduction import DiffReport, ParityReport
 
 
 class StepStatus(StrEnum):
@@ -30,6 +31,8 @@ class StepResult:
     message: str
     details: Mapping[str, object] = field(default_factory=dict)
     checklist_items: tuple[ChecklistItemReport, ...] = ()  # a `check` step's items, as the report keeps them
+    parity: ParityReport | None = None  # prediction parity, kept typed on the step's report
+    diff: DiffReport | None = None  # a reproduction diff, likewise
 
 
 @dataclass(frozen=True)
