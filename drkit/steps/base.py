@@ -90,6 +90,17 @@ class SafetyChecked(Protocol):
         ...
 
 
+@runtime_checkable
+class PlaybookChecked(Protocol):
+    """A step whose body refers to other parts of the playbook (another step it reads a snapshot of), which
+    only the whole playbook can confirm. The engine asks while building, so `drkit validate` reports a
+    wrong reference at the step's position before anything runs."""
+
+    def check_playbook(self, playbook: Playbook) -> None:
+        """Raise StepConfigError when the step's references do not hold in `playbook`."""
+        ...
+
+
 class Probe(Protocol):
     """A checklist item: a read-only test, attempted repeatedly until it passes or its deadline passes."""
 

@@ -15,12 +15,14 @@ from drkit.steps import (
     command,
     delete,
     finalizers,
+    golden_predictions,
     http,
     inference,
     model_artifact,
     model_uris,
     pipeline,
     pods_probe,
+    prediction_parity,
     resource_probe,
     sealed_secrets,
     wait,
@@ -51,6 +53,8 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
         "sealedSecrets": sealed_secrets.STEP_KIND,
         "modelUris": model_uris.STEP_KIND,
         "inference": inference.STEP_KIND,
+        "goldenPredictions": golden_predictions.STEP_KIND,
+        "predictionParity": prediction_parity.STEP_KIND,
     }
 )
 
