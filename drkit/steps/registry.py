@@ -18,11 +18,13 @@ from drkit.steps import (
     golden_predictions,
     http,
     inference,
+    inventory,
     model_artifact,
     model_uris,
     pipeline,
     pods_probe,
     prediction_parity,
+    reproduction_diff,
     resource_probe,
     sealed_secrets,
     wait,
@@ -55,6 +57,8 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
         "inference": inference.STEP_KIND,
         "goldenPredictions": golden_predictions.STEP_KIND,
         "predictionParity": prediction_parity.STEP_KIND,
+        "inventory": inventory.STEP_KIND,
+        "reproductionDiff": reproduction_diff.STEP_KIND,
     }
 )
 
