@@ -129,6 +129,8 @@ def diff_inventories(
         if changes:
             accepted = whole_expected or all(c.accepted for c in changes)
             diffs.append(_object(key, api_version, Change.CHANGED, tuple(changes), accepted=accepted))
+    order = {Change.MISSING: 0, Change.EXTRA: 1, Change.CHANGED: 2}
+    diffs.sort(key=lambda d: (order[d.change], d.kind, d.namespace or "", d.name))
     return DiffReport(
         before=labels[0],
         after=labels[1],

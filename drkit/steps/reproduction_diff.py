@@ -132,12 +132,14 @@ class ReproductionDiffStep:
 
 
 def _message(report: DiffReport) -> str:
+    """The counts; when it fails, how many differences fail it and the first (the report lists them all)."""
     if report.passed:
         return report.summary()
     failing = report.failing
-    shown = " | ".join(o.describe() for o in failing[:5])
-    more = f" | and {len(failing) - 5} more" if len(failing) > 5 else ""
-    return f"{report.summary()}; failing on {', '.join(report.fail_on)}: {shown}{more}"
+    return (
+        f"{report.summary()}; {len(failing)} difference(s) fail (failOn: {', '.join(report.fail_on)}), "
+        f"first: {failing[0].describe()}"
+    )
 
 
 def _build(spec: StepSpec) -> ReproductionDiffStep:
