@@ -68,6 +68,14 @@ phases:
 """
 
 
+def _ready_at(generation: int) -> Callable[[dict[str, Any] | None], bool]:
+    def predicate(obj: dict[str, Any] | None) -> bool:
+        status = (obj or {}).get("status") or {}
+        return status.get("observedGeneration") == generation and ready()(obj)
+
+    return predicate
+
+
 def _parity(run_dir: Path) -> dict[str, Any]:
     report = json.loads((run_dir / "report.json").read_text())
     step = next(s for p in report["phases"] for s in p["steps"] if s["name"] == "parity")
@@ -132,11 +140,11 @@ def test_replayed_predictions_are_equal_then_different_after_retraining(
     assert "Authorization" not in json.dumps(snapshot)
 
     new_uri = _retrain_opposite(handle.kubeconfig.parent / "mlflow" / "artifacts", uri.split("/")[3], golden)
+    ref = ObjectRef(SELDON, "Model", NS, MODEL)
     with Cluster(config, state_dir=tmp_path / "client") as cluster:
-        cluster.patch_merge(ObjectRef(SELDON, "Model", NS, MODEL), {"spec": {"storageUri": new_uri}})
-        loaded = wait_for(
-            cluster, [ObjectRef(SELDON, "Model", NS, MODEL)], ready(), cluster.monotonic() + 120
-        )
+        generation = cluster.patch_merge(ref, {"spec": {"storageUri": new_uri}})["metadata"]["generation"]
+        # Ready for this generation: the controller has loaded the retrained model, not merely kept the old.
+        loaded = wait_for(cluster, [ref], _ready_at(generation), cluster.monotonic() + 120)
     assert loaded.complete, loaded.last_seen
     flag.touch()
 

@@ -104,7 +104,9 @@ def _examples_playbook(kind: str, *, as_item: bool) -> dict[str, Any]:
     if kind == "check" and not as_item:
         for example in schema.examples:
             checklists[_checklist_named_by(example)] = [{"command": {"run": "true"}}]
-    if kind in SNAPSHOT_TAKERS and not as_item:  # a comparing step needs the snapshot step it names, before it
+    if (
+        kind in SNAPSHOT_TAKERS and not as_item
+    ):  # a comparing step needs the snapshot step it names, before it
         taker = SNAPSHOT_TAKERS[kind]
         names = dict.fromkeys(str(e["snapshot"]) for e in schema.examples if isinstance(e, dict))
         steps = [{"name": name, taker: STEP_SCHEMAS[taker].examples[0]} for name in names] + steps
