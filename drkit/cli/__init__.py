@@ -16,6 +16,7 @@ from typing import NoReturn
 import click
 
 import drkit
+from drkit.cli.diff_commands import diff
 from drkit.cli.finalizers_commands import finalizers
 from drkit.cli.models_commands import models
 from drkit.cli.playbook_commands import schema, validate
@@ -108,7 +109,7 @@ def cli(debug: bool) -> None:
     """drkit: disaster-recovery drills and recovery runbooks for ML platforms on Kubernetes."""
 
 
-for command in (validate, schema, plan, drill, recover, check, resume, runs, finalizers, models):
+for command in (validate, schema, plan, drill, recover, check, resume, runs, finalizers, models, diff):
     cli.add_command(command)
 
 

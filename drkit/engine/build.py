@@ -14,7 +14,7 @@ from drkit.errors import PlaybookError
 from drkit.playbook.model import Phase, Playbook, StepSpec
 from drkit.playbook.problems import Problem, mask_secret_assignments
 from drkit.playbook.source import Position
-from drkit.steps.base import ProbeKind, SafetyChecked, Step, StepKind
+from drkit.steps.base import PlaybookChecked, ProbeKind, SafetyChecked, Step, StepKind
 from drkit.steps.check import build_probes
 from drkit.steps.settings import StepConfigError
 
@@ -52,7 +52,10 @@ def build_steps(
                 problems.append(_problem(spec.position, f"step kind {spec.kind!r} is not known"))
                 continue
             try:
-                built[phase.name].append(BuiltStep(phase, index, spec, kind.build(spec), kind))
+                step = kind.build(spec)
+                if isinstance(step, PlaybookChecked):
+                    step.check_playbook(playbook)
+                built[phase.name].append(BuiltStep(phase, index, spec, step, kind))
             except StepConfigError as exc:
                 problems.append(_problem(spec.position, f"step {spec.name!r}: {exc.message}", exc.hint))
     for checklist in playbook.checklists.values():

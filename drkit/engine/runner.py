@@ -33,6 +33,7 @@ from drkit.report.model import (
     StepReport,
     StepState,
 )
+from drkit.report.reproduction import DiffReport, ParityReport
 from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.check import CheckStep
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS
@@ -411,9 +412,17 @@ class _Run:
                 replace(item, message=masked(item.message), description=masked(item.description))
                 for item in result.checklist_items
             ),
+            parity=None if result.parity is None else ParityReport.from_json(self._masked(result.parity)),
+            diff=None if result.diff is None else DiffReport.from_json(self._masked(result.diff)),
         )
         self._record(report)
         return report
+
+    def _masked(self, value: ParityReport | DiffReport) -> dict[str, object]:
+        """Typed report data with secret variable values masked, as details are (an endpoint URL may hold
+        one): through its JSON form, which is also what the journal and report.json keep."""
+        masked = self.masker.data(value.to_json())
+        return masked if isinstance(masked, dict) else {}
 
     def _attempt(self, b: BuiltStep, deadline: float | None) -> tuple[StepResult, str | None]:
         try:

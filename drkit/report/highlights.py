@@ -14,6 +14,7 @@ from typing import Any
 
 from drkit.playbook.durations import format_duration
 from drkit.report.model import ChecklistItemReport, StepReport, StepState
+from drkit.report.reproduction import Change, DiffReport, ParityReport
 
 SLOWEST_SHOWN = 3  # ready times: the slowest few say where the time went; the rest is in report.json
 LIST_LIMIT = 10  # longer lists (objects left, notes) are cut with "and N more"
@@ -131,7 +132,38 @@ def step_highlights(step: StepReport) -> tuple[Highlight, ...]:
     if step.status not in (StepState.SUCCEEDED, StepState.FAILED):
         return ()
     reader = _READERS.get(step.kind)
-    return reader(step.details) if reader is not None else ()
+    found = reader(step.details) if reader is not None else ()
+    return (*found, *parity_highlights(step.parity), *diff_highlights(step.diff))
+
+
+def parity_highlights(parity: ParityReport | None) -> tuple[Highlight, ...]:
+    """One line per model: verdict, same model or retrained (old id → new id), the worst difference."""
+    if parity is None or not parity.models:
+        return ()
+    tolerance = _tolerance(parity.absolute, parity.relative)
+    title = f"prediction parity with {parity.snapshot}{tolerance}"
+    lines = tuple(
+        f"{'✔' if m.passed else '✘'} {m.name}: {m.summary()}" + ("" if m.passed else f" (at {m.endpoint})")
+        for m in parity.models
+    )
+    return (Highlight(title, lines, warning=not parity.passed),)
+
+
+def diff_highlights(diff: DiffReport | None) -> tuple[Highlight, ...]:
+    """The counts, then one line per object that differs (with its changed paths, old → new)."""
+    if diff is None:
+        return ()
+    title = f"reproduction diff, {diff.before} → {diff.after}: {diff.summary()}"
+    marks = {Change.MISSING: "-", Change.EXTRA: "+", Change.CHANGED: "~"}
+    lines = [f"{marks[o.change]} {o.describe()}" for o in diff.objects]
+    lines += [f"not compared: {u}" for u in diff.unreadable]
+    return (Highlight(title, _limited(lines) if lines else ("no differences",), warning=not diff.passed),)
+
+
+def _tolerance(absolute: float, relative: float) -> str:
+    parts = [f"absolute {absolute:g}" if absolute else "", f"relative {relative:g}" if relative else ""]
+    shown = [p for p in parts if p]
+    return f" (tolerance {', '.join(shown)})" if shown else " (exact)"
 
 
 def _clear_finalizers(details: Mapping[str, object]) -> tuple[Highlight, ...]:

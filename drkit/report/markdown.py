@@ -22,6 +22,7 @@ from drkit.report.highlights import (
     step_highlights,
 )
 from drkit.report.model import Outcome, RunReport, StepReport, StepState
+from drkit.report.reproduction import Verdict
 
 OUTCOME_MARK = {
     Outcome.SUCCEEDED: "✅",
@@ -50,6 +51,8 @@ def render_markdown(report: RunReport) -> str:
         _failures(report),
         _steps(report),
         _checklists(report),
+        _parity(report),
+        _reproduction_diff(report),
         _audit(report),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
@@ -175,6 +178,53 @@ def _checklists(report: RunReport) -> str:
             continue
         blocks.append(f"### {_text(checklist_name(step))} (`{_code(step.path)}`)\n\n{_items_table(step)}")
     return "\n\n".join(["## Checklists", *blocks]) if blocks else ""
+
+
+def _parity(report: RunReport) -> str:
+    """Per model: the verdict, which model answered before and after, and the worst difference."""
+    blocks = []
+    for step in report.steps:
+        if step.parity is None:
+            continue
+        rows = [
+            (
+                f"{'✔' if m.passed else '✘'} {_cell(m.name)}",
+                f"**{m.verdict}**" if not m.passed else str(m.verdict),
+                _cell(m.identity_line()),
+                _cell(m.worst.describe() if m.worst is not None and m.verdict is not Verdict.EQUAL else "-"),
+                _cell(m.endpoint),
+            )
+            for m in step.parity.models
+        ]
+        head = f"### `{_code(step.path)}` against `{_code(step.parity.snapshot)}`"
+        table = _table(("Model", "Verdict", "Model id before → after", "Worst difference", "Endpoint"), rows)
+        blocks.append(f"{head}\n\n{table}")
+    return "\n\n".join(["## Prediction parity", *blocks]) if blocks else ""
+
+
+def _reproduction_diff(report: RunReport) -> str:
+    """The counts, then every object that differs with its changed paths (Secret values never shown)."""
+    blocks = []
+    for step in report.steps:
+        diff = step.diff
+        if diff is None:
+            continue
+        head = f"### `{_code(step.path)}`: {_text(diff.before)} → {_text(diff.after)}"
+        lines = [head, "", _text(diff.summary())]
+        rows = [
+            (
+                str(o.change) + (" (expected)" if o.accepted else ""),
+                _cell(o.target),
+                _cell("; ".join(f.describe() for f in o.fields) or "-"),
+            )
+            for o in diff.objects
+        ]
+        if rows:
+            lines += ["", _table(("Change", "Object", "Fields (old → new)"), rows)]
+        if diff.unreadable:
+            lines += ["", "Not compared: " + "; ".join(_text(u) for u in diff.unreadable)]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(["## Reproduction diff", *blocks]) if blocks else ""
 
 
 def _items_table(step: StepReport) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from drkit.report.reproduction import DiffReport, ParityReport
+
 SCHEMA_VERSION = 1
 
 
@@ -88,6 +90,8 @@ class StepReport:
     previous_attempt: bool = False  # succeeded in an earlier attempt of a resumed run; not run again
     destructive: bool = False  # from the step's plan
     checklist_items: tuple[ChecklistItemReport, ...] = ()
+    parity: ParityReport | None = None  # a predictionParity step's per-model verdicts
+    diff: DiffReport | None = None  # a reproductionDiff step's missing, extra and changed objects
 
     @property
     def path(self) -> str:
@@ -121,6 +125,8 @@ class StepReport:
             "previousAttempt": self.previous_attempt,
             "destructive": self.destructive,
             "checklistItems": [item.to_json() for item in self.checklist_items],
+            **({"parity": self.parity.to_json()} if self.parity is not None else {}),
+            **({"reproductionDiff": self.diff.to_json()} if self.diff is not None else {}),
         }
 
     @classmethod
@@ -142,6 +148,8 @@ class StepReport:
             previous_attempt=bool(data.get("previousAttempt", False)),
             destructive=bool(data.get("destructive", False)),
             checklist_items=tuple(ChecklistItemReport.from_json(i) for i in data.get("checklistItems") or ()),
+            parity=ParityReport.from_json(data["parity"]) if data.get("parity") else None,
+            diff=DiffReport.from_json(data["reproductionDiff"]) if data.get("reproductionDiff") else None,
         )
 
 

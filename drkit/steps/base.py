@@ -14,6 +14,7 @@ from drkit.kube.client import Cluster
 from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
+from drkit.report.reproduction import DiffReport, ParityReport
 
 
 class StepStatus(StrEnum):
@@ -30,6 +31,8 @@ class StepResult:
     message: str
     details: Mapping[str, object] = field(default_factory=dict)
     checklist_items: tuple[ChecklistItemReport, ...] = ()  # a `check` step's items, as the report keeps them
+    parity: ParityReport | None = None  # prediction parity, kept typed on the step's report
+    diff: DiffReport | None = None  # a reproduction diff, likewise
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,17 @@ class SafetyChecked(Protocol):
 
     def check_safety(self, playbook: Playbook) -> None:
         """Raise RefusedError (exit 3) when the step as written would break a safety rule."""
+        ...
+
+
+@runtime_checkable
+class PlaybookChecked(Protocol):
+    """A step whose body refers to other parts of the playbook (another step it reads a snapshot of), which
+    only the whole playbook can confirm. The engine asks while building, so `drkit validate` reports a
+    wrong reference at the step's position before anything runs."""
+
+    def check_playbook(self, playbook: Playbook) -> None:
+        """Raise StepConfigError when the step's references do not hold in `playbook`."""
         ...
 
 

@@ -15,12 +15,16 @@ from drkit.steps import (
     command,
     delete,
     finalizers,
+    golden_predictions,
     http,
     inference,
+    inventory,
     model_artifact,
     model_uris,
     pipeline,
     pods_probe,
+    prediction_parity,
+    reproduction_diff,
     resource_probe,
     sealed_secrets,
     wait,
@@ -51,6 +55,10 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
         "sealedSecrets": sealed_secrets.STEP_KIND,
         "modelUris": model_uris.STEP_KIND,
         "inference": inference.STEP_KIND,
+        "goldenPredictions": golden_predictions.STEP_KIND,
+        "predictionParity": prediction_parity.STEP_KIND,
+        "inventory": inventory.STEP_KIND,
+        "reproductionDiff": reproduction_diff.STEP_KIND,
     }
 )
 

@@ -87,6 +87,10 @@ def _checklist_named_by(check_example: object) -> str:
     return str(check_example)
 
 
+# The comparing kinds, and the kind of the step whose snapshot they compare with.
+SNAPSHOT_TAKERS = {"predictionParity": "goldenPredictions", "reproductionDiff": "inventory"}
+
+
 def _examples_playbook(kind: str, *, as_item: bool) -> dict[str, Any]:
     """A playbook using every example of one kind: as steps of a phase, or as items of a checklist."""
     schema = (ITEM_SCHEMAS if as_item else STEP_SCHEMAS)[kind]
@@ -100,6 +104,12 @@ def _examples_playbook(kind: str, *, as_item: bool) -> dict[str, Any]:
     if kind == "check" and not as_item:
         for example in schema.examples:
             checklists[_checklist_named_by(example)] = [{"command": {"run": "true"}}]
+    if (
+        kind in SNAPSHOT_TAKERS and not as_item
+    ):  # a comparing step needs the snapshot step it names, before it
+        taker = SNAPSHOT_TAKERS[kind]
+        names = dict.fromkeys(str(e["snapshot"]) for e in schema.examples if isinstance(e, dict))
+        steps = [{"name": name, taker: STEP_SCHEMAS[taker].examples[0]} for name in names] + steps
     return {
         "apiVersion": "drkit.io/v1",
         "kind": "Playbook",
