@@ -14,6 +14,8 @@ controller does not mark it unreachable.
 
 from __future__ import annotations
 
+import secrets
+import socket
 import threading
 import time
 from pathlib import Path
@@ -28,7 +30,7 @@ from drkit_lab.controllers.base import Operator
 from drkit_lab.controllers.conditions import rfc3339
 from drkit_lab.controllers.support import Obj, get_or_none, is_deleting, stable_hash, write_status
 from drkit_lab.kubeapi import ApiClient
-from drkit_lab.podnet import pod_address
+from drkit_lab.podnet import local_address, pod_address
 from drkit_lab.settings import LabSettings
 
 NODE_NAME = "lab-node-0"
@@ -56,9 +58,25 @@ def runs_to_completion(pod: Obj) -> bool:
     return any(ref.get("kind") == "Job" for ref in pod.get("metadata", {}).get("ownerReferences") or [])
 
 
-def pod_ip(pod: Obj) -> str:
-    """The pod's address on the lab's pod network, stable for its uid."""
-    return pod_address(int(stable_hash(pod["metadata"].get("uid", pod["metadata"]["name"]), 6), 16))
+def pod_ip(pod: Obj, salt: str = "", attempt: int = 0) -> str:
+    """The pod's address on the lab's pod network: the one it has, else one derived from its uid and the
+    kubelet's salt (labs on one machine share the network, and an emulated lab's uids repeat)."""
+    current = (pod.get("status") or {}).get("podIP")
+    if current and attempt == 0:
+        return str(current)
+    uid = str(pod["metadata"].get("uid", pod["metadata"]["name"]))
+    return pod_address(int(stable_hash(f"{salt}/{uid}/{attempt}", 6), 16))
+
+
+def _ports_free(address: str, ports: list[int]) -> bool:
+    """Whether a container could listen on each port of `address` (another lab's pod may hold it)."""
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((local_address(address), port))
+            except OSError:
+                return False
+    return True
 
 
 def kubelet_root(settings: LabSettings) -> Path:
@@ -86,7 +104,9 @@ def pod_status(
     phase: str,
     now: str,
     failure: str | None = None,
+    *,
     real: dict[str, ContainerState] | None = None,
+    ip: str | None = None,
 ) -> Obj:
     """What a kubelet reports for `pod`: Running and ready, Succeeded (exit 0), or Pending with `failure`.
     `real` holds the state of the containers the lab really runs; the others are pretended."""
@@ -132,7 +152,7 @@ def pod_status(
         "ContainersReady": (ready, waiting),
         "PodScheduled": ("True", ""),
     }
-    ip = pod_ip(pod)
+    ip = ip or pod_ip(pod)
     return {
         "phase": phase,
         "conditions": _conditions(current.get("conditions") or [], wanted, now),
@@ -162,6 +182,8 @@ class Kubelet(Operator):
         self._lock = threading.Lock()
         self._bound_at: dict[str, float] = {}  # pod uid -> monotonic time the kubelet first saw it bound
         self._node_known = False
+        self._salt = secrets.token_hex(8)
+        self._addresses: dict[str, str] = {}  # pod uid -> its address, for the pod's life
         self.cgroups = memory_cgroups()
         self.runtime = ContainerRuntime(
             lab_programs() if programs is None else programs,
@@ -202,7 +224,7 @@ class Kubelet(Operator):
         now = rfc3339()
         failure = template_failure(pod)
         if failure is not None:
-            write_status(self.api, rt, pod, pod_status(pod, "Pending", now, failure))
+            write_status(self.api, rt, pod, pod_status(pod, "Pending", now, failure, ip=self._address(pod)))
             return None
         delay = self.settings.workload_ready_delay
         elapsed = self._elapsed(uid)
@@ -213,12 +235,12 @@ class Kubelet(Operator):
         if phase == "Pending":
             if elapsed < delay:
                 return delay - elapsed
-            write_status(self.api, rt, pod, pod_status(pod, "Running", now))
+            write_status(self.api, rt, pod, pod_status(pod, "Running", now, ip=self._address(pod)))
             return delay if runs_to_completion(pod) else None
         if phase == "Running" and runs_to_completion(pod):
             if elapsed < 2 * delay:
                 return 2 * delay - elapsed
-            write_status(self.api, rt, pod, pod_status(pod, "Succeeded", now))
+            write_status(self.api, rt, pod, pod_status(pod, "Succeeded", now, ip=self._address(pod)))
             self._forget(uid)
         return None
 
@@ -232,11 +254,34 @@ class Kubelet(Operator):
         for path in volumes.values():
             path.mkdir(parents=True, exist_ok=True)
         meta = pod["metadata"]
-        sandbox = PodSandbox(meta["namespace"], meta["name"], uid, pod_ip(pod), volumes)
+        ip = self._address(pod, real=True)
+        sandbox = PodSandbox(meta["namespace"], meta["name"], uid, ip, volumes)
         states, wake = self.runtime.sync(pod, sandbox)
         phase = "Running" if any(s.running or s.restart_count for s in states.values()) else "Pending"
-        write_status(self.api, rt, pod, pod_status(pod, phase, now, real=states))
+        write_status(self.api, rt, pod, pod_status(pod, phase, now, real=states, ip=ip))
         return wake
+
+    def _address(self, pod: Obj, *, real: bool = False) -> str:
+        """The pod's address, kept for its life. A pod whose containers really run gets one whose ports are
+        free on this machine (a real node's CNI never hands out an address in use)."""
+        uid = str(pod["metadata"].get("uid", ""))
+        with self._lock:
+            known = self._addresses.get(uid)
+        if known:
+            return known
+        ports = [
+            int(p["containerPort"])
+            for c in (pod.get("spec") or {}).get("containers") or []
+            for p in c.get("ports") or []
+            if "containerPort" in p
+        ]
+        address = pod_ip(pod, self._salt)
+        attempt = 0
+        while real and not _ports_free(address, ports) and attempt < 64:
+            attempt += 1
+            address = pod_ip(pod, self._salt, attempt)
+        with self._lock:
+            return self._addresses.setdefault(uid, address)
 
     def _elapsed(self, uid: str) -> float:
         now = time.monotonic()
@@ -246,6 +291,7 @@ class Kubelet(Operator):
     def _forget(self, uid: str) -> None:
         with self._lock:
             self._bound_at.pop(uid, None)
+            self._addresses.pop(uid, None)
 
     def _confirm_deletion(self, rt: ResourceType, pod: Obj, uid: str) -> None:
         """Stop the pod's containers, then tell the server the pod is gone, as a kubelet does."""

@@ -4,6 +4,7 @@ and leaves a doomed pod template Pending for the reason it is doomed to."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from controller_cluster import Cluster, condition, has_condition
 
 from drkit_lab.apiserver.errors import ApiError
 from drkit_lab.controllers.kubelet import Kubelet
+from drkit_lab.kubeapi import ApiClient, ApiConnection
 from drkit_lab.podnet import local_address
 
 NS = "apps"
@@ -150,3 +152,34 @@ def test_nothing_is_bound_while_the_kubelet_is_down(cluster: Cluster) -> None:
         )
     cluster.manager.set_down("workloads", False)
     cluster.wait_for("v1", "Pod", NS, "waiting", has_condition("Ready"))
+
+
+def test_pod_addresses_differ_between_labs_and_skip_ports_in_use(lab_settings: Any) -> None:
+    """Labs on one machine share the pod network, and an emulated lab's uids repeat from lab to lab: two
+    kubelets give the same pod different addresses, and a pod whose container really listens never gets an
+    address whose port another process holds."""
+    serving_pod = {
+        "metadata": {"name": "mlserver-0", "namespace": NS, "uid": "same-uid-in-every-lab"},
+        "spec": {"containers": [{"name": "mlserver", "ports": [{"containerPort": 9000}]}]},
+    }
+    first, second = (
+        Kubelet(
+            ApiClient(ApiConnection("http://127.0.0.1:9", token="unused"), user_agent="test"), lab_settings
+        )
+        for _ in range(2)
+    )
+    try:
+        taken_address = first._address(dict(serving_pod))
+        assert taken_address != second._address(dict(serving_pod))
+        other_lab = Kubelet(
+            ApiClient(ApiConnection("http://127.0.0.1:9", token="unused"), user_agent="test"), lab_settings
+        )
+        other_lab._salt = first._salt  # the worst case: the same address comes up first
+        with socket.create_server((local_address(taken_address), 9000)):
+            chosen = other_lab._address(dict(serving_pod), real=True)
+        other_lab.close()
+        assert chosen != taken_address
+        assert ipaddress.ip_address(chosen) in ipaddress.ip_network("10.244.0.0/16")
+    finally:
+        first.close()
+        second.close()
