@@ -20,6 +20,7 @@ from drkit.steps import (
     model_artifact,
     model_uris,
     pipeline,
+    pod_logs,
     pods_probe,
     resource_probe,
     sealed_secrets,
@@ -35,6 +36,7 @@ PROBE_KINDS: Mapping[str, ProbeKind] = MappingProxyType(
         "pods": pods_probe.PROBE_KIND,
         "modelArtifact": model_artifact.PROBE_KIND,
         "inference": inference.PROBE_KIND,
+        "podLogs": pod_logs.PROBE_KIND,
     }
 )
 
