@@ -31,6 +31,7 @@ from drkit.kube.errors import (
     ClusterUnreachable,
     Conflict,
     Gone,
+    Invalid,
     KubeError,
     NotFound,
     Operation,
@@ -71,6 +72,8 @@ T = TypeVar("T")
 Propagation = Literal["Background", "Foreground", "Orphan"]
 EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
 _LIST_PAGE = 500
+# What RBAC checks for a container's log: the `log` subresource of pods, verb get.
+POD_LOG = ResourceInfo("", "v1", "Pod", "pods/log", namespaced=True)
 
 
 @dataclass(frozen=True)
@@ -511,6 +514,53 @@ class Cluster:
 
         safety = Safety.READ if safe else Safety.UNSAFE
         return self._retrying(safety, f"{verb} {full_path}", attempt)
+
+    # --- container logs --------------------------------------------------------------------------
+
+    def pod_log(
+        self,
+        namespace: str,
+        name: str,
+        container: str,
+        tail_lines: int | None = None,
+        previous: bool = False,
+    ) -> str:
+        """What `kubectl logs -n NAMESPACE NAME -c CONTAINER [--tail N] [--previous]` prints: the API server
+        asks the pod's kubelet (`pods/log`, verb get). Its refusals are translated KubeErrors: NotFound for a
+        missing pod, Invalid for an unknown container, one not started or a previous run that does not exist
+        (the server's words), Forbidden naming the `pods/log` rule. A read: retried on 429/5xx."""
+        op = Operation("get", self.context, POD_LOG, namespace, name)
+        path = f"/api/v1/namespaces/{namespace}/pods/{name}/log"
+        query = _query(
+            container=container,
+            tailLines=tail_lines,
+            previous="true" if previous else "",
+        )
+        timeout = (self.config.request_timeout, self.config.request_timeout)
+
+        def attempt(_: int) -> str:
+            try:
+                response = self._send("GET", path, query, None, None, timeout, {"Accept": "*/*"})
+                try:
+                    data = response.read()
+                finally:
+                    response.response.release_conn()
+            except Exception as exc:
+                raise translate(exc, op, self.host) from None
+            if response.status == 400:  # the container's state, in the kubelet's words: not a manifest error
+                said = redact(str((api_server_status(400, data) or {}).get("message") or response.reason))
+                raise Invalid(
+                    f"no log of container {container} of pod {namespace}/{name}: {said}",
+                    hint="a container that has not started has no log yet, nor one that never restarted a "
+                    "previous log; check the container's name in the pod's spec",
+                    status=400,
+                    reason="BadRequest",
+                )
+            if not 200 <= response.status < 300:
+                raise from_http_status(op, response.status, response.reason, data, response.headers)
+            return bytes(data or b"").decode("utf-8", errors="replace")
+
+        return self._retrying(Safety.READ, f"get logs of {namespace}/{name} {container}", attempt)
 
     # --- watch -----------------------------------------------------------------------------------
 

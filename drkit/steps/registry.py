@@ -22,6 +22,7 @@ from drkit.steps import (
     model_artifact,
     model_uris,
     pipeline,
+    pod_logs,
     pods_probe,
     prediction_parity,
     reproduction_diff,
@@ -39,6 +40,7 @@ PROBE_KINDS: Mapping[str, ProbeKind] = MappingProxyType(
         "pods": pods_probe.PROBE_KIND,
         "modelArtifact": model_artifact.PROBE_KIND,
         "inference": inference.PROBE_KIND,
+        "podLogs": pod_logs.PROBE_KIND,
     }
 )
 

@@ -42,7 +42,7 @@ from drkit_lab.mlflow_server import ARTIFACTS_BUCKET_ROOT, MlflowServer
 from drkit_lab.platforms import ensure_system_namespaces, install_platform
 from drkit_lab.settings import LabSettings
 from drkit_lab.state import LabInfo, StateDir, remove_lab_info, write_lab_info
-from drkit_lab.tls import ensure_tls
+from drkit_lab.tls import ensure_tls, kubelet_client_tls
 
 log = logging.getLogger("drkit_lab")
 
@@ -201,6 +201,7 @@ class Lab:
                 faults=self.faults,
                 request_log=self.state.request_log,
                 admin=self.admin,
+                kubelet_tls=kubelet_client_tls(self.state.root),
             )
         except OSError as exc:
             raise port_in_use_error(self.port) from exc

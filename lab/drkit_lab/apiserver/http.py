@@ -2,7 +2,9 @@
 official Python client (HTTP/1.1 keep-alive, chunked watch streams, bearer-token auth, Status errors).
 
 Routing: `/lab/*` goes to the runner's admin callable (no faults), health endpoints answer "ok", discovery and
-OpenAPI documents come from the live registry, everything else is a resource URL handled by `resources.py`.
+OpenAPI documents come from the live registry, `services|pods/NAME/proxy` is relayed to a pod
+(`serviceproxy.py`), `pods/NAME/log` is asked of the pod's kubelet (`podlogs.py`), everything else is a
+resource URL handled by `resources.py`.
 Faults (latency, errors, dropped connections, cut watches) are applied here, per request.
 
 Two credentials are accepted: the users' token (drkit, kubectl, tests) and the lab's system token (the
@@ -27,13 +29,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from drkit_lab.apiserver import discovery, openapi, serviceproxy
-from drkit_lab.apiserver.errors import ApiError, bad_request, path_not_found, unauthorized
+from drkit_lab.apiserver import discovery, openapi, podlogs, serviceproxy
+from drkit_lab.apiserver.errors import (
+    ApiError,
+    bad_request,
+    method_not_allowed,
+    path_not_found,
+    unauthorized,
+)
 from drkit_lab.apiserver.requestlog import RequestLog, read_body
 from drkit_lab.apiserver.resources import Request, Response, WatchPlan, handle, parse_target
 from drkit_lab.apiserver.store import Store
 from drkit_lab.apiserver.watch import stream_watch
 from drkit_lab.faults import Faults, fault_status
+from drkit_lab.tls import PeerTls
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +214,12 @@ class _Handler(BaseHTTPRequestHandler):
             proxied = serviceproxy.parse_proxy_path(request.path)
             if proxied is not None:
                 return self._send_relayed(proxied, request), False
+            logs = podlogs.parse_log_path(request.path)
+            if logs is not None:
+                if request.method != "GET":
+                    raise method_not_allowed()
+                text = podlogs.pod_log(api.store, logs, request.query, api.kubelet_tls)
+                return self._send_bytes(200, text, "text/plain"), False
             target = parse_target(api.store, path)
             if target is None:
                 raise path_not_found(path)
@@ -322,8 +337,10 @@ class ApiServer:
         faults: Faults,
         request_log: Path | None,
         admin: AdminHandler | None = None,
+        kubelet_tls: PeerTls | None = None,
     ) -> None:
         self.store = store
+        self.kubelet_tls = kubelet_tls  # the CA kubelets are verified with, and the client pair they require
         self.token = token
         self.system_token = system_token
         self.faults = faults

@@ -6,6 +6,10 @@ cgroup with the container's limit, and writes its log where `drkit lab` and test
 reports what a kubelet reports of it: running and since when, ready (its readiness probe passed), restarts,
 and how the last run ended (exit code, `OOMKilled`). A container that ends is restarted with a kubelet's
 back-off (10 s, doubling, at most 5 min), `CrashLoopBackOff` while it waits.
+
+What a container prints goes, as a node's runtime writes it, to one CRI-format file per run
+(`drkit_lab.containers.logs`), so the kubelet can serve the current and the previous run's log; all runs also
+go, raw and in order, to `<container>.log` beside them, for a person reading the lab's state directory.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, Protocol
 
 from drkit_lab.children import die_with_parent
 from drkit_lab.containers.cgroups import CgroupSupport, MemoryCgroup
+from drkit_lab.containers.logs import CriLogWriter
 from drkit_lab.controllers.conditions import rfc3339
 from drkit_lab.podnet import local_address
 
@@ -36,6 +41,7 @@ BACKOFF_START_S = 10.0
 BACKOFF_MAX_S = 300.0
 _STOP_GRACE_S = 10.0
 _PROBE_EVERY_S = 0.25  # a kubelet probes every periodSeconds; the lab's servers come up in seconds
+_LOG_DRAIN_S = 5.0  # after an exit, how long the log copiers may take to write what is left in the pipes
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,17 @@ class _Container:
     next_start: float = 0.0
     backoff: float = BACKOFF_START_S
     stopping: bool = False
+    runs: list[Path] = field(default_factory=list)  # each run's CRI log file, oldest first
+    copiers: list[threading.Thread] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ContainerLogs:
+    """What the kubelet needs to serve a container's log: its runs' files and its current state."""
+
+    runs: tuple[Path, ...]
+    running: bool
+    waiting: tuple[str, str] | None
 
 
 def memory_limit_bytes(container: Obj) -> int | None:
@@ -174,7 +191,20 @@ class ContainerRuntime:
         return any(self.program_for(c) for c in (pod.get("spec") or {}).get("containers") or [])
 
     def log_path(self, namespace: str, name: str, uid: str, container: str) -> Path:
+        """Every run's output, raw (for people); the kubelet serves the per-run files beside it."""
         return self.root / "pods" / f"{namespace}_{name}_{uid}" / f"{container}.log"
+
+    def run_log_path(self, namespace: str, name: str, uid: str, container: str, run: int) -> Path:
+        """The CRI log of one run (0 first), as `/var/log/pods/<ns>_<pod>_<uid>/<container>/<run>.log`."""
+        return self.root / "pods" / f"{namespace}_{name}_{uid}" / container / f"{run}.log"
+
+    def logs(self, uid: str, container: str) -> ContainerLogs | None:
+        """The runs and state of a container the runtime runs, or None when it runs no such container."""
+        with self._lock:
+            entry = self._containers.get((uid, container))
+            if entry is None:
+                return None
+            return ContainerLogs(tuple(entry.runs), entry.state.running, entry.state.waiting)
 
     def volume_dir(self, uid: str, volume: str) -> Path:
         return pod_volume_dir(self.root, uid, volume)
@@ -238,23 +268,29 @@ class ContainerRuntime:
                 with open(procs_file, "w", encoding="ascii") as handle:
                     handle.write(str(os.getpid()))
 
-        with entry.log_path.open("ab") as log_file:
-            try:
-                proc = subprocess.Popen(
-                    entry.spec.argv,
-                    env={**os.environ, **entry.spec.env},
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    preexec_fn=before_exec,  # noqa: PLW1509 (see before_exec)
-                )
-            except OSError as exc:
-                if cgroup:
-                    cgroup.remove()
-                entry.state.waiting = ("RunContainerError", f"{entry.spec.argv[0]}: {exc}")
-                entry.next_start = time.monotonic() + entry.backoff
-                return
+        try:
+            proc = subprocess.Popen(
+                entry.spec.argv,
+                env={**os.environ, **entry.spec.env},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=before_exec,  # noqa: PLW1509 (see before_exec)
+            )
+        except OSError as exc:
+            if cgroup:
+                cgroup.remove()
+            entry.state.waiting = ("RunContainerError", f"{entry.spec.argv[0]}: {exc}")
+            entry.next_start = time.monotonic() + entry.backoff
+            return
+        namespace, pod, uid = entry.key
+        run_path = self.run_log_path(namespace, pod, uid, entry.name, len(entry.runs))
+        writer = CriLogWriter(run_path, entry.log_path)
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        entry.copiers = [writer.copy("stdout", proc.stdout), writer.copy("stderr", proc.stderr)]
+        entry.runs.append(run_path)
         entry.proc, entry.cgroup, entry.oom = proc, cgroup, False
         entry.state.running, entry.state.ready, entry.state.waiting = True, False, None
         entry.state.started_at = rfc3339()
@@ -283,6 +319,8 @@ class ContainerRuntime:
                 break
             time.sleep(_PROBE_EVERY_S)  # the probe period: a kubelet probes on a timer too
         code = proc.wait()
+        for copier in entry.copiers:  # the run's log is whole before anyone is told it ended
+            copier.join(_LOG_DRAIN_S)
         oom = entry.oom or (entry.cgroup is not None and entry.cgroup.oom_kills() > 0)
         with self._lock:
             if entry.cgroup is not None:

@@ -10,6 +10,11 @@ Pod whose template is doomed (annotation `lab.drkit.io/fail: <Reason>`, or an im
 Pending with its containers waiting for that reason, as with an image that cannot be pulled. The Node is
 created when missing and its Ready condition is renewed every `HEARTBEAT_SECONDS`, so a real node lifecycle
 controller does not mark it unreachable.
+
+Like a kubelet, it serves its containers' logs over HTTPS (`drkit_lab.controllers.kubeletserver`) on the port
+its Node reports in `status.daemonEndpoints.kubeletEndpoint`, where either control plane asks for
+`pods/NAME/log`. A container it really runs has its runs' output (the previous run's with `previous=true`);
+a pretended container prints nothing, so its log is empty, as a real container's that wrote nothing.
 """
 
 from __future__ import annotations
@@ -25,13 +30,16 @@ from drkit_lab.apiserver.errors import ApiError
 from drkit_lab.apiserver.types import ResourceType
 from drkit_lab.containers.cgroups import memory_cgroups
 from drkit_lab.containers.images import lab_programs
-from drkit_lab.containers.runtime import ContainerRuntime, ContainerState, PodSandbox, Program
+from drkit_lab.containers.logs import read_log
+from drkit_lab.containers.runtime import ContainerLogs, ContainerRuntime, ContainerState, PodSandbox, Program
 from drkit_lab.controllers.base import Operator
 from drkit_lab.controllers.conditions import rfc3339
+from drkit_lab.controllers.kubeletserver import KubeletRefusal, KubeletServer, LogRequest
 from drkit_lab.controllers.support import Obj, get_or_none, is_deleting, stable_hash, write_status
 from drkit_lab.kubeapi import ApiClient
 from drkit_lab.podnet import local_address, pod_address
 from drkit_lab.settings import LabSettings
+from drkit_lab.tls import kubelet_serving_tls
 
 NODE_NAME = "lab-node-0"
 # Every address the lab reports is a loopback one, so whatever a control plane dials for a Node or a Pod
@@ -184,6 +192,7 @@ class Kubelet(Operator):
         self._node_known = False
         self._salt = secrets.token_hex(8)
         self._addresses: dict[str, str] = {}  # pod uid -> its address, for the pod's life
+        self._server: KubeletServer | None = None  # started with the Node, whose status reports its port
         self.cgroups = memory_cgroups()
         self.runtime = ContainerRuntime(
             lab_programs() if programs is None else programs,
@@ -198,8 +207,50 @@ class Kubelet(Operator):
             self.wake((pod_rt, namespace, name))
 
     def close(self) -> None:
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()
         self.runtime.close()
         super().close()
+
+    # ------------------------------------------------------------------------------------------ its server
+    def _server_port(self) -> int:
+        """The port of the kubelet's HTTPS server, started on first need."""
+        with self._lock:
+            if self._server is None:
+                tls = kubelet_serving_tls(self.settings.state_dir, node_name=NODE_NAME, node_ip=NODE_IP)
+                self._server = KubeletServer(self.container_log, tls, host=NODE_IP).start()
+            return self._server.port
+
+    def container_log(self, request: LogRequest) -> bytes:
+        """`GET /containerLogs/...`: what a kubelet answers, with its wording when it cannot."""
+        pod = get_or_none(self.api, self.api.require("v1", "Pod"), request.namespace, request.pod)
+        if pod is None or (pod.get("spec") or {}).get("nodeName") != NODE_NAME:
+            raise KubeletRefusal(404, f'pod "{request.pod}" does not exist')
+        spec = pod.get("spec") or {}
+        containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        container = next((c for c in containers if c.get("name") == request.container), None)
+        if container is None:
+            raise KubeletRefusal(404, f'container "{request.container}" not found in pod "{request.pod}"')
+        if self.runtime.program_for(container) is None:
+            return self._pretended_log(pod, request)
+        logs = self.runtime.logs(str(pod["metadata"].get("uid", "")), request.container)
+        return read_log(_run_to_read(logs, request), request.options)
+
+    def _pretended_log(self, pod: Obj, request: LogRequest) -> bytes:
+        """A container the lab does not run has printed nothing; one that never started has no log yet."""
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        status: Obj = next((c for c in statuses if c.get("name") == request.container), {})
+        state = status.get("state") or {}
+        if request.options.previous:
+            raise KubeletRefusal(
+                400, f'previous terminated container "{request.container}" in pod "{request.pod}" not found'
+            )
+        if "running" in state or "terminated" in state:
+            return b""
+        reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
+        raise KubeletRefusal(400, _waiting_message(request, str(reason)))
 
     def reconcile(self, rt: ResourceType, namespace: str | None, name: str) -> float | None:
         if rt.kind == "Node":
@@ -339,8 +390,11 @@ class Kubelet(Operator):
             (c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {}
         )
         beat = str(ready.get("lastHeartbeatTime") or "")
-        if ready.get("status") != "True" or beat < rfc3339(time.time() - HEARTBEAT_SECONDS):
-            write_status(self.api, node_rt, node, _node_status(node, rfc3339()))
+        port = self._server_port()
+        reported = ((node.get("status") or {}).get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}
+        stale = ready.get("status") != "True" or beat < rfc3339(time.time() - HEARTBEAT_SECONDS)
+        if stale or reported.get("Port") != port:
+            write_status(self.api, node_rt, node, _node_status(node, rfc3339(), port))
         return HEARTBEAT_SECONDS
 
 
@@ -360,7 +414,34 @@ def _node_object() -> Obj:
     }
 
 
-def _node_status(node: Obj, now: str) -> Obj:
+def _waiting_message(request: LogRequest, reason: str) -> str:
+    """The kubelet's words for a container with no log yet (kubelet_pods.go, validateContainerLogStatus)."""
+    where = f'container "{request.container}" in pod "{request.pod}" is waiting to start'
+    if reason == "ErrImagePull":
+        return f"{where}: image can't be pulled"
+    if reason == "ImagePullBackOff":
+        return f"{where}: trying and failing to pull image"
+    return f"{where}: {reason}"
+
+
+def _run_to_read(logs: ContainerLogs | None, request: LogRequest) -> Path:
+    """Which run's log a kubelet serves: the running one, else the last that ended; with `previous`, the
+    last that ended (so in CrashLoopBackOff both are the same run, as on a node)."""
+    runs = logs.runs if logs is not None else ()
+    ended = runs[:-1] if logs is not None and logs.running else runs
+    if request.options.previous:
+        if not ended:
+            raise KubeletRefusal(
+                400, f'previous terminated container "{request.container}" in pod "{request.pod}" not found'
+            )
+        return ended[-1]
+    if not runs:
+        waiting = logs.waiting if logs is not None else None
+        raise KubeletRefusal(400, _waiting_message(request, waiting[0] if waiting else "ContainerCreating"))
+    return runs[-1]
+
+
+def _node_status(node: Obj, now: str, kubelet_port: int) -> Obj:
     previous = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
 
     def condition(cond_type: str, status: str, reason: str, message: str) -> dict[str, Any]:
@@ -390,6 +471,7 @@ def _node_status(node: Obj, now: str) -> Obj:
             condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
         ],
         "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE_NAME}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
         "allocatable": dict(_NODE_RESOURCES),
         "capacity": dict(_NODE_RESOURCES),
         "nodeInfo": {

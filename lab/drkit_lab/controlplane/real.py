@@ -38,7 +38,7 @@ from drkit_lab.children import die_with_parent
 from drkit_lab.controlplane.build import Binaries
 from drkit_lab.errors import LabError
 from drkit_lab.podnet import PodNetworkProxy
-from drkit_lab.tls import TlsFiles, ensure_tls
+from drkit_lab.tls import TlsFiles, ensure_tls, kubelet_client_tls
 
 SERVICE_CIDR = "10.0.0.0/24"
 LAB_USER = "drkit-lab-admin"
@@ -161,6 +161,7 @@ class RealControlPlane:
         pki.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         self.tls = ensure_tls(self.root.parent)
+        kubelet = kubelet_client_tls(self.root.parent)  # the same CA signs the lab kubelet's certificate
         sa_key = _ensure_service_account_key(pki / "service-account.key")
         tokens = pki / "tokens.csv"
         _write_private(tokens, self.credentials.token_file())
@@ -210,6 +211,11 @@ class RealControlPlane:
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--authorization-mode=RBAC",
                 "--kubelet-preferred-address-types=InternalIP",  # the lab's Node reports 127.0.0.1 only
+                # `kubectl logs`: kube-apiserver verifies the lab kubelet's serving certificate and proves
+                # itself with a client certificate the kubelet requires (drkit_lab.controllers.kubeletserver).
+                f"--kubelet-certificate-authority={kubelet.ca_cert}",
+                f"--kubelet-client-certificate={kubelet.cert}",
+                f"--kubelet-client-key={kubelet.key}",
                 # Pods, Services and the Node are reached through the lab's pod network (drkit_lab.podnet).
                 f"--egress-selector-config-file={egress}",
                 "--allow-privileged=true",

@@ -17,7 +17,7 @@ from drkit_lab.faults import Faults
 from drkit_lab.kubeapi import ApiClient, ApiConnection
 from drkit_lab.platforms import install_crds
 from drkit_lab.settings import LabSettings
-from drkit_lab.tls import TlsFiles, ensure_tls
+from drkit_lab.tls import TlsFiles, ensure_tls, kubelet_client_tls
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +55,8 @@ def make_cluster(
             tls=(tls_files.server_cert, tls_files.server_key),
             faults=Faults(),
             request_log=tmp_path / f"requests-{len(started)}.jsonl",
+            # pods/log: the kubelet's certificates come from the CA in its state directory, as in a lab
+            kubelet_tls=kubelet_client_tls(lab_settings.state_dir),
         )
         server.start()
         system = ApiConnection(server.url, ca_file=tls_files.ca_cert, token=SYSTEM_TOKEN)

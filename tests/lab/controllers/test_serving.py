@@ -104,6 +104,17 @@ def test_a_loaded_model_answers_through_the_service_proxy(
     assert answer.status_code == 200, answer.text
     assert answer.json()["outputs"][0]["data"] == estimator.predict(rows).tolist()
 
+    # MLServer's own log, as `kubectl logs mlserver-0 -c mlserver` reads it through the API server.
+    logs = requests.get(
+        f"{cluster.server.url}/api/v1/namespaces/{NS}/pods/mlserver-0/log",
+        params={"container": "mlserver"},
+        headers={"Authorization": f"Bearer {USER_TOKEN}"},
+        verify=str(cluster.api.connection.ca_file),
+        timeout=30,
+    )
+    assert logs.status_code == 200, logs.text
+    assert "Loaded model 'predictor' successfully." in logs.text
+
     wrong = {"inputs": [{"name": "input-0", "shape": [1, 8], "datatype": "FP64", "data": [0.0] * 8}]}
     refused = _proxied(cluster, "POST", "/v2/models/predictor/infer", wrong)
     assert refused.status_code == 500  # MLServer answers 500 for an exception raised in its worker
