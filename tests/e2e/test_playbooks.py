@@ -77,7 +77,7 @@ def test_validation_passes_on_a_healthy_platform_without_writing(platform: Platf
     writes = lab_write_requests(lab)
     code, found, output = _validate(platform)
     assert code == 0, output
-    assert len(found) == 15  # every item of the four checklists
+    assert len(found) == 16  # every item of the four checklists
     assert all(item["passed"] for item in found.values()), output
     assert "MLflow model at s3://mlflow-artifacts/" in str(found["enhanced-artifact"]["message"])
     assert lab_write_requests(lab) == writes  # a check changes nothing
