@@ -228,7 +228,7 @@ def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
     assert result.exit_code == 0, explain(result)
     report = result.json
     assert {p["name"]: p["status"] for p in report["phases"]} == dict.fromkeys(
-        ("teardown", "rebuild", "pipelines", "deploy", "validate"), "succeeded"
+        ("snapshot", "teardown", "rebuild", "pipelines", "deploy", "validate"), "succeeded"
     )
     by_step = steps(report)
     audit = by_step["teardown/unstick-finalizers"]["details"]["removed"]
@@ -244,6 +244,19 @@ def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
     for check in ("deploy/model-artifacts", "validate/infrastructure-health"):
         assert by_step[check]["checklistItems"]
         assert all(i["passed"] for i in by_step[check]["checklistItems"])
+    # The retrained models answer the app's probe requests as the torn-down ones did.
+    parity = by_step["validate/prediction-parity"]["parity"]
+    assert {m["name"]: (m["verdict"], m["sameness"]) for m in parity["models"]} == dict.fromkeys(
+        MODELS, ("equal", "retrained")
+    )
+    for model in parity["models"]:
+        assert model["before"]["modelId"] != model["after"]["modelId"]
+        assert model["after"]["storageUri"] == rewritten[model["name"]]
+    # The rebuilt platform is the torn-down one, but for the Models pointing at their retrained models.
+    diff = by_step["validate/reproduction-diff"]["reproductionDiff"]
+    assert diff["counts"] == {"missing": 0, "extra": 0, "changed": len(MODELS)}
+    changed = {o["name"]: [f["path"] for f in o["fields"]] for o in diff["objects"]}
+    assert changed == {name: ["spec.storageUri"] for name in MODELS}
 
 
 # --- helpers --------------------------------------------------------------------------------------------
