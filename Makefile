@@ -38,17 +38,18 @@ serving: $(STAMP) ## Build the lab's MLServer environment (its model servers run
 	$(BIN)/drkit lab build --only serving
 
 unit: $(STAMP) controlplane serving ## pytest only
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 test: lint typecheck unit ## lint, types, the whole suite (on the emulated control plane)
 
 # The tests that start labs or reach a cluster, again on the real control plane (etcd, kube-apiserver,
 # kube-controller-manager built by `make controlplane`): the end-to-end tests, every shipped playbook, the
-# on-call commands and the platform install.
+# on-call commands and the platform install. Two test files at a time: these tests mostly wait (on
+# controllers, MLServer loads, pipelines), so two workers halve the wall time on 2 cores (20 -> 11 min).
 REAL_TESTS := tests/e2e tests/cli/test_finalizers_cli.py tests/lab/test_platform_financial_mlops.py \
 	tests/mlflow/test_models_rewrite_e2e.py
 test-real: $(STAMP) controlplane serving ## The end-to-end tests and playbooks with every lab on the real control plane
-	DRKIT_LAB_CONTROL_PLANE=real $(BIN)/pytest $(REAL_TESTS)
+	DRKIT_LAB_CONTROL_PLANE=real $(BIN)/pytest -n 2 --dist loadfile --durations=15 $(REAL_TESTS)
 
 demo: $(STAMP) serving ## Run the example drill against the built-in lab and print the timed report
 	@bash scripts/demo.sh

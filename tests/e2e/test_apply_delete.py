@@ -156,8 +156,10 @@ def test_delete_with_the_seldon_scheduler_down_times_out_naming_models_finalizer
         e2e_cluster,
         playbook(
             context=e2e_cluster.context,
-            # Long enough for a real namespace controller to report its conditions (about 5 s here).
-            steps=f"      - delete: {{kustomize: {platform}}}\n        timeout: 12s\n",
+            # Long enough for a real namespace controller to report content remaining: its first pass (about
+            # 6 s) finds the Server's pod still terminating and reports nothing remaining; the next one, once
+            # the kubelet has stopped MLServer, does (11 s alone, over 20 s beside another test).
+            steps=f"      - delete: {{kustomize: {platform}}}\n        timeout: 30s\n",
         ),
         "d.yaml",
     )
