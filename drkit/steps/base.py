@@ -68,6 +68,28 @@ class StepContext:
         return max(0.0, self.deadline - self.runtime.monotonic())
 
 
+def retry_until_deadline(
+    ctx: StepContext, attempt: Callable[[StepContext], StepResult], interval: float
+) -> StepResult:
+    """Run `attempt` until it succeeds or the step's deadline passes, `interval` apart; every failed attempt
+    shows in the live view, and the result says how many attempts it took."""
+    attempts = 0
+    while True:
+        attempts += 1
+        result = attempt(ctx)
+        if result.status is StepStatus.SUCCEEDED:
+            return StepResult(result.status, result.message, {**result.details, "attempts": attempts})
+        ctx.progress(f"attempt {attempts}: {result.message}")
+        remaining = ctx.remaining()
+        if remaining is not None and remaining <= 0:
+            return StepResult(
+                StepStatus.FAILED,
+                f"{result.message} (still failing after {attempts} attempts)",
+                {**result.details, "attempts": attempts},
+            )
+        ctx.runtime.sleep(interval if remaining is None else min(interval, remaining))
+
+
 def _no_cluster() -> Cluster:
     raise InternalError("this step context has no cluster access")
 

@@ -30,7 +30,15 @@ from drkit.playbook.fields import (
     Str,
 )
 from drkit.playbook.model import Playbook, StepSpec
-from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.base import (
+    ProbeKind,
+    StepContext,
+    StepKind,
+    StepPlan,
+    StepResult,
+    StepStatus,
+    retry_until_deadline,
+)
 from drkit.steps.jsonpath import JsonPathError, compile_path, evaluate
 from drkit.steps.settings import (
     StepConfigError,
@@ -301,23 +309,7 @@ class HttpStep:
         return StepPlan(summary=f"would wait until {self.settings.describe()}")
 
     def run(self, ctx: StepContext) -> StepResult:
-        attempt = 0
-        while True:
-            attempt += 1
-            result = attempt_once(self.settings, ctx)
-            if result.status is StepStatus.SUCCEEDED:
-                return StepResult(result.status, result.message, {**result.details, "attempts": attempt})
-            ctx.progress(f"attempt {attempt}: {result.message}")
-            remaining = ctx.remaining()
-            if remaining is not None and remaining <= 0:
-                return StepResult(
-                    StepStatus.FAILED,
-                    f"{result.message} (still failing after {attempt} attempts)",
-                    {**result.details, "attempts": attempt},
-                )
-            ctx.runtime.sleep(
-                self.settings.interval if remaining is None else min(self.settings.interval, remaining)
-            )
+        return retry_until_deadline(ctx, lambda c: attempt_once(self.settings, c), self.settings.interval)
 
 
 class HttpProbe:

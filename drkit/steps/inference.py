@@ -19,7 +19,15 @@ from __future__ import annotations
 
 from drkit.playbook.fields import Field, KindSchema, Obj
 from drkit.playbook.model import Playbook, StepSpec
-from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.base import (
+    ProbeKind,
+    StepContext,
+    StepKind,
+    StepPlan,
+    StepResult,
+    StepStatus,
+    retry_until_deadline,
+)
 from drkit.steps.v2_client import (
     DEFAULT_TIMEOUT_SECONDS,
     ENDPOINT_FIELDS,
@@ -111,22 +119,7 @@ class InferenceStep:
 
     def run(self, ctx: StepContext) -> StepResult:
         probe = InferenceProbe(self.spec.name, with_request(self.settings, ctx.base_dir))
-        attempt = 0
-        while True:
-            attempt += 1
-            result = probe.attempt(ctx)
-            if result.status is StepStatus.SUCCEEDED:
-                return StepResult(result.status, result.message, {**result.details, "attempts": attempt})
-            ctx.progress(f"attempt {attempt}: {result.message}")
-            remaining = ctx.remaining()
-            if remaining is not None and remaining <= 0:
-                return StepResult(
-                    StepStatus.FAILED,
-                    f"{result.message} (still failing after {attempt} attempts)",
-                    {**result.details, "attempts": attempt},
-                )
-            interval = self.settings.interval
-            ctx.runtime.sleep(interval if remaining is None else min(interval, remaining))
+        return retry_until_deadline(ctx, probe.attempt, self.settings.interval)
 
 
 def _build_probe(name: str, body: object, playbook: Playbook) -> InferenceProbe:
