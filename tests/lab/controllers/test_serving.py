@@ -152,12 +152,14 @@ def test_a_model_bigger_than_the_memory_limit_is_oomkilled(
     trained: tuple[LogisticRegression, np.ndarray, Path],
     tmp_path: Path,
 ) -> None:
-    estimator, features, _ = trained
+    estimator, features, good = trained
     padded = LogisticRegression().fit(features, estimator.predict(features))
     padded.padding_ = np.random.default_rng(1).random(400 * 2**20 // 8)  # 400 MiB, held once loaded
     oversized = save_model(padded, features, tmp_path / "oversized")
     cluster = _platform(make_cluster, memory_limit="768Mi")
     cluster.wait_for(SELDON, "Server", NS, "mlserver", has_condition("Ready"), timeout=LOAD_S)
+    _model(cluster, lab_settings, "predictor", good)  # a model that fits, served beside it
+    cluster.wait_for(SELDON, "Model", NS, "predictor", has_condition("Ready"), timeout=LOAD_S)
     _model(cluster, lab_settings, "oversized", oversized)
     failed = cluster.wait_for(
         SELDON,
@@ -193,3 +195,20 @@ def test_a_model_bigger_than_the_memory_limit_is_oomkilled(
         timeout=30,
     )
     assert named is not None
+    # The OOM took the whole container: the restarted MLServer starts empty, and the agent loads the model
+    # that fits again (its Ready condition goes through ModelProgressing after the restart), so it answers.
+    oom_at = mlserver["lastState"]["terminated"]["finishedAt"]
+    cluster.wait_for(
+        SELDON,
+        "Model",
+        NS,
+        "predictor",
+        lambda o: (condition(o, "ModelReady") or {}).get("status") == "True"
+        and str((condition(o, "ModelReady") or {}).get("lastTransitionTime")) >= oom_at,
+        timeout=LOAD_S,
+    )
+    rows = features[:2]
+    tensor = {"name": "input-0", "shape": list(rows.shape), "datatype": "FP64", "data": rows.flatten().tolist()}
+    answer = _proxied(cluster, "POST", "/v2/models/predictor/infer", {"inputs": [tensor]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["data"] == estimator.predict(rows).tolist()
