@@ -203,12 +203,15 @@ def test_a_model_bigger_than_the_memory_limit_is_oomkilled(
         "Model",
         NS,
         "predictor",
-        lambda o: (condition(o, "ModelReady") or {}).get("status") == "True"
-        and str((condition(o, "ModelReady") or {}).get("lastTransitionTime")) >= oom_at,
+        lambda o: (
+            (condition(o, "ModelReady") or {}).get("status") == "True"
+            and str((condition(o, "ModelReady") or {}).get("lastTransitionTime")) >= oom_at
+        ),
         timeout=LOAD_S,
     )
     rows = features[:2]
-    tensor = {"name": "input-0", "shape": list(rows.shape), "datatype": "FP64", "data": rows.flatten().tolist()}
+    data = rows.flatten().tolist()
+    tensor = {"name": "input-0", "shape": list(rows.shape), "datatype": "FP64", "data": data}
     answer = _proxied(cluster, "POST", "/v2/models/predictor/infer", {"inputs": [tensor]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["outputs"][0]["data"] == estimator.predict(rows).tolist()
