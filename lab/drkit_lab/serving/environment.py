@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,43 +106,27 @@ def ensure_serving(*, root: Path | None = None, progress: Progress | None = None
     pins = requirements()
     say(f"building the MLServer {MLSERVER_VERSION} environment into {home}")
     say("this installs MLServer and the model libraries from PyPI, about a minute; later starts reuse it")
-    staging = Path(tempfile.mkdtemp(prefix=f"{home.name}.build-", dir=home.parent))
+    # Built where it will live (a virtualenv's scripts name their directory); `serving.json`, written last,
+    # is what makes it complete, so an interrupted build is removed and redone on the next call.
+    shutil.rmtree(home, ignore_errors=True)
     started = time.monotonic()
     try:
-        _run([sys.executable, "-m", "venv", str(staging)], "creating the virtualenv")
-        # pip installs into the staging directory; the scripts that name it are rewritten after the rename.
-        pip = [str(staging / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        _run([sys.executable, "-m", "venv", str(home)], "creating the virtualenv")
+        pip = [str(home / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         _run([*pip, *pins], "installing " + " ".join(pins))
-        record = {
-            "mlserver": MLSERVER_VERSION,
-            "requirements": pins,
-            "python": sys.version.split()[0],
-            "seconds": round(time.monotonic() - started, 1),
-            "built_at": time.time(),
-        }
-        (staging / "serving.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        if home.exists():
-            shutil.rmtree(home)
-        staging.rename(home)
-        _relocate_scripts(home, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
+    record = {
+        "mlserver": MLSERVER_VERSION,
+        "requirements": pins,
+        "python": sys.version.split()[0],
+        "seconds": round(time.monotonic() - started, 1),
+        "built_at": time.time(),
+    }
+    (home / "serving.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     say(f"MLServer environment built in {time.monotonic() - started:.0f} s: {home}")
     return built
-
-
-def _relocate_scripts(home: Path, staging: Path) -> None:
-    """Point the console scripts' shebangs and the venv's config at the final directory."""
-    old, new = str(staging), str(home)
-    for path in [*(home / "bin").iterdir(), home / "pyvenv.cfg"]:
-        if not path.is_file() or path.is_symlink():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        if old in text:
-            path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def _run(argv: list[str], what: str) -> None:
