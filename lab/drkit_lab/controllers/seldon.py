@@ -321,18 +321,7 @@ class SeldonController(Operator):
         for ref in sts["metadata"].get("ownerReferences") or []:
             if ref.get("kind") == "Server" and str(ref.get("apiVersion", "")).startswith(GROUP):
                 self._refresh_server(namespace, ref["name"])
-                self._wake_models(namespace, ref["name"])
         return None
-
-    def _wake_models(self, namespace: str, server: str) -> None:
-        """A replica came or went (a restart empties an MLServer): the Models on the Server look again, so
-        the agent reloads what a restarted replica lost, without polling ready Models."""
-        model_rt = self._rt("Model")
-        if model_rt is None:
-            return
-        for model in self.api.list(model_rt, namespace)[0]:
-            if str((model.get("spec") or {}).get("server") or "mlserver") == server:
-                self.wake((model_rt, namespace, model["metadata"]["name"]))
 
     def _refresh_server(self, namespace: str, name: str) -> None:
         server_rt = self._rt("Server")
@@ -467,6 +456,7 @@ class SeldonController(Operator):
                     ready = True
                     put_condition(status["conditions"], "ModelReady", "True", "ModelAvailable", "", now)
                     put_condition(status["conditions"], "Ready", "True", "ModelAvailable", "", now)
+                    requeue = self._poll * 8  # the server may restart and lose it: the agent looks again
         if problem is not None:
             reason, message = problem
             put_condition(status["conditions"], "ModelReady", "False", reason, message, now)
