@@ -14,6 +14,7 @@ from drkit.context import Runtime
 from drkit.errors import RefusedError
 from drkit.kube.client import Cluster, ClusterConfig, current_context, open_cluster
 from drkit.playbook.model import Playbook
+from drkit.retries import RetryListener
 
 
 def check_context_allowed(playbook: Playbook, context: str) -> None:
@@ -40,8 +41,10 @@ class ClusterAccess:
         *,
         kubeconfig: str | None = None,
         context: str | None = None,
+        on_retry: RetryListener | None = None,
     ) -> None:
         self._runtime = runtime
+        self._on_retry = on_retry
         self._playbook = playbook
         self._state_dir = state_dir
         self._kubeconfig = kubeconfig
@@ -63,6 +66,7 @@ class ClusterAccess:
                     state_dir=self._state_dir,
                     kubeconfig=self._kubeconfig,
                     context=self._context,
+                    on_retry=self._on_retry,
                 )
             return self._cluster
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,6 +19,7 @@ class Journal:
         self.path = path
         self._wall_clock = wall_clock
         self._handle: TextIO | None = None
+        self._lock = threading.Lock()  # steps' worker threads report retries while the run thread writes
 
     def __enter__(self) -> Journal:
         self._handle = self.path.open("a", encoding="utf-8")
@@ -28,13 +30,19 @@ class Journal:
             self._handle.close()
             self._handle = None
 
+    @property
+    def is_open(self) -> bool:
+        return self._handle is not None
+
     def append(self, event: str, **fields: object) -> None:
         if self._handle is None:
             raise RuntimeError("journal is not open")
         record = {"event": event, "at": self._wall_clock(), **fields}
-        self._handle.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        line = json.dumps(record, default=str, separators=(",", ":")) + "\n"
+        with self._lock:
+            self._handle.write(line)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from drkit.engine.listener import RunListener
 from drkit.engine.lock import RunLock
 from drkit.engine.redaction import Masker, redact_overrides
 from drkit.engine.request import RunMode, RunRequest
+from drkit.engine.retry_tally import RetryTally, burst_line
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
 from drkit.errors import DrkitError, InternalError, RefusedError, UsageError
@@ -34,6 +35,7 @@ from drkit.report.model import (
     StepState,
 )
 from drkit.report.reproduction import DiffReport, ParityReport
+from drkit.retries import RetryNotice
 from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.check import CheckStep
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS
@@ -171,8 +173,15 @@ class _Run:
         self.selections = selections
         self.built = built
         self.masker = Masker(playbook.vars[n] for n in playbook.secret_vars if n in playbook.vars)
+        self.journal: Journal | None = None
+        self.retries = RetryTally(self._retry_burst)
         self.cluster = ClusterAccess(
-            runtime, playbook, paths.directory, kubeconfig=request.kubeconfig, context=request.context
+            runtime,
+            playbook,
+            paths.directory,
+            kubeconfig=request.kubeconfig,
+            context=request.context,
+            on_retry=self.retries,
         )
         self.previous_done = self._previous_done()
         if needs_cluster(selections, built, playbook, options.probe_kinds):
@@ -216,10 +225,23 @@ class _Run:
             deadline=deadline,
             progress=self._progress,
             cluster=self.cluster.get,
+            on_retry=self.retries,
         )
 
     def _progress(self, text: str) -> None:
         self.listener.step_progress(self.masker.text(text))
+
+    def _retry_burst(self, notice: RetryNotice) -> None:
+        """A request is being repeated: one line in the live view and one journal event per burst."""
+        line = burst_line(notice)
+        self._progress(line)
+        if self.journal is not None and self.journal.is_open:  # plans run before it opens
+            self.journal.append("retry", operation=self.masker.text(notice.operation), cause=notice.cause)
+
+    def _event(self, event: str, **fields: object) -> None:
+        if self.journal is None:
+            raise InternalError(f"journal event {event!r} before the run started")
+        self.journal.append(event, **fields)
 
     def _plans(self) -> dict[tuple[str, int], StepPlan]:
         plans: dict[tuple[str, int], StepPlan] = {}
@@ -378,9 +400,10 @@ class _Run:
     def _execute_step(self, b: BuiltStep) -> StepReport:
         pending = self._get(b)
         self.listener.step_started(pending)
-        self.journal.append("step-started", phase=b.phase.name, index=b.index, name=b.spec.name)
+        self._event("step-started", phase=b.phase.name, index=b.index, name=b.spec.name)
         started_at = self.runtime.wall_clock()
         started = self.runtime.monotonic()
+        self.retries.take()  # what was repeated before this step (plans, an earlier step's stragglers)
         phase_start, _ = self.phase_times.get(b.phase.name, (None, None))
         self.phase_times[b.phase.name] = (phase_start or started_at, None)
         attempts = 0
@@ -407,6 +430,7 @@ class _Run:
             finished_at=self.runtime.wall_clock(),
             duration=self.runtime.monotonic() - started,
             attempts=attempts,
+            retries=self.retries.take(),
             tolerated=failed and b.spec.continue_on_error,
             checklist_items=tuple(
                 replace(item, message=masked(item.message), description=masked(item.description))
@@ -434,7 +458,7 @@ class _Run:
 
     def _record(self, report: StepReport) -> None:
         self.steps[report.phase][report.index - 1] = report
-        self.journal.append("step-finished", step=report.to_json())
+        self._event("step-finished", step=report.to_json())
         self.listener.step_finished(report)
 
     def _get(self, b: BuiltStep) -> StepReport:
@@ -453,7 +477,7 @@ class _Run:
         start, _ = self.phase_times.get(phase.name, (None, None))
         self.phase_times[phase.name] = (start, self.runtime.wall_clock() if start is not None else None)
         report = self._phase_report(phase, self.steps[phase.name])
-        self.journal.append(
+        self._event(
             "phase-finished",
             phase=phase.name,
             status=str(report.status),
@@ -519,9 +543,7 @@ class _Run:
         else:
             outcome, message = Outcome.SUCCEEDED, ""
         report = replace(report, outcome=outcome, message=message)
-        self.journal.append(
-            "run-finished", outcome=str(outcome), message=message, rtoMeasured=report.rto_measured
-        )
+        self._event("run-finished", outcome=str(outcome), message=message, rtoMeasured=report.rto_measured)
         return self._close(report)
 
     def _close(self, report: RunReport) -> RunReport:
@@ -537,7 +559,7 @@ class _Run:
         for name in self.steps:
             self._mark_pending(name, StepState.NOT_RUN, "not run: the run was interrupted")
         message = f"interrupted{where}"
-        self.journal.append(
+        self._event(
             "interrupted",
             phase=current.phase.name if current else None,
             step=current.spec.name if current else None,
@@ -552,13 +574,13 @@ class _Run:
         text = f"internal error: {type(exc).__name__}: {self.masker.text(str(exc))[:300]}"
         if current is not None:
             self._set(current, StepState.FAILED, text)
-            self.journal.append("step-finished", step=self._get(current).to_json())
+            self._event("step-finished", step=self._get(current).to_json())
             label = f"step {current.phase.name}/{current.spec.name}"
         else:
             label = "the engine"
         for name in self.steps:
             self._mark_pending(name, StepState.NOT_RUN, "not run: internal error")
-        self.journal.append("run-finished", outcome=str(Outcome.FAILED), message=text)
+        self._event("run-finished", outcome=str(Outcome.FAILED), message=text)
         self._close(self._report(Outcome.FAILED, f"{label}: {text}"))
         raise InternalError(
             f"{label} raised {type(exc).__name__}: {self.masker.text(str(exc))[:200]}"

@@ -26,9 +26,10 @@ from drkit.kube.errors import (
 )
 from drkit.kube.readiness import CustomRule, ReadinessResult, ReadinessRules, Status, compute_status
 from drkit.kube.refs import ObjectRef, ResourceInfo
-from drkit.kube.retry import NO_RETRY, RetryNotice, RetryPolicy
+from drkit.kube.retry import NO_RETRY, RetryPolicy
 from drkit.kube.service_proxy import ProxyAnswer, ServiceRef, api_server_status, service_proxy_path
 from drkit.kube.watch import Selection, WaitResult, exists, gone, ready, wait_for
+from drkit.retries import RetryNotice
 
 __all__ = [
     "NO_RETRY",

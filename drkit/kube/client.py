@@ -13,6 +13,7 @@ import builtins
 import copy
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from drkit.kube.errors import (
     translate,
 )
 from drkit.kube.refs import ObjectRef, ResourceInfo
-from drkit.kube.retry import RetryNotice, RetryPolicy, Safety, call_with_retry
+from drkit.kube.retry import RetryPolicy, Safety, call_with_retry
 from drkit.kube.service_proxy import (
     SERVICES_PROXY,
     ProxyAnswer,
@@ -50,6 +51,7 @@ from drkit.kube.service_proxy import (
     proxy_verb,
     service_proxy_path,
 )
+from drkit.retries import RetryListener
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -72,6 +74,8 @@ T = TypeVar("T")
 Propagation = Literal["Background", "Foreground", "Orphan"]
 EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
 _LIST_PAGE = 500
+# The per-call token of a generateName create that may be repeated: how a repeat finds an earlier landing.
+CREATE_ID_LABEL = "drkit.io/create-id"
 # What RBAC checks for a container's log: the `log` subresource of pods, verb get.
 POD_LOG = ResourceInfo("", "v1", "Pod", "pods/log", namespaced=True)
 
@@ -136,7 +140,7 @@ class Cluster:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         retry: RetryPolicy | None = None,
-        on_retry: Callable[[RetryNotice], None] | None = None,
+        on_retry: RetryListener | None = None,
     ) -> None:
         self.config = config
         self.context = current_context(config)
@@ -292,10 +296,15 @@ class Cluster:
         )
         return _with_type(result, info)
 
-    def create(self, obj: Mapping[str, Any], dry_run: bool = False) -> dict[str, Any]:
+    def create(
+        self, obj: Mapping[str, Any], dry_run: bool = False, *, look_before_repeat: bool = False
+    ) -> dict[str, Any]:
+        """POST a new object. A generateName object is repeated after a failure that may have reached the
+        server only with `look_before_repeat`: it is then labelled `drkit.io/create-id` with a token of its
+        own, and a repeat first looks for that label."""
         meta = obj.get("metadata") or {}
         if meta.get("generateName") and not meta.get("name"):
-            return self._create_generated(obj, dry_run)
+            return self._create_generated(obj, dry_run, look_before_repeat)
         info, ref = self.resolve(ObjectRef.of(obj))
         body = _with_namespace(obj, ref)
         op = self._op("create", info, ref.namespace, ref.name)
@@ -312,9 +321,13 @@ class Cluster:
 
         return _with_type(self._retrying(Safety.CREATE, f"create {ref}", attempt), info)
 
-    def _create_generated(self, obj: Mapping[str, Any], dry_run: bool) -> dict[str, Any]:
-        """generateName objects get a new name per attempt, so a repeat could create a twin: no 5xx retries.
-        Callers that must not create twins label the object and look for the label before creating."""
+    def _create_generated(self, obj: Mapping[str, Any], dry_run: bool, look: bool) -> dict[str, Any]:
+        """generateName objects get a new name per attempt, so a blind repeat could create a twin.
+
+        Without `look` only failures that surely never reached the server are retried (UNSAFE). With it, every
+        repeat first lists the objects carrying this create's token: one found means an earlier attempt landed
+        although its answer was lost (a dropped connection, a 5xx after the write), and it is returned. The
+        token is per call, not per step: an earlier, failed object of the same step is not mistaken for it."""
         info = self.resource_for(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
         namespace = (
             ((obj.get("metadata") or {}).get("namespace") or self.default_namespace)
@@ -324,14 +337,27 @@ class Cluster:
         body = copy.deepcopy(dict(obj))
         if namespace:
             body["metadata"]["namespace"] = namespace
+        token = uuid.uuid4().hex
+        if look:
+            body["metadata"]["labels"] = {**(body["metadata"].get("labels") or {}), CREATE_ID_LABEL: token}
         op = self._op("create", info, namespace)
         path = self.path(info, namespace)
-        result = self._retrying(
-            Safety.UNSAFE,
-            f"create {info.kind} {body['metadata']['generateName']}*",
-            lambda _: self._request("POST", path, op, _query(dryRun="All" if dry_run else ""), body),
-        )
-        return _with_type(result, info)
+        what = f"create {info.kind} {body['metadata']['generateName']}*"
+
+        def attempt(n: int) -> dict[str, Any]:
+            if n > 1 and look and not dry_run:
+                landed = self.list(
+                    str(obj.get("apiVersion", "")),
+                    str(obj.get("kind", "")),
+                    namespace,
+                    label_selector=f"{CREATE_ID_LABEL}={token}",
+                )
+                if landed:
+                    return landed[0]
+            return self._request("POST", path, op, _query(dryRun="All" if dry_run else ""), body)
+
+        safety = Safety.CREATE if look else Safety.UNSAFE
+        return _with_type(self._retrying(safety, what, attempt), info)
 
     def replace(self, obj: Mapping[str, Any], dry_run: bool = False) -> dict[str, Any]:
         """PUT the whole object; with metadata.resourceVersion a stale copy is refused (Conflict)."""
@@ -759,7 +785,7 @@ def open_cluster(
     kubeconfig: str | Path | None = None,
     context: str | None = None,
     retry: RetryPolicy | None = None,
-    on_retry: Callable[[RetryNotice], None] | None = None,
+    on_retry: RetryListener | None = None,
 ) -> Cluster:
     """The run's Cluster, wired to the Runtime's env, clock and sleep. `state_dir`: the run's directory
     (inline kubeconfig certificates are written below it). Connects to nothing until the first request."""

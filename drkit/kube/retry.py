@@ -8,12 +8,14 @@ Which writes are repeated (the caller interprets the answers that a repeat can p
 - READ (get, list, watch) and IDEMPOTENT (server-side apply, finalize with a full finalizer list, unguarded
   merge patch): every retryable failure is retried; doing it twice is the same as once.
 - CREATE: retried; a 409 AlreadyExists on a *repeat* means our earlier attempt landed, so the client reads the
-  object back and returns it.
+  object back and returns it. A generateName create carrying a per-call token label is CREATE too: a repeat
+  first lists that label and returns what an earlier attempt created.
 - DELETE: retried; a 404 on a repeat means our earlier attempt removed it, so the client reports success
   (with a resourceVersion precondition, a 409 on a repeat while the object is being deleted means the same).
 - GUARDED (merge patch or replace carrying metadata.resourceVersion): retried; a 409 on a repeat is checked by
   the client against the current object (is our change already there?) before it is reported as a conflict.
-- UNSAFE (JSON patch: "remove /metadata/finalizers/0" twice removes two finalizers; generateName creates):
+- UNSAFE (JSON patch: "remove /metadata/finalizers/0" twice removes two finalizers; generateName creates
+  without a token):
   only 429 and connections that never reached the server; those were certainly not processed.
 """
 
@@ -27,6 +29,7 @@ from typing import TypeVar
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from drkit.kube.errors import ClusterUnreachable, KubeError
+from drkit.retries import RetryListener, RetryNotice
 
 T = TypeVar("T")
 
@@ -72,15 +75,12 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(attempts=1)
 
 
-@dataclass(frozen=True)
-class RetryNotice:
-    """Told to the retry callback before each wait."""
-
-    operation: str
-    attempt: int  # the attempt that just failed (1-based)
-    attempts: int
-    delay: float
-    error: KubeError
+def retry_cause(error: KubeError) -> str:
+    """The cause of a retry as counted in reports: the HTTP status, or why there was no answer."""
+    if isinstance(error, ClusterUnreachable):
+        return "no answer (connection dropped)" if error.sent else "no answer (could not connect)"
+    reason = f" {error.reason}" if error.reason else ""
+    return f"HTTP {error.status}{reason}"
 
 
 def call_with_retry(
@@ -90,7 +90,7 @@ def call_with_retry(
     safety: Safety,
     operation: str,
     sleep: Callable[[float], None],
-    on_retry: Callable[[RetryNotice], None] | None = None,
+    on_retry: RetryListener | None = None,
 ) -> T:
     """Call `fn(attempt)` (attempt is 1-based) until it returns, retrying failures the policy allows.
 
@@ -105,7 +105,10 @@ def call_with_retry(
         error = state.outcome.exception() if state.outcome else None
         if on_retry is not None and isinstance(error, KubeError):
             delay = state.next_action.sleep if state.next_action else 0.0
-            on_retry(RetryNotice(operation, state.attempt_number, policy.attempts, delay, error))
+            notice = RetryNotice(
+                operation, state.attempt_number, policy.attempts, delay, retry_cause(error), error
+            )
+            on_retry(notice)
 
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts),

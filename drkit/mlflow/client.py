@@ -33,6 +33,7 @@ from drkit.mlflow.errors import (
     MlflowNotFound,
     MlflowUnreachable,
 )
+from drkit.retries import RetryListener, RetryNotice
 
 TRACKING_PREFIX = "/ajax-api/2.0/mlflow/"
 BODY_EXCERPT_CHARS = 300
@@ -90,6 +91,7 @@ class MlflowClient:
         settings: MlflowSettings,
         env: Mapping[str, str],
         sleep: Callable[[float], None],
+        on_retry: RetryListener | None = None,
     ) -> None:
         parts = urlsplit(settings.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -101,6 +103,7 @@ class MlflowClient:
         self.base_url = settings.base_url.rstrip("/")
         self.display_url = display_url(self.base_url)
         self._sleep = sleep
+        self._on_retry = on_retry
         self._session = requests.Session()
         self._session.trust_env = False
         self._session.proxies.update(_proxies_for(parts.scheme, parts.hostname, env))
@@ -170,10 +173,20 @@ class MlflowClient:
             wait=lambda state: _delay(policy, state),
             retry=retry_if_exception(lambda exc: _retryable(policy, exc)),
             sleep=self._sleep,
+            before_sleep=lambda state: self._retrying(state, f"MLflow {method} {path}"),
             reraise=True,
         )
         result: bytes = retrying(self._send_once, method, path, params, body, max_bytes)
         return result
+
+    def _retrying(self, state: RetryCallState, operation: str) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if self._on_retry is None or not isinstance(error, MlflowError):
+            return
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        cause = f"HTTP {error.status}" if error.status is not None else "no answer"
+        attempts = self.settings.retry.attempts
+        self._on_retry(RetryNotice(operation, state.attempt_number, attempts, delay, cause, error))
 
     def _send_once(
         self,

@@ -68,6 +68,8 @@ def _step_line(step: StepReport, *, with_message: bool = True) -> Text:
     line.append(f" {step.path}")
     if step.status in (StepState.SUCCEEDED, StepState.FAILED):
         line.append(f"  {format_duration(step.duration)}", style="dim")
+    if step.retries:
+        line.append(f"  {step.retries_text}", style="yellow")
     if step.previous_attempt:
         line.append("  (previous attempt)", style="dim")
     elif step.status is StepState.FAILED or step.tolerated:

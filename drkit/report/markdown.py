@@ -114,6 +114,8 @@ def _failures(report: RunReport) -> str:
             f"### ✘ {_text(step.path)} ({step.label} after {format_duration(step.duration)}{attempts})",
             "",
         ]
+        if step.retries:
+            lines += [_text(step.retries_text.capitalize()), ""]
         if step.checklist_items:
             lines.append(_text(headline(step)))
             lines.append("")
@@ -149,11 +151,14 @@ def _steps(report: RunReport) -> str:
                 f"{STATUS_MARK[step.status]} {step.label}",
                 format_duration(step.duration) if timed else "-",
                 str(step.attempts) if step.attempts else "-",
+                str(step.retried) if step.retries else "-",
                 _cell(result),
             )
         )
     text = "## Steps\n\n" + _table(
-        ("Step", "Kind", "Status", "Duration", "Attempts", "Result"), rows, right=(3, 4)
+        ("Step", "Kind", "Status", "Duration", "Attempts", "Retried requests", "Result"),
+        rows,
+        right=(3, 4, 5),
     )
     details = []
     for step in report.steps:
@@ -168,6 +173,9 @@ def _steps(report: RunReport) -> str:
                 details.append("\n".join([head, *(f"  - {_text(line)}" for line in highlight.lines)]))
     if details:
         text += "\n\n### Step details\n\n" + "\n".join(details)
+    retried = [f"- `{_code(s.path)}`: {_text(s.retries_text)}" for s in report.steps if s.retries]
+    if retried:
+        text += "\n\n### Retried requests\n\n" + "\n".join(retried)
     return text
 
 

@@ -73,6 +73,21 @@ class ChecklistItemReport:
 
 
 @dataclass(frozen=True)
+class RetryCount:
+    """Requests a step repeated for one cause ("HTTP 503", "no answer (connection dropped)")."""
+
+    cause: str
+    count: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"cause": self.cause, "count": self.count}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RetryCount:
+        return cls(str(data["cause"]), int(data["count"]))
+
+
+@dataclass(frozen=True)
 class StepReport:
     phase: str
     index: int  # 1-based position in its phase
@@ -86,6 +101,7 @@ class StepReport:
     finished_at: float | None = None
     duration: float = 0.0  # seconds, monotonic
     attempts: int = 0
+    retries: tuple[RetryCount, ...] = ()  # requests to the cluster or MLflow repeated, by cause
     tolerated: bool = False  # failed, but continueOnError let the run go on
     previous_attempt: bool = False  # succeeded in an earlier attempt of a resumed run; not run again
     destructive: bool = False  # from the step's plan
@@ -96,6 +112,20 @@ class StepReport:
     @property
     def path(self) -> str:
         return f"{self.phase}/{self.name}"
+
+    @property
+    def retried(self) -> int:
+        """How many requests this step repeated."""
+        return sum(r.count for r in self.retries)
+
+    @property
+    def retries_text(self) -> str:
+        """ "5 retried requests (3 HTTP 503, 2 no answer (connection dropped))", or "" when none were."""
+        if not self.retries:
+            return ""
+        causes = ", ".join(f"{r.count} {r.cause}" for r in self.retries)
+        noun = "request" if self.retried == 1 else "requests"
+        return f"{self.retried} retried {noun} ({causes})"
 
     @property
     def label(self) -> str:
@@ -121,6 +151,7 @@ class StepReport:
             "finishedAt": self.finished_at,
             "duration": self.duration,
             "attempts": self.attempts,
+            "retries": [r.to_json() for r in self.retries],
             "tolerated": self.tolerated,
             "previousAttempt": self.previous_attempt,
             "destructive": self.destructive,
@@ -144,6 +175,7 @@ class StepReport:
             finished_at=_opt_float(data.get("finishedAt")),
             duration=float(data.get("duration", 0.0)),
             attempts=int(data.get("attempts", 0)),
+            retries=tuple(RetryCount.from_json(r) for r in data.get("retries") or ()),
             tolerated=bool(data.get("tolerated", False)),
             previous_attempt=bool(data.get("previousAttempt", False)),
             destructive=bool(data.get("destructive", False)),

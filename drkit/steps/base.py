@@ -15,6 +15,7 @@ from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
 from drkit.report.reproduction import DiffReport, ParityReport
+from drkit.retries import RetryListener
 
 
 class StepStatus(StrEnum):
@@ -56,6 +57,8 @@ class StepContext:
     progress: Callable[[str], None]  # a one-line live status ("3/5 nodes running"); shown on a terminal
     # The run's one Cluster, opened on first use after the context was checked against `target.contexts`.
     cluster: Callable[[], Cluster] = field(default_factory=lambda: _no_cluster)
+    # Told about every request an adapter the step opens itself (MLflow) repeats; the run counts them.
+    on_retry: RetryListener | None = None
 
     @property
     def base_dir(self) -> Path:

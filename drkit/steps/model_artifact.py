@@ -576,7 +576,7 @@ class ModelArtifactProbe:
             if remaining is None
             else max(0.5, min(REQUEST_TIMEOUT_SECONDS, remaining)),
         )
-        return MlflowClient(settings, ctx.runtime.env, ctx.runtime.sleep)
+        return MlflowClient(settings, ctx.runtime.env, ctx.runtime.sleep, ctx.on_retry)
 
 
 def default_server_reserve(server: ServerRef | None, limit: MemoryLimit | None) -> int:

@@ -349,7 +349,7 @@ class ModelUrisStep:
             ca_bundle=ca,
             timeout=self.settings.request_timeout,
         )
-        return MlflowClient(settings, ctx.runtime.env, ctx.runtime.sleep)
+        return MlflowClient(settings, ctx.runtime.env, ctx.runtime.sleep, ctx.on_retry)
 
     def _resolve(self, ctx: StepContext) -> RewritePlan:
         files = expand_paths(list(self.settings.files), ctx.base_dir)

@@ -241,7 +241,7 @@ class PipelineStep:
         if workflow is None:
             if self._get_template(cluster, namespace) is None:
                 return self._no_template(cluster, namespace)
-            workflow = cluster.create(workflow_manifest(s, namespace, labels))
+            workflow = cluster.create(workflow_manifest(s, namespace, labels), look_before_repeat=True)
         name = str(workflow["metadata"]["name"])
         ctx.progress(f"{'re-attached to' if reattached else 'submitted'} workflow {namespace}/{name}")
         return self._wait(ctx, cluster, workflow, reattached)

@@ -362,6 +362,57 @@ def test_create_whose_answer_was_lost_returns_the_object(
     assert calls == ["POST", "POST", "GET"]  # the repeat got 409 AlreadyExists, the object was read back
 
 
+GENERATED = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"generateName": "run-", "namespace": "default"},
+}
+
+
+def _generated_names(cluster: Cluster) -> list[str]:
+    names = (str(c["metadata"]["name"]) for c in cluster.list("v1", "ConfigMap", "default"))
+    return sorted(n for n in names if n.startswith("run-"))
+
+
+def test_generated_create_whose_answer_was_lost_is_found_not_repeated(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster.resource_for("v1", "ConfigMap")
+    calls = lose_first_answer(cluster, monkeypatch, "POST")
+    created = cluster.create(GENERATED, look_before_repeat=True)
+    assert calls == ["POST", "GET"]  # the repeat looked (a LIST by the create's token) and found it
+    assert _generated_names(cluster) == [created["metadata"]["name"]]
+
+
+def test_generated_create_that_never_landed_is_repeated_once_looked_for(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = cluster._request
+    calls: list[str] = []
+
+    def refused_once(m: str, path: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(m)
+        if m == "POST" and calls.count("POST") == 1:
+            raise ServerError("not processed", status=503)
+        return real(m, path, *args, **kwargs)
+
+    cluster.resource_for("v1", "ConfigMap")
+    monkeypatch.setattr(cluster, "_request", refused_once)
+    created = cluster.create(GENERATED, look_before_repeat=True)
+    assert calls == ["POST", "GET", "POST"]
+    assert _generated_names(cluster) == [created["metadata"]["name"]]
+
+
+def test_generated_create_without_a_token_is_not_repeated_after_a_lost_answer(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster.resource_for("v1", "ConfigMap")
+    lose_first_answer(cluster, monkeypatch, "POST")
+    with pytest.raises(ServerError):
+        cluster.create(GENERATED)
+    assert len(_generated_names(cluster)) == 1  # it did land: a blind repeat would have made a twin
+
+
 def test_delete_whose_answer_was_lost_still_counts_as_deleted(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
