@@ -7,6 +7,7 @@ and how time is judged (phase budgets are warnings, the RTO decides the outcome)
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -14,6 +15,7 @@ import drkit
 from drkit.context import Runtime
 from drkit.engine.build import BuiltStep, build_steps, config_problem
 from drkit.engine.cluster import ClusterAccess, check_context_allowed
+from drkit.engine.drill_lease import DrillLease
 from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
@@ -174,6 +176,7 @@ class _Run:
         self.built = built
         self.masker = Masker(playbook.vars[n] for n in playbook.secret_vars if n in playbook.vars)
         self.journal: Journal | None = None
+        self.lease: DrillLease | None = None
         self.retries = RetryTally(self._retry_burst)
         self.cluster = ClusterAccess(
             runtime,
@@ -336,6 +339,34 @@ class _Run:
     # -- running: steps in order, journaled as they finish --
 
     def execute(self) -> RunReport:
+        # The drill lease comes first: a run refused because another drill holds the cluster writes
+        # nothing, not even its own run directory.
+        self.lease = self._take_lease()
+        try:
+            return self._execute()
+        finally:
+            if self.lease is not None:
+                self.lease.release()
+
+    def _take_lease(self) -> DrillLease | None:
+        """Runs that may write to the cluster hold its drill lease; checklist-only runs only read."""
+        writes = self.request.mode in (RunMode.DRILL, RunMode.RECOVER)
+        if not writes or not needs_cluster(
+            self.selections, self.built, self.playbook, self.options.probe_kinds
+        ):
+            return None
+        existed = self.paths.directory.exists()  # opening the cluster may write its CA file below it
+        lease = DrillLease(self.cluster.get(), self.runtime, self.run_id, self.playbook.name)
+        try:
+            lease.acquire()
+        except RefusedError:
+            self.cluster.close()
+            if not existed:  # a refused run leaves nothing behind, not even an empty run directory
+                shutil.rmtree(self.paths.directory, ignore_errors=True)
+            raise
+        return lease
+
+    def _execute(self) -> RunReport:
         self.paths.directory.mkdir(parents=True, exist_ok=True)
         with (
             RunLock(self.paths.lock, self.run_id),
@@ -366,6 +397,10 @@ class _Run:
                             continue
                         if failed is not None:
                             self._set(b, StepState.NOT_RUN, f"not run: step {failed.path} failed")
+                            continue
+                        lost = self.lease.lost() if self.lease is not None else None
+                        if lost is not None:
+                            failed = self._lease_lost(b, lost)
                             continue
                         current = b
                         report = self._execute_step(b)
@@ -455,6 +490,17 @@ class _Run:
             return StepResult(StepStatus.FAILED, exc.message), exc.hint
         except StepConfigError as exc:
             return StepResult(StepStatus.FAILED, exc.message), exc.hint
+
+    def _lease_lost(self, b: BuiltStep, why: str) -> StepReport:
+        """Another run took the cluster's drill lease over (this one stopped renewing for too long)."""
+        report = replace(
+            self._get(b),
+            status=StepState.FAILED,
+            message=f"not run: {why}, so another drill may be acting on this cluster",
+            hint="find that run (`drkit runs list` on its machine) and let one drill finish before the other",
+        )
+        self._record(report)
+        return report
 
     def _record(self, report: StepReport) -> None:
         self.steps[report.phase][report.index - 1] = report

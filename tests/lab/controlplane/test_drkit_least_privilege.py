@@ -33,9 +33,10 @@ def _admin(plane: RealControlPlane) -> requests.Session:
 
 
 def _service_account_kubeconfig(
-    plane: RealControlPlane, tmp_path: Path, namespace: str, verbs: list[str]
+    plane: RealControlPlane, tmp_path: Path, namespace: str, verbs: list[str], *, lease: bool = True
 ) -> Path:
-    """A namespace, a ServiceAccount bound to a Role with `verbs` on configmaps, and a kubeconfig for it."""
+    """A namespace, a ServiceAccount bound to a Role with `verbs` on configmaps, and a kubeconfig for it;
+    with `lease`, also the Role in kube-system that lets it hold the drill lease."""
     admin = _admin(plane)
     core = f"{plane.url}/api/v1"
     rbac = f"{plane.url}/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
@@ -54,6 +55,8 @@ def _service_account_kubeconfig(
         "subjects": [{"kind": "ServiceAccount", "name": "drkit", "namespace": namespace}],
     }
     admin.post(f"{rbac}/rolebindings", json=binding).raise_for_status()
+    if lease:
+        _grant_the_drill_lease(admin, plane, namespace)
     issued = admin.post(
         f"{core}/namespaces/{namespace}/serviceaccounts/drkit/token",
         json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
@@ -80,6 +83,35 @@ def _service_account_kubeconfig(
     with path.open("w", encoding="utf-8") as handle:
         YAML(typ="safe", pure=True).dump(config, handle)
     return path
+
+
+def _grant_the_drill_lease(admin: requests.Session, plane: RealControlPlane, namespace: str) -> None:
+    """What docs/reliability.md says a drill needs in kube-system: its own Lease, by name where RBAC can."""
+    rbac = f"{plane.url}/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system"
+    group = "coordination.k8s.io"
+    role = {
+        "metadata": {"name": f"drkit-lease-{namespace}"},
+        "rules": [
+            {"apiGroups": [group], "resources": ["leases"], "verbs": ["create"]},
+            {
+                "apiGroups": [group],
+                "resources": ["leases"],
+                "resourceNames": ["drkit-drill"],
+                "verbs": ["get", "update", "delete"],
+            },
+        ],
+    }
+    admin.post(f"{rbac}/roles", json=role).raise_for_status()
+    binding = {
+        "metadata": {"name": f"drkit-lease-{namespace}"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": role["metadata"]["name"],
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": "drkit", "namespace": namespace}],
+    }
+    admin.post(f"{rbac}/rolebindings", json=binding).raise_for_status()
 
 
 def _playbook(tmp_path: Path, namespace: str) -> Path:
@@ -135,3 +167,22 @@ def test_a_drill_with_a_service_account_token_gets_exactly_what_its_role_grants(
     message = failed[0]["message"]
     assert f"may not delete configmaps in namespace {namespace}" in message
     assert 'add a Role rule {apiGroups: [""], resources: [configmaps], verbs: [delete]}' in message
+
+
+def test_a_drill_that_may_not_hold_the_drill_lease_is_refused_before_any_write(
+    real_plane: RealControlPlane, tmp_path: Path
+) -> None:
+    namespace = "lp-no-lease"
+    kubeconfig = _service_account_kubeconfig(
+        real_plane, tmp_path, namespace, VERBS_FOR_APPLY_AND_DELETE, lease=False
+    )
+    result = run_drkit(
+        "drill", str(_playbook(tmp_path, namespace)), "--yes", "--kubeconfig", str(kubeconfig), cwd=tmp_path
+    )
+    assert result.exit_code == ExitCode.REFUSED, result.stdout + result.stderr
+    assert "may not hold the drill lease kube-system/drkit-drill" in result.stderr
+    assert "resources: [leases]" in result.stderr
+    configmaps = (
+        _admin(real_plane).get(f"{real_plane.url}/api/v1/namespaces/{namespace}/configmaps").json()["items"]
+    )
+    assert {c["metadata"]["name"] for c in configmaps}.isdisjoint({"settings", "features"})  # nothing applied
