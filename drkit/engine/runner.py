@@ -174,6 +174,8 @@ class _Run:
         self.paths = paths
         self.selections = selections
         self.built = built
+        # Before plans open the cluster (which writes its CA file below the run directory).
+        self.dir_existed = paths.directory.exists()
         self.masker = Masker(playbook.vars[n] for n in playbook.secret_vars if n in playbook.vars)
         self.journal: Journal | None = None
         self.lease: DrillLease | None = None
@@ -355,13 +357,12 @@ class _Run:
             self.selections, self.built, self.playbook, self.options.probe_kinds
         ):
             return None
-        existed = self.paths.directory.exists()  # opening the cluster may write its CA file below it
         lease = DrillLease(self.cluster.get(), self.runtime, self.run_id, self.playbook.name)
         try:
             lease.acquire()
         except RefusedError:
             self.cluster.close()
-            if not existed:  # a refused run leaves nothing behind, not even an empty run directory
+            if not self.dir_existed:  # a refused run leaves nothing behind, not even an empty run directory
                 shutil.rmtree(self.paths.directory, ignore_errors=True)
             raise
         return lease
