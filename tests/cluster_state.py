@@ -20,8 +20,10 @@ What is normalised, and why each differs between two healthy runs of the same dr
   what happened.
 - Generated names: a Workflow (created by generateName) is keyed by its `drkit.io/step` label instead of its
   random name, and that name is replaced by `<workflow>` wherever it appears inside it (Argo's node ids,
-  pod names); other objects named from a generateName are keyed by that prefix and their position.
-- The `drkit.io/run-id` label (and the run id wherever it appears): each run has its own.
+  pod names; a node id's number hashes the workflow's name, so it becomes `<node>`); other objects named
+  from a generateName are keyed by that prefix and their position.
+- The `drkit.io/run-id` label (and the run id wherever it appears): each run has its own; so has each
+  create of a Workflow its `drkit.io/create-id` token.
 - MLflow ids in strings (`m-<32 hex>` logged-model ids, 32-hex run ids): every run trains anew and MLflow
   names each training afresh; the storage paths around them are compared.
 - Pod and Endpoint addresses (`podIP(s)`, `hostIP(s)`, endpoint `ip`s and container ids): assigned per pod.
@@ -45,6 +47,7 @@ from drkit.kube import Cluster
 PLATFORM_NAMESPACES = ("financial-inference", "financial-mlops-pytorch")
 RUN_ID_LABEL = "drkit.io/run-id"
 STEP_LABEL = "drkit.io/step"
+CREATE_ID_LABEL = "drkit.io/create-id"  # a token per generateName create, so a repeat can find its landing
 WORKFLOW = ("argoproj.io", "Workflow")
 
 State = dict[str, dict[str, Any]]  # "Kind.group namespace/name" -> the normalised object
@@ -128,8 +131,9 @@ def normalise(obj: Mapping[str, Any], *, own_name: str | None = None) -> dict[st
         if meta.get("deletionTimestamp"):
             meta["deletionTimestamp"] = "<set>"
         labels = meta.get("labels")
-        if isinstance(labels, dict) and RUN_ID_LABEL in labels:
-            labels[RUN_ID_LABEL] = "<run-id>"
+        for label in (RUN_ID_LABEL, CREATE_ID_LABEL):
+            if isinstance(labels, dict) and label in labels:
+                labels[label] = f"<{label.removeprefix('drkit.io/')}>"
         for owner in meta.get("ownerReferences") or []:
             if isinstance(owner, dict):
                 owner.pop("uid", None)
@@ -166,6 +170,8 @@ def _strings(value: Any, own_name: str | None, placeholder: str) -> Any:
     if isinstance(value, str):
         if own_name:
             value = value.replace(own_name, placeholder)
+            # Argo's node ids are the workflow's name and a hash of it with the node's name.
+            value = re.sub(re.escape(placeholder) + r"-\d+", f"{placeholder}-<node>", value)
         value = MLFLOW_MODEL_ID.sub("m-<mlflow-model-id>", value)
         value = MLFLOW_RUN_ID.sub("<mlflow-run-id>", value)
         return DRKIT_RUN_ID.sub("<run-id>", value)

@@ -52,6 +52,7 @@ from drkit.steps.sources import plain_json
 
 DEFAULT_STORAGE_ROOT = "s3://mlflow-artifacts/"
 DEFAULT_TIMEOUT_SECONDS = 120.0
+UNREACHABLE_RETRY_SECONDS = 2.0  # between attempts while MLflow does not answer at all
 
 _MLFLOW = Obj(
     description="The MLflow tracking server to ask.",
@@ -356,6 +357,19 @@ class ModelUrisStep:
         with self._client(ctx) as client:
             return resolve_rewrite(client, files, self.settings.options, ctx.progress)
 
+    def _resolve_while_unreachable(self, ctx: StepContext) -> RewritePlan:
+        """An MLflow that does not answer (a restarting pod, a network blip longer than the client's
+        retries) is waited for until the step's deadline, visibly; any other failure is final at once."""
+        while True:
+            try:
+                return self._resolve(ctx)
+            except MlflowUnreachable as exc:
+                remaining = ctx.remaining()
+                if remaining is not None and remaining <= UNREACHABLE_RETRY_SECONDS:
+                    raise
+                ctx.progress(f"{exc.message}; trying again in {UNREACHABLE_RETRY_SECONDS:g}s")
+                ctx.runtime.sleep(UNREACHABLE_RETRY_SECONDS)
+
     def plan(self, ctx: StepContext) -> StepPlan:
         plan = self._resolve(ctx)
         actions = [f"{u.target.name}: {u.error}" for u in plan.failures]
@@ -373,7 +387,7 @@ class ModelUrisStep:
 
     def run(self, ctx: StepContext) -> StepResult:
         try:
-            plan = self._resolve(ctx)
+            plan = self._resolve_while_unreachable(ctx)
         except DrkitError as exc:
             return StepResult(StepStatus.FAILED, str(exc))
         details: dict[str, object] = dict(plan.details())

@@ -1,0 +1,139 @@
+"""End to end: the full financial-mlops drill survives a misbehaving cluster and ends where a calm one does.
+
+One private lab serves the module. A fault-free drill runs first and its cluster state is the reference
+(tests/cluster_state.py normalises what honestly differs between two healthy runs). Each scenario then sets
+the lab's faults (seeded dice, seed 0, so a failure replays), runs the same drill through the real CLI,
+clears the faults, and compares: the drill succeeded, the cluster equals the reference, every pipeline step
+made exactly one Workflow, and the retries the faults caused are in the report with their causes.
+
+Every drill also has the Seldon scheduler down for its first 15 s, as the shipped drill's test does, so
+teardown meets seed 003's stuck finalizers under the faults too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cluster_state import State, compare, snapshot, workflows_per_step
+from lab_helpers import LabHandle
+from playbooks_support import (
+    DRILL,
+    Platform,
+    explain,
+    lab_controller_outage,
+    lab_start_platform,
+    open_cluster,
+    steps,
+)
+
+from drkit.engine.journal import read_journal
+
+pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]  # the lab's fault injection drives these
+PIPELINE_STEPS = ("pipelines.data-pipeline", "pipelines.train-baseline", "pipelines.train-enhanced")
+CAUSES = {
+    "HTTP 500 InternalError",
+    "HTTP 503 ServiceUnavailable",
+    "HTTP 429 TooManyRequests",
+    "no answer (connection dropped)",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    faults: dict[str, Any]
+    outages: dict[str, float] = field(default_factory=dict)  # controller -> seconds down from the start
+    retried: bool = False  # the faults make requests fail: the report must count retries
+
+    def __str__(self) -> str:
+        return self.name
+
+
+ALL_AT_ONCE = {
+    "latency_ms": 50,
+    "error_rate": 0.1,
+    "error_codes": [500, 503, 429],
+    "drop_rate": 0.05,
+    "watch_cut_after": 3,
+}
+SCENARIOS = [
+    Scenario("latency-50ms", {"latency_ms": 50}),
+    Scenario("errors-10pct", {"error_rate": 0.1, "error_codes": [500, 503, 429]}, retried=True),
+    Scenario("dropped-connections-5pct", {"drop_rate": 0.05}, retried=True),
+    Scenario("watch-cut-every-3s", {"watch_cut_after": 3}),
+    Scenario("all-at-once", ALL_AT_ONCE, retried=True),
+    # A slow Argo controller: down for the drill's first 25 s (teardown and rebuild take about 10), so the
+    # pipelines' Workflows sit Pending until it is back, as behind a restarting workflow-controller.
+    Scenario("argo-controller-slow", {}, outages={"argo-workflows": 25}),
+]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    handle = lab_start_platform(tmp_path_factory.mktemp("faults-lab"))
+    try:
+        yield handle
+    finally:
+        handle.lab.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    assert lab.mlflow_uri is not None
+    with open_cluster(lab.kubeconfig, tmp_path_factory.mktemp("faults-kube")) as cluster:
+        yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("faults-work"))
+
+
+@pytest.fixture(scope="module")
+def reference(platform: Platform, lab: LabHandle) -> State:
+    """The cluster after a fault-free drill."""
+    report = _drill(platform, lab, Scenario("reference", {}), "reference")
+    assert report["outcome"] == "succeeded"
+    return snapshot(platform.cluster)
+
+
+def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str) -> dict[str, Any]:
+    manifests = platform.copy_manifests(workdir)
+    lab_controller_outage(lab, "seldon-scheduler", 15)
+    for controller, seconds in scenario.outages.items():
+        lab_controller_outage(lab, controller, seconds)
+    lab.lab.update_faults({"clear": True, **scenario.faults, "seed": 0})
+    try:
+        result = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests), "-o", "json")
+    finally:
+        lab.lab.update_faults({"clear": True})
+    assert result.exit_code == 0, f"{scenario}: {explain(result)}"
+    report: dict[str, Any] = result.json
+    return report
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
+def test_the_drill_survives_faults_and_ends_where_a_fault_free_drill_does(
+    scenario: Scenario, platform: Platform, lab: LabHandle, reference: State
+) -> None:
+    report = _drill(platform, lab, scenario, scenario.name)
+    assert {p["name"]: p["status"] for p in report["phases"]} == dict.fromkeys(
+        ("snapshot", "teardown", "rebuild", "pipelines", "deploy", "validate"), "succeeded"
+    )
+    after = snapshot(platform.cluster)
+    difference = compare(reference, after, names=("fault-free", scenario.name))
+    assert difference == "", difference
+    per_step = workflows_per_step(platform.cluster)
+    assert {step: n for (run, step), n in per_step.items() if run == report["runId"]} == dict.fromkeys(
+        PIPELINE_STEPS, 1
+    )
+
+    retries = [r for s in steps(report).values() for r in s.get("retries", [])]
+    journal = read_journal(Path(platform.workdir, ".drkit", "runs", report["runId"], "journal.jsonl"))
+    bursts = [e for e in journal if e["event"] == "retry"]
+    if scenario.retried:
+        assert retries, f"{scenario}: no retry counted in the report"
+        assert {r["cause"] for r in retries} <= CAUSES
+        assert bursts, f"{scenario}: no retry burst in the journal"
+        assert len(bursts) <= sum(r["count"] for r in retries)
+    else:
+        assert not [r for r in retries if r["cause"] in CAUSES], retries  # nothing failed, nothing retried
