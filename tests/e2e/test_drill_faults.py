@@ -12,6 +12,10 @@ teardown meets seed 003's stuck finalizers under the faults too.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +23,11 @@ from typing import Any
 
 import pytest
 from cluster_state import State, compare, snapshot, workflows_per_step
+from helpers import start_drkit
 from lab_helpers import LabHandle
 from playbooks_support import (
     DRILL,
     Platform,
-    explain,
     lab_controller_outage,
     lab_start_platform,
     open_cluster,
@@ -48,6 +52,7 @@ class Scenario:
     faults: dict[str, Any]
     outages: dict[str, float] = field(default_factory=dict)  # controller -> seconds down from the start
     retried: bool = False  # the faults make requests fail: the report must count retries
+    mlflow_down_at: str | None = None  # the step (phase/name) whose start stops MLflow for MLFLOW_OUTAGE s
 
     def __str__(self) -> str:
         return self.name
@@ -69,7 +74,11 @@ SCENARIOS = [
     # A slow Argo controller: down for the drill's first 25 s (teardown and rebuild take about 10), so the
     # pipelines' Workflows sit Pending until it is back, as behind a restarting workflow-controller.
     Scenario("argo-controller-slow", {}, outages={"argo-workflows": 25}),
+    # MLflow restarting: stopped as the deploy phase asks it for the retrained models, back 30 s later
+    # (on the same port, with the same store), as a tracking server's pod would come back.
+    Scenario("mlflow-unreachable-30s", {}, mlflow_down_at="deploy/model-uris", retried=True),
 ]
+MLFLOW_OUTAGE = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +111,46 @@ def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str)
     for controller, seconds in scenario.outages.items():
         lab_controller_outage(lab, controller, seconds)
     lab.lab.update_faults({"clear": True, **scenario.faults, "seed": 0})
+    args = (
+        "drill",
+        str(DRILL),
+        "--yes",
+        *platform.run_args(manifests),
+        "--kubeconfig",
+        str(platform.kubeconfig),
+    )
     try:
-        result = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests), "-o", "json")
+        drill = start_drkit(*args, "-o", "json", cwd=platform.workdir)
+        if scenario.mlflow_down_at is not None:
+            _mlflow_outage_when_started(lab, platform, drill, scenario.mlflow_down_at)
+        out, err = drill.communicate(timeout=600)
     finally:
         lab.lab.update_faults({"clear": True})
-    assert result.exit_code == 0, f"{scenario}: {explain(result)}"
-    report: dict[str, Any] = result.json
+    assert drill.returncode == 0, f"{scenario}: exit {drill.returncode}\n{out[-6000:]}\n{err[-6000:]}"
+    report: dict[str, Any] = json.loads(out)
     return report
+
+
+def _mlflow_outage_when_started(
+    lab: LabHandle, platform: Platform, drill: subprocess.Popen[str], step: str
+) -> None:
+    """Stop the lab's MLflow as soon as the drill's journal shows `step` starting; restart it later."""
+    phase, name = step.split("/")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and drill.poll() is None:
+        for journal in Path(platform.workdir, ".drkit", "runs").glob("*/journal.jsonl"):
+            started = [
+                e for e in read_journal(journal) if e["event"] == "step-started" and e.get("phase") == phase
+            ]
+            if any(e.get("name") == name for e in started):
+                mlflow = lab.lab.mlflow
+                assert mlflow is not None
+                mlflow.stop()
+                timer = threading.Timer(MLFLOW_OUTAGE, mlflow.start)
+                timer.start()
+                return
+        time.sleep(0.05)  # observing another process's journal: there is no event to wait on from here
+    pytest.fail(f"the drill never started {step}")
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
@@ -130,7 +172,11 @@ def test_the_drill_survives_faults_and_ends_where_a_fault_free_drill_does(
     retries = [r for s in steps(report).values() for r in s.get("retries", [])]
     journal = read_journal(Path(platform.workdir, ".drkit", "runs", report["runId"], "journal.jsonl"))
     bursts = [e for e in journal if e["event"] == "retry"]
-    if scenario.retried:
+    if scenario.mlflow_down_at is not None:
+        waited = steps(report)[scenario.mlflow_down_at]
+        assert waited["retries"], f"{scenario}: the MLflow retries are not counted"
+        assert {r["cause"] for r in waited["retries"]} == {"no answer"}
+    elif scenario.retried:
         assert retries, f"{scenario}: no retry counted in the report"
         assert {r["cause"] for r in retries} <= CAUSES
         assert bursts, f"{scenario}: no retry burst in the journal"
