@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 from helpers import REPO_ROOT, DrkitResult, run_drkit
 from lab_helpers import LabHandle
 
+from drkit.engine.journal import read_journal
 from drkit.kube import Cluster, ClusterConfig
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
@@ -132,3 +135,30 @@ def lab_write_requests(handle: LabHandle) -> int:
         for entry in entries
         if str(entry.get("method", "")).upper() in WRITE_METHODS and "/proxy/" not in str(entry.get("path"))
     )
+
+
+def runs_of(workdir: Path) -> set[Path]:
+    """The run directories drkit has made under `workdir` so far."""
+    return set(Path(workdir, ".drkit", "runs").glob("*"))
+
+
+def wait_for_step_start(
+    workdir: Path, process: subprocess.Popen[str], step: str, earlier: set[Path], seconds: float = 300
+) -> None:
+    """Return once the journal of `process`'s run (a run directory not in `earlier`) shows `step`
+    (phase/name) started; fail if the process ends first."""
+    phase, name = step.split("/")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        for run in runs_of(workdir) - earlier:
+            journal = run / "journal.jsonl"
+            events = read_journal(journal) if journal.exists() else []
+            if any(
+                e["event"] == "step-started" and e.get("phase") == phase and e.get("name") == name
+                for e in events
+            ):
+                return
+        time.sleep(0.05)  # observing another process's journal: there is no event to wait on from here
+    out, err = process.communicate() if process.poll() is not None else ("", "")
+    ended = f"exit {process.returncode}: {out[-3000:]}{err[-3000:]}"
+    raise AssertionError(f"the drill never started {step} ({ended})")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,9 @@ from playbooks_support import (
     lab_controller_outage,
     lab_start_platform,
     open_cluster,
+    runs_of,
     steps,
+    wait_for_step_start,
 )
 
 from drkit.engine.journal import read_journal
@@ -120,9 +121,10 @@ def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str)
         str(platform.kubeconfig),
     )
     try:
+        earlier = runs_of(platform.workdir)
         drill = start_drkit(*args, "-o", "json", cwd=platform.workdir)
         if scenario.mlflow_down_at is not None:
-            _mlflow_outage_when_started(lab, platform, drill, scenario.mlflow_down_at)
+            _mlflow_outage_when_started(lab, platform, drill, scenario.mlflow_down_at, earlier)
         out, err = drill.communicate(timeout=600)
     finally:
         lab.lab.update_faults({"clear": True})
@@ -132,25 +134,14 @@ def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str)
 
 
 def _mlflow_outage_when_started(
-    lab: LabHandle, platform: Platform, drill: subprocess.Popen[str], step: str
+    lab: LabHandle, platform: Platform, drill: subprocess.Popen[str], step: str, earlier: set[Path]
 ) -> None:
     """Stop the lab's MLflow as soon as the drill's journal shows `step` starting; restart it later."""
-    phase, name = step.split("/")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and drill.poll() is None:
-        for journal in Path(platform.workdir, ".drkit", "runs").glob("*/journal.jsonl"):
-            started = [
-                e for e in read_journal(journal) if e["event"] == "step-started" and e.get("phase") == phase
-            ]
-            if any(e.get("name") == name for e in started):
-                mlflow = lab.lab.mlflow
-                assert mlflow is not None
-                mlflow.stop()
-                timer = threading.Timer(MLFLOW_OUTAGE, mlflow.start)
-                timer.start()
-                return
-        time.sleep(0.05)  # observing another process's journal: there is no event to wait on from here
-    pytest.fail(f"the drill never started {step}")
+    wait_for_step_start(platform.workdir, drill, step, earlier)
+    mlflow = lab.lab.mlflow
+    assert mlflow is not None
+    mlflow.stop()
+    threading.Timer(MLFLOW_OUTAGE, mlflow.start).start()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=str)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,16 @@ import pytest
 from e2e_support import lab_install_sealing_key
 from helpers import start_drkit
 from lab_helpers import LabHandle
-from playbooks_support import PLAYBOOKS, Platform, lab_start_platform, open_cluster, steps
+from playbooks_support import (
+    PLAYBOOKS,
+    Platform,
+    lab_start_platform,
+    open_cluster,
+    runs_of,
+    steps,
+    wait_for_step_start,
+)
 
-from drkit.engine.journal import read_journal
 from drkit.kube import ObjectRef
 
 pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]
@@ -72,21 +78,6 @@ def _finish(drill: subprocess.Popen[str]) -> dict[str, Any]:
     return report
 
 
-def _when_started(platform: Platform, drill: subprocess.Popen[str], step: str) -> None:
-    """Return once the drill's journal shows `step` (phase/name) started."""
-    phase, name = step.split("/")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and drill.poll() is None:
-        for journal in Path(platform.workdir, ".drkit", "runs").glob("*/journal.jsonl"):
-            if any(
-                e["event"] == "step-started" and e.get("phase") == phase and e.get("name") == name
-                for e in read_journal(journal)
-            ):
-                return
-        time.sleep(0.05)  # observing another process's journal: there is no event to wait on from here
-    pytest.fail(f"the drill never started {step}")
-
-
 def test_mlflow_gone_for_good_fails_the_model_uri_step_naming_the_server(
     platform: Platform, lab: LabHandle
 ) -> None:
@@ -98,9 +89,10 @@ def test_mlflow_gone_for_good_fails_the_model_uri_step_naming_the_server(
     )  # fmt: skip
     mlflow = lab.lab.mlflow
     assert mlflow is not None
+    earlier = runs_of(platform.workdir)
     process = _start(platform, drill, "deploy", platform.copy_manifests("mlflow-gone"))
     try:
-        _when_started(platform, process, "deploy/model-uris")
+        wait_for_step_start(platform.workdir, process, "deploy/model-uris", earlier)
         mlflow.stop()
         report = _finish(process)
     finally:
