@@ -59,12 +59,15 @@ class SecretRegistry:
             self.add(value, min_length=min_length)
 
     def add_base64(self, encoded: str, *, min_length: int = MIN_SECRET_DATA_LENGTH) -> None:
-        """Register a base64 value both as stored and decoded (when it decodes to text)."""
-        self.add(encoded, min_length=min_length)
+        """Register a base64 value both as stored and decoded (when it decodes to text). A text value too
+        short to register is not registered encoded either: its encoding would still mark where it is."""
         try:
-            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+            decoded: str | None = base64.b64decode(encoded, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
-            return  # not base64, or binary data: it cannot appear in text as it is
+            decoded = None  # not base64, or binary data: it cannot appear in text as it is
+        if decoded is not None and len(decoded.strip()) < min_length:
+            return
+        self.add(encoded, min_length=min_length)
         self.add(decoded, min_length=min_length)
 
     def add_secret_object(self, obj: Mapping[str, object]) -> None:

@@ -170,6 +170,19 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     return client_config
 
 
+def _authorization_secrets(header: str) -> list[str]:
+    """`Bearer TOKEN` -> the token; `Basic B64` (the library's form of a kubeconfig's username/password) ->
+    the encoded pair and the password in it."""
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return [credential.strip() if credential else header.strip()]
+    try:
+        _user, _, password = base64.b64decode(credential, validate=True).decode("utf-8").partition(":")
+    except ValueError:
+        return [credential]
+    return [credential, password]
+
+
 def credential_values(client_config: Any) -> list[str]:
     """The secrets of a loaded context, for masking: the bearer token (from the kubeconfig, a token file, an
     exec plugin or the Pod's service account), the basic-auth password, and the client key, as the PEM the
@@ -177,7 +190,7 @@ def credential_values(client_config: Any) -> list[str]:
     values: list[str] = []
     for value in (getattr(client_config, "api_key", None) or {}).values():
         if isinstance(value, str):
-            values.append(value.removeprefix("Bearer ").strip())
+            values += _authorization_secrets(value)
     password = getattr(client_config, "password", None)
     if isinstance(password, str):
         values.append(password)
