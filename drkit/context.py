@@ -2,7 +2,8 @@
 
 Nothing in drkit reads `os.environ`, the wall clock, or sleeps directly: it asks the `Runtime` it was
 given. The CLI builds the real one; tests build one with a fake clock, a sleep that does not sleep, and
-string streams.
+string streams. It also carries the run's secret registry: the one piece of state every layer adds to (the
+engine, the adapters that read credentials and Secrets) and every output masks with.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+from drkit.secret_registry import SecretRegistry
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     interactive: bool = False  # stdin and stdout are a terminal: prompts and live progress are allowed
     state_dir_name: str = field(default=".drkit")
+    # Every value known to be secret, filled as the run learns them (drkit.secret_registry); all output is
+    # masked with it. One per Runtime, so one per CLI invocation: the engine, adapters and boundary share it.
+    secrets: SecretRegistry = field(default_factory=SecretRegistry, compare=False, repr=False)
 
     @property
     def state_dir(self) -> Path:

@@ -7,6 +7,7 @@ codes).
 
 from __future__ import annotations
 
+import io
 import sys
 import traceback
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from drkit.cli.playbook_commands import schema, validate
 from drkit.cli.run_commands import check, drill, plan, recover, resume
 from drkit.cli.runs_commands import runs
 from drkit.context import Runtime, real_runtime
+from drkit.engine.redaction import register_environment_secrets
 from drkit.errors import DrkitError, ExitCode, PlaybookError, UsageError
 from drkit.playbook.problems import Problem, render_problems
 
@@ -117,6 +119,7 @@ def run(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> in
     """Run the CLI and return its exit code: the only place that catches exceptions."""
     args = list(sys.argv[1:] if argv is None else argv)
     runtime = runtime or real_runtime()
+    register_environment_secrets(runtime.secrets, runtime.env)
     try:
         return _run(args, runtime)
     finally:
@@ -125,42 +128,53 @@ def run(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> in
 
 
 def _run(args: list[str], runtime: Runtime) -> int:
+    """Run the command; what the boundary itself prints about an error is masked with the run's secrets
+    (an error raised outside a run, or one that quotes a value drkit learnt was secret)."""
+    errors = io.StringIO()
+    try:
+        return _run_command(args, runtime, errors)
+    finally:
+        if errors.getvalue():
+            runtime.stderr.write(runtime.secrets.mask(errors.getvalue()))
+
+
+def _run_command(args: list[str], runtime: Runtime, stderr: io.StringIO) -> int:
     debug = "--debug" in args
     try:
         result = cli.main(args=args, prog_name="drkit", standalone_mode=False, obj=runtime)
     except click.exceptions.Abort:
-        runtime.stderr.write("aborted\n")
+        stderr.write("aborted\n")
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
-        exc.show(file=runtime.stderr)
+        exc.show(file=stderr)
         return ExitCode.USAGE
     except PlaybookError as exc:
         problems = [p for p in exc.problems if isinstance(p, Problem)]
         text = render_problems(problems) if problems else f"error: {exc.message}"
-        runtime.stderr.write(text.rstrip("\n") + "\n")
+        stderr.write(text.rstrip("\n") + "\n")
         if exc.hint and not problems:
-            runtime.stderr.write(f"hint: {exc.hint}\n")
+            stderr.write(f"hint: {exc.hint}\n")
         return exc.exit_code
     except DrkitError as exc:
         if exc.exit_code is ExitCode.INTERNAL:
-            runtime.stderr.write(f"internal error: {exc.message} (rerun with --debug for the traceback)\n")
+            stderr.write(f"internal error: {exc.message} (rerun with --debug for the traceback)\n")
             if debug:
-                traceback.print_exc(file=runtime.stderr)
+                traceback.print_exc(file=stderr)
             return exc.exit_code
-        runtime.stderr.write(f"error: {exc.message}\n")
+        stderr.write(f"error: {exc.message}\n")
         if exc.hint:
-            runtime.stderr.write(f"  hint: {exc.hint}\n")
+            stderr.write(f"  hint: {exc.hint}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        runtime.stderr.write("interrupted\n")
+        stderr.write("interrupted\n")
         return ExitCode.INTERRUPTED
     except Exception as exc:
-        first_line = (str(exc).splitlines() or [""])[0][:200]
-        runtime.stderr.write(
+        first_line = (runtime.secrets.mask(str(exc)).splitlines() or [""])[0][:200]
+        stderr.write(
             f"internal error: {type(exc).__name__}: {first_line} (rerun with --debug for the traceback)\n"
         )
         if debug:
-            traceback.print_exc(file=runtime.stderr)
+            traceback.print_exc(file=stderr)
         return ExitCode.INTERNAL
     return int(result) if isinstance(result, int) else ExitCode.OK
 

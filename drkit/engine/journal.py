@@ -1,7 +1,8 @@
 """The run journal: an append-only JSON-lines file, flushed and fsync'd at every event.
 
 It is what makes `drkit resume` possible after drkit itself was killed: whatever was written survived, and a
-line cut short by the crash is ignored when reading.
+line cut short by the crash is ignored when reading. Every record goes through the run's masker on its way to
+the file, so no secret the run knows of reaches it, whoever appended the record.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from typing import Any, TextIO
 
 
 class Journal:
-    def __init__(self, path: Path, wall_clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        wall_clock: Callable[[], float],
+        mask: Callable[[object], object] = lambda record: record,
+    ) -> None:
         self.path = path
         self._wall_clock = wall_clock
+        self._mask = mask
         self._handle: TextIO | None = None
         self._lock = threading.Lock()  # steps' worker threads report retries while the run thread writes
 
@@ -37,7 +44,7 @@ class Journal:
     def append(self, event: str, **fields: object) -> None:
         if self._handle is None:
             raise RuntimeError("journal is not open")
-        record = {"event": event, "at": self._wall_clock(), **fields}
+        record = self._mask({"event": event, "at": self._wall_clock(), **fields})
         line = json.dumps(record, default=str, separators=(",", ":")) + "\n"
         with self._lock:
             self._handle.write(line)

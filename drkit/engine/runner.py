@@ -20,7 +20,12 @@ from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
 from drkit.engine.lock import RunLock
-from drkit.engine.redaction import Masker, redact_overrides
+from drkit.engine.redaction import (
+    Masker,
+    redact_overrides,
+    register_environment_secrets,
+    register_playbook_secrets,
+)
 from drkit.engine.request import RunMode, RunRequest
 from drkit.engine.retry_tally import RetryTally, burst_line
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
@@ -176,7 +181,9 @@ class _Run:
         self.built = built
         # Before plans open the cluster (which writes its CA file below the run directory).
         self.dir_existed = paths.directory.exists()
-        self.masker = Masker(playbook.vars[n] for n in playbook.secret_vars if n in playbook.vars)
+        register_environment_secrets(runtime.secrets, runtime.env)
+        register_playbook_secrets(runtime.secrets, playbook, request.overrides)
+        self.masker = Masker(runtime.secrets)  # the kube adapter adds credentials and Secret data as it reads
         self.journal: Journal | None = None
         self.lease: DrillLease | None = None
         self.retries = RetryTally(self._retry_burst)
@@ -371,7 +378,7 @@ class _Run:
         self.paths.directory.mkdir(parents=True, exist_ok=True)
         with (
             RunLock(self.paths.lock, self.run_id),
-            Journal(self.paths.journal, self.runtime.wall_clock) as journal,
+            Journal(self.paths.journal, self.runtime.wall_clock, mask=self.masker.data) as journal,
         ):
             self.journal = journal
             self.started_at = self.runtime.wall_clock()
@@ -594,6 +601,10 @@ class _Run:
         return self._close(report)
 
     def _close(self, report: RunReport) -> RunReport:
+        # Masked again as a whole: a secret learnt late in the run (a Secret read in the last phase) may have
+        # shown up in a step that finished before it was known.
+        masked = self.masker.data(report.to_json())
+        report = RunReport.from_json(masked) if isinstance(masked, dict) else report
         write_run_reports(report, self.paths.directory)
         self.listener.run_finished(report)
         return report

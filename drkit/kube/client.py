@@ -24,6 +24,7 @@ from drkit.context import Runtime
 from drkit.kube.config import (
     ClusterConfig,
     context_namespace,
+    credential_values,
     current_context,
     load_client_configuration,
 )
@@ -52,6 +53,7 @@ from drkit.kube.service_proxy import (
     service_proxy_path,
 )
 from drkit.retries import RetryListener
+from drkit.secret_registry import SecretRegistry
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -141,8 +143,11 @@ class Cluster:
         monotonic: Callable[[], float] = time.monotonic,
         retry: RetryPolicy | None = None,
         on_retry: RetryListener | None = None,
+        secrets: SecretRegistry | None = None,
     ) -> None:
         self.config = config
+        # Where the credentials of the context and the data of every Secret seen are registered for masking.
+        self.secrets = secrets if secrets is not None else SecretRegistry()
         self.context = current_context(config)
         self.default_namespace = context_namespace(config)
         self.sleep = sleep
@@ -154,6 +159,7 @@ class Cluster:
         from kubernetes.client import ApiClient  # noqa: PLC0415 - lazy: start-up
 
         client_configuration = load_client_configuration(config, state_dir / "kube")
+        self.secrets.add_all(credential_values(client_configuration))
         self.host: str = str(client_configuration.host)
         self._api: ApiClient = ApiClient(client_configuration)
         self._discovery = Discovery(self._get_json_for_discovery)
@@ -230,7 +236,7 @@ class Cluster:
             obj = self._retrying(Safety.READ, f"get {ref}", lambda _: self._request("GET", path, op))
         except NotFound:
             return None
-        return _with_type(obj, info)
+        return self._typed(obj, info)
 
     def list(
         self,
@@ -267,7 +273,7 @@ class Cluster:
                     if token:
                         query.append(("continue", token))
                     page = self._read(f"list {info.group_resource}", path, op, query)
-                    items.extend(_with_type(i, info) for i in page.get("items") or [])
+                    items.extend(self._typed(i, info) for i in page.get("items") or [])
                     meta = page.get("metadata") or {}
                     token = meta.get("continue") or None
                     if not token:
@@ -283,7 +289,7 @@ class Cluster:
     ) -> dict[str, Any]:
         """Server-side apply: the server merges `obj` into what exists (or creates it) and owns the fields."""
         info, ref = self.resolve(ObjectRef.of(obj))
-        body = _with_namespace(obj, ref)
+        body = self._outgoing(_with_namespace(obj, ref))
         op = self._op("patch", info, ref.namespace, ref.name)
         path = self.path(info, ref.namespace, ref.name)
         query = _query(
@@ -294,7 +300,7 @@ class Cluster:
             f"apply {ref}",
             lambda _: self._request("PATCH", path, op, query, body, "application/apply-patch+yaml"),
         )
-        return _with_type(result, info)
+        return self._typed(result, info)
 
     def create(
         self, obj: Mapping[str, Any], dry_run: bool = False, *, look_before_repeat: bool = False
@@ -306,7 +312,7 @@ class Cluster:
         if meta.get("generateName") and not meta.get("name"):
             return self._create_generated(obj, dry_run, look_before_repeat)
         info, ref = self.resolve(ObjectRef.of(obj))
-        body = _with_namespace(obj, ref)
+        body = self._outgoing(_with_namespace(obj, ref))
         op = self._op("create", info, ref.namespace, ref.name)
         path = self.path(info, ref.namespace)
 
@@ -319,7 +325,7 @@ class Cluster:
                     raise
                 return existing  # our earlier attempt created it before its answer was lost
 
-        return _with_type(self._retrying(Safety.CREATE, f"create {ref}", attempt), info)
+        return self._typed(self._retrying(Safety.CREATE, f"create {ref}", attempt), info)
 
     def _create_generated(self, obj: Mapping[str, Any], dry_run: bool, look: bool) -> dict[str, Any]:
         """generateName objects get a new name per attempt, so a blind repeat could create a twin.
@@ -334,7 +340,7 @@ class Cluster:
             if info.namespaced
             else None
         )
-        body = copy.deepcopy(dict(obj))
+        body = self._outgoing(copy.deepcopy(dict(obj)))
         if namespace:
             body["metadata"]["namespace"] = namespace
         token = uuid.uuid4().hex
@@ -357,12 +363,12 @@ class Cluster:
             return self._request("POST", path, op, _query(dryRun="All" if dry_run else ""), body)
 
         safety = Safety.CREATE if look else Safety.UNSAFE
-        return _with_type(self._retrying(safety, what, attempt), info)
+        return self._typed(self._retrying(safety, what, attempt), info)
 
     def replace(self, obj: Mapping[str, Any], dry_run: bool = False) -> dict[str, Any]:
         """PUT the whole object; with metadata.resourceVersion a stale copy is refused (Conflict)."""
         info, ref = self.resolve(ObjectRef.of(obj))
-        body = _with_namespace(obj, ref)
+        body = self._outgoing(_with_namespace(obj, ref))
         guarded = bool((obj.get("metadata") or {}).get("resourceVersion"))
         op = self._op("update", info, ref.namespace, ref.name)
         path = self.path(info, ref.namespace, ref.name)
@@ -371,7 +377,7 @@ class Cluster:
             f"replace {ref}",
             lambda _: self._request("PUT", path, op, _query(dryRun="All" if dry_run else ""), body),
         )
-        return _with_type(result, info)
+        return self._typed(result, info)
 
     def patch_merge(
         self,
@@ -403,7 +409,7 @@ class Cluster:
                 return current
 
         safety = Safety.GUARDED if resource_version else Safety.IDEMPOTENT
-        return _with_type(self._retrying(safety, f"patch {ref}", attempt), info)
+        return self._typed(self._retrying(safety, f"patch {ref}", attempt), info)
 
     def patch_json(
         self, ref: ObjectRef, ops: Sequence[Mapping[str, Any]], dry_run: bool = False
@@ -426,7 +432,7 @@ class Cluster:
                 "application/json-patch+json",
             ),
         )
-        return _with_type(result, info)
+        return self._typed(result, info)
 
     def delete(
         self,
@@ -485,7 +491,7 @@ class Cluster:
             f"finalize Namespace {name}",
             lambda _: self._request("PUT", path, op, [], body),
         )
-        return _with_type(result, info)
+        return self._typed(result, info)
 
     # --- the API server's service proxy ----------------------------------------------------------
 
@@ -650,13 +656,31 @@ class Cluster:
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
-                        yield _parse_event(line, op, info)
+                        yield self._observed(_parse_event(line, op, info))
         except KubeError:
             raise
         except Exception as exc:
             raise translate(exc, op, self.host) from None
         if buffer.strip():
-            yield _parse_event(buffer, op, info)
+            yield self._observed(_parse_event(buffer, op, info))
+
+    def _observed(self, event: WatchEvent) -> WatchEvent:
+        self.secrets.add_secret_object(event.object)
+        return event
+
+    # --- secrets -------------------------------------------------------------------------------------
+
+    def _typed(self, obj: dict[str, Any], info: ResourceInfo) -> dict[str, Any]:
+        """An object from the server with its type filled in, and its data registered if it is a Secret:
+        whatever drkit reads is masked from then on, before any step can print or record it."""
+        typed = _with_type(obj, info)
+        self.secrets.add_secret_object(typed)
+        return typed
+
+    def _outgoing(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A body drkit sends: a Secret manifest's data (read from the playbook's files) is secret too."""
+        self.secrets.add_secret_object(body)
+        return body
 
     # --- the one place that calls the library ----------------------------------------------------
 
@@ -691,6 +715,10 @@ class Cluster:
             body=body,
             auth_settings=["BearerToken"],
         )
+        # The token as sent, which an exec plugin or a projected service-account token may have refreshed.
+        sent = dict(request[2] or {}).get("authorization") or dict(request[2] or {}).get("Authorization")
+        if isinstance(sent, str):
+            self.secrets.add(sent.removeprefix("Bearer ").strip())
         return self._api.call_api(*request, _request_timeout=timeout)
 
     def _request(  # noqa: PLR0917 (private plumbing)
@@ -796,4 +824,5 @@ def open_cluster(
         monotonic=runtime.monotonic,
         retry=retry,
         on_retry=on_retry,
+        secrets=runtime.secrets,
     )

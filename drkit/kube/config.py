@@ -7,6 +7,7 @@ os.environ (the in-cluster loader of the kubernetes library is the one exception
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from ruamel.yaml import YAML
 from drkit.kube.errors import ConfigError
 
 IN_CLUSTER_CONTEXT = "in-cluster"
+# A client key file larger than this is not a key (RSA 8192 PEM is about 6 KiB): it is not read for masking.
+_MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -165,3 +168,39 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     # One retry layer only (drkit.kube.retry): urllib3 must not retry on its own.
     client_config.retries = False
     return client_config
+
+
+def _authorization_secrets(header: str) -> list[str]:
+    """`Bearer TOKEN` -> the token; `Basic B64` (the library's form of a kubeconfig's username/password) ->
+    the encoded pair and the password in it."""
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return [credential.strip() if credential else header.strip()]
+    try:
+        _user, _, password = base64.b64decode(credential, validate=True).decode("utf-8").partition(":")
+    except ValueError:
+        return [credential]
+    return [credential, password]
+
+
+def credential_values(client_config: Any) -> list[str]:
+    """The secrets of a loaded context, for masking: the bearer token (from the kubeconfig, a token file, an
+    exec plugin or the Pod's service account), the basic-auth password, and the client key, as the PEM the
+    library reads and as the base64 of it that `client-key-data` holds."""
+    values: list[str] = []
+    for value in (getattr(client_config, "api_key", None) or {}).values():
+        if isinstance(value, str):
+            values += _authorization_secrets(value)
+    password = getattr(client_config, "password", None)
+    if isinstance(password, str):
+        values.append(password)
+    key_file = getattr(client_config, "key_file", None)
+    if isinstance(key_file, str) and key_file:
+        try:
+            path = Path(key_file)
+            if path.stat().st_size <= _MAX_KEY_FILE_BYTES:
+                key = path.read_bytes()
+                values += [key.decode("utf-8", errors="replace"), base64.b64encode(key).decode("ascii")]
+        except OSError:
+            pass  # the library reports an unreadable key when it connects
+    return values

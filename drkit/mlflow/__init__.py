@@ -5,7 +5,14 @@
 this package.
 """
 
-from drkit.mlflow.client import MlflowClient, MlflowRetryPolicy, MlflowSettings, display_url
+from drkit.mlflow.client import (
+    SECRET_ENV_VARS,
+    MlflowClient,
+    MlflowRetryPolicy,
+    MlflowSettings,
+    display_url,
+    secret_values,
+)
 from drkit.mlflow.errors import (
     ExperimentNotFound,
     MlflowApiError,
@@ -31,6 +38,7 @@ from drkit.mlflow.locate import (
 )
 
 __all__ = [
+    "SECRET_ENV_VARS",
     "ExperimentNotFound",
     "MlflowApiError",
     "MlflowAuthError",
@@ -52,6 +60,7 @@ __all__ = [
     "display_url",
     "locate",
     "parse_registered",
+    "secret_values",
     "to_storage_uri",
     "verify_mlmodel",
 ]

@@ -42,7 +42,14 @@ SEARCH_PAGE_SIZE = 1000
 
 Auth = Literal["env", "none"]
 
-CREDENTIALS_HINT = "set MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN"
+# The environment variables the client reads credentials from; the last two hold secrets (SECRET_ENV_VARS):
+# the engine registers their values for masking from this tuple, so there is no second list to forget.
+USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
+PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"  # noqa: S105 - the variable's name, not a password
+TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"  # noqa: S105 - the variable's name, not a token
+SECRET_ENV_VARS = (PASSWORD_ENV, TOKEN_ENV)
+
+CREDENTIALS_HINT = f"set {USERNAME_ENV}/{PASSWORD_ENV} or {TOKEN_ENV}"
 
 
 @dataclass(frozen=True)
@@ -325,15 +332,29 @@ def _auth_headers(auth: Auth, env: Mapping[str, str]) -> tuple[dict[str, str], s
     """Headers carrying the credentials, and what kind they are (for messages; never the values)."""
     if auth == "none":
         return {}, "none"
-    username = env.get("MLFLOW_TRACKING_USERNAME")
-    password = env.get("MLFLOW_TRACKING_PASSWORD")
-    if username and password is not None:
-        pair = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    pair = _basic_pair(env)
+    if pair is not None:
         return {"Authorization": f"Basic {pair}"}, "basic"
-    token = env.get("MLFLOW_TRACKING_TOKEN")
+    token = env.get(TOKEN_ENV)
     if token:
         return {"Authorization": f"Bearer {token}"}, "bearer"
     return {}, "none"
+
+
+def _basic_pair(env: Mapping[str, str]) -> str | None:
+    username = env.get(USERNAME_ENV)
+    password = env.get(PASSWORD_ENV)
+    if username and password is not None:
+        return base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return None
+
+
+def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The credentials in `env` that must never be shown: every SECRET_ENV_VARS value, and the Basic
+    header's encoded pair (a program that echoes the header it sends would print that)."""
+    values = [env[name] for name in SECRET_ENV_VARS if env.get(name)]
+    pair = _basic_pair(env)
+    return tuple(values if pair is None else [*values, pair])
 
 
 def _verify_setting(settings: MlflowSettings, env: Mapping[str, str]) -> bool | str:

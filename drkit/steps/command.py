@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,25 +110,38 @@ def parse_settings(body: object) -> CommandSettings:
 
 
 def execute(settings: CommandSettings, ctx: StepContext, *, timeout: float | None) -> StepResult:
-    """Run the program once and turn its exit status and output into a result."""
+    """Run the program once and turn its exit status and output into a result.
+
+    The program's output is masked with the run's secrets before it is cut short (for the live view, the
+    failure message): a cut through a secret would leave a prefix the masking no longer recognises."""
     env = {**ctx.runtime.env, **settings.env}
+    mask = ctx.runtime.secrets.mask
     outcome = run_process(
         settings.command,
         cwd=settings.workdir(ctx.base_dir),
         env=env,
         timeout=timeout,
-        on_line=lambda line: ctx.progress(line[:200]),
+        on_line=lambda line: ctx.progress(mask(line)[:200]),
         monotonic=ctx.runtime.monotonic,
     )
-    return judge(settings, outcome, timeout, settings.workdir(ctx.base_dir))
+    return judge(settings, outcome, timeout, settings.workdir(ctx.base_dir), mask)
 
 
-def judge(settings: CommandSettings, outcome: ProcessResult, timeout: float | None, cwd: Path) -> StepResult:
+def judge(
+    settings: CommandSettings,
+    outcome: ProcessResult,
+    timeout: float | None,
+    cwd: Path,
+    mask: Callable[[str], str] = lambda text: text,
+) -> StepResult:
+    """The verdict on one run of the program; `successPattern` is matched against the output as it was,
+    what is reported is masked."""
+    shown = tuple(mask(line) for line in outcome.tail)
     details: dict[str, object] = {
         "command": settings.display(),
         "cwd": str(cwd),
         "exitCode": outcome.exit_code,
-        "outputTail": list(outcome.tail),
+        "outputTail": list(shown),
     }
     if outcome.timed_out:
         details["timedOut"] = True
@@ -138,7 +151,7 @@ def judge(settings: CommandSettings, outcome: ProcessResult, timeout: float | No
             details,
         )
     if outcome.exit_code != settings.expect_exit:
-        last = next((line for line in reversed(outcome.tail) if line.strip()), "")
+        last = next((line for line in reversed(shown) if line.strip()), "")
         suffix = f": {last[:160]}" if last else ""
         return StepResult(
             StepStatus.FAILED,

@@ -251,7 +251,7 @@ def attempt_once(settings: HttpSettings, ctx: StepContext) -> StepResult:
     except AdapterError as exc:
         return StepResult(StepStatus.FAILED, exc.message, details)
     details["status"] = response.status
-    details["bodyExcerpt"] = excerpt(response.text)
+    details["bodyExcerpt"] = excerpt(ctx.runtime.secrets.mask(response.text))  # masked before it is cut
     problem = judge(settings, response)
     if problem is not None:
         return StepResult(StepStatus.FAILED, f"{settings.method} {settings.url}: {problem}", details)

@@ -17,7 +17,7 @@ on `pods` with a selector, `get` with a name).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,16 +151,19 @@ class LogVerdict:
         return self.error is None and not self.missing and not self.unwanted
 
 
-def judge_log(settings: PodLogsSettings, pod: str, text: str) -> LogVerdict:
-    """The verdict on one log's text (pure: the tests feed it text)."""
+def judge_log(
+    settings: PodLogsSettings, pod: str, text: str, mask: Callable[[str], str] = lambda line: line
+) -> LogVerdict:
+    """The verdict on one log's text (pure: the tests feed it text). The lines shown are masked with the
+    run's secrets (`mask`) before they are cut short, so no prefix of a secret is left."""
     missing = [repr(t) for t in settings.contains if t not in text]
     missing += [f"/{p.pattern}/" for p in settings.matches if p.search(text) is None]
     unwanted = tuple(repr(t) for t in settings.absent if t in text)
     lines = text.splitlines()
-    shown = tuple(_shown(line) for line in lines[-SHOWN_LINES:])
+    shown = tuple(_shown(mask(line)) for line in lines[-SHOWN_LINES:])
     if unwanted:  # show where the unwanted text is, not only the end
-        first = next(line for line in lines if any(t in line for t in settings.absent))
-        shown = (_shown(first), *(s for s in shown if s != _shown(first)))
+        first = _shown(mask(next(line for line in lines if any(t in line for t in settings.absent))))
+        shown = (first, *(s for s in shown if s != first))
     return LogVerdict(pod, tuple(missing), unwanted, shown)
 
 
@@ -197,7 +200,7 @@ class PodLogsProbe:
             except DrkitError as exc:  # a KubeError: not started yet, no previous run, RBAC...
                 verdicts.append(LogVerdict(name, error=exc.message))
                 continue
-            verdicts.append(judge_log(s, name, text))
+            verdicts.append(judge_log(s, name, text, ctx.runtime.secrets.mask))
         return report(s, verdicts)
 
 

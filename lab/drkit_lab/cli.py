@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from ruamel.yaml import YAML
 from drkit_lab import launcher
 from drkit_lab.errors import EXIT_FAILED, LabError, LabUsageError
 from drkit_lab.faults import FaultSettings
+from drkit_lab.mlflow_server import MlflowAuth
 from drkit_lab.sealing import lab_sealing_key
 from drkit_lab.sealing import seal as seal_values
 from drkit_lab.state import DEFAULT_DIR, StateDir, admin_request, read_lab_info
@@ -95,6 +97,12 @@ def lab() -> None:
     "kube-controller-manager built from source (built once, about 8 minutes; see `drkit lab build`).",
 )
 @click.option("--no-mlflow", is_flag=True, help="Do not start the MLflow server.")
+@click.option(
+    "--mlflow-basic-auth",
+    is_flag=True,
+    help="Run MLflow's basic-auth app (needs mlflow[auth]): an admin user with a generated password, which "
+    "`drkit lab env` exports as MLFLOW_TRACKING_USERNAME/PASSWORD.",
+)
 @click.option("--platform", type=click.Choice(["financial-mlops"]), help="Install a demo platform.")
 @click.option("--insecure-http", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
 @click.option("--foreground", is_flag=True, help="Run in this terminal until Ctrl-C.")
@@ -109,6 +117,7 @@ def up(
     host: str,
     control_plane: str,
     no_mlflow: bool,
+    mlflow_basic_auth: bool,
     platform: str | None,
     insecure_http: bool,
     foreground: bool,
@@ -124,6 +133,8 @@ def up(
     """Start the lab in the background and print how to reach it."""
     if platform and no_mlflow:
         raise LabUsageError("--platform needs MLflow (the platform's models are trained into it)")
+    if mlflow_basic_auth and no_mlflow:
+        raise LabUsageError("--mlflow-basic-auth and --no-mlflow exclude each other")
     if error_codes is not None:
         launcher.parse_error_codes(error_codes)
     if control_plane == "real" and insecure_http:
@@ -143,6 +154,7 @@ def up(
 
         ensure_serving(progress=lambda line: click.echo(f"  {line}", err=True))
     args += ["--no-mlflow"] if no_mlflow else []
+    args += ["--mlflow-basic-auth"] if mlflow_basic_auth else []
     args += ["--insecure-http"] if insecure_http else []
     args += ["--platform", platform] if platform else []
     for flag, value in (
@@ -157,7 +169,7 @@ def up(
             args += [flag, str(value)]
     for name in controller_down:
         args += ["--controller-down", name]
-    launcher.preflight(state, host=host, port=port, mlflow=not no_mlflow)
+    launcher.preflight(state, host=host, port=port, mlflow=not no_mlflow, mlflow_auth=mlflow_basic_auth)
     if foreground:
         from drkit_lab.runner import run  # noqa: PLC0415 (the server side loads only when it runs here)
 
@@ -231,13 +243,17 @@ def _env_lines(state: StateDir) -> str:
     lines = [f"export KUBECONFIG={state.kubeconfig}"]
     if info is not None and info.mlflow_url:
         lines.append(f"export MLFLOW_TRACKING_URI={info.mlflow_url}")
+        if info.mlflow_basic_auth:
+            auth = MlflowAuth.for_data_dir(state.mlflow_dir)
+            lines += [f"export {name}={shlex.quote(value)}" for name, value in auth.client_env.items()]
     return "\n".join(lines)
 
 
 @lab.command()
 @_dir_option
 def env(directory: Path | None) -> None:
-    """Print `export` lines for KUBECONFIG and MLFLOW_TRACKING_URI (eval "$(drkit lab env)")."""
+    """Print `export` lines for KUBECONFIG and MLFLOW_TRACKING_URI, and MLflow's credentials when it runs
+    with basic auth (eval "$(drkit lab env)")."""
     state = _state(directory)
     if read_lab_info(state) is None:
         raise LabUsageError(f"no lab is running from {state.root}", hint="start one with `drkit lab up`")

@@ -86,12 +86,12 @@ def refuse_if_running(state: StateDir) -> None:
         )
 
 
-def preflight(state: StateDir, *, host: str, port: int, mlflow: bool) -> None:
+def preflight(state: StateDir, *, host: str, port: int, mlflow: bool, mlflow_auth: bool = False) -> None:
     """Every check that can fail fast, before anything is spawned."""
     refuse_if_running(state)
     check_port_free(host, port)
     if mlflow:
-        require_mlflow()
+        require_mlflow(auth=mlflow_auth)
 
 
 def start_detached(

@@ -8,7 +8,9 @@ starts worker processes, and stopping the group is the only way to be sure none 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -38,15 +40,42 @@ class MlflowStartFailed(LabError):
     """The server process exited or never answered /health."""
 
 
-def mlflow_server_available(python: str = sys.executable) -> bool:
-    """True when `python` can run `mlflow server` (MLflow itself and its web stack are importable).
+@dataclass(frozen=True)
+class MlflowAuth:
+    """MLflow's own basic-auth app (`mlflow server --app-name basic-auth`): one admin user, every other
+    request refused (401). The password is generated once per MLflow data directory and kept there (0600):
+    the auth database keeps the admin's first password, so a restarted lab must use the same one."""
+
+    username: str
+    password: str
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> MlflowAuth:
+        path = data_dir / "credentials.json"
+        if path.exists():
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            return cls(str(stored["username"]), str(stored["password"]))
+        auth = cls("admin", secrets.token_urlsafe(18))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"username": auth.username, "password": auth.password}, handle)
+        return auth
+
+    @property
+    def client_env(self) -> dict[str, str]:
+        """What an MLflow client (drkit, the lab's training jobs) needs in its environment."""
+        return {"MLFLOW_TRACKING_USERNAME": self.username, "MLFLOW_TRACKING_PASSWORD": self.password}
+
+
+def mlflow_server_available(python: str = sys.executable, *, auth: bool = False) -> bool:
+    """True when `python` can run `mlflow server` (MLflow itself and its web stack are importable), with
+    `auth` its basic-auth app too (Flask-WTF, which `mlflow[auth]` installs, for its CSRF protection).
 
     Asks the interpreter with `find_spec` so nothing heavy is imported; `mlflow-skinny` alone has no Flask.
     """
-    probe = (
-        "import importlib.util as u, sys; "
-        "sys.exit(0 if u.find_spec('mlflow') and u.find_spec('flask') else 1)"
-    )
+    modules = ("mlflow", "flask", "flask_wtf") if auth else ("mlflow", "flask")
+    probe = f"import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in {modules!r}) else 1)"
     try:
         done = subprocess.run([python, "-c", probe], capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
@@ -54,8 +83,12 @@ def mlflow_server_available(python: str = sys.executable) -> bool:
     return done.returncode == 0
 
 
-def require_mlflow(python: str = sys.executable) -> None:
-    if not mlflow_server_available(python):
+def require_mlflow(python: str = sys.executable, *, auth: bool = False) -> None:
+    if not mlflow_server_available(python, auth=auth):
+        if auth and mlflow_server_available(python):
+            raise MlflowNotInstalled(
+                "MLflow's basic-auth app needs Flask-WTF, which is not installed: pip install 'mlflow[auth]'"
+            )
         raise MlflowNotInstalled(
             "MLflow is not installed in this environment: pip install 'drkit[lab]', "
             "or run `drkit lab up --no-mlflow`"
@@ -82,6 +115,14 @@ class MlflowPaths:
     def artifacts(self) -> Path:
         return self.root / "artifacts"
 
+    @property
+    def auth_config(self) -> Path:
+        return self.root / "basic_auth.ini"
+
+    @property
+    def auth_db(self) -> Path:
+        return self.root / "basic_auth.db"
+
 
 class MlflowServer:
     """One `mlflow server` child process. `start()` returns once /health answers 200."""
@@ -95,8 +136,10 @@ class MlflowServer:
         port: int = 0,
         python: str = sys.executable,
         workers: int = 1,
+        auth: MlflowAuth | None = None,
     ) -> None:
         self.paths = MlflowPaths(data_dir)
+        self.auth = auth
         self.log_file = log_file
         self.host = host
         self.port = port or free_port(host)
@@ -114,11 +157,13 @@ class MlflowServer:
         return self._proc.pid if self._proc else None
 
     def command(self) -> list[str]:
+        app = ["--app-name", "basic-auth"] if self.auth is not None else []
         return [
             self.python,
             "-m",
             "mlflow",
             "server",
+            *app,
             "--backend-store-uri",
             f"sqlite:///{self.paths.db}",
             "--artifacts-destination",
@@ -133,7 +178,7 @@ class MlflowServer:
         ]
 
     def start(self, deadline_s: float = _HEALTH_DEADLINE_S) -> None:
-        require_mlflow(self.python)
+        require_mlflow(self.python, auth=self.auth is not None)
         self.paths.artifacts.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_file.open("ab")
@@ -143,6 +188,8 @@ class MlflowServer:
         env.setdefault("DO_NOT_TRACK", "true")
         # The GenAI job runner starts a swarm of worker processes the lab never uses.
         env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+        if self.auth is not None:
+            env.update(self._auth_env())
         self._proc = subprocess.Popen(
             self.command(),
             stdout=self._log,
@@ -156,6 +203,26 @@ class MlflowServer:
         except BaseException:
             self.stop()
             raise
+
+    def _auth_env(self) -> dict[str, str]:
+        """The basic-auth app's configuration: its own user database beside the tracking one, the admin it
+        creates on first start, READ for nobody else (every unauthenticated request is refused anyway), and
+        the static key its CSRF protection requires (MLflow refuses to start without one)."""
+        assert self.auth is not None
+        self.paths.auth_config.write_text(
+            "[mlflow]\n"
+            "default_permission = READ\n"
+            f"database_uri = sqlite:///{self.paths.auth_db}\n"
+            f"admin_username = {self.auth.username}\n"
+            f"admin_password = {self.auth.password}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+            encoding="utf-8",
+        )
+        self.paths.auth_config.chmod(0o600)
+        return {
+            "MLFLOW_AUTH_CONFIG_PATH": str(self.paths.auth_config),
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
+        }
 
     def _wait_healthy(self, deadline_s: float) -> None:
         assert self._proc is not None

@@ -38,7 +38,7 @@ from drkit_lab.faults import Faults, FaultSettings
 from drkit_lab.kubeapi import ApiClient, ApiConnection
 from drkit_lab.kubeconfig import new_token, render_kubeconfig, write_kubeconfig
 from drkit_lab.launcher import check_port_free, parse_error_codes, port_in_use_error
-from drkit_lab.mlflow_server import ARTIFACTS_BUCKET_ROOT, MlflowServer
+from drkit_lab.mlflow_server import ARTIFACTS_BUCKET_ROOT, MlflowAuth, MlflowServer
 from drkit_lab.platforms import ensure_system_namespaces, install_platform
 from drkit_lab.settings import LabSettings
 from drkit_lab.state import LabInfo, StateDir, remove_lab_info, write_lab_info
@@ -76,6 +76,7 @@ class Lab:
         port: int = 0,
         mlflow: bool = True,
         mlflow_port: int = 0,
+        mlflow_basic_auth: bool = False,
         tls: bool = True,
         platform: str | None = None,
         progress: Progress | None = None,
@@ -89,6 +90,7 @@ class Lab:
         self.port = port
         self.use_mlflow = mlflow
         self.mlflow_port = mlflow_port
+        self.mlflow_basic_auth = mlflow_basic_auth
         self.use_tls = tls
         self.platform = platform
         self._progress = progress or (lambda line: log.info("%s", line))
@@ -132,6 +134,12 @@ class Lab:
     def mlflow_uri(self) -> str | None:
         return self.mlflow.url if self.mlflow else None
 
+    @property
+    def mlflow_client_env(self) -> dict[str, str]:
+        """The credentials an MLflow client needs (empty unless MLflow runs with basic auth)."""
+        auth = self.mlflow.auth if self.mlflow else None
+        return auth.client_env if auth is not None else {}
+
     def api(self, user_agent: str) -> ApiClient:
         """An API client with the lab's system credential (not faulted, not logged): for what the lab plays
         itself, such as a platform's original bootstrap. Close it after use."""
@@ -153,18 +161,20 @@ class Lab:
     def _start_parts(self) -> None:
         if self.use_mlflow:
             self._progress("starting MLflow")
+            auth = MlflowAuth.for_data_dir(self.state.mlflow_dir) if self.mlflow_basic_auth else None
             self.mlflow = MlflowServer(
-                self.state.mlflow_dir, self.state.mlflow_log, host=self.host, port=self.mlflow_port
+                self.state.mlflow_dir, self.state.mlflow_log, host=self.host, port=self.mlflow_port, auth=auth
             )
             self.mlflow.start()
             artifacts = self.mlflow.paths.artifacts
             self.settings = dataclasses.replace(
                 self.settings,
                 mlflow_uri=self.mlflow.url,
+                mlflow_client_env=self.mlflow_client_env,
                 mlflow_artifacts_dir=artifacts,
                 storage_roots={ARTIFACTS_BUCKET_ROOT: artifacts, **self.settings.storage_roots},
             )
-            self._progress(f"MLflow is up at {self.mlflow.url}")
+            self._progress(f"MLflow is up at {self.mlflow.url}" + (" (basic auth)" if auth else ""))
         start = self._start_real if self.control_plane == "real" else self._start_emulated
         control_plane_parts, self.connection = start()
         with self.api("lab-bootstrap") as bootstrap:
@@ -275,6 +285,7 @@ class Lab:
             started=self.started_at or time.time(),
             platform=self.platform,
             mlflow_pid=self.mlflow.pid if self.mlflow else None,
+            mlflow_basic_auth=bool(self.mlflow and self.mlflow.auth),
         )
 
     # The admin endpoint.
@@ -377,6 +388,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=6443)
     p.add_argument("--mlflow-port", type=int, default=0)
     p.add_argument("--no-mlflow", action="store_true")
+    p.add_argument("--mlflow-basic-auth", action="store_true")
     p.add_argument("--insecure-http", action="store_true")
     p.add_argument("--platform")
     p.add_argument("--control-plane", choices=["emulated", "real"], default="emulated")
@@ -413,6 +425,7 @@ def lab_from_args(args: argparse.Namespace, progress: Progress | None = None) ->
         port=args.port,
         mlflow=not args.no_mlflow,
         mlflow_port=args.mlflow_port,
+        mlflow_basic_auth=args.mlflow_basic_auth,
         tls=not args.insecure_http,
         platform=args.platform,
         progress=progress,

@@ -17,6 +17,8 @@ class LabSettings:
     model_ready_delay: float = 0.5  # seconds a Seldon Model takes to become Ready once its artifact is found
     step_delay: float = 0.5  # seconds an Argo workflow step takes on top of its real work
     mlflow_uri: str | None = None
+    # What an MLflow client needs besides the URI (MLFLOW_TRACKING_USERNAME/PASSWORD with basic auth).
+    mlflow_client_env: dict[str, str] = field(default_factory=dict)
     mlflow_artifacts_dir: Path | None = None
     # Storage URI prefix -> local directory, e.g. {"s3://mlflow-artifacts/": <artifacts dir>}.
     storage_roots: dict[str, Path] = field(default_factory=dict)

@@ -79,6 +79,7 @@ class LabInfo:
     started: float
     platform: str | None = None
     mlflow_pid: int | None = None  # its own process group: `lab down` kills it if the runner cannot
+    mlflow_basic_auth: bool = False  # MLflow's basic-auth app: `lab env` prints the credentials too
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -95,6 +96,7 @@ class LabInfo:
             started=float(data["started"]),
             platform=data.get("platform"),
             mlflow_pid=data.get("mlflow_pid"),
+            mlflow_basic_auth=bool(data.get("mlflow_basic_auth", False)),
         )
 
 

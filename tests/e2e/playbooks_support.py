@@ -106,15 +106,16 @@ def explain(result: DrkitResult) -> str:
 # --- lab only -------------------------------------------------------------------------------------------
 
 
-def lab_start_platform(state_dir: Path) -> LabHandle:
-    """Lab only: a private lab with MLflow and the financial-mlops platform installed (models trained)."""
+def lab_start_platform(state_dir: Path, *, mlflow_basic_auth: bool = False) -> LabHandle:
+    """Lab only: a private lab with MLflow and the financial-mlops platform installed (models trained);
+    with `mlflow_basic_auth`, MLflow is its basic-auth app (credentials: `handle.lab.mlflow_client_env`)."""
     from drkit_lab.runner import Lab  # noqa: PLC0415 (lab-only)
     from drkit_lab.settings import LabSettings  # noqa: PLC0415
 
     settings = LabSettings(
         state_dir=state_dir, workload_ready_delay=0.2, model_ready_delay=0.1, step_delay=0.1
     )
-    lab = Lab(settings, mlflow=True, platform="financial-mlops").start()
+    lab = Lab(settings, mlflow=True, mlflow_basic_auth=mlflow_basic_auth, platform="financial-mlops").start()
     assert lab.mlflow_uri is not None
     return LabHandle(lab, lab.kubeconfig_path, lab.api_url, lab.mlflow_uri, lab.ca_path, lab.token)
 

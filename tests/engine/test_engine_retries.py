@@ -63,7 +63,7 @@ def test_retried_requests_are_counted_per_step_with_their_causes(
     causes = {r.cause for r in step.retries}
     assert causes, "the faults made no request fail"
     assert causes <= {"HTTP 503 ServiceUnavailable", "HTTP 500 InternalError"}, causes
-    assert step.retried == sum(r.count for r in step.retries) >= 2
+    assert step.retried == sum(r.count for r in step.retries) >= 1
     journal = read_journal(next((runtime.state_dir / "runs").iterdir()) / "journal.jsonl")
     bursts = [e for e in journal if e["event"] == "retry"]
     started = listener.names().index("step-started")  # the plan's reads (before) are retried too, uncounted

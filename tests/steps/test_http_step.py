@@ -18,6 +18,8 @@ from drkit.steps import http
 from drkit.steps.base import StepStatus
 from drkit.steps.settings import StepConfigError
 
+KNOWN_SECRET = "registered-secret-0f9e8d"
+
 
 class Handler(BaseHTTPRequestHandler):
     flaky_left = 0
@@ -48,6 +50,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(503, {"status": "starting"})
             else:
                 self._send(200, {"status": "ok"})
+        elif self.path == "/known-secret":  # a value drkit knows is secret, where the excerpt is cut
+            self._send(200, "x" * 290 + " " + KNOWN_SECRET + " and more")
         elif self.path == "/leaky":
             self._send(500, {"error": "bad", "token": "tok-SECRET-123", "pad": "x" * 1000})
         else:
@@ -178,3 +182,13 @@ def test_settings_are_checked() -> None:
         http.parse_settings({"url": "http://x", "expect": {"json": [{"path": "status", "equals": 1}]}})
     with pytest.raises(StepConfigError):
         http.parse_settings({"url": "http://x", "expect": {"json": [{"path": "$.a", "matches": "("}]}})
+
+
+def test_a_known_secret_in_the_answer_is_masked_before_the_excerpt_is_cut(
+    server: str, runtime: Runtime
+) -> None:
+    runtime.secrets.add(KNOWN_SECRET)
+    result = attempt({"url": f"{server}/known-secret"}, runtime)
+    excerpt = str(result.details["bodyExcerpt"])
+    # Cut at 300 characters after masking; cut before, the first 9 characters of the value would be left.
+    assert excerpt == "x" * 290 + " **** and …"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from steps_support import playbook_in
 
+from drkit.secret_registry import SecretRegistry
 from drkit.steps.base import StepStatus
 from drkit.steps.pod_logs import PROBE_KIND, judge_log, parse_settings, report
 from drkit.steps.settings import StepConfigError
@@ -103,3 +104,15 @@ def test_the_item_describes_what_it_reads(tmp_path: Path) -> None:
     text = probe.describe()
     assert text.startswith("previous log of container mlserver of pods with labels app=mlserver")
     assert "'Loaded model'" in text
+
+
+def test_known_secrets_in_the_shown_lines_are_masked_before_a_line_is_cut() -> None:
+    settings = parse_settings({**BASE, "contains": ["ok"]})
+    secret = "known-secret-value-81f2"  # straddles the 240-character cut
+    line = "word " * 46 + secret + " tail"
+    registry = SecretRegistry([secret])
+
+    verdict = judge_log(settings, "pod-0", line, registry.mask)
+
+    assert verdict.last_lines == ("word " * 46 + "**** tail",)
+    assert "known" not in verdict.last_lines[0]

@@ -372,6 +372,7 @@ class WorkflowRun:
         env["DRKIT_LAB_STATE_DIR"] = str(self.settings.state_dir)
         if self.settings.mlflow_uri:
             env["MLFLOW_TRACKING_URI"] = self.settings.mlflow_uri
+            env.update(self.settings.mlflow_client_env)
         env.update(self.env_extra)
         for item in container.get("env") or []:
             if "value" in item:

@@ -10,6 +10,7 @@ disaster, and a drill can tear it down.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -92,7 +93,9 @@ def storage_uri(artifact_uri: str) -> str:
     return artifact_uri
 
 
-def _run_job(args: list[str], work_dir: Path, tracking_uri: str, log_name: str) -> dict[str, str]:
+def _run_job(
+    args: list[str], work_dir: Path, tracking_uri: str, log_name: str, client_env: dict[str, str]
+) -> dict[str, str]:
     """Run `python -m drkit_lab.jobs ARGS` and return its `key=value` result lines."""
     log_path = work_dir / log_name
     argv = [sys.executable, "-m", "drkit_lab.jobs", *args]
@@ -102,7 +105,7 @@ def _run_job(args: list[str], work_dir: Path, tracking_uri: str, log_name: str) 
         done = subprocess.run(
             argv,
             cwd=work_dir,
-            env=child_env() | {"MLFLOW_DISABLE_TELEMETRY": "true"},
+            env=child_env() | {"MLFLOW_DISABLE_TELEMETRY": "true"} | client_env,
             stdout=subprocess.PIPE,
             stderr=log_file,
             text=True,
@@ -133,8 +136,9 @@ def train_variants(lab: Lab, progress: Progress) -> dict[str, TrainedModel]:
     work_dir.mkdir(parents=True, exist_ok=True)
     dataset = work_dir / "financial-features.csv"
     progress("running the data pipeline job")
-    _run_job(["data", "--out", str(dataset)], work_dir, tracking_uri, "data-job.log")
-    experiment_id = ensure_experiment(tracking_uri, EXPERIMENT_NAME)
+    client_env = lab.mlflow_client_env
+    _run_job(["data", "--out", str(dataset)], work_dir, tracking_uri, "data-job.log", client_env)
+    experiment_id = ensure_experiment(tracking_uri, EXPERIMENT_NAME, client_env)
     progress(
         f"training {' and '.join(VARIANTS)} (in parallel) into MLflow experiment {EXPERIMENT_NAME} "
         f"(id {experiment_id})"
@@ -146,6 +150,7 @@ def train_variants(lab: Lab, progress: Progress) -> dict[str, TrainedModel]:
             work_dir,
             tracking_uri,
             f"train-{variant}.log",
+            client_env,
         )
         if not out.get("model_id") or not out.get("artifact_uri"):
             raise LabError(f"the {variant} training job reported no logged model", hint=f"see {work_dir}")
@@ -167,16 +172,18 @@ def train_variants(lab: Lab, progress: Progress) -> dict[str, TrainedModel]:
     return {model.variant: model for model in trained}
 
 
-def ensure_experiment(tracking_uri: str, name: str) -> str:
+def ensure_experiment(tracking_uri: str, name: str, client_env: dict[str, str] | None = None) -> str:
     """The id of MLflow experiment `name`, created first if needed.
 
     Created here, before the parallel trainings: two clients that both find it missing race to create it, and
-    the loser's run can land in the Default experiment.
+    the loser's run can land in the Default experiment. `client_env`: the basic-auth credentials, if any.
     """
     base = f"{tracking_uri}/api/2.0/mlflow/experiments"
     query = urllib.parse.urlencode({"experiment_name": name})
+    auth = _basic_auth_header(client_env or {})
+    lookup = urllib.request.Request(f"{base}/get-by-name?{query}", headers=auth)  # noqa: S310 (http URL)
     try:
-        with urllib.request.urlopen(f"{base}/get-by-name?{query}", timeout=10) as resp:  # noqa: S310 (http URL)
+        with urllib.request.urlopen(lookup, timeout=10) as resp:  # noqa: S310 (http URL)
             return str(json.loads(resp.read())["experiment"]["experiment_id"])
     except urllib.error.HTTPError as exc:
         exc.close()
@@ -185,11 +192,19 @@ def ensure_experiment(tracking_uri: str, name: str) -> str:
     request = urllib.request.Request(  # noqa: S310 (http URL of the lab's own MLflow)
         f"{base}/create",
         data=json.dumps({"name": name}).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **auth},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
         return str(json.loads(resp.read())["experiment_id"])
+
+
+def _basic_auth_header(client_env: dict[str, str]) -> dict[str, str]:
+    username = client_env.get("MLFLOW_TRACKING_USERNAME")
+    password = client_env.get("MLFLOW_TRACKING_PASSWORD")
+    if not username or password is None:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")}
 
 
 def _variant_of(model: dict[str, Any]) -> str | None:
