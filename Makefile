@@ -37,8 +37,10 @@ controlplane: $(STAMP) ## Build the real control plane (etcd, kube-apiserver, ku
 serving: $(STAMP) ## Build the lab's MLServer environment (its model servers run from it) once
 	$(BIN)/drkit lab build --only serving
 
+# Two test files at a time, as test-real: most end-to-end tests wait on controllers, MLServer loads and
+# pipelines, and each file's module fixtures (a lab, a reference drill) stay on one worker.
 unit: $(STAMP) controlplane serving ## pytest only
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n 2 --dist loadfile --durations=15
 
 test: lint typecheck unit ## lint, types, the whole suite (on the emulated control plane)
 
