@@ -44,6 +44,7 @@ from drkit.playbook.yaml_input import PLAYBOOK_LIMITS, YamlInputError, compose, 
 
 SET_POSITION_FILE = "<--set>"
 
+
 def load_playbook(
     path: Path,
     *,
@@ -206,7 +207,9 @@ class _Loader:
         except YamlInputError as error:
             tab_lines = {p.position.line for p in self.v.problems}
             if error.line not in tab_lines:  # a tab in the indentation is the better explanation
-                self.v.report(Position(self.source.filename, error.line, error.column), error.message, error.hint)
+                self.v.report(
+                    Position(self.source.filename, error.line, error.column), error.message, error.hint
+                )
             return None
         for tag in tags:
             self.v.report(

@@ -73,17 +73,18 @@ class YamlInputError(Exception):
         return f"{where}: {self.message}"
 
 
-def read_limited(path: Path, limits: YamlLimits) -> str:
-    """The text of the file at `path`: a regular file (or a pipe) of at most `limits.max_bytes`, in UTF-8.
+def read_limited(path: Path, limits: YamlLimits, *, allow_pipe: bool = True) -> str:
+    """The text of the file at `path`: a regular file (or, with `allow_pipe`, a pipe: `drkit validate <(...)`)
+    of at most `limits.max_bytes`, in UTF-8.
 
     Raises OSError when it cannot be opened, YamlInputError for everything else.
     """
     info = os.stat(path)  # follows symlinks: what counts is what is read
     if stat.S_ISDIR(info.st_mode):
         raise YamlInputError(0, 0, f"it is a directory, not a {limits.what} file")
-    if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+    if not (stat.S_ISREG(info.st_mode) or (allow_pipe and stat.S_ISFIFO(info.st_mode))):
         raise YamlInputError(
-            0, 0, "it is not a regular file", f"a {limits.what} must be a file (not a device or socket)"
+            0, 0, "it is not a regular file", f"a {limits.what} must be a file (not a device, pipe or socket)"
         )
     if stat.S_ISREG(info.st_mode) and info.st_size > limits.max_bytes:
         raise _too_large(info.st_size, limits)
@@ -201,7 +202,9 @@ class _GuardedComposer(Composer):
                 mark.column + 1,
                 f"the {what} expands to more than {limit} nodes"
                 + (" when its aliases are expanded (an alias bomb?)" if alias else ""),
-                "repeat less with anchors and aliases" if alias else f"a {what} this large is not written by hand",
+                "repeat less with anchors and aliases"
+                if alias
+                else f"a {what} this large is not written by hand",
             )
 
 
@@ -287,7 +290,11 @@ _OPENERS = {
     ),
 }
 # Problems that mean the construct in `context` was never closed (rather than something wrong inside it).
-_UNCLOSED_PROBLEMS = ("expected ',' or", "found unexpected end of stream", "found unexpected document separator")
+_UNCLOSED_PROBLEMS = (
+    "expected ',' or",
+    "found unexpected end of stream",
+    "found unexpected document separator",
+)
 
 _HINTS = {
     "mapping values are not allowed here": "check the indentation, or quote a value that contains ': '",
