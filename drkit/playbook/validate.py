@@ -470,7 +470,8 @@ class Validator:
         if seconds > MAX_SECONDS:
             return self.report(
                 node,
-                f"{where} must be at most {format_duration(MAX_SECONDS)} (30 days), got {format_duration(seconds)}",
+                f"{where} must be at most {format_duration(MAX_SECONDS)} (30 days), "
+                f"got {format_duration(seconds)}",
                 "a duration this long is a mistake in its unit (5000h for 50m?)",
             )
         if ftype.positive and seconds <= 0:

@@ -31,7 +31,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 MIB = 1024 * 1024
@@ -225,7 +225,12 @@ def _expanded_size(node: Node, memo: dict[int, int]) -> int:
 def _yaml(typ: str, limits: YamlLimits) -> tuple[YAML, _Budget]:
     budget = _Budget(limits)
     yaml = YAML(typ=typ, pure=True)
-    yaml.Composer = type("_Composer", (_GuardedComposer,), {"budget": budget})
+
+    class _ThisLoad(_GuardedComposer):
+        pass
+
+    _ThisLoad.budget = budget
+    yaml.Composer = _ThisLoad
     yaml.max_depth = limits.max_depth
     return yaml, budget
 
@@ -333,11 +338,11 @@ def syntax_error(error: MarkedYAMLError | ReaderError, text: str, limits: YamlLi
     if context in _OPENERS and start is not None and problem.startswith(_UNCLOSED_PROBLEMS):
         construct, hint = _OPENERS[context]
         at = f" at {stop.line + 1}:{stop.column + 1}" if stop is not None else ""
+        opened = f"{start.line + 1}:{start.column + 1}"
         return YamlInputError(
             start.line + 1,
             start.column + 1,
-            f"YAML syntax error: the {construct} opened at {start.line + 1}:{start.column + 1} is never closed"
-            f" ({problem}{at})",
+            f"YAML syntax error: the {construct} opened at {opened} is never closed ({problem}{at})",
             hint,
         )
     mark = stop or start

@@ -4,10 +4,10 @@ Rendering goes through the real `kubectl kustomize` (or `kustomize build`) rathe
 so a playbook means exactly what the platform team's own `kubectl apply -k` means. The output is written to
 a file (`-o`), not read from the pipe, as kubectl prints warnings on stderr that must stay out of the YAML.
 Paths are relative to the playbook's directory, so a playbook and its manifests move together; `..` and
-absolute paths are allowed (see docs/playbooks.md, "Paths"). Manifest files and kustomize output are read as
-hostile input (`drkit.playbook.yaml_input`): bounded, UTF-8, core tags only, every document a Kubernetes object.
-Before a run, `check_source` renders each source once so a broken one is a playbook problem (exit 2) before the
-first request; at run time the same failures are step failures, as the run has begun.
+absolute paths are allowed (see docs/playbooks.md, "Paths"). Manifest files and kustomize output are read
+as hostile input (`drkit.playbook.yaml_input`): bounded, UTF-8, core tags only, each document an object.
+Before a run, `check_source` renders each source once, so a broken one is a playbook problem (exit 2) before
+the first request; at run time the same failures are step failures, as the run has begun.
 """
 
 from __future__ import annotations
