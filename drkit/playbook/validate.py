@@ -245,6 +245,8 @@ class Validator:
         self, node: Node, ftype: FieldType, where: str, *, at: Node | None = None, subst: bool
     ) -> object:
         """The plain value of `node` checked against `ftype`, or INVALID after reporting why not."""
+        if isinstance(node, ScalarNode) and not self._fits_its_tag(node, where):
+            return INVALID
         if isinstance(ftype, OneOf):
             return self._one_of(node, ftype, where, at=at, subst=subst)
         if isinstance(ftype, Obj):
@@ -368,7 +370,28 @@ class Validator:
                 return option
         return None
 
+    def _fits_its_tag(self, node: ScalarNode, where: str) -> bool:
+        """An explicit `!!int`, `!!float` or `!!bool` on text that is not one (`!!int abc`) is reported here:
+        the value would not convert. Implicit tags always fit (ruamel resolved them from the text)."""
+        tag, text = node.tag, str(node.value)
+        if tag not in (INT, FLOAT, BOOL):
+            return True
+        if tag == BOOL:
+            fits = text.lower() in ("true", "false")
+        else:
+            try:
+                parse_yaml_int(text) if tag == INT else parse_yaml_float(text)
+                fits = True
+            except ValueError:
+                fits = False
+        if not fits:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            self.report(node, f"'{shown}' is not a valid !!{tag[len(TAG) :]} ({where})", "remove the tag")
+        return fits
+
     def _any(self, node: Node, where: str, *, subst: bool) -> object:
+        if isinstance(node, ScalarNode) and not self._fits_its_tag(node, where):
+            return INVALID
         if isinstance(node, MappingNode):
             pairs = self.pairs(node, where) or []
             return {key: self._any(value, f"'{key}' in {where}", subst=subst) for key, _, value in pairs}
