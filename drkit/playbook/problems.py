@@ -16,14 +16,10 @@ MASK = "****"
 
 # Names that hold secrets: a variable so named is secret, and a line whose key matches has its value masked.
 SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)")
-# `key: value` (block or flow style) where the key looks secret; the value ends at `,` `}` `]` or a comment.
-_SECRET_ASSIGNMENT = re.compile(
-    r"""(?ix)
-    (?P<key>["']?[\w.-]*(?:password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)[\w.-]*["']?
-       \s*[:=]\s*)
-    (?P<value>"[^"]*"?|'[^']*'?|[^,}\]\s#][^,}\]#]*?)(?=\s*(?:[,}\]\#]|$))
-    """
-)
+# `key: value` (block or flow style): a key is a whole word (possessive, so a long word is scanned once); the
+# value ends at `,` `}` `]` or a comment. Whether the key looks secret is decided after matching.
+_ASSIGNMENT_KEY = re.compile(r"""(?<![\w.-])["']?[\w.-]++["']?\s*+[:=]\s*+""")
+_ASSIGNMENT_VALUE = re.compile(r"""(?x)"[^"]*+"?|'[^']*+'?|[^,}\]\s\#][^,}\]\#]*?(?=\s*(?:[,}\]\#]|$))""")
 # Secret values shorter than this are not searched for in messages: masking every "a" would garble them.
 _MIN_MASKED_VALUE = 3
 
@@ -54,8 +50,21 @@ def is_secret_name(name: str) -> bool:
 
 
 def mask_secret_assignments(line: str) -> str:
-    """`password: hunter2` -> `password: ****`, in block and flow style alike."""
-    return _SECRET_ASSIGNMENT.sub(lambda m: m.group("key") + MASK, line)
+    """`password: hunter2` -> `password: ****`, in block and flow style alike. Linear in the line's length:
+    the line shown under a problem may be a hostile megabyte."""
+    if SECRET_NAME.search(line) is None:
+        return line
+    parts: list[str] = []
+    done = 0
+    for key in _ASSIGNMENT_KEY.finditer(line):
+        if key.start() < done or SECRET_NAME.search(key.group()) is None:
+            continue
+        value = _ASSIGNMENT_VALUE.match(line, key.end())
+        if value is None:
+            continue
+        parts += [line[done : key.end()], MASK]
+        done = value.end()
+    return "".join(parts) + line[done:]
 
 
 def mask_values(text: str, secret_values: Iterable[str]) -> str:

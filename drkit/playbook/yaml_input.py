@@ -33,6 +33,12 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.tokens import (
+    FlowMappingEndToken,
+    FlowMappingStartToken,
+    FlowSequenceEndToken,
+    FlowSequenceStartToken,
+)
 
 MIB = 1024 * 1024
 CORE_TAG = "tag:yaml.org,2002:"
@@ -286,20 +292,40 @@ def _compose_all(yaml: YAML, text: str) -> Iterator[Node | None]:
 
 # --- syntax errors ---------------------------------------------------------------------------------------
 
-_OPENERS = {
-    "while parsing a flow sequence": ("flow sequence ('[')", "close it with ']'"),
-    "while parsing a flow mapping": ("flow mapping ('{')", "close it with '}'"),
-    "while scanning a quoted scalar": (
-        "quoted string",
-        "close the quote; inside \"...\" write \\\" for a quote, inside '...' write ''",
-    ),
+_FLOW = {
+    FlowSequenceStartToken: ("flow sequence ('[')", "close it with ']'", FlowSequenceEndToken),
+    FlowMappingStartToken: ("flow mapping ('{')", "close it with '}'", FlowMappingEndToken),
 }
-# Problems that mean the construct in `context` was never closed (rather than something wrong inside it).
-_UNCLOSED_PROBLEMS = (
-    "expected ',' or",
-    "found unexpected end of stream",
-    "found unexpected document separator",
-)
+
+
+def _never_closed(text: str) -> tuple[str, str, tuple[int, int]] | None:
+    """The innermost `[` or `{` that no matching bracket ever closes, scanning the whole text (the scanner goes
+    on past where the parser gave up): (what it is, how to fix it, its 1-based line and column).
+
+    A closer of the other kind (`[a, b}`) leaves the opener unclosed too. A scanner error ends the scan
+    without an answer: the text after it says nothing about brackets.
+    """
+    stack: list[tuple[type, Any]] = []
+    try:
+        for token in YAML(typ="rt", pure=True).scan(io.StringIO(text)):
+            if type(token) in _FLOW:
+                stack.append((type(token), token.start_mark))
+            elif isinstance(token, FlowSequenceEndToken | FlowMappingEndToken):
+                if not stack or _FLOW[stack[-1][0]][2] is not type(token):
+                    break
+                stack.pop()
+    except YAMLError:
+        return None
+    if not stack:
+        return None
+    kind, mark = stack[-1]
+    construct, hint, _ = _FLOW[kind]
+    return construct, hint, (mark.line + 1, mark.column + 1)
+
+
+_QUOTE_HINT = "close the quote; inside \"...\" write \\\" for a quote, inside '...' write ''"
+# Problems of a quoted scalar that mean its closing quote never came (rather than something wrong inside it).
+_UNCLOSED_QUOTE = ("found unexpected end of stream", "found unexpected document separator")
 
 _HINTS = {
     "mapping values are not allowed here": "check the indentation, or quote a value that contains ': '",
@@ -335,14 +361,24 @@ def syntax_error(error: MarkedYAMLError | ReaderError, text: str, limits: YamlLi
     problem = str(error.problem or error.context or "invalid YAML")
     context = str(error.context or "")
     start, stop = error.context_mark, error.problem_mark
-    if context in _OPENERS and start is not None and problem.startswith(_UNCLOSED_PROBLEMS):
-        construct, hint = _OPENERS[context]
+    if context == "while scanning a quoted scalar" and start is not None and problem in _UNCLOSED_QUOTE:
         at = f" at {stop.line + 1}:{stop.column + 1}" if stop is not None else ""
         opened = f"{start.line + 1}:{start.column + 1}"
         return YamlInputError(
             start.line + 1,
             start.column + 1,
-            f"YAML syntax error: the {construct} opened at {opened} is never closed ({problem}{at})",
+            f"YAML syntax error: the quoted string opened at {opened} is never closed ({problem}{at})",
+            _QUOTE_HINT,
+        )
+    opener = _never_closed(text)
+    if opener is not None:
+        construct, hint, at = opener
+        gave_up = f", at {stop.line + 1}:{stop.column + 1}" if stop is not None else ""
+        return YamlInputError(
+            at[0],
+            at[1],
+            f"YAML syntax error: the {construct} opened at {at[0]}:{at[1]} is never closed "
+            f"(the parser stopped{gave_up}: {problem})",
             hint,
         )
     mark = stop or start

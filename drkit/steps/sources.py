@@ -164,8 +164,8 @@ def render(
 def _read_manifest_file(path: Path) -> tuple[str, str]:
     """The text of a manifest file, and how messages name it."""
     # `..` and symlinks may lead out of the playbook's directory (allowed): the message says where to.
-    real = path.resolve()
-    shown = str(path) if os.path.normpath(path.absolute()) == str(real) else f"{path} (resolved: {real})"
+    real = os.path.realpath(path)  # never raises: a symlink loop is reported when the file is opened
+    shown = str(path) if os.path.normpath(path.absolute()) == real else f"{path} (resolved: {real})"
     try:
         return read_limited(path, MANIFEST_LIMITS, allow_pipe=False), shown
     except OSError as exc:
