@@ -292,34 +292,37 @@ def _compose_all(yaml: YAML, text: str) -> Iterator[Node | None]:
 
 # --- syntax errors ---------------------------------------------------------------------------------------
 
+_OPENS: dict[type[Any], str] = {FlowSequenceStartToken: "[", FlowMappingStartToken: "{"}
+_CLOSES: dict[type[Any], str] = {FlowSequenceEndToken: "[", FlowMappingEndToken: "{"}
 _FLOW = {
-    FlowSequenceStartToken: ("flow sequence ('[')", "close it with ']'", FlowSequenceEndToken),
-    FlowMappingStartToken: ("flow mapping ('{')", "close it with '}'", FlowMappingEndToken),
+    "[": ("flow sequence ('[')", "close it with ']'"),
+    "{": ("flow mapping ('{')", "close it with '}'"),
 }
 
 
 def _never_closed(text: str) -> tuple[str, str, tuple[int, int]] | None:
-    """The innermost `[` or `{` that no matching bracket ever closes, scanning the whole text (the scanner goes
-    on past where the parser gave up): (what it is, how to fix it, its 1-based line and column).
+    """The innermost `[` or `{` that no matching bracket ever closes, scanning the whole text (the scanner
+    goes on past where the parser gave up): (what it is, how to fix it, its 1-based line and column).
 
     A closer of the other kind (`[a, b}`) leaves the opener unclosed too. A scanner error ends the scan
     without an answer: the text after it says nothing about brackets.
     """
-    stack: list[tuple[type, Any]] = []
+    stack: list[tuple[str, Any]] = []
     try:
         for token in YAML(typ="rt", pure=True).scan(io.StringIO(text)):
-            if type(token) in _FLOW:
-                stack.append((type(token), token.start_mark))
-            elif isinstance(token, FlowSequenceEndToken | FlowMappingEndToken):
-                if not stack or _FLOW[stack[-1][0]][2] is not type(token):
+            token_type: type[Any] = type(token)
+            if token_type in _OPENS:
+                stack.append((_OPENS[token_type], token.start_mark))
+            elif token_type in _CLOSES:
+                if not stack or stack[-1][0] != _CLOSES[token_type]:
                     break
                 stack.pop()
     except YAMLError:
         return None
     if not stack:
         return None
-    kind, mark = stack[-1]
-    construct, hint, _ = _FLOW[kind]
+    bracket, mark = stack[-1]
+    construct, hint = _FLOW[bracket]
     return construct, hint, (mark.line + 1, mark.column + 1)
 
 
@@ -372,14 +375,14 @@ def syntax_error(error: MarkedYAMLError | ReaderError, text: str, limits: YamlLi
         )
     opener = _never_closed(text)
     if opener is not None:
-        construct, hint, at = opener
+        construct, fix, (opened_line, opened_column) = opener
         gave_up = f", at {stop.line + 1}:{stop.column + 1}" if stop is not None else ""
         return YamlInputError(
-            at[0],
-            at[1],
-            f"YAML syntax error: the {construct} opened at {at[0]}:{at[1]} is never closed "
+            opened_line,
+            opened_column,
+            f"YAML syntax error: the {construct} opened at {opened_line}:{opened_column} is never closed "
             f"(the parser stopped{gave_up}: {problem})",
-            hint,
+            fix,
         )
     mark = stop or start
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

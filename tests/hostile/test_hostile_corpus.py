@@ -1,5 +1,5 @@
-"""Every hostile or broken playbook and manifest of the corpus ends in exit 2, a located message saying what is
-wrong, bounded time, and not one request to the cluster.
+"""Every hostile or broken playbook and manifest of the corpus ends in exit 2, a located message saying what
+is wrong, bounded time, and not one request to the cluster.
 
 The cases run in-process through the real CLI (`run_drkit`); the cluster is a real local HTTP server behind a
 kubeconfig that records every connection. Each command runs under an alarm: past it, the case fails (the
