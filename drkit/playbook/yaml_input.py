@@ -286,6 +286,23 @@ def load_documents(text: str, limits: YamlLimits = MANIFEST_LIMITS) -> list[Docu
     return documents
 
 
+def check_documents(text: str, limits: YamlLimits = MANIFEST_LIMITS) -> None:
+    """Raise YamlInputError when any document of `text` breaks a limit or uses a tag outside the core
+    schema: for readers that load the text themselves afterwards (the round-trip manifest editor)."""
+    check_size(text, limits)
+    yaml, budget = _yaml("rt", limits)
+    try:
+        for _ in _compose_all(yaml, text):
+            pass
+    except (MarkedYAMLError, ReaderError) as error:
+        raise syntax_error(error, text, limits) from None
+    if budget.tag_problems:
+        first = budget.tag_problems[0]
+        raise YamlInputError(
+            first.line, first.column, f"unsupported YAML tag '{first.tag}'", "remove the tag"
+        )
+
+
 def _compose_all(yaml: YAML, text: str) -> Iterator[Node | None]:
     yield from yaml.compose_all(io.StringIO(text))
 

@@ -3,12 +3,17 @@ byte that is not UTF-8, the alias that tips the expansion over the limit, the fi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from drkit.manifests.errors import ManifestError
+from drkit.manifests.models import load_documents as load_manifest_documents
 from drkit.playbook.yaml_input import (
     MANIFEST_LIMITS,
     PLAYBOOK_LIMITS,
     YamlInputError,
+    check_documents,
     compose,
     decode_utf8,
     load_documents,
@@ -169,3 +174,15 @@ def test_the_limits_are_the_documented_ones() -> None:
         128,
         2_000_000,
     )
+
+
+def test_the_round_trip_manifest_reader_is_checked_too(tmp_path: Path) -> None:
+    """`modelUris`, `modelArtifact` and `drkit models rewrite` read manifests round-trip: same limits."""
+    levels = ["l0: &l0 x"] + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    path = tmp_path / "models.yaml"
+    with pytest.raises(ManifestError, match=r"models\.yaml:8:\d+: the manifest expands to more than 2000000"):
+        load_manifest_documents(path, "\n".join(levels) + "\n")
+    with pytest.raises(ManifestError, match=r"unsupported YAML tag '!!python/name:os\.system'"):
+        load_manifest_documents(path, "a: 1\n---\nb: !!python/name:os.system ''\n")
+    assert len(load_manifest_documents(path, "a: 1\n---\nb: 2\n")) == 2
+    check_documents("a: 1\n---\nb: [1, 2]\n")
