@@ -170,6 +170,7 @@ class _GuardedComposer(Composer):
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
+        self.warn_double_anchors = False  # YAML allows an anchor to be redefined; a warning would be noise
         self._alias_mark: Any = None
 
     def compose_node(self, parent: Any, index: Any) -> Any:

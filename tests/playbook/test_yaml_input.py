@@ -186,3 +186,9 @@ def test_the_round_trip_manifest_reader_is_checked_too(tmp_path: Path) -> None:
         load_manifest_documents(path, "a: 1\n---\nb: !!python/name:os.system ''\n")
     assert len(load_manifest_documents(path, "a: 1\n---\nb: 2\n")) == 2
     check_documents("a: 1\n---\nb: [1, 2]\n")
+
+
+def test_a_redefined_anchor_is_allowed_and_the_later_one_wins() -> None:
+    node, _ = compose("a: &x 1\nb: &x 2\nc: *x\n")  # pytest turns warnings into errors: none is raised
+    assert node is not None
+    assert node.value[2][1].value == "2"
