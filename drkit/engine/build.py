@@ -7,14 +7,22 @@ yet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from drkit.errors import PlaybookError
 from drkit.playbook.model import Phase, Playbook, StepSpec
 from drkit.playbook.problems import Problem, mask_secret_assignments
 from drkit.playbook.source import Position
-from drkit.steps.base import PlaybookChecked, ProbeKind, SafetyChecked, Step, StepKind
+from drkit.steps.base import (
+    InputsChecked,
+    PlaybookChecked,
+    ProbeKind,
+    SafetyChecked,
+    Step,
+    StepContext,
+    StepKind,
+)
 from drkit.steps.check import build_probes
 from drkit.steps.settings import StepConfigError
 
@@ -78,6 +86,22 @@ def build_steps(
             if isinstance(b.step, SafetyChecked):
                 b.step.check_safety(playbook)  # RefusedError (exit 3) before anything runs
     return built
+
+
+def check_inputs(steps: Iterable[BuiltStep], ctx: StepContext) -> None:
+    """Ask every step that reads local inputs (manifests) to read them now, before any plan or request.
+
+    `ctx` must have no cluster: reading inputs never needs one. Raises PlaybookError listing every problem.
+    """
+    problems: list[Problem] = []
+    for b in steps:
+        if isinstance(b.step, InputsChecked):
+            try:
+                b.step.check_inputs(ctx)
+            except StepConfigError as exc:
+                problems.append(_problem(b.spec.position, f"step {b.spec.name!r}: {exc.message}", exc.hint))
+    if problems:
+        raise_problems(problems)
 
 
 def config_problem(spec: StepSpec, exc: StepConfigError) -> PlaybookError:

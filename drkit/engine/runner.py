@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import drkit
 from drkit.context import Runtime
-from drkit.engine.build import BuiltStep, build_steps, config_problem
+from drkit.engine.build import BuiltStep, build_steps, check_inputs, config_problem
 from drkit.engine.cluster import ClusterAccess, check_context_allowed
 from drkit.engine.drill_lease import DrillLease
 from drkit.engine.errors import RunInterrupted
@@ -196,6 +196,9 @@ class _Run:
             on_retry=self.retries,
         )
         self.previous_done = self._previous_done()
+        # Manifests are read before the context is checked and before any plan: a broken one is a playbook
+        # problem (exit 2), and no request has been sent.
+        check_inputs(self._pending(), self._context(deadline=None, with_cluster=False))
         if needs_cluster(selections, built, playbook, options.probe_kinds):
             # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
             # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
@@ -228,17 +231,17 @@ class _Run:
                 done.add((b.phase.name, b.index))
         return done
 
-    def _context(self, deadline: float | None) -> StepContext:
-        return StepContext(
+    def _context(self, deadline: float | None, *, with_cluster: bool = True) -> StepContext:
+        context = StepContext(
             runtime=self.runtime,
             playbook=self.playbook,
             run_id=self.run_id,
             run_dir=self.paths.directory,
             deadline=deadline,
             progress=self._progress,
-            cluster=self.cluster.get,
             on_retry=self.retries,
         )
+        return replace(context, cluster=self.cluster.get) if with_cluster else context
 
     def _progress(self, text: str) -> None:
         self.listener.step_progress(self.masker.text(text))
@@ -255,19 +258,24 @@ class _Run:
             raise InternalError(f"journal event {event!r} before the run started")
         self.journal.append(event, **fields)
 
+    def _pending(self) -> list[BuiltStep]:
+        """The selected steps this run will plan and run (not those an earlier attempt finished)."""
+        return [
+            b
+            for selection in self.selections
+            if selection.selected
+            for b in self.built[selection.phase.name]
+            if (b.phase.name, b.index) not in self.previous_done
+        ]
+
     def _plans(self) -> dict[tuple[str, int], StepPlan]:
         plans: dict[tuple[str, int], StepPlan] = {}
         ctx = self._context(deadline=None)
-        for selection in self.selections:
-            if not selection.selected:
-                continue
-            for b in self.built[selection.phase.name]:
-                if (b.phase.name, b.index) in self.previous_done:
-                    continue
-                try:
-                    plans[(b.phase.name, b.index)] = b.step.plan(ctx)
-                except StepConfigError as exc:
-                    raise config_problem(b.spec, exc) from exc
+        for b in self._pending():
+            try:
+                plans[(b.phase.name, b.index)] = b.step.plan(ctx)
+            except StepConfigError as exc:
+                raise config_problem(b.spec, exc) from exc
         return plans
 
     def _skeleton(self) -> dict[str, list[StepReport]]:

@@ -17,6 +17,12 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from drkit.manifests.errors import ManifestError
+from drkit.playbook.yaml_input import (
+    MANIFEST_LIMITS,
+    YamlInputError,
+    check_documents,
+    read_limited,
+)
 
 EXPERIMENT_ANNOTATION = "drkit.io/mlflow-experiment"
 FILTER_ANNOTATION = "drkit.io/mlflow-filter"
@@ -57,6 +63,12 @@ def round_trip_yaml() -> YAML:
 
 
 def load_documents(path: Path, text: str) -> list[Any]:
+    """The documents of a manifest file, round-trip (comments and quoting kept), after the hostile-input
+    checks every manifest reader applies (`drkit.playbook.yaml_input`: depth, alias expansion, tags)."""
+    try:
+        check_documents(text, MANIFEST_LIMITS)
+    except YamlInputError as exc:
+        raise ManifestError(exc.located(str(path)), hint=exc.hint) from None
     try:
         return list(round_trip_yaml().load_all(text))
     except YAMLError as exc:
@@ -67,11 +79,15 @@ def load_documents(path: Path, text: str) -> list[Any]:
 
 
 def read_text(path: Path) -> str:
+    """A manifest file's text: a regular file within the manifest size limit, in UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
-        raise ManifestError(f"cannot read manifest {path}: {reason}") from None
+        return read_limited(path, MANIFEST_LIMITS, allow_pipe=False)
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from None
+    except YamlInputError as exc:
+        if exc.line > 0:
+            raise ManifestError(exc.located(str(path)), hint=exc.hint) from None
+        raise ManifestError(f"cannot read manifest {path}: {exc.message}", hint=exc.hint) from None
 
 
 def find_models(path: Path, text: str) -> list[ModelTarget]:

@@ -16,6 +16,10 @@ _BARE = re.compile(rf"[+-]?{_NUMBER}")
 _PART = re.compile(rf"({_NUMBER})(ms|s|m|h|d)")
 _WITH_UNITS = re.compile(rf"([+-]?)((?:{_NUMBER}(?:ms|s|m|h|d))+)")
 
+# The longest duration a playbook may give (30 days). A recovery measured against a budget or RTO of weeks
+# is a mistake (`5000h` for `50m`), and a longer timeout overflows what a thread can wait for.
+MAX_SECONDS = 30 * 86400.0
+
 DURATION_HINT = "use a number with a unit: 90s, 5m, 1h30m (or a bare number of seconds)"
 
 

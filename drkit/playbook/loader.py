@@ -7,15 +7,12 @@ order, so one `drkit validate` round-trip shows everything to fix.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from drkit.errors import PlaybookError
@@ -43,16 +40,9 @@ from drkit.playbook.problems import (
 from drkit.playbook.source import Position
 from drkit.playbook.suggest import did_you_mean
 from drkit.playbook.validate import NULL, SourceText, Validator
+from drkit.playbook.yaml_input import PLAYBOOK_LIMITS, YamlInputError, compose, read_limited
 
 SET_POSITION_FILE = "<--set>"
-
-_SYNTAX_HINTS = {
-    "mapping values are not allowed here": "check the indentation, or quote a value that contains ': '",
-    "could not find expected ':'": "a key needs ': ' after it; check the indentation of this line",
-    "found character '\\t' that cannot start any token": "indent with spaces: YAML does not allow tabs",
-    "found undefined alias": "define the anchor (&name) before using it (*name)",
-    "but found another document": "a playbook is one YAML document: remove the '---' separator",
-}
 
 
 def load_playbook(
@@ -69,16 +59,16 @@ def load_playbook(
     """
     shown = shown_as or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
-        hint = (
-            "check the path"
-            if isinstance(error, FileNotFoundError)
-            else "the playbook must be a UTF-8 text file"
-        )
+        text = read_limited(path, PLAYBOOK_LIMITS)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        hint = "check the path" if isinstance(error, FileNotFoundError) else None
         problem = Problem(Position(shown, 0, 0), f"cannot read playbook: {reason}", hint)
         raise PlaybookError(f"cannot read playbook {shown}: {reason}", (problem,), hint=hint) from None
+    except YamlInputError as error:
+        message = error.message if error.line > 0 else f"cannot read playbook: {error.message}"
+        problem = Problem(Position(shown, error.line, error.column), message, error.hint)
+        raise PlaybookError(f"{problem.position}: {message}", (problem,), hint=error.hint) from None
     return load_playbook_text(
         text,
         filename=shown,
@@ -213,21 +203,20 @@ class _Loader:
 
     def _compose(self) -> Node | None:
         try:
-            root: Node | None = YAML(typ="rt").compose(io.StringIO(self.source.text))
-        except MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            root, tags = compose(self.source.text, PLAYBOOK_LIMITS)
+        except YamlInputError as error:
             tab_lines = {p.position.line for p in self.v.problems}
-            if line not in tab_lines:
-                problem = str(error.problem or error.context or "invalid YAML")
-                context = f" ({error.context})" if error.context and error.problem else ""
-                hint = _SYNTAX_HINTS.get(problem, "check the indentation and quoting around here")
+            if error.line not in tab_lines:  # a tab in the indentation is the better explanation
                 self.v.report(
-                    Position(self.source.filename, line, column),
-                    f"YAML syntax error: {problem}{context}",
-                    hint,
+                    Position(self.source.filename, error.line, error.column), error.message, error.hint
                 )
             return None
+        for tag in tags:
+            self.v.report(
+                Position(self.source.filename, tag.line, tag.column),
+                f"unsupported YAML tag '{tag.tag}'",
+                "remove the tag: drkit reads plain YAML data and never constructs objects from tags",
+            )
         if root is None:
             self.v.report(
                 Position(self.source.filename, 1, 1),

@@ -16,16 +16,18 @@ MASK = "****"
 
 # Names that hold secrets: a variable so named is secret, and a line whose key matches has its value masked.
 SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)")
-# `key: value` (block or flow style) where the key looks secret; the value ends at `,` `}` `]` or a comment.
-_SECRET_ASSIGNMENT = re.compile(
-    r"""(?ix)
-    (?P<key>["']?[\w.-]*(?:password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)[\w.-]*["']?
-       \s*[:=]\s*)
-    (?P<value>"[^"]*"?|'[^']*'?|[^,}\]\s#][^,}\]#]*?)(?=\s*(?:[,}\]\#]|$))
-    """
-)
+# `key: value` (block or flow style): a key is a whole word (possessive, so a long word is scanned once); the
+# value ends at `,` `}` `]` or a comment. Whether the key looks secret is decided after matching.
+_ASSIGNMENT_KEY = re.compile(r"""(?<![\w.-])["']?[\w.-]++["']?\s*+[:=]\s*+""")
+_ASSIGNMENT_VALUE = re.compile(r"""(?x)"[^"]*+"?|'[^']*+'?|[^,}\]\s\#][^,}\]\#]*?(?=\s*(?:[,}\]\#]|$))""")
 # Secret values shorter than this are not searched for in messages: masking every "a" would garble them.
 _MIN_MASKED_VALUE = 3
+
+# Characters shown as U+FFFD in a source line (everything below space but the tab, and DEL and C1 controls).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_MAX_SHOWN = 160  # characters of a source line shown around the caret
+_MAX_MESSAGE = 400  # characters of a message or hint
+MAX_SHOWN_PROBLEMS = 50  # problems rendered; the rest are counted
 
 _RED = "\x1b[1;31m"
 _BOLD = "\x1b[1m"
@@ -48,8 +50,21 @@ def is_secret_name(name: str) -> bool:
 
 
 def mask_secret_assignments(line: str) -> str:
-    """`password: hunter2` -> `password: ****`, in block and flow style alike."""
-    return _SECRET_ASSIGNMENT.sub(lambda m: m.group("key") + MASK, line)
+    """`password: hunter2` -> `password: ****`, in block and flow style alike. Linear in the line's length:
+    the line shown under a problem may be a hostile megabyte."""
+    if SECRET_NAME.search(line) is None:
+        return line
+    parts: list[str] = []
+    done = 0
+    for key in _ASSIGNMENT_KEY.finditer(line):
+        if key.start() < done or SECRET_NAME.search(key.group()) is None:
+            continue
+        value = _ASSIGNMENT_VALUE.match(line, key.end())
+        if value is None:
+            continue
+        parts += [line[done : key.end()], MASK]
+        done = value.end()
+    return "".join(parts) + line[done:]
 
 
 def mask_values(text: str, secret_values: Iterable[str]) -> str:
@@ -67,8 +82,30 @@ def render_problems(problems: Sequence[Problem], *, color: bool = False) -> str:
          |     ^
     hint: did you mean 'budget'?
     """
-    width = max((len(str(p.position.line)) for p in problems), default=1)
-    return "\n".join(_render_one(p, width, color) for p in problems)
+    shown = problems[:MAX_SHOWN_PROBLEMS]
+    width = max((len(str(p.position.line)) for p in shown), default=1)
+    text = "\n".join(_render_one(p, width, color) for p in shown)
+    if len(problems) > len(shown):
+        text += f"\n... and {len(problems) - len(shown)} more problem(s): fix these first"
+    return text
+
+
+def _clip(text: str) -> str:
+    """A message or hint quoting hostile input (a key a megabyte long) is cut, never printed whole."""
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "... (cut)"
+
+
+def shown_line(text: str, column: int) -> tuple[str, int]:
+    """The line as shown under a problem, and the caret's column in it: control characters (a NUL, an escape
+    sequence) as U+FFFD so they cannot act on the terminal, and a long line cut to a window around the
+    column (a 1 MB one-line file must not become a 1 MB error)."""
+    text = _CONTROL.sub("\ufffd", text)
+    if len(text) <= _MAX_SHOWN:
+        return text, column
+    start = max(0, min(column - 1 - _MAX_SHOWN // 2, len(text) - _MAX_SHOWN))
+    end = start + _MAX_SHOWN
+    head, tail = ("..." if start > 0 else ""), ("..." if end < len(text) else "")
+    return head + text[start:end] + tail, column - start + len(head)
 
 
 def _render_one(problem: Problem, width: int, color: bool) -> str:
@@ -77,14 +114,14 @@ def _render_one(problem: Problem, width: int, color: bool) -> str:
 
     pos = problem.position
     where = str(pos) if pos.line > 0 else pos.file
-    lines = [f"{paint(_BOLD, where)}: {paint(_RED, 'error:')} {problem.message}"]
+    lines = [f"{paint(_BOLD, where)}: {paint(_RED, 'error:')} {_clip(problem.message)}"]
     if pos.line > 0 and problem.line_text:
-        text = problem.line_text.rstrip("\n")
+        text, column = shown_line(problem.line_text.rstrip("\n"), pos.column)
         # Keep tabs before the caret so it lines up under the same column on a terminal.
-        before = text[: max(0, pos.column - 1)]
-        lead = "".join(ch if ch == "\t" else " " for ch in before) + " " * (pos.column - 1 - len(before))
+        before = text[: max(0, column - 1)]
+        lead = "".join(ch if ch == "\t" else " " for ch in before) + " " * (column - 1 - len(before))
         lines.append(f"  {pos.line:>{width}} {paint(_DIM, '|')} {text}")
         lines.append(f"  {'':>{width}} {paint(_DIM, '|')} {lead}{paint(_RED, '^')}")
     if problem.hint:
-        lines.append(f"{paint(_CYAN, 'hint:')} {problem.hint}")
+        lines.append(f"{paint(_CYAN, 'hint:')} {_clip(problem.hint)}")
     return "\n".join(lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+_LONGEST_NAME = 200
+
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like `name`, or None when nothing is close enough to be a plausible typo.
@@ -12,6 +14,8 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     Case is ignored while comparing (`continueonerror` still finds `continueOnError`), but the candidate is
     returned as spelled.
     """
+    if len(name) > _LONGEST_NAME:  # no name is this long: nothing to suggest (and difflib is quadratic)
+        return None
     by_folded: dict[str, str] = {}
     for candidate in candidates:
         by_folded.setdefault(candidate.lower(), candidate)

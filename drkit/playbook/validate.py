@@ -17,7 +17,7 @@ from typing import Final
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from drkit.playbook.durations import DURATION_HINT, format_duration, parse_duration
+from drkit.playbook.durations import DURATION_HINT, MAX_SECONDS, format_duration, parse_duration
 from drkit.playbook.fields import (
     AnyValue,
     Bool,
@@ -35,6 +35,7 @@ from drkit.playbook.problems import Problem
 from drkit.playbook.source import Position
 from drkit.playbook.suggest import did_you_mean
 from drkit.playbook.variables import WHOLE_REFERENCE, reference_offsets, substitute
+from drkit.playbook.yaml_input import CORE_TAGS
 
 TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = TAG + "str", TAG + "int", TAG + "float", TAG + "bool", TAG + "null"
@@ -244,6 +245,8 @@ class Validator:
         self, node: Node, ftype: FieldType, where: str, *, at: Node | None = None, subst: bool
     ) -> object:
         """The plain value of `node` checked against `ftype`, or INVALID after reporting why not."""
+        if isinstance(node, ScalarNode) and not self._fits_its_tag(node, where):
+            return INVALID
         if isinstance(ftype, OneOf):
             return self._one_of(node, ftype, where, at=at, subst=subst)
         if isinstance(ftype, Obj):
@@ -261,8 +264,8 @@ class Validator:
         if isinstance(ftype, AnyValue):
             return self._any(node, where, subst=subst)
         if not isinstance(node, ScalarNode) or node.tag not in _KNOWN_SCALAR_TAGS:
-            if isinstance(node, ScalarNode) and node.tag is not None and not node.tag.startswith(TAG):
-                return self.report(node, f"unsupported YAML tag '{node.tag}' in {where}", "remove the tag")
+            if isinstance(node, ScalarNode) and str(node.tag) not in CORE_TAGS:
+                return INVALID  # reported where it was composed (drkit.playbook.yaml_input)
             return self._wrong_type(node, ftype, where, at)
         if isinstance(ftype, Str):
             return self._str(node, ftype, where, at=at, subst=subst)
@@ -367,7 +370,28 @@ class Validator:
                 return option
         return None
 
+    def _fits_its_tag(self, node: ScalarNode, where: str) -> bool:
+        """An explicit `!!int`, `!!float` or `!!bool` on text that is not one (`!!int abc`) is reported here:
+        the value would not convert. Implicit tags always fit (ruamel resolved them from the text)."""
+        tag, text = node.tag, str(node.value)
+        if tag not in (INT, FLOAT, BOOL):
+            return True
+        if tag == BOOL:
+            fits = text.lower() in ("true", "false")
+        else:
+            try:
+                parse_yaml_int(text) if tag == INT else parse_yaml_float(text)
+                fits = True
+            except ValueError:
+                fits = False
+        if not fits:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            self.report(node, f"'{shown}' is not a valid !!{tag[len(TAG) :]} ({where})", "remove the tag")
+        return fits
+
     def _any(self, node: Node, where: str, *, subst: bool) -> object:
+        if isinstance(node, ScalarNode) and not self._fits_its_tag(node, where):
+            return INVALID
         if isinstance(node, MappingNode):
             pairs = self.pairs(node, where) or []
             return {key: self._any(value, f"'{key}' in {where}", subst=subst) for key, _, value in pairs}
@@ -466,6 +490,13 @@ class Validator:
             return self._wrong_type(node, ftype, where, at)
         if not math.isfinite(seconds):
             return self.report(node, f"{where} must be a finite duration", DURATION_HINT)
+        if seconds > MAX_SECONDS:
+            return self.report(
+                node,
+                f"{where} must be at most {format_duration(MAX_SECONDS)} (30 days), "
+                f"got {format_duration(seconds)}",
+                "a duration this long is a mistake in its unit (5000h for 50m?)",
+            )
         if ftype.positive and seconds <= 0:
             return self.report(node, f"{where} must be greater than 0, got {format_duration(seconds)}")
         if seconds < ftype.minimum_seconds:

@@ -29,7 +29,7 @@ from drkit.playbook.fields import Bool, Field, KindSchema, Obj
 from drkit.playbook.model import StepSpec
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
-from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, parse_source, render
+from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
 from drkit.steps.waves import Wave, apply_wave, group_into_waves, in_parallel, is_crd
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0
@@ -97,6 +97,9 @@ class ApplyStep:
     def __init__(self, spec: StepSpec, settings: ApplySettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def check_inputs(self, ctx: StepContext) -> None:
+        check_source(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
 
     def _render(self, ctx: StepContext) -> list[Manifest]:
         return render(

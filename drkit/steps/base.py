@@ -116,6 +116,19 @@ class SafetyChecked(Protocol):
 
 
 @runtime_checkable
+class InputsChecked(Protocol):
+    """A step that reads local inputs (manifest files, a kustomize directory). The engine asks each selected
+    one to read them before any step plans, so a broken manifest is a playbook problem (exit 2) found before
+    the first request reaches a cluster. `drkit validate` does not ask: it checks the playbook alone, so it
+    can run where the manifests are not (an editor, a CI job that sets `--set manifests=` later). The context
+    has no cluster."""
+
+    def check_inputs(self, ctx: StepContext) -> None:
+        """Raise StepConfigError when an input cannot be read or is not what the step needs."""
+        ...
+
+
+@runtime_checkable
 class PlaybookChecked(Protocol):
     """A step whose body refers to other parts of the playbook (another step it reads a snapshot of), which
     only the whole playbook can confirm. The engine asks while building, so `drkit validate` reports a

@@ -23,7 +23,15 @@ from drkit.playbook.model import Playbook, StepSpec
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.safety import refuse_protected
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
-from drkit.steps.sources import REF_FIELDS, SOURCE_FIELDS, Source, parse_source, refs_of, render
+from drkit.steps.sources import (
+    REF_FIELDS,
+    SOURCE_FIELDS,
+    Source,
+    check_source,
+    parse_source,
+    refs_of,
+    render,
+)
 from drkit.steps.stuck import likely_owner, namespace_state
 from drkit.steps.timestamps import parse_time
 from drkit.steps.waves import delete_wave, group_into_waves, in_parallel, is_crd
@@ -86,6 +94,10 @@ class DeleteStep:
     def __init__(self, spec: StepSpec, settings: DeleteSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def check_inputs(self, ctx: StepContext) -> None:
+        if not self.settings.source.is_literal:
+            check_source(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
 
     def check_safety(self, playbook: Playbook) -> None:
         """Literal refs and namespaces are refused as soon as the playbook is loaded."""

@@ -21,7 +21,7 @@ from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepSt
 from drkit.steps.inventory_support import INVENTORY_KIND, INVENTORY_SCHEMA
 from drkit.steps.settings import StepConfigError, as_mapping
 from drkit.steps.snapshot_refs import phase_of
-from drkit.steps.sources import SOURCE_FIELDS, Source, parse_source, refs_of, render
+from drkit.steps.sources import SOURCE_FIELDS, Source, check_source, parse_source, refs_of, render
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
 
@@ -76,6 +76,10 @@ class InventoryStep:
     def __init__(self, spec: StepSpec, settings: InventorySettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def check_inputs(self, ctx: StepContext) -> None:
+        if self.settings.source is not None:
+            check_source(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
 
     def plan(self, ctx: StepContext) -> StepPlan:
         what = ", ".join(self.settings.kinds) or "every namespaced kind except generated ones"

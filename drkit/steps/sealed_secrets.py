@@ -20,7 +20,7 @@ from drkit.playbook.fields import Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_str
-from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, parse_source, render
+from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
@@ -195,6 +195,9 @@ class SealedSecretsStep:
     def __init__(self, spec: StepSpec, settings: SealedSecretsSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def check_inputs(self, ctx: StepContext) -> None:
+        check_source(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
 
     def _render(self, ctx: StepContext) -> list[Manifest]:
         return render(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)

@@ -3,7 +3,11 @@
 Rendering goes through the real `kubectl kustomize` (or `kustomize build`) rather than a re-implementation,
 so a playbook means exactly what the platform team's own `kubectl apply -k` means. The output is written to
 a file (`-o`), not read from the pipe, as kubectl prints warnings on stderr that must stay out of the YAML.
-Paths are relative to the playbook's directory, so a playbook and its manifests move together.
+Paths are relative to the playbook's directory, so a playbook and its manifests move together; `..` and
+absolute paths are allowed (see docs/playbooks.md, "Paths"). Manifest files and kustomize output are read
+as hostile input (`drkit.playbook.yaml_input`): bounded, UTF-8, core tags only, each document an object.
+Before a run, `check_source` renders each source once, so a broken one is a playbook problem (exit 2) before
+the first request; at run time the same failures are step failures, as the run has begun.
 """
 
 from __future__ import annotations
@@ -18,12 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from drkit.errors import AdapterError, StepFailure
 from drkit.kube.refs import ObjectRef
 from drkit.playbook.fields import Field, ListOf, Obj, Str
+from drkit.playbook.yaml_input import MANIFEST_LIMITS, YamlInputError, load_documents, read_limited
 from drkit.processes import run_process
 from drkit.steps.settings import StepConfigError
 
@@ -154,15 +156,40 @@ def render(
     manifests: list[Manifest] = []
     for name in source.files:
         path = base_dir / name
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise StepFailure(
-                f"cannot read manifest file {path}: {exc.strerror or exc}",
-                hint="paths under `files` are relative to the playbook's directory",
-            ) from None
-        manifests.extend(parse_manifests(text, str(path)))
+        text, shown = _read_manifest_file(path)
+        manifests.extend(parse_manifests(text, shown))
     return manifests
+
+
+def _read_manifest_file(path: Path) -> tuple[str, str]:
+    """The text of a manifest file, and how messages name it."""
+    # `..` and symlinks may lead out of the playbook's directory (allowed): the message says where to.
+    real = os.path.realpath(path)  # never raises: a symlink loop is reported when the file is opened
+    shown = str(path) if os.path.normpath(path.absolute()) == real else f"{path} (resolved: {real})"
+    try:
+        return read_limited(path, MANIFEST_LIMITS, allow_pipe=False), shown
+    except OSError as exc:
+        raise StepFailure(
+            f"cannot read manifest file {shown}: {exc.strerror or exc}",
+            hint="paths under `files` are relative to the playbook's directory",
+        ) from None
+    except YamlInputError as exc:
+        if exc.line > 0:
+            raise StepFailure(exc.located(shown), hint=exc.hint) from None
+        raise StepFailure(f"cannot read manifest file {shown}: {exc.message}", hint=exc.hint) from None
+
+
+def check_source(
+    source: Source, base_dir: Path, env: Mapping[str, str], *, monotonic: Callable[[], float]
+) -> None:
+    """Render a kustomize or files source once, before the run: a failure is a playbook problem (exit 2).
+
+    `kubectl` missing stays an AdapterError: the playbook is not what is wrong.
+    """
+    try:
+        render(source, base_dir, env, monotonic=monotonic)
+    except StepFailure as exc:
+        raise StepConfigError(exc.message, hint=exc.hint) from None
 
 
 def render_kustomize(
@@ -194,32 +221,51 @@ def render_kustomize(
                 f"rendering {directory} with `{' '.join(Path(a).name for a in argv)}` {what}: {last[:300]}",
                 hint="run the same command by hand to see the whole error",
             )
-        text = out.read_text(encoding="utf-8") if out.exists() else ""
-    return parse_manifests(text, f"kustomize {directory}")
+        try:
+            text = read_limited(out, MANIFEST_LIMITS, allow_pipe=False) if out.exists() else ""
+        except YamlInputError as exc:
+            raise StepFailure(f"the output of kustomize {directory}: {exc.message}", hint=exc.hint) from None
+    return parse_manifests(text, f"kustomize {directory} (its output)")
 
 
 def parse_manifests(text: str, origin: str) -> list[Manifest]:
-    """Every object of a (multi-document) YAML text; `kind: List` is flattened; empty documents skipped."""
-    yaml = YAML(typ="safe", pure=True)
+    """Every object of a (multi-document) YAML text; `kind: List` is flattened; empty documents skipped.
+
+    Problems are located as `origin:line:col`: a syntax error where it is, a bad object at its document.
+    """
     try:
-        documents = list(yaml.load_all(text))
-    except YAMLError as exc:
-        raise StepFailure(f"{origin} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        documents = load_documents(text, MANIFEST_LIMITS)
+    except YamlInputError as exc:
+        raise StepFailure(exc.located(origin), hint=exc.hint) from None
     manifests: list[Manifest] = []
     for index, document in enumerate(documents, start=1):
-        for obj in _objects_of(document):
-            if not isinstance(obj, dict):
-                raise StepFailure(f"{origin}: document {index} is not a mapping")
-            plain = plain_json(obj)
-            try:
-                ObjectRef.of(plain)
-            except ValueError:
+        for obj in _objects_of(document.data):
+            problem = _not_an_object(obj)
+            if problem is not None:
                 raise StepFailure(
-                    f"{origin}: document {index} has no apiVersion, kind or metadata.name",
-                    hint="every manifest needs apiVersion, kind and metadata.name",
-                ) from None
-            manifests.append(plain)
+                    f"{origin}:{document.line}:1: document {index} is not a Kubernetes object: {problem}",
+                    hint="every manifest is a mapping with apiVersion, kind and metadata.name",
+                )
+            manifests.append(plain_json(obj))
     return manifests
+
+
+def _not_an_object(obj: object) -> str | None:
+    """What keeps `obj` from being a Kubernetes object, or None."""
+    if not isinstance(obj, dict):
+        what = "a list" if isinstance(obj, list) else f"a {type(obj).__name__} ({str(obj)[:40]!r})"
+        return f"it is {what}, not a mapping"
+    missing = [key for key in ("apiVersion", "kind") if not isinstance(obj.get(key), str) or not obj[key]]
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        missing.append("metadata" if metadata is None else "metadata (a mapping)")
+    elif not isinstance(metadata.get("name"), str) or not metadata["name"]:
+        missing.append("metadata.name")
+    elif metadata.get("namespace") is not None and not isinstance(metadata.get("namespace"), str):
+        missing.append("metadata.namespace (a string)")
+    if missing:
+        return f"it has no apiVersion, kind or metadata.name (missing or not a string: {', '.join(missing)})"
+    return None
 
 
 def _objects_of(document: object) -> Iterator[object]:

@@ -50,9 +50,12 @@ def test_missing_file_is_a_playbook_error(tmp_path: Path) -> None:
 def test_directory_and_binary_files_are_playbook_errors(tmp_path: Path) -> None:
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"\xff\xfe\x00bad")
-    for path in (tmp_path, binary):
-        with pytest.raises(PlaybookError, match="cannot read playbook"):
-            load_file(path)
+    with pytest.raises(PlaybookError, match="cannot read playbook: it is a directory"):
+        load_file(tmp_path)
+    with pytest.raises(PlaybookError, match="is UTF-16") as caught:
+        load_file(binary)
+    (problem,) = caught.value.problems
+    assert (problem.position.line, problem.position.column) == (1, 1)  # type: ignore[attr-defined]
 
 
 def test_rendering_aligns_gutters_caret_and_tabs() -> None:

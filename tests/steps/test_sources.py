@@ -114,7 +114,10 @@ def test_round_trip_yaml_becomes_plain_json_data() -> None:
 
 
 def test_a_document_without_a_name_is_an_error_naming_the_file() -> None:
-    with pytest.raises(StepFailure, match=r"x\.yaml: document 2 has no apiVersion, kind or metadata\.name"):
+    expected = (
+        r"x\.yaml:5:1: document 2 is not a Kubernetes object: it has no apiVersion, kind or metadata\.name"
+    )
+    with pytest.raises(StepFailure, match=expected):
         parse_manifests(
             "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: ConfigMap\n", "x.yaml"
         )
