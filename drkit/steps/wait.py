@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from drkit.kube import (
+    KubeError,
     ObjectRef,
     ReadinessRules,
     Selection,
@@ -32,6 +33,7 @@ from drkit.playbook.model import StepSpec
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, parse_readiness, rules_for
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
+from drkit.steps.stuck import diagnose
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0
 WaitFor = Literal["ready", "deleted", "exists"]
@@ -288,9 +290,10 @@ class WaitStep:
         # Every object settled and the unready ones are Failed: waiting longer would not help.
         gave_up = result.complete and all(o.status == Status.FAILED for o in pending)
         why = "failed" if gave_up else f"not {s.describe_goal()} after {waited:.1f}s"
-        return StepResult(
-            StepStatus.FAILED, f"{len(pending)} of {len(outcomes)} object(s) {why}: {lines}", details
-        )
+        message = f"{len(pending)} of {len(outcomes)} object(s) {why}: {lines}"
+        if s.wait_for == "deleted":
+            message += _held_by_finalizers(ctx, cluster, pending, details)
+        return StepResult(StepStatus.FAILED, message, details)
 
     def _target(self, cluster: Cluster) -> list[ObjectRef] | Selection:
         sel = self.settings.selection
@@ -339,6 +342,29 @@ class WaitStep:
         if self.settings.wait_for == "deleted":
             return f"{target}: none left"
         return f"{target}: no such object appeared within {waited:.1f}s"
+
+
+def _held_by_finalizers(
+    ctx: StepContext, cluster: Cluster, pending: list[ObjectOutcome], details: dict[str, object]
+) -> str:
+    """For Namespaces that would not go: the objects inside that finalizers hold, by name (the namespace's
+    own conditions only count them), and who should have removed each finalizer."""
+    namespaces = [str(o.ref.name) for o in pending if o.ref.kind == "Namespace" and o.ref.group == ""]
+    if not namespaces:
+        return ""
+    try:
+        diagnosis = diagnose(cluster, namespaces, now=ctx.runtime.wall_clock(), after=0.0)
+    except KubeError:
+        return ""  # the wait's own answer stands; the diagnosis was extra
+    if not diagnosis.objects:
+        return ""
+    details["heldByFinalizers"] = [o.to_view(0.0) for o in diagnosis.objects]
+    held = "; ".join(f"{o.ref} ({', '.join(o.finalizers)}: {o.owner})" for o in diagnosis.objects[:10])
+    more = f" and {len(diagnosis.objects) - 10} more" if len(diagnosis.objects) > 10 else ""
+    return (
+        f". Held by finalizers: {held}{more}. Bring back the controller that owns them, or remove the "
+        "finalizers with a clearFinalizers step (or `drkit finalizers clear`) once it is known to be gone"
+    )
 
 
 def _deadline(ctx: StepContext, started: float, timeout: float | None) -> float:

@@ -90,7 +90,7 @@ def test_mlflow_gone_for_good_fails_the_model_uri_step_naming_the_server(
     mlflow = lab.lab.mlflow
     assert mlflow is not None
     earlier = runs_of(platform.workdir)
-    process = _start(platform, drill, "deploy", platform.copy_manifests("mlflow-gone"))
+    process = _start(platform, drill, "deploy", platform.copy_manifests("mlflow-gone-manifests"))
     try:
         wait_for_step_start(platform.workdir, process, "deploy/model-uris", earlier)
         mlflow.stop()
@@ -119,7 +119,10 @@ def test_a_model_whose_mlmodel_never_appears_fails_naming_the_model(
     try:
         report = _finish(
             _start(
-                platform, _drill_copy(platform, "no-mlmodel"), "deploy", platform.copy_manifests("no-mlmodel")
+                platform,
+                _drill_copy(platform, "no-mlmodel"),
+                "deploy",
+                platform.copy_manifests("no-mlmodel-manifests"),
             )
         )
     finally:
@@ -142,7 +145,7 @@ def test_a_missing_sealing_key_fails_the_secrets_step_naming_the_sealed_secret(
     for key in keys:
         platform.cluster.delete(ObjectRef.of(key))
     try:
-        manifests = platform.copy_manifests("no-key")
+        manifests = platform.copy_manifests("no-key-manifests")
         report = _finish(_start(platform, _drill_copy(platform, "no-key"), "rebuild", manifests))
     finally:
         lab_install_sealing_key(lab)
@@ -169,7 +172,7 @@ def test_a_scheduler_down_for_good_without_finalizer_clearing_fails_naming_the_s
     )
     lab.lab.update_faults({"down_controllers": ["seldon-scheduler"]})
     try:
-        report = _finish(_start(platform, drill, "teardown", platform.copy_manifests("stuck")))
+        report = _finish(_start(platform, drill, "teardown", platform.copy_manifests("stuck-manifests")))
     finally:
         lab.lab.update_faults({"clear": True})
     failed = steps(report)["teardown/unstick-finalizers"]
