@@ -110,7 +110,14 @@ def requests_since(handle: LabHandle, offset: int) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle_file if line.strip()]
 
 
+DRILL_LEASE = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
+
+
 def writes_since(handle: LabHandle, offset: int) -> list[str]:
+    """The write requests since `offset`, but for drkit's own drill lease (taken and given back by every
+    drill or recovery: coordination, not a change to the platform)."""
     return [
-        f"{r['method']} {r['path']}" for r in requests_since(handle, offset) if r["method"] in WRITE_METHODS
+        f"{r['method']} {r['path']}"
+        for r in requests_since(handle, offset)
+        if r["method"] in WRITE_METHODS and not str(r["path"]).startswith(DRILL_LEASE)
     ]

@@ -180,11 +180,16 @@ def sealing_keys(cluster: Cluster, settings: SealedSecretsSettings) -> list[str]
     return sorted(str((s.get("metadata") or {}).get("name")) for s in found)
 
 
-def missing_key_error(settings: SealedSecretsSettings) -> StepFailure:
+def missing_key_error(settings: SealedSecretsSettings, sealed: Sequence[ObjectRef] = ()) -> StepFailure:
     ns, label = settings.controller_namespace, settings.key_label
+    names = ", ".join(str(ref) for ref in sealed[:10]) + (
+        f" and {len(sealed) - 10} more" if len(sealed) > 10 else ""
+    )
+    stays = f"; {names} would stay sealed" if sealed else ""
     return StepFailure(
         f"no SealedSecrets sealing key in namespace {ns} (no Secret labelled {label}): after a rebuild the "
-        "controller can decrypt no SealedSecret unless its key was restored first; nothing was applied",
+        f"controller can decrypt no SealedSecret unless its key was restored first{stays}; "
+        "nothing was applied",
         hint=f"restore the key from its backup: `kubectl apply -f <backup of the key secret>` (taken with "
         f"`kubectl get secret -n {ns} -l {label} -o yaml`), then restart the SealedSecrets controller "
         f"(`kubectl -n {ns} rollout restart deployment sealed-secrets-controller`) and rerun",
@@ -229,7 +234,7 @@ class SealedSecretsStep:
         manifests = self._render(ctx)
         keys = sealing_keys(cluster, self.settings)
         if not keys:
-            raise missing_key_error(self.settings)
+            raise missing_key_error(self.settings, [ObjectRef.of(m) for m in manifests if _is_sealed(m)])
         ctx.progress(f"sealing key present ({len(keys)}); applying {len(manifests)} objects")
         for manifest in manifests:
             cluster.apply(manifest)
