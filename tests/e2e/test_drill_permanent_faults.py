@@ -81,19 +81,25 @@ def _finish(drill: subprocess.Popen[str]) -> dict[str, Any]:
 def test_mlflow_gone_for_good_fails_the_model_uri_step_naming_the_server(
     platform: Platform, lab: LabHandle
 ) -> None:
+    # A gate step before model-uris holds the drill until MLflow is down (the plans, before it, read
+    # MLflow); model-uris gets a short timeout so that waiting for MLflow ends within the test.
+    gate = platform.workdir / "mlflow-is-down"
     drill = _drill_copy(
         platform,
         "mlflow-gone",
-        ("          files: [\"${manifests}/base/seldon-models.yaml\"]\n",
-         "          files: [\"${manifests}/base/seldon-models.yaml\"]\n        timeout: 20s\n"),
+        ("      - name: model-uris\n",
+         "      - name: gate\n"
+         f"        command: {{run: 'while [ ! -f {gate} ]; do sleep 0.05; done'}}\n"
+         "      - name: model-uris\n        timeout: 20s\n"),
     )  # fmt: skip
     mlflow = lab.lab.mlflow
     assert mlflow is not None
     earlier = runs_of(platform.workdir)
     process = _start(platform, drill, "deploy", platform.copy_manifests("mlflow-gone-manifests"))
     try:
-        wait_for_step_start(platform.workdir, process, "deploy/model-uris", earlier)
+        wait_for_step_start(platform.workdir, process, "deploy/gate", earlier)
         mlflow.stop()
+        gate.touch()
         report = _finish(process)
     finally:
         if mlflow.pid is None:
