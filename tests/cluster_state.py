@@ -19,8 +19,9 @@ What is normalised, and why each differs between two healthy runs of the same dr
   `startTime`, `lastUpdateTime`, `estimatedDuration`, `resourcesDuration`, ...): when things happened, not
   what happened.
 - Generated names: a Workflow (created by generateName) is keyed by its `drkit.io/step` label instead of its
-  random name, and that name is replaced by `<workflow>` wherever it appears inside it (Argo's node ids,
-  pod names); other objects named from a generateName are keyed by that prefix and their position.
+  random name, and that name is replaced by `<workflow>` wherever it appears inside it (pod names); Argo's
+  node ids (hashes of the node names, so of the Workflow's name) become their nodes' names. Other objects
+  named from a generateName are keyed by that prefix and their position.
 - The `drkit.io/run-id` label (and the run id wherever it appears): each run has its own.
 - MLflow ids in strings (`m-<32 hex>` logged-model ids, 32-hex run ids): every run trains anew and MLflow
   names each training afresh; the storage paths around them are compared.
@@ -136,8 +137,23 @@ def normalise(obj: Mapping[str, Any], *, own_name: str | None = None) -> dict[st
     status = result.get("status")
     if isinstance(status, dict):
         result["status"] = _status(status)
-    placeholder = "<workflow>" if _group_kind(obj) == WORKFLOW else "<generated>"
-    return _strings(result, own_name, placeholder)
+    replacements: list[tuple[str, str]] = []
+    if own_name:
+        placeholder = "<workflow>" if _group_kind(obj) == WORKFLOW else "<generated>"
+        replacements = [*_node_ids(result, own_name, placeholder), (own_name, placeholder)]
+    return _strings(result, replacements)
+
+
+def _node_ids(workflow: Mapping[str, Any], own_name: str, placeholder: str) -> list[tuple[str, str]]:
+    """Argo's node ids (a hash of the node's name, itself made of the Workflow's): each becomes its node's
+    name, longest first so that no id is replaced inside another."""
+    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    names = {
+        str(node_id): f"<node {str(node.get('name', node_id)).replace(own_name, placeholder)}>"
+        for node_id, node in nodes.items()
+        if isinstance(node, dict) and str(node_id) != own_name
+    }
+    return sorted(names.items(), key=lambda item: -len(item[0]))
 
 
 def _status(value: Any) -> Any:
@@ -156,16 +172,14 @@ def _status(value: Any) -> Any:
     return value
 
 
-def _strings(value: Any, own_name: str | None, placeholder: str) -> Any:
+def _strings(value: Any, replacements: Sequence[tuple[str, str]]) -> Any:
     if isinstance(value, dict):
-        return {
-            _strings(k, own_name, placeholder): _strings(v, own_name, placeholder) for k, v in value.items()
-        }
+        return {_strings(k, replacements): _strings(v, replacements) for k, v in value.items()}
     if isinstance(value, list):
-        return [_strings(item, own_name, placeholder) for item in value]
+        return [_strings(item, replacements) for item in value]
     if isinstance(value, str):
-        if own_name:
-            value = value.replace(own_name, placeholder)
+        for old, new in replacements:
+            value = value.replace(old, new)
         value = MLFLOW_MODEL_ID.sub("m-<mlflow-model-id>", value)
         value = MLFLOW_RUN_ID.sub("<mlflow-run-id>", value)
         return DRKIT_RUN_ID.sub("<run-id>", value)

@@ -34,7 +34,14 @@ def _workflow(name: str, run_id: str, step: str, *, phase: str = "Succeeded") ->
             "finishedAt": "2026-01-01T12:00:09Z",
             "estimatedDuration": 8,
             "observedGeneration": 3,
-            "nodes": {name: {"id": name, "displayName": name, "phase": phase}},
+            "nodes": {  # Argo's node ids hash the node names, so the Workflow's generated name
+                name: {"id": name, "displayName": name, "phase": phase, "children": [f"{name}-{hash(name)}"]},
+                f"{name}-{hash(name)}": {
+                    "id": f"{name}-{hash(name)}",
+                    "name": f"{name}[0].train",
+                    "phase": phase,
+                },
+            },
             "conditions": [
                 {"type": "Completed", "status": "True", "lastTransitionTime": "2026-01-01T12:00:09Z"}
             ],
