@@ -307,7 +307,7 @@ def test_the_drill_killed_at_every_crash_point_and_resumed_ends_as_the_fault_fre
 
     # The cluster as the fault-free drill left it (tests/cluster_state.py says what is normalised away).
     diff = compare(fault_free_drill["state"], snapshot(platform.cluster), names=("fault-free", "crashed"))
-    assert diff == "", diff
+    assert not diff, diff
     # Exactly one Workflow per pipeline step, every one of them this run's, each succeeded.
     assert workflows_per_step(platform.cluster) == {(crashed.run_id, step): 1 for step in PIPELINE_STEPS}
     mine = platform.cluster.list(
