@@ -2,7 +2,7 @@
 (docs/reliability.md, "Crashes and interruption").
 
 `run_with_crashes` starts a drill as a real process and, for each CrashPoint in turn, waits for the event the
-point names (a journal line of the running attempt, a Terminating namespace, a Running Workflow of this run)
+point names (a journal line of the running attempt, a Model being deleted, a Running Workflow of this run)
 by polling it with a deadline, sends the point's signal (SIGKILL, or SIGINT for a Ctrl-C), checks how the
 process ended, and starts `drkit resume RUN_ID`; after the last point the resume runs to the end. Nothing
 sleeps to synchronise: the short waits between polls only pace the looking at another process.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import subprocess_env
-from playbooks_support import INFERENCE, PIPELINES_NS, Platform, steps
+from playbooks_support import PIPELINES_NS, Platform, steps
 
 from drkit.steps.pipeline import RUN_ID_LABEL, STEP_LABEL
 
@@ -94,11 +94,14 @@ def finished(phase: str, step: str) -> Reached:
     return lambda attempt, _: attempt.finished_step(phase, step)
 
 
-def terminating(namespace: str) -> Reached:
+def model_deleting(name: str) -> Reached:
+    """A Model of the first delete wave marked for deletion (its finalizer holds it while Seldon's scheduler
+    is down): the later waves, the namespaces last, are still to be deleted."""
+
     def reached(attempt: Attempt, platform: Platform) -> bool:
         if not attempt.started_step("teardown", "delete-platform"):
             return False
-        found = platform.cluster.get("v1", "Namespace", namespace)
+        found = platform.model(name)
         return found is not None and bool(found["metadata"].get("deletionTimestamp"))
 
     return reached
@@ -128,7 +131,9 @@ INTERRUPTED_STEP = ("pipelines", "train-baseline")
 CRASH_POINTS = (
     CrashPoint("snapshot", "step-started golden-predictions", started("snapshot", "golden-predictions")),
     CrashPoint("snapshot", "step-started platform-inventory", started("snapshot", "platform-inventory")),
-    CrashPoint("teardown", f"delete-platform: namespace {INFERENCE} Terminating", terminating(INFERENCE)),
+    CrashPoint(
+        "teardown", "delete-platform: Model baseline-predictor deleting", model_deleting("baseline-predictor")
+    ),
     CrashPoint("teardown", "step-started unstick-finalizers", started("teardown", "unstick-finalizers")),
     CrashPoint("rebuild", f"apply-base: namespace {PIPELINES_NS} back", recreated(PIPELINES_NS)),
     CrashPoint("rebuild", "step-started platform-secrets", started("rebuild", "platform-secrets")),
