@@ -55,7 +55,7 @@ State = dict[str, dict[str, Any]]  # "Kind.group namespace/name" -> the normalis
 SKIPPED_KINDS = frozenset({("", "Event"), ("events.k8s.io", "Event")})
 DROPPED_METADATA = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink", "generation")
 # Status keys that are points in time or durations (matched by name, anywhere under status).
-TIME_KEY = re.compile(r"(Time|At|Timestamp|Duration|Heartbeat)$|^(time|duration|progress)$")
+TIME_KEY = re.compile(r"(Time|At|Timestamp|Duration|Heartbeat)$|^(time|duration)$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 # Keys whose values the server or the network assigns per object (anywhere in the object).
 ADDRESS_KEYS = frozenset(
