@@ -34,7 +34,14 @@ def _workflow(name: str, run_id: str, step: str, *, phase: str = "Succeeded") ->
             "finishedAt": "2026-01-01T12:00:09Z",
             "estimatedDuration": 8,
             "observedGeneration": 3,
-            "nodes": {name: {"id": name, "displayName": name, "phase": phase}},
+            "nodes": {  # Argo's node ids hash the node names, so the Workflow's generated name
+                name: {"id": name, "displayName": name, "phase": phase, "children": [f"{name}-{hash(name)}"]},
+                f"{name}-{hash(name)}": {
+                    "id": f"{name}-{hash(name)}",
+                    "name": f"{name}[0].train",
+                    "phase": phase,
+                },
+            },
             "conditions": [
                 {"type": "Completed", "status": "True", "lastTransitionTime": "2026-01-01T12:00:09Z"}
             ],
@@ -56,13 +63,39 @@ URI = "s3://mlflow-artifacts/1/models/m-{}/artifacts"
 
 
 def _healthy_run(run_id: str, suffix: str, model_id: str) -> list[dict[str, Any]]:
+    stamp = "2026-01-01T12:00:00Z" if run_id == RUN_A else "2026-01-01T13:00:00.5+01:00"
+    address = "10.0.0.129" if run_id == RUN_A else "10.0.0.232"
     return [
         _workflow(f"financial-training-pipeline-template-{suffix}", run_id, "pipelines.train-baseline"),
         _model(URI.format(model_id), uid=f"u-{suffix}", generation=1 if run_id == RUN_A else 2),
         {
             "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "mlserver", "namespace": "financial-inference"},
+            "spec": {
+                "clusterIP": address,
+                "clusterIPs": [model_id[:3]],
+                "ports": [{"port": 9000}],
+            },
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": f"mlserver-{suffix}",
+                "generateName": "mlserver-",
+                "namespace": "financial-inference",
+                "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": stamp},
+            },
+            "endpoints": [
+                {"addresses": [suffix], "targetRef": {"kind": "Pod", "name": "mlserver-0", "uid": suffix}}
+            ],
+        },
+        {
+            "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": "mlserver-0", "namespace": "financial-inference"},
+            "spec": {"volumes": [{"name": f"kube-api-access-{suffix}"}]},
             "status": {
                 "podIP": "10.0.0.1" if run_id == RUN_A else "10.0.0.7",
                 "startTime": suffix,
@@ -88,10 +121,22 @@ def test_two_healthy_runs_compare_equal() -> None:
         (lambda objs: objs[0]["status"].update(phase="Failed"), '"Failed"'),
         (lambda objs: objs[1]["metadata"].update(deletionTimestamp="2026-01-01T12:00:00Z"), "<set>"),
         (lambda objs: objs[1]["metadata"].update(finalizers=["seldon.model.finalizer"]), "seldon.model"),
-        (lambda objs: objs[2]["status"].update(phase="Pending"), '"Pending"'),
+        (lambda objs: objs[4]["status"].update(phase="Pending"), '"Pending"'),
+        (lambda objs: objs[2]["spec"]["ports"][0].update(port=9001), "9001"),
+        (lambda objs: objs[3]["endpoints"][0]["targetRef"].update(name="mlserver-1"), "mlserver-1"),
         (lambda objs: objs.pop(1), "only in a: Model.mlops.seldon.io financial-inference/baseline-predictor"),
     ],
-    ids=["spec", "storage-path", "workflow-phase", "terminating", "finalizer", "pod-phase", "missing"],
+    ids=[
+        "spec",
+        "storage-path",
+        "workflow-phase",
+        "terminating",
+        "finalizer",
+        "pod-phase",
+        "service-port",
+        "endpoint-target",
+        "missing",
+    ],
 )
 def test_a_real_difference_is_flagged(damage: Any, expected: str) -> None:
     a = normalise_all(_healthy_run(RUN_A, "x7k2p", "a" * 32))

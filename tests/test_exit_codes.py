@@ -111,9 +111,10 @@ def test_70_internal_error_without_and_with_debug(
     assert "a bug in a step" in loud.stderr
 
 
-def test_130_sigint_during_a_step(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+def test_130_sigint_during_a_step_then_resume(write_playbook: WritePlaybook, tmp_path: Path) -> None:
     write_playbook(PLAYBOOK)
-    process = start_drkit("drill", "playbook.yaml", "--yes", "--set", "cmd=sleep 30", cwd=tmp_path)
+    work = "cmd=if [ -f go-on ]; then echo done > done.txt; else sleep 30; fi"
+    process = start_drkit("drill", "playbook.yaml", "--yes", "--set", work, cwd=tmp_path)
     journal = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # wait until the sleep step has started
@@ -129,8 +130,23 @@ def test_130_sigint_during_a_step(write_playbook: WritePlaybook, tmp_path: Path)
     _, err = process.communicate(timeout=30)
     assert process.returncode == ExitCode.INTERRUPTED == 130
     assert "drkit resume" in err
-    assert read_journal(journal)[-1]["event"] == "interrupted"
-    assert json.loads((journal.parent / "report.json").read_text())["outcome"] == "interrupted"
+    assert f"drkit resume {journal.parent.name}" in err
+    last = read_journal(journal)[-1]
+    assert (last["event"], last["phase"], last["step"]) == ("interrupted", "rebuild", "work")
+    report = json.loads((journal.parent / "report.json").read_text())
+    assert report["outcome"] == "interrupted"
+    assert report["message"] == "interrupted during step rebuild/work"
+    assert report["phases"][1]["steps"][0]["message"] == "interrupted (Ctrl-C)"
+
+    (tmp_path / "go-on").write_text("")
+    resumed = start_drkit("resume", journal.parent.name, "--yes", "-o", "json", cwd=tmp_path)
+    out, err = resumed.communicate(timeout=30)
+    assert resumed.returncode == ExitCode.OK, err
+    assert [s["label"] for p in json.loads(out)["phases"] for s in p["steps"]] == [
+        "succeeded (previous attempt)",
+        "succeeded",
+    ]
+    assert (tmp_path / "done.txt").read_text() == "done\n"
 
 
 def test_main_exits_with_the_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,10 @@
 """The run journal: an append-only JSON-lines file, flushed and fsync'd at every event.
 
 It is what makes `drkit resume` possible after drkit itself was killed: whatever was written survived, and a
-line cut short by the crash is ignored when reading. Every record goes through the run's masker on its way to
-the file, so no secret the run knows of reaches it, whoever appended the record.
+line cut short by the crash is ignored when reading. Opening the journal again (the resume) first cuts that
+torn tail off: appended after it, the resume's first event would share its line and be lost with it.
+Every record goes through the run's masker on its way to the file, so no secret the run knows of reaches
+it, whoever appended the record.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Journal:
         self._lock = threading.Lock()  # steps' worker threads report retries while the run thread writes
 
     def __enter__(self) -> Journal:
+        _cut_torn_tail(self.path)
         self._handle = self.path.open("a", encoding="utf-8")
         return self
 
@@ -50,6 +53,30 @@ class Journal:
             self._handle.write(line)
             self._handle.flush()
             os.fsync(self._handle.fileno())
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Truncate the file after its last newline: what follows is an event a crash cut short."""
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
+        return
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        end = size
+        while end > 0:
+            start = max(0, end - 4096)
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        if end != size:
+            handle.truncate(end)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -4,11 +4,16 @@ Every new content goes to a temporary file next to its target (same file system,
 and is fsynced; only when all are written are they renamed over their targets. If a rename fails midway, the
 files already replaced are restored from hard-link (or copied) backups taken just before. A manifest set
 that is half old and half new is worse than either: the models would point at different trainings.
+
+A crash (SIGKILL) cannot be rolled back, but it cannot tear a file either: each file is whole, old or new,
+because only renames replace them. What it leaves are its temporary files and backups; the next write of
+the same files (a resumed step) removes them first, then writes the set again from what is on disk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import stat
@@ -20,6 +25,7 @@ from drkit.manifests.errors import ManifestError
 from drkit.manifests.rewrite import FileChange
 
 Replace = Callable[[Path, Path], None]
+_TEMP_SUFFIX = ".drkit-new"
 
 
 def _os_replace(source: Path, target: Path) -> None:
@@ -32,6 +38,7 @@ def write_all(changes: Sequence[FileChange], replace: Replace = _os_replace) -> 
     A file that changed on disk since it was read is refused: someone else is editing it.
     `replace` is the rename (a seam for tests that make the rename fail).
     """
+    _remove_leftovers(changes)
     pending = [change for change in changes if change.changed]
     for change in pending:
         if _read(change.path) != change.old_text:
@@ -74,6 +81,14 @@ def write_all(changes: Sequence[FileChange], replace: Replace = _os_replace) -> 
     return [change.path for change in pending]
 
 
+def _remove_leftovers(changes: Sequence[FileChange]) -> None:
+    """The temporary files and backups an earlier write of these files left when it was killed."""
+    for change in changes:
+        name = change.path.name
+        stale = [*change.path.parent.glob(f".{glob.escape(name)}.*{_TEMP_SUFFIX}"), _backup_path(change.path)]
+        _remove(stale)
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
@@ -84,7 +99,7 @@ def _read(path: Path) -> str | None:
 def _write_temp(change: FileChange) -> Path:
     try:
         handle, name = tempfile.mkstemp(
-            prefix=f".{change.path.name}.", suffix=".drkit-new", dir=change.path.parent
+            prefix=f".{change.path.name}.", suffix=_TEMP_SUFFIX, dir=change.path.parent
         )
     except OSError as exc:
         raise ManifestError(
@@ -107,7 +122,7 @@ def _write_temp(change: FileChange) -> Path:
 
 
 def _backup(path: Path) -> Path:
-    backup = path.with_name(f".{path.name}.drkit-backup")
+    backup = _backup_path(path)
     with contextlib.suppress(FileNotFoundError):
         backup.unlink()
     try:
@@ -120,6 +135,10 @@ def _backup(path: Path) -> Path:
                 f"cannot back up {path}: {exc.strerror or exc}; no file was changed"
             ) from None
     return backup
+
+
+def _backup_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.drkit-backup")
 
 
 def _restore(paths: Sequence[FileChange], backups: Sequence[Path], replace: Replace) -> bool:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from e2e_cluster import lab_control_plane
 from helpers import REPO_ROOT, DrkitResult, run_drkit
 from lab_helpers import LabHandle
 
@@ -115,7 +116,13 @@ def lab_start_platform(state_dir: Path, *, mlflow_basic_auth: bool = False) -> L
     settings = LabSettings(
         state_dir=state_dir, workload_ready_delay=0.2, model_ready_delay=0.1, step_delay=0.1
     )
-    lab = Lab(settings, mlflow=True, mlflow_basic_auth=mlflow_basic_auth, platform="financial-mlops").start()
+    lab = Lab(
+        settings,
+        mlflow=True,
+        mlflow_basic_auth=mlflow_basic_auth,
+        platform="financial-mlops",
+        control_plane=lab_control_plane(),
+    ).start()
     assert lab.mlflow_uri is not None
     return LabHandle(lab, lab.kubeconfig_path, lab.api_url, lab.mlflow_uri, lab.ca_path, lab.token)
 

@@ -4,26 +4,34 @@ One private lab (MLflow plus the platform, models trained) serves the whole modu
 order from the gentlest to the most destructive: the read-only validation; the failure scenarios (they leave
 the Server with a 768Mi limit and a bad model newest in MLflow, but never touch the Models); validation
 failing once a Model is deleted; the recovery runbook repairing that, crashed and resumed mid-pipelines; the
-full drill, teardown included. Each test still sets up the damage it needs itself, so any one runs alone.
-Only `lab_*` helpers (tests/e2e/playbooks_support.py) are lab-specific.
+full drill, teardown included; the full drill again, killed at every crash point and resumed, which must end
+in the state the fault-free drill left. Each test still sets up the damage (or the reference) it needs
+itself, so any one runs alone. Only `lab_*` helpers (tests/e2e/playbooks_support.py) are lab-specific.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+import yaml
+from cluster_state import State, compare, snapshot, workflows_per_step
+from crash_support import CRASH_POINTS, run_with_crashes
 from helpers import run_drkit, start_drkit
 from lab_helpers import LabHandle
 from playbooks_support import (
+    ARGO,
     DRILL,
     INFERENCE,
     MLFLOW3_URI,
     MODELS,
+    PIPELINES_NS,
     RECOVER,
     SCENARIOS,
     SELDON,
@@ -55,6 +63,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
         yield handle
     finally:
         handle.lab.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_free_drill() -> dict[str, State]:
+    """The cluster state the full drill left, fault-free: the crash suite's reference (filled by the drill's
+    test; the crash suite runs its own fault-free drill first when run alone)."""
+    return {}
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +232,7 @@ def test_recovery_runbook_repairs_the_platform_and_resumes_after_a_crash(platfor
 
 
 def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
-    platform: Platform, lab: LabHandle
+    platform: Platform, lab: LabHandle, fault_free_drill: dict[str, State]
 ) -> None:
     manifests = platform.copy_manifests("drill")
     before = {name: platform.model_uri(name) for name in MODELS if platform.model(name) is not None}
@@ -226,6 +241,7 @@ def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
     )  # Models keep their finalizers: seed 003's stuck teardown
     result = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests), "-o", "json")
     assert result.exit_code == 0, explain(result)
+    fault_free_drill["state"] = snapshot(platform.cluster)
     report = result.json
     assert {p["name"]: p["status"] for p in report["phases"]} == dict.fromkeys(
         ("snapshot", "teardown", "rebuild", "pipelines", "deploy", "validate"), "succeeded"
@@ -257,6 +273,83 @@ def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
     assert diff["counts"] == {"missing": 0, "extra": 0, "changed": len(MODELS)}
     changed = {o["name"]: [f["path"] for f in o["fields"]] for o in diff["objects"]}
     assert changed == {name: ["spec.storageUri"] for name in MODELS}
+
+
+def test_the_drill_killed_at_every_crash_point_and_resumed_ends_as_the_fault_free_one(
+    platform: Platform, lab: LabHandle, fault_free_drill: dict[str, State]
+) -> None:
+    began = time.monotonic()
+    if "state" not in fault_free_drill:  # run alone: the fault-free drill first, for its final state
+        lab_controller_outage(lab, "seldon-scheduler", 15)
+        manifests = platform.copy_manifests("crash-reference")
+        reference = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests))
+        assert reference.exit_code == 0, explain(reference)
+        fault_free_drill["state"] = snapshot(platform.cluster)
+    manifests = platform.copy_manifests("crash")
+    workdir = manifests.parents[1]  # its own .drkit/runs: the crashed run is the only one there
+    lab_controller_outage(lab, "seldon-scheduler", 15)  # as in the fault-free drill: Models stuck on teardown
+    drill = [
+        "drill",
+        str(DRILL),
+        "--yes",
+        "--kubeconfig",
+        str(platform.kubeconfig),
+        *platform.run_args(manifests),
+    ]
+    crashed = run_with_crashes(platform, workdir, drill, CRASH_POINTS)
+    report = crashed.report
+    assert report["outcome"] == "succeeded", report["message"]
+    assert report["resumed"] is True
+    assert {p["name"]: p["status"] for p in report["phases"]} == dict.fromkeys(
+        ("snapshot", "teardown", "rebuild", "pipelines", "deploy", "validate"), "succeeded"
+    )
+    assert all(s["status"] == "succeeded" for s in steps(report).values())
+
+    # The cluster as the fault-free drill left it (tests/cluster_state.py says what is normalised away).
+    diff = compare(fault_free_drill["state"], snapshot(platform.cluster), names=("fault-free", "crashed"))
+    assert not diff, diff
+    # Exactly one Workflow per pipeline step, every one of them this run's, each succeeded.
+    assert workflows_per_step(platform.cluster) == {(crashed.run_id, step): 1 for step in PIPELINE_STEPS}
+    mine = platform.cluster.list(
+        ARGO, "Workflow", PIPELINES_NS, label_selector=f"{RUN_ID_LABEL}={crashed.run_id}"
+    )
+    assert {w["status"]["phase"] for w in mine} == {"Succeeded"}
+
+    # The journal: whole lines only; one run-started per process, each resume marked as one; the Ctrl-C
+    # recorded; every step finished exactly once (what finished before a kill was not run again), succeeded.
+    events = [json.loads(line) for line in crashed.journal.read_text(encoding="utf-8").splitlines()]
+    assert [e["resumed"] for e in events if e["event"] == "run-started"] == [False] + [True] * len(
+        CRASH_POINTS
+    )
+    assert [e["event"] for e in events].count("interrupted") == 1
+    done = [
+        (e["step"]["phase"], e["step"]["name"], e["step"]["status"])
+        for e in events
+        if e["event"] == "step-finished"
+    ]
+    assert sorted(done) == sorted(
+        (p["name"], s["name"], "succeeded") for p in report["phases"] for s in p["steps"]
+    )
+    assert (events[-1]["event"], events[-1]["outcome"]) == ("run-finished", "succeeded")
+
+    # Every manifest of the rewritten copy is whole YAML, nothing drkit wrote on the way is left behind, and
+    # the Models serve what the copy names.
+    for path in sorted(manifests.rglob("*")):
+        assert not path.name.endswith((".drkit-new", ".drkit-backup")), f"left behind: {path}"
+        if path.suffix == ".yaml":
+            assert all(doc is not None for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))), path
+    rewritten = manifest_uris(manifests)
+    for name in MODELS:
+        assert MLFLOW3_URI.match(rewritten[name])
+        assert platform.model_uri(name) == rewritten[name]
+    sys.stderr.write(
+        f"\ncrash suite: {len(CRASH_POINTS)} crash points and resumes in {time.monotonic() - began:.1f}s "
+        f"(the crashed drill {crashed.seconds:.1f}s); where each attempt died:\n"
+        + "".join(
+            f"  {n}. {p.where} -> {d}\n"
+            for n, (p, d) in enumerate(zip(CRASH_POINTS, crashed.died_at, strict=True), 1)
+        )
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------------------

@@ -147,6 +147,22 @@ def test_journal_lines_are_complete_json_and_a_torn_last_line_is_ignored(tmp_pat
     events = read_journal(path)
     assert [e["event"] for e in events] == ["run-started", "step-finished"]
     assert events[0]["at"] == 5.0
+    with Journal(path, lambda: 6.0) as journal:  # a resume: the torn tail goes, its event gets a line
+        journal.append("run-started", runId="x", resumed=True)
+    assert [json.loads(line)["event"] for line in path.read_text().splitlines()] == [
+        "run-started",
+        "step-finished",
+        "run-started",
+    ]
+
+
+def test_a_journal_that_is_only_a_torn_line_is_emptied_before_appending(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    path.write_text('{"event": "run-sta')
+    with Journal(path, lambda: 5.0) as journal:
+        journal.append("run-started", runId="x")
+    assert [e["event"] for e in read_journal(path)] == ["run-started"]
+    assert path.read_text().count("\n") == 1
 
 
 CHECKS = """
@@ -231,6 +247,34 @@ def test_resume_after_drkit_was_killed_mid_phase(write_playbook: WritePlaybook, 
         "succeeded",
         "succeeded",
     ]
+
+
+def test_a_journal_with_a_torn_last_line_resumes_to_the_end(
+    write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(CRASHING)
+    crashed = start_drkit("recover", "playbook.yaml", cwd=tmp_path)
+    crashed.communicate(timeout=60)
+    assert crashed.returncode == -signal.SIGKILL
+    (run_dir,) = (tmp_path / ".drkit" / "runs").iterdir()
+    journal = run_dir / "journal.jsonl"
+    complete = journal.read_bytes()
+    # What a crash in the middle of writing the next event leaves: the first half of its line.
+    event = json.dumps({"event": "step-finished", "at": 1.0, "step": {"name": "crash-once", "status": "ok"}})
+    journal.write_bytes(complete + event[: len(event) // 2].encode())
+
+    resumed = start_drkit("resume", run_dir.name, "-o", "json", cwd=tmp_path)
+    out, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 0, err
+    assert json.loads(out)["outcome"] == "succeeded"
+    assert (tmp_path / "second.txt").read_text() == "second\n"
+    # The torn half was cut off before the resume appended: every line is a whole event, the resume's too.
+    text = journal.read_text()
+    assert text.startswith(complete.decode())
+    lines = text.splitlines()
+    assert [json.loads(line)["event"] for line in lines].count("run-started") == 2
+    assert [json.loads(line).get("resumed") for line in lines if '"run-started"' in line] == [False, True]
+    assert json.loads(lines[-1])["event"] == "run-finished"
 
 
 def test_a_finished_run_cannot_be_resumed(
