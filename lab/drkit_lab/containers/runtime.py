@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import threading
@@ -180,6 +181,9 @@ class ContainerRuntime:
         self._lock = threading.Lock()
         self._containers: dict[tuple[str, str], _Container] = {}  # (pod uid, container name)
         self._closed = False
+        # Cgroups are machine-wide, pod uids only unique within one API server (the emulated one counts
+        # them from uid-1 in every lab): two labs at once must never share, and so kill, a container's group.
+        self._instance = secrets.token_hex(4)
 
     def program_for(self, container: Obj) -> Program | None:
         image = str(container.get("image") or "")
@@ -259,7 +263,8 @@ class ContainerRuntime:
         entry.log_path.parent.mkdir(parents=True, exist_ok=True)
         cgroup = None
         if entry.limit_bytes is not None and self.cgroups.enforced:
-            cgroup = MemoryCgroup(self.cgroups, f"{sandbox.uid}-{entry.name}", entry.limit_bytes)
+            name = f"{self._instance}-{sandbox.uid}-{entry.name}"
+            cgroup = MemoryCgroup(self.cgroups, name, entry.limit_bytes)
         procs_file = str(cgroup.path / "cgroup.procs") if cgroup else None
 
         def before_exec() -> None:  # in the child: only a prctl and one write before exec

@@ -70,3 +70,35 @@ def test_a_process_past_its_memory_limit_is_oomkilled(tmp_path: Path) -> None:
     assert state.last_terminated["reason"] == "OOMKilled"
     assert state.last_terminated["exitCode"] == 137
     assert "survived" not in (tmp_path / "pods" / "ns_p_uid-1" / "main.log").read_text()
+
+
+@pytest.mark.skipif(not memory_cgroups().enforced, reason=f"no memory cgroup: {memory_cgroups().problem}")
+def test_two_labs_with_the_same_pod_uid_never_share_a_memory_cgroup(tmp_path: Path) -> None:
+    """The emulated API server numbers pod uids from uid-1 in every lab: two labs at once (two test
+    workers) must each get their own memory cgroup, or stopping one kills the other's container."""
+    forever = "import time\nwhile True: time.sleep(1)"
+    second_changed = threading.Event()
+    runtimes = [
+        ContainerRuntime(
+            {"example/script": Script(forever)},
+            tmp_path / f"lab-{i}",
+            memory_cgroups(),
+            (lambda *_: None) if i == 0 else (lambda *_: second_changed.set()),
+        )
+        for i in range(2)
+    ]
+    sandbox = PodSandbox("ns", "p", "uid-1", "10.244.0.9", {})
+    try:
+        for runtime in runtimes:
+            states, _ = runtime.sync(_pod("64Mi"), sandbox)
+            assert states["main"].running
+        assert second_changed.wait(30), "the second container never became ready"  # its one expected change
+        second_changed.clear()
+        runtimes[0].stop_pod("uid-1")
+        # Killed with a shared group, the second container's supervisor would report its end at once.
+        assert not second_changed.wait(3), "stopping the first lab's pod ended the second lab's container"
+        states, _ = runtimes[1].sync(_pod("64Mi"), sandbox)
+        assert states["main"].running
+    finally:
+        for runtime in runtimes:
+            runtime.close()
