@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,7 @@ from typing import Any
 import pytest
 from engine_kinds import SCRIPT_SCHEMA, TEST_STEP_KINDS, RecordingListener
 from helpers import WritePlaybook
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kube"))
-from kube_lab import Lab, running_lab
+from kube_lab import Lab
 
 from drkit.context import Runtime
 from drkit.engine import drill_lease
@@ -32,7 +29,6 @@ from drkit.playbook.model import StepSpec
 from drkit.report.model import RunReport
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.registry import PROBE_KINDS, probe_schemas, step_schemas
-from drkit_lab.apiserver.store import Store
 
 PROBE_SCHEMA = KindSchema(kind="leaseProbe", description="test: read the drill lease", body=Obj(fields={}))
 seen: list[dict[str, Any] | None] = []
@@ -64,11 +60,9 @@ phases:
 """
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+@pytest.fixture(autouse=True)
+def _forget_what_was_seen() -> None:
     seen.clear()
-    with running_lab(tmp_path / "lab", Store()) as started:
-        yield started
 
 
 @pytest.fixture

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from engine_kinds import RecordingListener, run
 from helpers import WritePlaybook
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kube"))
-from kube_lab import Lab, running_lab
+from kube_lab import Lab
 
 from drkit.context import Runtime
 from drkit.engine.journal import read_journal
@@ -20,7 +14,6 @@ from drkit.engine.retry_tally import RetryTally
 from drkit.errors import DrkitError
 from drkit.report.model import StepState
 from drkit.retries import RetryNotice
-from drkit_lab.apiserver.store import Store
 
 CONFIGMAPS = "\n---\n".join(
     f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: default}}\ndata: {{k: v{i}}}"
@@ -37,12 +30,6 @@ phases:
       - name: apply-configmaps
         apply: {files: [configmaps.yaml], wait: false}
 """
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    with running_lab(tmp_path / "lab", Store()) as started:
-        yield started
 
 
 def _run(lab: Lab, runtime: Runtime, write_playbook: WritePlaybook) -> tuple[object, RecordingListener]:
