@@ -128,14 +128,21 @@ def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str)
         "--kubeconfig",
         str(platform.kubeconfig),
     )
+    restart: threading.Timer | None = None
     try:
         earlier = runs_of(platform.workdir)
         drill = start_drkit(*args, "-o", "json", cwd=platform.workdir)
         if scenario.mlflow_down_at is not None:
-            _mlflow_outage_when_started(lab, platform, drill, scenario.mlflow_down_at, earlier)
+            restart = _mlflow_outage_when_started(lab, platform, drill, scenario.mlflow_down_at, earlier)
         out, err = drill.communicate(timeout=600)
     finally:
         lab.lab.update_faults({"clear": True})
+        if restart is not None:  # a drill that ended early must not leave MLflow down, or restarted later
+            restart.cancel()
+            restart.join()
+            mlflow = lab.lab.mlflow
+            if mlflow is not None and mlflow.pid is None:
+                mlflow.start()
     assert drill.returncode == 0, f"{scenario}: exit {drill.returncode}\n{out[-6000:]}\n{err[-6000:]}"
     report: dict[str, Any] = json.loads(out)
     return report
@@ -143,13 +150,16 @@ def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str)
 
 def _mlflow_outage_when_started(
     lab: LabHandle, platform: Platform, drill: subprocess.Popen[str], step: str, earlier: set[Path]
-) -> None:
-    """Stop the lab's MLflow as soon as the drill's journal shows `step` starting; restart it later."""
+) -> threading.Timer:
+    """Stop the lab's MLflow as soon as the drill's journal shows `step` starting; the timer returned
+    restarts it MLFLOW_OUTAGE seconds later."""
     wait_for_step_start(platform.workdir, drill, step, earlier)
     mlflow = lab.lab.mlflow
     assert mlflow is not None
     mlflow.stop()
-    threading.Timer(MLFLOW_OUTAGE, mlflow.start).start()
+    restart = threading.Timer(MLFLOW_OUTAGE, mlflow.start)
+    restart.start()
+    return restart
 
 
 @pytest.mark.parametrize("scenario", ON_THIS_PLANE, ids=str)
