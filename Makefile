@@ -8,7 +8,7 @@ STAMP := $(VENV)/.drkit-installed-$(shell cat pyproject.toml lab/pyproject.toml 
 SOURCES := drkit lab tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help venv controlplane serving test test-real lint typecheck unit demo lab-up lab-down bench fmt docs clean
+.PHONY: help venv controlplane serving test test-real test-faults lint typecheck unit demo lab-up lab-down bench fmt docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -52,6 +52,11 @@ REAL_TESTS := tests/e2e tests/cli/test_finalizers_cli.py tests/lab/test_platform
 	tests/mlflow/test_models_rewrite_e2e.py
 test-real: $(STAMP) controlplane serving ## The end-to-end tests and playbooks with every lab on the real control plane
 	DRKIT_LAB_CONTROL_PLANE=real $(BIN)/pytest -n 2 --dist loadfile --durations=15 $(REAL_TESTS)
+
+# The fault suite with each fault on its own too (latency, errors, dropped connections, cut watches), which
+# `make test` covers only combined: about five more minutes, to tell which fault a failing drill meets.
+test-faults: $(STAMP) controlplane serving ## The drill under each injected fault separately, then all at once
+	DRKIT_FAULT_SCENARIOS=each $(BIN)/pytest -p no:xdist tests/e2e/test_drill_faults.py
 
 demo: $(STAMP) serving ## Run the example drill against the built-in lab and print the timed report
 	@bash scripts/demo.sh
