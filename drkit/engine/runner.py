@@ -31,7 +31,7 @@ from drkit.engine.retry_tally import RetryTally, burst_line
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
 from drkit.errors import DrkitError, InternalError, RefusedError, UsageError
-from drkit.playbook.model import Phase, Playbook, StepSpec
+from drkit.playbook.model import Phase, Playbook, StepSpec, VarOrigin
 from drkit.report.files import write_run_reports
 from drkit.report.model import (
     Outcome,
@@ -40,6 +40,7 @@ from drkit.report.model import (
     RunReport,
     StepReport,
     StepState,
+    VariableReport,
 )
 from drkit.report.reproduction import DiffReport, ParityReport
 from drkit.retries import RetryNotice
@@ -439,6 +440,7 @@ class _Run:
             "sha256": self.options.playbook_sha256,
             "mode": str(request.mode),
             "overrides": redact_overrides(request.overrides, self.playbook.secret_vars),
+            "environment": self._environment_used(),
             "fromPhase": request.from_phase,
             "onlyPhase": request.only_phase,
             "checklists": list(request.checklists),
@@ -593,6 +595,28 @@ class _Run:
             resumed=previous is not None,
             message=message,
             drkit_version=drkit.__version__,
+            variables=self._variables(),
+        )
+
+    def _environment_used(self) -> dict[str, str | None]:
+        """The environment variables the playbook's variables took (None: unset), so `drkit resume` uses the
+        same values in another shell. Those behind a secret variable are left out: never recorded, they are
+        read from the environment again."""
+        playbook = self.playbook
+        secret = {e for n in playbook.secret_vars for e in playbook.var_origins.get(n, VarOrigin()).env_vars}
+        used = {e for origin in playbook.var_origins.values() for e in origin.env_vars} - secret
+        return {name: self.runtime.env.get(name) or None for name in sorted(used)}
+
+    def _variables(self) -> tuple[VariableReport, ...]:
+        """Each variable with where its value came from; secret ones without their value."""
+        playbook = self.playbook
+        return tuple(
+            VariableReport(
+                name,
+                None if name in playbook.secret_vars else self.masker.text(value),
+                playbook.var_origins.get(name, VarOrigin()).describe(),
+            )
+            for name, value in playbook.vars.items()
         )
 
     def _finish(self, failed: StepReport | None) -> RunReport:

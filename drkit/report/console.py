@@ -378,6 +378,10 @@ def outcome_line(report: RunReport) -> Text:
 
 def render_plan(console: Console, report: RunReport) -> None:
     console.print(Text(f"plan of {report.playbook_name} (nothing is run)", style="bold"))
+    if report.variables:
+        console.print(Text("variables:", style="bold"))
+        for variable in report.variables:
+            console.print(Text(f"  {variable.shown()}", style="dim"))
     for phase in report.phases:
         budget = f" (budget {format_duration(phase.budget)})" if phase.budget else ""
         drill_only = " [drill-only]" if phase.drill_only else ""
