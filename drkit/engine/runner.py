@@ -396,7 +396,8 @@ class _Run:
             self.listener.run_started(self._report(Outcome.RUNNING, ""))
             current: BuiltStep | None = None
             try:
-                failed: StepReport | None = None
+                failed: StepReport | None = None  # the failure that stops the run
+                failures: list[StepReport] = []
                 for selection in self.selections:
                     phase = selection.phase
                     if not selection.selected:
@@ -418,18 +419,22 @@ class _Run:
                         lost = self.lease.lost() if self.lease is not None else None
                         if lost is not None:
                             failed = self._lease_lost(b, lost)
+                            failures.append(failed)
                             continue
                         current = b
                         report = self._execute_step(b)
                         current = None
                         if report.status is StepState.FAILED and not report.tolerated:
-                            failed = report
+                            failures.append(report)
+                            # A health check reports every checklist: one failing does not stop the others.
+                            if self.request.mode is not RunMode.CHECK:
+                                failed = report
                     self._finish_phase(phase)
             except KeyboardInterrupt:
                 return self._interrupted(current)
             except Exception as exc:
                 self._internal_error(current, exc)
-            return self._finish(failed)
+            return self._finish(failures)
 
     def _run_started_fields(self) -> dict[str, object]:
         request = self.request
@@ -619,10 +624,14 @@ class _Run:
             for name, value in playbook.vars.items()
         )
 
-    def _finish(self, failed: StepReport | None) -> RunReport:
+    def _finish(self, failures: list[StepReport]) -> RunReport:
         report = self._report(Outcome.RUNNING, "")
-        if failed is not None:
-            outcome, message = Outcome.FAILED, f"step {failed.path} failed: {failed.message}"
+        if len(failures) == 1:
+            outcome, message = Outcome.FAILED, f"step {failures[0].path} failed: {failures[0].message}"
+        elif failures:
+            outcome = Outcome.FAILED
+            each = "; ".join(f"{f.path}: {f.message}" for f in failures)
+            message = f"{len(failures)} steps failed: {each}"
         elif report.rto is not None and report.rto_measured > report.rto:
             outcome = Outcome.OVER_RTO
             message = f"recovered in {report.rto_measured:.1f}s, over the RTO of {report.rto:.1f}s"
