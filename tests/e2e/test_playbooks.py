@@ -191,7 +191,9 @@ def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Plat
     failing = {name for name, item in found.items() if not item["passed"]}
     # The Model is missing, and the A/B Experiment that routes to it is not Ready: both say so.
     assert failing == {"models-ready", "experiment-ready", "enhanced-answers"}, output
-    assert "found 1 Model, expected at least 2" in str(found["models-ready"]["message"])
+    assert str(found["models-ready"]["message"]).startswith(
+        "1 of 2 Model missing or not ready: Model financial-inference/enhanced-predictor: not found"
+    )
     assert "enhanced-predictor" in str(found["experiment-ready"]["message"])
 
 
