@@ -188,6 +188,7 @@ class _Run:
         self.journal: Journal | None = None
         self.lease: DrillLease | None = None
         self.retries = RetryTally(self._retry_burst)
+        self.last_progress = ""  # the running step's latest progress text
         self.cluster = ClusterAccess(
             runtime,
             playbook,
@@ -245,12 +246,14 @@ class _Run:
         return replace(context, cluster=self.cluster.get) if with_cluster else context
 
     def _progress(self, text: str) -> None:
+        self.last_progress = text
         self.listener.step_progress(self.masker.text(text))
 
     def _retry_burst(self, notice: RetryNotice) -> None:
-        """A request is being repeated: one line in the live view and one journal event per burst."""
+        """A request is being repeated: one line in the live view and one journal event per burst. The line
+        goes above what the step last said it waits for, which stays in view."""
         line = burst_line(notice)
-        self._progress(line)
+        self.listener.step_progress(self.masker.text("\n".join(filter(None, (line, self.last_progress)))))
         if self.journal is not None and self.journal.is_open:  # plans run before it opens
             self.journal.append("retry", operation=self.masker.text(notice.operation), cause=notice.cause)
 
@@ -457,6 +460,7 @@ class _Run:
 
     def _execute_step(self, b: BuiltStep) -> StepReport:
         pending = self._get(b)
+        self.last_progress = ""
         self.listener.step_started(pending)
         self._event("step-started", phase=b.phase.name, index=b.index, name=b.spec.name)
         started_at = self.runtime.wall_clock()
