@@ -81,7 +81,9 @@ def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def _validate(platform: Platform, *extra: str) -> tuple[int, dict[str, dict[str, object]], str]:
-    result = platform.drkit("check", str(VALIDATE), *platform.run_args(), "-o", "json", *extra)
+    # MLflow's address as `eval "$(drkit lab env)"` exports it: the playbook reads it, no --set needed.
+    env = {"MLFLOW_TRACKING_URI": platform.mlflow_uri}
+    result = platform.drkit("check", str(VALIDATE), "-o", "json", *extra, env=env)
     report = result.json if result.stdout.strip() else {"phases": []}
     found: dict[str, dict[str, object]] = {}
     for step in steps(report).values():
