@@ -16,6 +16,7 @@ from drkit.report.json_report import dumps, write_atomically
 from drkit.report.junit import render_junit
 from drkit.report.markdown import render_markdown
 from drkit.report.model import Outcome, RunReport
+from drkit.report.waiting import HEARTBEAT_SECONDS
 
 Output = Literal["text", "json"]
 
@@ -114,13 +115,15 @@ yes_option = click.option(
 def listener_for(runtime: Runtime, output: Output) -> RunListener:
     """Live view on a terminal, plain lines otherwise; with -o json progress goes to stderr, the report to
     stdout."""
+    # Off a terminal, a long wait prints what it waits for at growing intervals (drkit.report.waiting).
+    clock, beat = runtime.monotonic, HEARTBEAT_SECONDS
     if output == "json":
         progress = make_console(runtime.stderr, terminal=False)
 
         def print_json(report: RunReport) -> None:
             runtime.stdout.write(dumps(report))
 
-        return PlainListener(progress, summary=print_json)
+        return PlainListener(progress, summary=print_json, monotonic=clock, heartbeat_seconds=beat)
     console = make_console(runtime.stdout, terminal=runtime.interactive)
 
     def summary(report: RunReport) -> None:
@@ -128,7 +131,9 @@ def listener_for(runtime: Runtime, output: Output) -> RunListener:
 
     if runtime.interactive:
         return LiveListener(console, runtime.monotonic, summary=summary)
-    return PlainListener(console, summary=summary, failures_in_summary=True)
+    return PlainListener(
+        console, summary=summary, failures_in_summary=True, monotonic=clock, heartbeat_seconds=beat
+    )
 
 
 def confirm_for(runtime: Runtime) -> Callable[[str], bool] | None:

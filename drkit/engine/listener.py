@@ -19,7 +19,8 @@ class RunListener(Protocol):
     def step_started(self, step: StepReport) -> None: ...
 
     def step_progress(self, text: str) -> None:
-        """A one-line status from the running step ("2/5 items passed", the latest output line)."""
+        """A status from the running step ("2/5 items passed", the latest output line): a summary line, then
+        possibly one line per object or item it still waits for. Called from several threads."""
 
     def step_finished(self, step: StepReport) -> None: ...
 

@@ -37,7 +37,9 @@ class RetryTally:
 
 
 def burst_line(notice: RetryNotice) -> str:
+    """What is repeated and why, in the adapter's own words, which name the server and what went wrong
+    (`MLflow GET http://mlflow:5000/...: cannot connect (connection refused)`)."""
     return (
-        f"retrying {notice.operation}: {notice.cause} "
+        f"retrying: {notice.error.message} "
         f"(attempt {notice.attempt + 1} of {notice.attempts} in {notice.delay:.1f}s)"
     )

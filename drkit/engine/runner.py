@@ -31,7 +31,7 @@ from drkit.engine.retry_tally import RetryTally, burst_line
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
 from drkit.errors import DrkitError, InternalError, RefusedError, UsageError
-from drkit.playbook.model import Phase, Playbook, StepSpec
+from drkit.playbook.model import Phase, Playbook, StepSpec, VarOrigin
 from drkit.report.files import write_run_reports
 from drkit.report.model import (
     Outcome,
@@ -40,6 +40,7 @@ from drkit.report.model import (
     RunReport,
     StepReport,
     StepState,
+    VariableReport,
 )
 from drkit.report.reproduction import DiffReport, ParityReport
 from drkit.retries import RetryNotice
@@ -187,6 +188,7 @@ class _Run:
         self.journal: Journal | None = None
         self.lease: DrillLease | None = None
         self.retries = RetryTally(self._retry_burst)
+        self.last_progress = ""  # the running step's latest progress text
         self.cluster = ClusterAccess(
             runtime,
             playbook,
@@ -244,12 +246,14 @@ class _Run:
         return replace(context, cluster=self.cluster.get) if with_cluster else context
 
     def _progress(self, text: str) -> None:
+        self.last_progress = text
         self.listener.step_progress(self.masker.text(text))
 
     def _retry_burst(self, notice: RetryNotice) -> None:
-        """A request is being repeated: one line in the live view and one journal event per burst."""
+        """A request is being repeated: one line in the live view and one journal event per burst. The line
+        goes above what the step last said it waits for, which stays in view."""
         line = burst_line(notice)
-        self._progress(line)
+        self.listener.step_progress(self.masker.text("\n".join(filter(None, (line, self.last_progress)))))
         if self.journal is not None and self.journal.is_open:  # plans run before it opens
             self.journal.append("retry", operation=self.masker.text(notice.operation), cause=notice.cause)
 
@@ -395,7 +399,8 @@ class _Run:
             self.listener.run_started(self._report(Outcome.RUNNING, ""))
             current: BuiltStep | None = None
             try:
-                failed: StepReport | None = None
+                failed: StepReport | None = None  # the failure that stops the run
+                failures: list[StepReport] = []
                 for selection in self.selections:
                     phase = selection.phase
                     if not selection.selected:
@@ -417,18 +422,22 @@ class _Run:
                         lost = self.lease.lost() if self.lease is not None else None
                         if lost is not None:
                             failed = self._lease_lost(b, lost)
+                            failures.append(failed)
                             continue
                         current = b
                         report = self._execute_step(b)
                         current = None
                         if report.status is StepState.FAILED and not report.tolerated:
-                            failed = report
+                            failures.append(report)
+                            # A health check reports every checklist: one failing does not stop the others.
+                            if self.request.mode is not RunMode.CHECK:
+                                failed = report
                     self._finish_phase(phase)
             except KeyboardInterrupt:
                 return self._interrupted(current)
             except Exception as exc:
                 self._internal_error(current, exc)
-            return self._finish(failed)
+            return self._finish(failures)
 
     def _run_started_fields(self) -> dict[str, object]:
         request = self.request
@@ -439,6 +448,7 @@ class _Run:
             "sha256": self.options.playbook_sha256,
             "mode": str(request.mode),
             "overrides": redact_overrides(request.overrides, self.playbook.secret_vars),
+            "environment": self._environment_used(),
             "fromPhase": request.from_phase,
             "onlyPhase": request.only_phase,
             "checklists": list(request.checklists),
@@ -450,6 +460,7 @@ class _Run:
 
     def _execute_step(self, b: BuiltStep) -> StepReport:
         pending = self._get(b)
+        self.last_progress = ""
         self.listener.step_started(pending)
         self._event("step-started", phase=b.phase.name, index=b.index, name=b.spec.name)
         started_at = self.runtime.wall_clock()
@@ -593,12 +604,38 @@ class _Run:
             resumed=previous is not None,
             message=message,
             drkit_version=drkit.__version__,
+            variables=self._variables(),
         )
 
-    def _finish(self, failed: StepReport | None) -> RunReport:
+    def _environment_used(self) -> dict[str, str | None]:
+        """The environment variables the playbook's variables took (None: unset), so `drkit resume` uses the
+        same values in another shell. Those behind a secret variable are left out: never recorded, they are
+        read from the environment again."""
+        playbook = self.playbook
+        secret = {e for n in playbook.secret_vars for e in playbook.var_origins.get(n, VarOrigin()).env_vars}
+        used = {e for origin in playbook.var_origins.values() for e in origin.env_vars} - secret
+        return {name: self.runtime.env.get(name) or None for name in sorted(used)}
+
+    def _variables(self) -> tuple[VariableReport, ...]:
+        """Each variable with where its value came from; secret ones without their value."""
+        playbook = self.playbook
+        return tuple(
+            VariableReport(
+                name,
+                None if name in playbook.secret_vars else self.masker.text(value),
+                playbook.var_origins.get(name, VarOrigin()).describe(),
+            )
+            for name, value in playbook.vars.items()
+        )
+
+    def _finish(self, failures: list[StepReport]) -> RunReport:
         report = self._report(Outcome.RUNNING, "")
-        if failed is not None:
-            outcome, message = Outcome.FAILED, f"step {failed.path} failed: {failed.message}"
+        if len(failures) == 1:
+            outcome, message = Outcome.FAILED, f"step {failures[0].path} failed: {failures[0].message}"
+        elif failures:
+            outcome = Outcome.FAILED
+            each = "; ".join(f"{f.path}: {f.message}" for f in failures)
+            message = f"{len(failures)} steps failed: {each}"
         elif report.rto is not None and report.rto_measured > report.rto:
             outcome = Outcome.OVER_RTO
             message = f"recovered in {report.rto_measured:.1f}s, over the RTO of {report.rto:.1f}s"

@@ -25,14 +25,18 @@ from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, Step
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS, probe_schemas, step_schemas
 
 
-def load(path: Path, overrides: Mapping[str, str], runtime: Runtime) -> Playbook:
-    """Load and validate a playbook (relative paths are taken from the runtime's working directory)."""
+def load(
+    path: Path, overrides: Mapping[str, str], runtime: Runtime, env: Mapping[str, str] | None = None
+) -> Playbook:
+    """Load and validate a playbook (relative paths are taken from the runtime's working directory);
+    `${env:NAME}` in its `vars` is read from `env`, by default the runtime's environment."""
     return load_playbook(
         _absolute(path, runtime),
         overrides=dict(overrides),
         step_kinds=step_schemas(),
         check_kinds=probe_schemas(),
         shown_as=str(path),  # errors point at the path as the user typed it
+        env=runtime.env if env is None else env,
     )
 
 
@@ -146,7 +150,7 @@ def resume(
         kubeconfig=started.get("kubeconfig"),
         context=started.get("context"),
     )
-    playbook = load(path, overrides, runtime)
+    playbook = load(path, overrides, runtime, _recorded_environment(started.get("environment"), runtime))
     previous = _previous_run(run_id, events)
     return run_playbook(
         playbook,
@@ -174,6 +178,18 @@ def _restore_overrides(recorded: Mapping[str, Any], runtime: Runtime, run_id: st
             )
         restored[name] = found
     return restored
+
+
+def _recorded_environment(recorded: object, runtime: Runtime) -> dict[str, str]:
+    """The environment as the run's variables saw it when it started (the values recorded then, unset ones
+    removed), so a resume in another shell acts on the same MLflow; what was not recorded is read again."""
+    env = dict(runtime.env)
+    for name, value in (recorded if isinstance(recorded, Mapping) else {}).items():
+        if value is None:
+            env.pop(str(name), None)
+        else:
+            env[str(name)] = str(value)
+    return env
 
 
 def _previous_run(run_id: str, events: list[dict[str, Any]]) -> PreviousRun:

@@ -55,7 +55,8 @@ TARGET = Obj(
 
 VARS_DESCRIPTION = (
     "Variables, used as ${name} in strings below target, phases and checklists; override with "
-    "--set name=value. Numbers and booleans become their YAML text."
+    "--set name=value. Numbers and booleans become their YAML text. A value may take the environment: "
+    "${env:NAME} (an error when NAME is unset or empty) or ${env:NAME:-default}."
 )
 
 RTO = Field(Duration(positive=True), description="Recovery-time objective for the whole run, e.g. 45m.")

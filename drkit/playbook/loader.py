@@ -29,6 +29,8 @@ from drkit.playbook.model import (
     RetryPolicy,
     StepSpec,
     Target,
+    VarOrigin,
+    VarSource,
 )
 from drkit.playbook.problems import (
     MASK,
@@ -39,7 +41,8 @@ from drkit.playbook.problems import (
 )
 from drkit.playbook.source import Position
 from drkit.playbook.suggest import did_you_mean
-from drkit.playbook.validate import NULL, SourceText, Validator
+from drkit.playbook.validate import NULL, STR, SourceText, Validator
+from drkit.playbook.variables import EnvProblem, expand_env, has_env_reference, reference_offsets
 from drkit.playbook.yaml_input import PLAYBOOK_LIMITS, YamlInputError, compose, read_limited
 
 SET_POSITION_FILE = "<--set>"
@@ -52,10 +55,12 @@ def load_playbook(
     step_kinds: Mapping[str, KindSchema],
     check_kinds: Mapping[str, KindSchema],
     shown_as: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Playbook:
     """Load and validate the playbook at `path`; raises PlaybookError listing every problem found.
 
     `shown_as` is the name used in positions (the path as the user typed it), when it differs from `path`.
+    `env` is where `${env:NAME}` in `vars` is looked up (the Runtime's environment; nothing otherwise).
     """
     shown = shown_as or str(path)
     try:
@@ -76,6 +81,7 @@ def load_playbook(
         overrides=overrides,
         step_kinds=step_kinds,
         check_kinds=check_kinds,
+        env=env,
     )
 
 
@@ -87,10 +93,13 @@ def load_playbook_text(
     overrides: Mapping[str, str] | None = None,
     step_kinds: Mapping[str, KindSchema],
     check_kinds: Mapping[str, KindSchema],
+    env: Mapping[str, str] | None = None,
 ) -> Playbook:
     """Load a playbook from text (stdin, tests); `filename` is used in positions, and as Playbook.path
     unless `path` (the file it came from) is given."""
-    loader = _Loader(SourceText(filename, text), dict(overrides or {}), step_kinds, check_kinds, path)
+    loader = _Loader(
+        SourceText(filename, text), dict(overrides or {}), step_kinds, check_kinds, path, dict(env or {})
+    )
     playbook = loader.load()
     problems = loader.finished_problems()
     if problems or playbook is None:
@@ -139,8 +148,11 @@ class _Loader:
     step_kinds: Mapping[str, KindSchema]
     check_kinds: Mapping[str, KindSchema]
     path: Path | None = None  # the file the text came from, when `source.filename` is only its display name
+    env: Mapping[str, str] = field(default_factory=dict)  # for `${env:NAME}` in `vars`
     v: Validator = field(init=False)
     check_references: list[_CheckReference] = field(default_factory=list)
+    var_origins: dict[str, VarOrigin] = field(default_factory=dict)
+    secret_var_names: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.v = Validator(self.source)
@@ -167,7 +179,7 @@ class _Loader:
         name, description = self._metadata(nodes.get("metadata"))
         variables = self._variables(nodes.get("vars"))
         self.v.variables = variables
-        self.v.secret_variables = frozenset(n for n in variables if is_secret_name(n))
+        self.v.secret_variables = frozenset(self.secret_var_names & set(variables))
         for var in self.v.secret_variables:
             self.v.secret_values.add(variables[var])
 
@@ -189,6 +201,7 @@ class _Loader:
             rto=rto,
             description=description,
             secret_vars=self.v.secret_variables,
+            var_origins={n: o for n, o in self.var_origins.items() if n in variables},
         )
 
     def _report_tabs(self) -> None:
@@ -257,9 +270,11 @@ class _Loader:
     # -- variables -------------------------------------------------------------------------------------------
 
     def _variables(self, entry: tuple[Node, Node] | None) -> dict[str, str]:
-        """The declared variables with --set overrides applied; overrides must name declared variables."""
+        """The declared variables, `${env:NAME}` taken from the environment, --set overrides applied;
+        overrides must name declared variables."""
         declared: dict[str, str] = {}
         unset: dict[str, Node] = {}
+        env_problems: dict[str, list[tuple[EnvProblem, Node]]] = {}
         vars_node: Node | None = None
         if entry is not None:
             key_node, vars_node = entry
@@ -276,20 +291,23 @@ class _Loader:
                         value_node, f"variable '{name}' must be a string, number or boolean, got {what}"
                     )
                     continue
+                if is_secret_name(name):
+                    self.secret_var_names.add(name)
                 if value_node.tag == NULL:
                     unset[name] = name_node
                     declared[name] = ""
                     continue
-                declared[name] = str(value_node.value)
-                if is_secret_name(name) and isinstance(value_node, ScalarNode):
-                    self.v.mark_secret(value_node, declared[name])
+                declared[name] = self._from_environment(name, value_node, env_problems)
+                if name in self.secret_var_names:
+                    self.v.mark_secret(value_node, str(value_node.value))
+                    self.v.secret_values.add(declared[name])
         where = (
             self.v.position(vars_node, entry[0] if entry else None)
             if vars_node is not None
             else Position(SET_POSITION_FILE, 0, 0)
         )
         for name, value in self.overrides.items():
-            if is_secret_name(name):
+            if is_secret_name(name) or name in self.secret_var_names:
                 self.v.secret_values.add(value)
             if name not in declared:
                 hint = did_you_mean(name, declared) or (
@@ -300,14 +318,69 @@ class _Loader:
                 self.v.report(where, f"--set {name}: the playbook has no variable '{name}'", hint)
                 continue
             declared[name] = value
+            self.var_origins[name] = VarOrigin(VarSource.SET)
             unset.pop(name, None)
+            env_problems.pop(name, None)  # --set is the documented way round an unset environment variable
         for name, name_node in unset.items():
             self.v.report(
                 name_node,
                 f"variable '{name}' has no value",
                 f"give it a default in the playbook, or pass --set {name}=...",
             )
+        for name, problems in env_problems.items():
+            for problem, node in problems:
+                self._report_env_problem(name, problem, node)
         return declared
+
+    def _from_environment(
+        self, name: str, node: ScalarNode, problems: dict[str, list[tuple[EnvProblem, Node]]]
+    ) -> str:
+        """The value of variable `name` with its `${env:...}` references expanded; their problems are kept
+        in `problems`, to be reported unless --set gives the variable a value."""
+        text = str(node.value)
+        if node.tag != STR or not has_env_reference(text):
+            return text
+        expanded = expand_env(text, self.env)
+        if any(is_secret_name(env_var) for env_var in expanded.env_vars):
+            self.secret_var_names.add(name)  # `auth: ${env:MLFLOW_TRACKING_TOKEN}` is as secret as its source
+        if expanded.problems:
+            problems[name] = [(problem, node) for problem in expanded.problems]
+        if expanded.env_vars:  # not for a value that only escapes one (`$${env:X}`)
+            defaulted = set(expanded.defaulted)
+            all_defaulted = defaulted.issuperset(expanded.env_vars)
+            source = VarSource.ENV_DEFAULT if all_defaulted else VarSource.ENVIRONMENT
+            self.var_origins[name] = VarOrigin(source, tuple(dict.fromkeys(expanded.env_vars)))
+        return expanded.text
+
+    def _report_env_problem(self, name: str, problem: EnvProblem, node: Node) -> None:
+        raw = self.source.text[node.start_mark.index : node.end_mark.index]
+        offsets = reference_offsets(raw)
+        where = (
+            self.source.position_at(node.start_mark.index + offsets[problem.ordinal])
+            if problem.ordinal < len(offsets)
+            else self.v.position(node)
+        )
+        env_var = problem.env_var
+        if problem.kind == "unterminated":
+            self.v.report(
+                where,
+                f"unterminated environment reference '${{env:{env_var}' in variable '{name}'",
+                "close it with '}': ${env:NAME} or ${env:NAME:-default}",
+            )
+        elif problem.kind == "invalid-env-name":
+            self.v.report(
+                where,
+                f"invalid environment variable name '{env_var}' in variable '{name}'",
+                "write ${env:NAME} or ${env:NAME:-default}, NAME being letters, digits and '_'",
+            )
+        else:
+            self.v.report(
+                where,
+                f"variable '{name}' takes its value from the environment variable {env_var}, "
+                "which is not set",
+                f"export {env_var}=..., pass --set {name}=..., or give a default in the playbook: "
+                f"${{env:{env_var}:-value}}",
+            )
 
     # -- target and rto --------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from drkit.playbook.source import Position
@@ -76,6 +77,31 @@ class Target:
     protected_namespaces: tuple[str, ...] = ALWAYS_PROTECTED_NAMESPACES
 
 
+class VarSource(StrEnum):
+    PLAYBOOK = "playbook"  # the value written under `vars:`
+    ENVIRONMENT = "environment"  # `${env:NAME}`, from the environment
+    ENV_DEFAULT = "env-default"  # `${env:NAME:-default}`, NAME unset or empty
+    SET = "set"  # `--set name=value`
+
+
+@dataclass(frozen=True)
+class VarOrigin:
+    """Where a variable's value came from, for `drkit plan` and the report (never the value itself)."""
+
+    source: VarSource = VarSource.PLAYBOOK
+    env_vars: tuple[str, ...] = ()  # the environment variables its value refers to
+
+    def describe(self) -> str:
+        names = ", ".join(f"${name}" for name in self.env_vars)
+        if self.source is VarSource.ENVIRONMENT:
+            return f"from {names}"
+        if self.source is VarSource.ENV_DEFAULT:
+            return f"default ({names} not set)"
+        if self.source is VarSource.SET:
+            return "--set"
+        return "playbook"
+
+
 @dataclass(frozen=True)
 class Playbook:
     name: str
@@ -88,6 +114,7 @@ class Playbook:
     rto: float | None = None  # seconds
     description: str = ""
     secret_vars: frozenset[str] = frozenset()  # names whose values are never echoed
+    var_origins: Mapping[str, VarOrigin] = field(default_factory=dict)  # absent: written in the playbook
 
     @property
     def base_dir(self) -> Path:

@@ -99,6 +99,10 @@ undefined variables, duplicate names and each step's own settings.
 - **Durations** are written `90s`, `5m`, `1h30m`, `250ms`, or as a bare number of seconds.
 - **Variables**: `${{name}}` in any string below `target`, `phases` and `checklists` is replaced by the
   variable's value (see `vars`). A field that expects a number or a boolean may hold exactly one `${{name}}`.
+- **The environment**: a variable's value may be `${{env:NAME}}` or `${{env:NAME:-default}}` (only under
+  `vars`, so every value taken from the environment has a name `--set` overrides). `NAME` unset or empty
+  uses the default, and without one is an error naming the variable; `drkit plan` and the report say where
+  each value came from, secret ones without their value.
 - **Paths** in step and item settings are relative to the playbook's directory.
 - Unknown keys are errors: drkit names the closest valid key.
 

@@ -433,6 +433,13 @@ class Validator:
                     f"unterminated variable reference '{written}'",
                     "close it with '}', or write '$${' for a literal '${'",
                 )
+            elif problem.kind == "env-outside-vars":
+                self.report(
+                    where,
+                    f"'{written}}}' reads the environment outside 'vars'",
+                    "declare a variable that takes it, e.g. 'vars: {url: \"" + written + "}\"}', and write "
+                    "${url} here: then --set can override it and `drkit plan` shows where it came from",
+                )
             elif problem.kind == "invalid-name":
                 self.report(
                     where,

@@ -6,6 +6,7 @@ see exactly what a user would, and `-o json` can send progress to stderr while s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
@@ -26,6 +27,10 @@ from drkit.report.highlights import (
     step_highlights,
 )
 from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
+from drkit.report.waiting import Heartbeat, WaitingLines
+
+MAX_PROGRESS_LINES = 8  # lines of a step's progress shown below its summary line
+WAITING_LINE_CHARS = 300  # a waiting line is cut here: a log line, not a report
 
 SYMBOLS = {
     StepState.SUCCEEDED: ("✔", "green"),
@@ -86,7 +91,8 @@ def _step_line(step: StepReport, *, with_message: bool = True) -> Text:
 
 
 class PlainListener:
-    """One line per finished step: for logs, where a live view would be noise."""
+    """One line per finished step, for logs where a live view would be noise; given the clock, also what a
+    long step is waiting for, at growing intervals (drkit.report.waiting)."""
 
     def __init__(
         self,
@@ -94,10 +100,17 @@ class PlainListener:
         *,
         summary: Callable[[RunReport], None] | None = None,
         failures_in_summary: bool = False,
+        monotonic: Callable[[], float] | None = None,
+        heartbeat_seconds: float | None = None,  # None: no thread; `tick()` is called by the caller (tests)
     ) -> None:
         self.console = console
         self._summary = summary
         self._failures_in_summary = failures_in_summary
+        self._waiting = WaitingLines(monotonic) if monotonic is not None else None
+        self._heartbeat_seconds = heartbeat_seconds
+        self._heartbeat: Heartbeat | None = None
+        self._lock = threading.Lock()  # progress comes from watch threads and the heartbeat too
+        self._running = ""
 
     def plan_ready(self, plan: RunReport) -> None:
         render_plan(self.console, plan)
@@ -110,13 +123,47 @@ class PlainListener:
         self.console.print(Text(f"▶ {phase}", style="bold"))
 
     def step_started(self, step: StepReport) -> None:
-        pass
+        if self._waiting is None:
+            return
+        with self._lock:
+            self._waiting.start()
+            self._running = step.path
+        if self._heartbeat_seconds is not None:
+            self._heartbeat = Heartbeat(self.tick, self._heartbeat_seconds)
 
     def step_progress(self, text: str) -> None:
-        pass
+        if self._waiting is None:
+            return
+        with self._lock:
+            self._waiting.update(text)
+        self.tick()
+
+    def tick(self) -> None:
+        """Print the running step's latest progress if a waiting line is due."""
+        if self._waiting is None:
+            return
+        with self._lock:
+            due = self._waiting.due()
+            if due is not None:
+                elapsed, text = due
+                first, *rest = text.splitlines() or [""]
+                line = f"  … {self._running} waiting {format_duration(elapsed)}: {first}"
+                self.console.print(Text(line[:WAITING_LINE_CHARS], style="dim"))
+                for more in rest[:MAX_PROGRESS_LINES]:
+                    self.console.print(Text(f"      {more}"[:WAITING_LINE_CHARS], style="dim"))
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     def step_finished(self, step: StepReport) -> None:
-        self.console.print(_step_line(step, with_message=not self._failures_in_summary))
+        self._stop_heartbeat()
+        with self._lock:
+            if self._waiting is not None:
+                self._waiting.start()  # nothing is running: no waiting line until the next step starts
+                self._waiting.update("")
+            self.console.print(_step_line(step, with_message=not self._failures_in_summary))
 
     def phase_finished(self, phase: PhaseReport) -> None:
         if phase.over_budget and phase.budget is not None:
@@ -129,6 +176,7 @@ class PlainListener:
             )
 
     def run_finished(self, report: RunReport) -> None:
+        self._stop_heartbeat()  # an interrupted step never finished
         if self._summary is not None:
             self._summary(report)
 
@@ -223,8 +271,9 @@ class LiveListener:
                         Text(f"  {current.name}"),
                         Text(format_duration(now - self._running_since)),
                     )
-                    if self._progress:
-                        table.add_row("", Text(f"    {self._progress[:150]}", style="dim"), "")
+                    # What the step waits for: a summary line, then one per awaited object or item.
+                    for line in self._progress.splitlines()[: MAX_PROGRESS_LINES + 1]:
+                        table.add_row("", Text(f"    {line[:150]}", style="dim"), "")
                 else:
                     right = (
                         format_duration(current.duration)
@@ -378,6 +427,10 @@ def outcome_line(report: RunReport) -> Text:
 
 def render_plan(console: Console, report: RunReport) -> None:
     console.print(Text(f"plan of {report.playbook_name} (nothing is run)", style="bold"))
+    if report.variables:
+        console.print(Text("variables:", style="bold"))
+        for variable in report.variables:
+            console.print(Text(f"  {variable.shown()}", style="dim"))
     for phase in report.phases:
         budget = f" (budget {format_duration(phase.budget)})" if phase.budget else ""
         drill_only = " [drill-only]" if phase.drill_only else ""

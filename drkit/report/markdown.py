@@ -48,6 +48,7 @@ def render_markdown(report: RunReport) -> str:
         _title(report),
         _overview(report),
         _phases(report),
+        _variables(report),
         _failures(report),
         _steps(report),
         _checklists(report),
@@ -97,6 +98,17 @@ def _phases(report: RunReport) -> str:
         name = phase.name + (" (drill only)" if phase.drill_only else "")
         rows.append((_cell(name), format_duration(phase.duration), budget, status))
     return "## Phases\n\n" + _table(("Phase", "Duration", "Budget", "Status"), rows, right=(1, 2))
+
+
+def _variables(report: RunReport) -> str:
+    """What the run was given: each variable's value (secret ones masked) and where it came from."""
+    if not report.variables:
+        return ""
+    rows = [
+        (f"`{_code(v.name)}`", "****" if v.value is None else f"`{_code(v.value)}`", _cell(v.origin))
+        for v in report.variables
+    ]
+    return "## Variables\n\n" + _table(("Variable", "Value", "From"), rows)
 
 
 def _failed_steps(report: RunReport) -> list[StepReport]:

@@ -246,6 +246,27 @@ class PhaseReport:
 
 
 @dataclass(frozen=True)
+class VariableReport:
+    """A playbook variable as the run used it, and where its value came from (`drkit.playbook.model.VarOrigin`
+    described: "playbook", "--set", "from $MLFLOW_TRACKING_URI"). A secret one has no value here."""
+
+    name: str
+    value: str | None  # None: secret, never recorded
+    origin: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "value": self.value, "secret": self.value is None, "origin": self.origin}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VariableReport:
+        value = data.get("value")
+        return cls(str(data["name"]), None if value is None else str(value), str(data.get("origin", "")))
+
+    def shown(self) -> str:
+        return f"{self.name} = {'****' if self.value is None else self.value} ({self.origin})"
+
+
+@dataclass(frozen=True)
 class RunReport:
     run_id: str | None  # None for `drkit plan`, which records nothing
     playbook_name: str
@@ -262,6 +283,7 @@ class RunReport:
     resumed: bool = False
     message: str = ""  # one line: why the run failed, or what was refused
     drkit_version: str = ""
+    variables: tuple[VariableReport, ...] = ()  # the playbook's variables and where each value came from
 
     @property
     def steps(self) -> tuple[StepReport, ...]:
@@ -288,6 +310,7 @@ class RunReport:
             "resumed": self.resumed,
             "overBudgetPhases": list(self.over_budget_phases),
             "drkitVersion": self.drkit_version,
+            "variables": [variable.to_json() for variable in self.variables],
             "phases": [phase.to_json() for phase in self.phases],
         }
 
@@ -310,6 +333,7 @@ class RunReport:
             resumed=bool(data.get("resumed", False)),
             message=str(data.get("message", "")),
             drkit_version=str(data.get("drkitVersion", "")),
+            variables=tuple(VariableReport.from_json(v) for v in data.get("variables") or ()),
         )
 
 

@@ -9,7 +9,6 @@ so: that time is what a drill measures.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from drkit.kube import (
     Cluster,
     NotFound,
     ObjectRef,
+    ReadinessRules,
     UnknownKind,
     compute_status,
     ready,
@@ -27,6 +27,7 @@ from drkit.kube import (
 from drkit.kube.watch import WaitResult
 from drkit.playbook.fields import Bool, Field, KindSchema, Obj
 from drkit.playbook.model import StepSpec
+from drkit.steps.awaiting import AwaitedObjects, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
 from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
@@ -243,21 +244,10 @@ def _wait_ready(  # noqa: PLR0917
     deadline: float,
     details: dict[str, object],
 ) -> StepResult:
-    ready_now: set[ObjectRef] = set()
-    lock = threading.Lock()
     total = len(refs)
-    is_ready = _applied_ready
-
-    def on_change(ref: ObjectRef, obj: dict[str, Any] | None) -> None:
-        with lock:
-            if is_ready(obj):
-                ready_now.add(ref)
-            else:
-                ready_now.discard(ref)
-            count = len(ready_now)
-        ctx.progress(f"{count}/{total} object(s) ready")
-
-    result = wait_for(cluster, refs, is_ready, deadline, on_change)
+    # Each object still awaited is shown with its state: "Server ns/mlserver: Ready=False (...)".
+    awaited = AwaitedObjects(ctx.progress, "object(s) ready", ready_state(ReadinessRules()))
+    result = wait_for(cluster, refs, _applied_ready, deadline, awaited.changed)
     details["ready"] = _ready_times(result, started)
     if result.complete:
         waited = ctx.runtime.monotonic() - started

@@ -54,7 +54,9 @@ class StepContext:
     run_id: str
     run_dir: Path
     deadline: float | None  # runtime.monotonic() value by which the step must give up; None: no limit
-    progress: Callable[[str], None]  # a one-line live status ("3/5 nodes running"); shown on a terminal
+    # A live status ("3/5 nodes running"), a summary line and maybe a line per awaited object; shown live on a
+    # terminal, and at growing intervals in a log.
+    progress: Callable[[str], None]
     # The run's one Cluster, opened on first use after the context was checked against `target.contexts`.
     cluster: Callable[[], Cluster] = field(default_factory=lambda: _no_cluster)
     # Told about every request an adapter the step opens itself (MLflow) repeats; the run counts them.

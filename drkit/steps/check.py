@@ -29,6 +29,7 @@ MIN_ATTEMPT_SECONDS = 5.0
 EVENT_WAIT_SECONDS = 15.0
 # Rounds start at most this often, however busy the watched kinds are.
 MIN_ROUND_SECONDS = 0.2
+MAX_ITEM_LINES = 8  # failing items named in the progress text; the rest are counted
 
 ChangeWaiter = Callable[[StepContext, list[WatchPoint], float], Change]
 
@@ -116,6 +117,8 @@ def run_checklist(
             if probe.name in first_pass:
                 continue
             attempts[probe.name] += 1
+            # An attempt can take long (an MLflow that does not answer is retried): say which one runs.
+            ctx.progress(_awaited(probes, first_pass, last_message, checking=probe.name))
             # The last round runs at the deadline; an attempt still gets MIN_ATTEMPT_SECONDS, because its
             # own verdict ("exited with 3") says more than "killed after 0.0s".
             floor = clock() + MIN_ATTEMPT_SECONDS
@@ -124,7 +127,7 @@ def run_checklist(
             last_message[probe.name] = result.message
             if result.status is StepStatus.SUCCEEDED:
                 first_pass[probe.name] = clock() - started
-        ctx.progress(f"{len(first_pass)}/{len(probes)} items passed")
+        ctx.progress(_awaited(probes, first_pass, last_message))
         out_of_time = deadline is not None and clock() >= deadline
         if len(first_pass) == len(probes) or out_of_time:
             break
@@ -162,6 +165,26 @@ def run_checklist(
         details,
         tuple(items),
     )
+
+
+def _awaited(
+    probes: list[Probe],
+    first_pass: Mapping[str, float],
+    last_message: Mapping[str, str],
+    checking: str | None = None,
+) -> str:
+    """The progress text: how many items passed (and which one is being attempted), then each item still
+    failing with what it last said, so a checklist that waits minutes shows what it waits for."""
+    head = f"{len(first_pass)}/{len(probes)} items passed"
+    if checking is not None:
+        head += f"; checking {checking}"
+    failing = [
+        (p.name, last_message[p.name]) for p in probes if p.name not in first_pass and p.name in last_message
+    ]
+    lines = [f"{name}: {' '.join(message.split())}" for name, message in failing[:MAX_ITEM_LINES]]
+    if len(failing) > MAX_ITEM_LINES:
+        lines.append(f"and {len(failing) - MAX_ITEM_LINES} more failing")
+    return "\n".join([head, *lines])
 
 
 def _watch_points(pending: list[Probe]) -> list[WatchPoint] | None:

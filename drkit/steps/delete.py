@@ -20,6 +20,7 @@ from drkit.errors import DrkitError
 from drkit.kube import Cluster, Deleted, ObjectRef, UnknownKind, gone, wait_for
 from drkit.playbook.fields import Bool, Field, KindSchema, Obj, Str
 from drkit.playbook.model import Playbook, StepSpec
+from drkit.steps.awaiting import AwaitedObjects, gone_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.safety import refuse_protected
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
@@ -194,7 +195,9 @@ class DeleteStep:
             )
         ctx.progress("waiting until every deleted object is gone")
         present = [d.ref for d in results if d.existed and d.ref not in gone_at]
-        final = wait_for(cluster, present, gone, deadline)
+        # Each object still there is shown with what holds it ("still there (waiting for finalizers ...)").
+        awaited = AwaitedObjects(ctx.progress, "gone", gone_state)
+        final = wait_for(cluster, present, gone, deadline, awaited.changed)
         gone_at.update(final.satisfied_at)
         details["deleted"] = [_deleted_json(d, gone_at, started) for d in results]
         waited = ctx.runtime.monotonic() - started

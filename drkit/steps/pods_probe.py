@@ -126,10 +126,12 @@ def judge(settings: PodsSettings, pods: list[dict[str, Any]]) -> StepResult:
         "pods": [{"pod": name, "ready": problem is None, "problem": problem} for name, problem in problems]
     }
     if len(pods) < settings.count:
+        where = f" in {settings.namespace}" if settings.namespace else ""
+        seen = "; ".join(f"pod {name}: {problem or 'ready'}" for name, problem in problems)
         return StepResult(
             StepStatus.FAILED,
-            f"found {len(pods)} pod(s) with labels {settings.label_selector}, expected at least "
-            f"{settings.count}",
+            f"found {len(pods)} pod(s){where} with labels {settings.label_selector}, expected at least "
+            f"{settings.count}" + (f": {seen}" if seen else ""),
             details,
         )
     failing = [(name, problem) for name, problem in problems if problem is not None]

@@ -1,12 +1,14 @@
 """The `resource` checklist item: objects of a kind are there and ready (kstatus), or pass a given test.
 
-`{apiVersion, kind, namespace, name}` checks one object; without `name` (optionally with `selector`) it
-checks every object of the kind in the namespace and needs at least `count` of them (default 1), so "all
-three Models are Ready" cannot pass on an empty namespace. Ready means kstatus Current by default (a custom
-resource without status is not ready), or `condition: NAME` True, or the value at `jsonpath` equal to
-`equals`, or a `readiness` rule; all of them still honour deletion in progress and a stale
-observedGeneration. Each attempt is one LIST (read only); its resourceVersion is where the checklist runner
-watches for the next change.
+`{apiVersion, kind, namespace, name}` checks one object, `names: [a, b]` several (each must exist); without
+either (optionally with `selector`) it checks every object of the kind in the namespace and needs at least
+`count` of them (default 1), so "all three Models are Ready" cannot pass on an empty namespace. A failure
+names what is missing (by name when the names are known) and every object found with its readiness.
+
+Ready means kstatus Current by default (a custom resource without status is not ready), or `condition: NAME`
+True, or the value at `jsonpath` equal to `equals`, or a `readiness` rule; all of them still honour deletion
+in progress and a stale observedGeneration. Each attempt is one LIST (read only); its resourceVersion is where
+the checklist runner watches for the next change.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drkit.kube import ReadinessRules, Status, compute_status
-from drkit.playbook.fields import AnyValue, Field, Int, KindSchema, Obj, Str
+from drkit.playbook.fields import AnyValue, Field, Int, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import Playbook
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.cluster_changes import WatchPoint, list_watched
@@ -31,6 +33,10 @@ BODY = Obj(
         "kind": Field(Str(min_length=1), required=True, description="`Model`"),
         "namespace": Field(Str(), description="The namespace (the context's namespace when absent)."),
         "name": Field(Str(min_length=1), description="One object; all objects of the kind when absent."),
+        "names": Field(
+            ListOf(Str(min_length=1), min_items=1),
+            description="These objects, each of which must exist and be ready (a failure names the missing).",
+        ),
         "selector": Field(SELECTOR),
         "condition": Field(Str(min_length=1), description="Ready when this condition is True."),
         "jsonpath": Field(
@@ -49,6 +55,12 @@ SCHEMA = KindSchema(
     description="Objects of a kind exist and are ready (kstatus), or have a condition or field value.",
     examples=(
         {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model", "namespace": "models", "count": 3},
+        {
+            "apiVersion": "mlops.seldon.io/v1alpha1",
+            "kind": "Model",
+            "namespace": "models",
+            "names": ["baseline", "enhanced"],
+        },
         {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -70,11 +82,14 @@ class ResourceSettings:
     label_selector: str
     count: int
     readiness: ReadinessSpec | None
+    names: tuple[str, ...] = ()  # several named objects (then `name` is None and `count` their number)
 
     def describe(self) -> str:
         where = f" in {self.namespace}" if self.namespace else ""
         if self.name:
             what = f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+        elif self.names:
+            what = f"{self.kind} {', '.join(self.names)}{where}"
         else:
             labels = f" with labels {self.label_selector}" if self.label_selector else ""
             what = f"at least {self.count} {self.kind}{where}{labels}, all"
@@ -92,10 +107,15 @@ def parse_settings(body: object) -> ResourceSettings:
     if not api or not kind:
         raise StepConfigError("`resource` needs apiVersion and kind")
     name = opt_str(data, "name")
+    names = _names(data.get("names"))
     selector = label_selector(data.get("selector"))
-    if name and selector:
-        raise StepConfigError("give `name` or `selector`, not both")
-    count = data.get("count", 1)
+    if name and names:
+        raise StepConfigError("give `name` or `names`, not both")
+    if (name or names) and selector:
+        raise StepConfigError(f"give `{'name' if name else 'names'}` or `selector`, not both")
+    if names and "count" in data:
+        raise StepConfigError("`count` has no meaning with `names`: every named object must be there")
+    count = data.get("count", len(names) or 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise StepConfigError("`count` must be a whole number of at least 1")
     if name and count != 1:
@@ -108,7 +128,18 @@ def parse_settings(body: object) -> ResourceSettings:
         label_selector=selector,
         count=count,
         readiness=_readiness(data),
+        names=names,
     )
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise StepConfigError("`names` must be a non-empty list of object names")
+    if len(set(value)) != len(value):
+        raise StepConfigError("`names` lists a name twice")
+    return tuple(value)
 
 
 def _readiness(data: Mapping[str, object]) -> ReadinessSpec | None:
@@ -155,28 +186,48 @@ class ResourceProbe:
 
 
 def judge(settings: ResourceSettings, items: list[dict[str, Any]], rules: ReadinessRules) -> StepResult:
-    """Pass when there are at least `count` objects and every one is ready; else say which are not."""
+    """Pass when there are at least `count` objects (every named one) and every one is ready; else say which
+    are missing or not ready, and what was found."""
+    if settings.names:
+        wanted = set(settings.names)
+        items = [obj for obj in items if (obj.get("metadata") or {}).get("name") in wanted]
     states = [(_label(obj), compute_status(obj, rules)) for obj in items]
     details: dict[str, object] = {
         "objects": [{"object": label, "status": str(r.status), "message": r.message} for label, r in states]
     }
+    kind, where = settings.kind, f" in {settings.namespace}" if settings.namespace else ""
     if settings.name and not items:
-        return StepResult(StepStatus.FAILED, f"{settings.kind} {settings.name} not found", details)
-    if len(items) < settings.count:
+        absent = f"{kind} {_qualified(settings, settings.name)} not found"
+        return StepResult(StepStatus.FAILED, absent, details)
+    failing = [f"{label}: {r.status}: {r.message}" for label, r in states if r.status is not Status.CURRENT]
+    if settings.names:
+        found = {str((obj.get("metadata") or {}).get("name")) for obj in items}
+        missing = [f"{kind} {_qualified(settings, n)}: not found" for n in settings.names if n not in found]
+        details["missing"] = [n for n in settings.names if n not in found]
+        failing = missing + failing
+        if failing:
+            total = len(settings.names)
+            message = f"{len(failing)} of {total} {kind} missing or not ready: {'; '.join(failing)}"
+            return StepResult(StepStatus.FAILED, message, details)
+    elif len(items) < settings.count:
+        labels = f" with labels {settings.label_selector}" if settings.label_selector else ""
+        seen = "; ".join(f"{label}: {r.status}: {r.message}" for label, r in states)
         return StepResult(
             StepStatus.FAILED,
-            f"found {len(items)} {settings.kind}, expected at least {settings.count}",
+            f"found {len(items)} {kind}{where}{labels}, expected at least {settings.count}"
+            + (f": {seen}" if seen else ""),
             details,
         )
-    failing = [(label, r) for label, r in states if r.status is not Status.CURRENT]
     if failing:
-        shown = "; ".join(f"{label}: {r.status}: {r.message}" for label, r in failing)
-        return StepResult(
-            StepStatus.FAILED, f"{len(failing)} of {len(states)} {settings.kind} not ready: {shown}", details
-        )
+        message = f"{len(failing)} of {len(states)} {kind} not ready: {'; '.join(failing)}"
+        return StepResult(StepStatus.FAILED, message, details)
     if len(states) == 1:
         return StepResult(StepStatus.SUCCEEDED, f"{states[0][0]} ready: {states[0][1].message}", details)
-    return StepResult(StepStatus.SUCCEEDED, f"all {len(states)} {settings.kind} ready", details)
+    return StepResult(StepStatus.SUCCEEDED, f"all {len(states)} {kind} ready", details)
+
+
+def _qualified(settings: ResourceSettings, name: str) -> str:
+    return f"{settings.namespace}/{name}" if settings.namespace else name
 
 
 def _label(obj: Mapping[str, Any]) -> str:

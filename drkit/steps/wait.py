@@ -11,7 +11,6 @@ of sitting out its timeout, and fails naming each failed object with its kstatus
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,6 +29,7 @@ from drkit.kube import (
 from drkit.kube.client import Cluster
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, MapOf, Obj, OneOf, Str
 from drkit.playbook.model import StepSpec
+from drkit.steps.awaiting import AwaitedObjects, exists_state, gone_state, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, parse_readiness, rules_for
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
@@ -261,7 +261,8 @@ class WaitStep:
         deadline = _deadline(ctx, started, s.timeout)
         rules = rules_for(s.readiness, s.kinds())
         target = self._target(cluster)
-        tracker = _Progress(ctx, s.wait_for, rules)
+        state_of = {"ready": ready_state(rules), "deleted": gone_state, "exists": exists_state}[s.wait_for]
+        tracker = AwaitedObjects(ctx.progress, s.wait_for, state_of)
         result = wait_for(cluster, target, self._predicate(rules), deadline, tracker.changed)
         outcomes = [
             self._outcome(ref, obj, result.satisfied_at.get(ref), started, rules)
@@ -370,36 +371,6 @@ def _held_by_finalizers(
 def _deadline(ctx: StepContext, started: float, timeout: float | None) -> float:
     limits = [d for d in (ctx.deadline, None if timeout is None else started + timeout) if d is not None]
     return min(limits) if limits else started + DEFAULT_TIMEOUT_SECONDS
-
-
-class _Progress:
-    """Turns watch changes into one live line; wait_for may call it from several threads."""
-
-    def __init__(self, ctx: StepContext, mode: WaitFor, rules: ReadinessRules) -> None:
-        self._ctx = ctx
-        self._mode = mode
-        self._rules = rules
-        self._lock = threading.Lock()
-        self._done: dict[ObjectRef, bool] = {}
-        self._last: dict[ObjectRef, str] = {}
-
-    def changed(self, ref: ObjectRef, obj: dict[str, Any] | None) -> None:
-        if self._mode == "deleted":
-            done, text = obj is None, "gone" if obj is None else "still there"
-        elif self._mode == "exists":
-            done, text = obj is not None, "exists" if obj is not None else "not found"
-        else:
-            state = compute_status(obj, self._rules)
-            done, text = state.status is Status.CURRENT, state.message
-        with self._lock:
-            self._done[ref] = done
-            self._last[ref] = text
-            count = sum(self._done.values())
-            waiting = next((r for r, d in self._done.items() if not d), None)
-            line = f"{count}/{len(self._done)} {self._mode}"
-            if waiting is not None:
-                line += f"; {waiting}: {self._last[waiting]}"
-            self._ctx.progress(line)
 
 
 STEP_KIND = StepKind(

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,10 @@ class Platform:
         shutil.copytree(REPO_ROOT / "manifests", target / "manifests")
         return target / "manifests" / "financial-mlops"
 
-    def drkit(self, *args: str, cwd: Path | None = None) -> DrkitResult:
-        return run_drkit(*args, "--kubeconfig", str(self.kubeconfig), cwd=cwd or self.workdir)
+    def drkit(
+        self, *args: str, cwd: Path | None = None, env: Mapping[str, str | None] | None = None
+    ) -> DrkitResult:
+        return run_drkit(*args, "--kubeconfig", str(self.kubeconfig), cwd=cwd or self.workdir, env=env)
 
     def run_args(self, manifests: Path | None = None) -> list[str]:
         """`--set` options for the playbooks' variables."""

@@ -81,7 +81,9 @@ def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def _validate(platform: Platform, *extra: str) -> tuple[int, dict[str, dict[str, object]], str]:
-    result = platform.drkit("check", str(VALIDATE), *platform.run_args(), "-o", "json", *extra)
+    # MLflow's address as `eval "$(drkit lab env)"` exports it: the playbook reads it, no --set needed.
+    env = {"MLFLOW_TRACKING_URI": platform.mlflow_uri}
+    result = platform.drkit("check", str(VALIDATE), "-o", "json", *extra, env=env)
     report = result.json if result.stdout.strip() else {"phases": []}
     found: dict[str, dict[str, object]] = {}
     for step in steps(report).values():
@@ -191,7 +193,9 @@ def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Plat
     failing = {name for name, item in found.items() if not item["passed"]}
     # The Model is missing, and the A/B Experiment that routes to it is not Ready: both say so.
     assert failing == {"models-ready", "experiment-ready", "enhanced-answers"}, output
-    assert "found 1 Model, expected at least 2" in str(found["models-ready"]["message"])
+    assert str(found["models-ready"]["message"]).startswith(
+        "1 of 2 Model missing or not ready: Model financial-inference/enhanced-predictor: not found"
+    )
     assert "enhanced-predictor" in str(found["experiment-ready"]["message"])
 
 

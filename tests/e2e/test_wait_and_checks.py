@@ -174,5 +174,8 @@ def test_a_checklist_that_cannot_pass_names_each_failing_item(
     assert result.exit_code != ExitCode.OK
     message = _steps(result)[0]["message"]
     assert "2 of 3 items of 'impossible' still failing" in message
-    assert "too-many-models: found 2 Model, expected at least 99" in message
-    assert "no-such-pods: found 0 pod(s) with labels app=does-not-exist, expected at least 1" in message
+    # Too few: each one found is named with its readiness.
+    assert "too-many-models: found 2 Model in financial-inference, expected at least 99: Model " in message
+    assert "Model financial-inference/baseline-predictor: Current: " in message
+    pods = "found 0 pod(s) in financial-inference with labels app=does-not-exist, expected at least 1"
+    assert f"no-such-pods: {pods}" in message

@@ -10,7 +10,7 @@ from kube_lab import Lab
 
 from drkit.context import Runtime
 from drkit.engine.journal import read_journal
-from drkit.engine.retry_tally import RetryTally
+from drkit.engine.retry_tally import RetryTally, burst_line
 from drkit.errors import DrkitError
 from drkit.report.model import StepState
 from drkit.retries import RetryNotice
@@ -82,3 +82,12 @@ def test_the_tally_announces_a_burst_once_and_starts_again_after_a_take() -> Non
     counted = tally.take()
     assert [(c.cause, c.count) for c in counted] == [("HTTP 503", 3), ("no answer (connection dropped)", 1)]
     assert tally.take() == ()
+
+
+def test_a_burst_line_says_what_failed_in_the_adapters_words() -> None:
+    error = DrkitError("MLflow GET http://mlflow:5000/ajax-api/2.0/mlflow/runs: cannot connect (refused)")
+    line = burst_line(RetryNotice("MLflow POST runs/search", 1, 4, 0.5, "no answer", error))
+    assert line == (
+        "retrying: MLflow GET http://mlflow:5000/ajax-api/2.0/mlflow/runs: cannot connect (refused) "
+        "(attempt 2 of 4 in 0.5s)"
+    )

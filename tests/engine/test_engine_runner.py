@@ -239,6 +239,47 @@ def test_a_failed_step_stops_the_run_and_the_rest_is_not_run(
     assert "first/broken" in report.message
 
 
+HEALTH = """
+apiVersion: drkit.io/v1
+kind: Playbook
+metadata: {name: health}
+phases:
+  - name: p
+    steps: [{script: {}}]
+checklists:
+  storage:
+    timeout: 1s
+    items:
+      - {name: bucket, command: {run: "exit 3"}}
+      - {name: quota, command: {run: "exit 4"}}
+  network:
+    timeout: 1s
+    items: [{name: dns, command: {run: "true"}}]
+  serving:
+    timeout: 1s
+    items: [{name: model, command: {run: "exit 5"}}]
+"""
+
+
+def test_a_health_check_evaluates_every_checklist_and_reports_every_failure(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    report = run(write_playbook(HEALTH), runtime, RunMode.CHECK)
+    assert report.outcome is Outcome.FAILED
+    states = {s.name: s for s in report.steps}
+    assert [states[n].status for n in ("storage", "network", "serving")] == [
+        StepState.FAILED,
+        StepState.SUCCEEDED,
+        StepState.FAILED,
+    ]
+    assert [(i.name, i.passed) for i in states["storage"].checklist_items] == [
+        ("bucket", False),
+        ("quota", False),
+    ]
+    assert report.message.startswith("2 steps failed: check/storage: ")
+    assert "check/serving: 1 of 1 items of 'serving' still failing" in report.message
+
+
 def test_continue_on_error_tolerates_a_failure(write_playbook: WritePlaybook, runtime: Runtime) -> None:
     path = write_playbook(FAILING.replace("retries: 1", "continueOnError: true"))
     report = run(path, runtime)

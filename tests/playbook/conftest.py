@@ -15,13 +15,22 @@ LoadText = Callable[..., Playbook]
 
 @pytest.fixture
 def load() -> LoadText:
-    """Load playbook text with the test kinds: load(text, overrides=..., filename=...)."""
+    """Load playbook text with the test kinds: load(text, overrides=..., filename=..., env=...)."""
 
     def _load(
-        text: str, *, filename: str = "pb.yaml", overrides: Mapping[str, str] | None = None
+        text: str,
+        *,
+        filename: str = "pb.yaml",
+        overrides: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> Playbook:
         return load_playbook_text(
-            text, filename=filename, overrides=overrides, step_kinds=STEP_KINDS, check_kinds=CHECK_KINDS
+            text,
+            filename=filename,
+            overrides=overrides,
+            step_kinds=STEP_KINDS,
+            check_kinds=CHECK_KINDS,
+            env=env,
         )
 
     return _load

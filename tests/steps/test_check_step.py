@@ -63,6 +63,18 @@ def test_failure_lists_each_failing_item_with_its_last_message(runtime: Runtime,
     assert sum(clock.sleeps) == 2.5
 
 
+def test_progress_says_which_item_runs_and_what_each_failing_one_said(runtime: Runtime) -> None:
+    progress: list[str] = []
+    probes: list[Probe] = [CountingProbe("db", 2), CountingProbe("api", None, raises=True)]
+    run_checklist("health", probes, context(runtime, progress=progress), timeout=1.5)
+    # Before an attempt that may take long (retries), the item being attempted is named.
+    assert progress[0] == "0/2 items passed; checking db"
+    assert progress[1] == "0/2 items passed; checking api\ndb: db not ready (1)"
+    # After the round: every item still failing, with its last message, one per line.
+    assert progress[2] == "0/2 items passed\ndb: db not ready (1)\napi: api unreachable"
+    assert progress[-1] == "1/2 items passed\napi: api unreachable"
+
+
 def test_the_check_step_runs_a_named_checklist_with_its_timeout(runtime: Runtime, tmp_path: Path) -> None:
     checklist = Checklist(
         name="files",

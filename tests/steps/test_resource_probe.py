@@ -39,15 +39,36 @@ def test_all_models_ready_needs_the_count_and_every_one_ready(server: Server) ->
     assert _resource(server, {**MODELS, "count": 2}) == (StepStatus.SUCCEEDED, "all 2 Model ready")
     status, message = _resource(server, {**MODELS, "count": 3})
     assert status is StepStatus.FAILED
-    assert message == "found 2 Model, expected at least 3"
+    # Too few: what was found is named, with its readiness, so the missing one can be worked out.
+    assert message == (
+        "found 2 Model in ml, expected at least 3: Model ml/a: Current: Ready; Model ml/b: Current: Ready"
+    )
     server.set_status(MODEL_API, "Model", "ml", "b", model_status(False))
     status, message = _resource(server, MODELS)
     assert status is StepStatus.FAILED
     assert message.startswith("1 of 2 Model not ready: Model ml/b: InProgress: Ready=False (ModelLoading")
 
 
+def test_named_objects_say_which_are_missing_and_which_not_ready(server: Server) -> None:
+    for name, ready in (("baseline", True), ("enhanced", False), ("other", False)):
+        server.create(model(name))
+        server.set_status(MODEL_API, "Model", "ml", name, model_status(ready))
+    body = {**MODELS, "names": ["baseline", "enhanced", "canary"]}
+    status, message = _resource(server, body)
+    assert status is StepStatus.FAILED
+    assert message.startswith(
+        "2 of 3 Model missing or not ready: Model ml/canary: not found; "
+        "Model ml/enhanced: InProgress: Ready=False (ModelLoading"
+    )
+    assert "other" not in message  # objects not named are not judged
+    assert _resource(server, {**MODELS, "names": ["baseline"]}) == (
+        StepStatus.SUCCEEDED,
+        "Model ml/baseline ready: Ready",
+    )
+
+
 def test_an_empty_namespace_does_not_pass(server: Server) -> None:
-    assert _resource(server, MODELS) == (StepStatus.FAILED, "found 0 Model, expected at least 1")
+    assert _resource(server, MODELS) == (StepStatus.FAILED, "found 0 Model in ml, expected at least 1")
 
 
 def test_a_custom_resource_without_status_is_not_ready(server: Server) -> None:
@@ -73,7 +94,7 @@ def test_named_object_condition_and_jsonpath(server: Server) -> None:
     status, message = _resource(server, {**by_path, "equals": "Down"})
     assert status is StepStatus.FAILED
     assert ".status.phase is Serving, waiting for Down" in message
-    assert _resource(server, {**MODELS, "name": "nope"}) == (StepStatus.FAILED, "Model nope not found")
+    assert _resource(server, {**MODELS, "name": "nope"}) == (StepStatus.FAILED, "Model ml/nope not found")
 
 
 def test_selector_narrows_the_objects(server: Server) -> None:
@@ -122,7 +143,7 @@ def test_pods_need_every_container_ready(server: Server) -> None:
     assert _pods(server, body) == (StepStatus.SUCCEEDED, "1 pod(s) ready, all containers ready (3/3)")
     assert _pods(server, {**body, "count": 2}) == (
         StepStatus.FAILED,
-        "found 1 pod(s) with labels app=mlserver, expected at least 2",
+        "found 1 pod(s) in ml with labels app=mlserver, expected at least 2: pod mlserver-0: ready",
     )
 
 
@@ -131,6 +152,10 @@ def test_pods_need_every_container_ready(server: Server) -> None:
     [
         ("resource", {**MODELS, "name": "a", "selector": "x=y"}, "not both"),
         ("resource", {**MODELS, "name": "a", "count": 2}, "one named object"),
+        ("resource", {**MODELS, "name": "a", "names": ["b"]}, "`name` or `names`, not both"),
+        ("resource", {**MODELS, "names": ["a"], "selector": "x=y"}, "`names` or `selector`"),
+        ("resource", {**MODELS, "names": ["a"], "count": 2}, "no meaning with `names`"),
+        ("resource", {**MODELS, "names": ["a", "a"]}, "twice"),
         ("resource", {**MODELS, "condition": "A", "jsonpath": ".x", "equals": 1}, "only one of"),
         ("resource", {**MODELS, "jsonpath": ".status.phase"}, "needs `equals`"),
         ("resource", {**MODELS, "equals": 1}, "needs a `jsonpath`"),

@@ -83,8 +83,16 @@ def test_timeout_names_each_pending_object_with_its_status(server: Server) -> No
         ],
         "timeout": 0.5,
     }
-    result = _run(server, body)
+    progress: list[str] = []
+    result = _run(server, body, progress)
     assert result.status is StepStatus.FAILED
+    # While it waited, it said what for: each object not there yet, with its state.
+    head, *rest = progress[-1].splitlines()
+    assert head.startswith("1/3 ready; ")  # the kinds are watched in parallel: either may come first
+    assert {head.removeprefix("1/3 ready; "), *rest} == {
+        "Model ml/never: no status yet: no controller has reconciled it",
+        "Deployment ml/missing: not found",
+    }
     assert "2 of 3 object(s) not ready after" in result.message
     assert "Model ml/never: InProgress:" in result.message
     assert "Deployment ml/missing: NotFound: not found" in result.message
