@@ -37,6 +37,8 @@ from drkit.playbook.problems import Problem, render_problems
 COMMANDS_ENTRY_POINTS = "drkit.commands"
 # The optional groups drkit documents, listed and explained even while their distribution is not installed.
 OPTIONAL_GROUPS = {"lab": "the local lab is an extra: pip install 'drkit[lab]'"}
+# A summary limit no first sentence reaches: `--help` shows summaries whole, and write_dl wraps them.
+WHOLE = 10_000
 
 
 def command_entry_points() -> dict[str, EntryPoint]:
@@ -62,24 +64,23 @@ class DrkitGroup(click.Group):
         return None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """As click's, but a registered group's line is its distribution's summary: `drkit --help` must not
-        import the group (the lab pulls in MLflow)."""
+        """As click's, but each summary whole (its first sentence, wrapped rather than cut at the terminal's
+        width), and a registered group's line is its distribution's summary: `drkit --help` must not import
+        the group (the lab pulls in MLflow)."""
         registered = command_entry_points()
         names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
-        if not names:
-            return
-        limit = formatter.width - 6 - max(len(n) for n in names)
         rows = []
         for name in names:
             if name in self.commands:
-                text = self.commands[name].get_short_help_str(limit)
-            else:  # shortened as click shortens a command's help
+                text = self.commands[name].get_short_help_str(WHOLE)
+            else:  # the first sentence, as click takes it from a command's help
                 installed = name in registered
                 line = _summary(registered[name]) if installed else f"(not installed) {OPTIONAL_GROUPS[name]}"
-                text = click.Command(name, help=line).get_short_help_str(limit)
+                text = click.Command(name, help=line).get_short_help_str(WHOLE)
             rows.append((name, text))
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def _summary(entry_point: EntryPoint) -> str:

@@ -18,6 +18,7 @@ from drkit.cli.common import (
     report_copy_options,
     runtime_of,
     set_option,
+    write_json,
     write_report_copies,
     yes_option,
 )
@@ -123,7 +124,7 @@ def plan(
     )
     report = engine.plan(request, runtime, recover=as_recover)
     if output == "json":
-        runtime.stdout.write(dumps(report))
+        write_json(runtime, dumps(report))
     else:
         render_plan(make_console(runtime.stdout, terminal=runtime.interactive), report)
     return exit_code_of(report)
