@@ -119,7 +119,7 @@ def _selections(playbook: Playbook, request: RunRequest, plan_as: RunMode) -> li
         if name not in playbook.checklists:
             raise UsageError(
                 f"--checklist {name!r}: playbook {playbook.name!r} has no such checklist",
-                hint=closest_hint(name, names).replace("phases", "checklists"),
+                hint=closest_hint(name, names, "checklists"),
             )
     chosen = request.checklists or tuple(names)
     if not chosen:
