@@ -10,6 +10,7 @@ import click
 
 from drkit import engine
 from drkit.cli.common import Output, exit_code_of, remember_output, runtime_of, write_json
+from drkit.cli.completion import run_ids
 from drkit.report.console import make_console, render_runs, render_summary
 from drkit.report.json_report import dumps
 from drkit.report.markdown import render_markdown
@@ -58,7 +59,7 @@ ShowFormat = Literal["text", "json", "markdown"]
 
 
 @runs.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=run_ids)
 @click.option(
     "-o",
     "--output",

@@ -310,8 +310,20 @@ def env(directory: Path | None) -> None:
 @lab.command()
 @_dir_option
 @_fault_options
-@click.option("--controller-down", multiple=True, metavar="NAME", help="Stop a controller (an outage).")
-@click.option("--controller-up", multiple=True, metavar="NAME", help="Bring a controller back (it resyncs).")
+@click.option(
+    "--controller-down",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=lambda ctx, param, incomplete: _controllers_in_state(ctx, incomplete, "up"),
+    help="Stop a controller (an outage).",
+)
+@click.option(
+    "--controller-up",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=lambda ctx, param, incomplete: _controllers_in_state(ctx, incomplete, "down"),
+    help="Bring a controller back (it resyncs).",
+)
 @click.option(
     "--for",
     "outage",
@@ -370,6 +382,17 @@ def fault(
         return
     click.echo(f"faults:      {_faults_text(doc)}")
     click.echo(f"controllers: {_controllers_text(doc)}")
+
+
+def _controllers_in_state(ctx: click.Context, incomplete: str, state: str) -> list[str]:
+    """Shell completion: the running lab's controllers that are `state` (those --controller-down can stop,
+    or --controller-up bring back); nothing when no lab answers from the --dir on the line."""
+    try:
+        status = admin_request(_state(ctx.params.get("directory")), "status")
+    except (LabError, OSError, ValueError):
+        return []
+    controllers = status.get("controllers") or {}
+    return [n for n, s in sorted(controllers.items()) if s == state and n.startswith(incomplete)]
 
 
 def _check_controllers(status: dict[str, Any], names: tuple[str, ...]) -> None:

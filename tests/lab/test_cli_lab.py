@@ -122,6 +122,33 @@ def test_the_lab_answers_an_unknown_controller_with_400_a_usage_error(running_la
     assert "no controller named 'seldon-schedular'; did you mean 'seldon-scheduler'?" in caught.value.message
 
 
+def _complete(line: str) -> list[str]:
+    """What `drkit` offers a bash user for the last word of `line` (click's completion protocol)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*SOURCE_ROOTS, env.get("PYTHONPATH", "")) if p)
+    env.update(_DRKIT_COMPLETE="bash_complete", COMP_WORDS=line, COMP_CWORD=str(len(line.split(" ")) - 1))
+    done = subprocess.run(
+        [sys.executable, "-m", "drkit"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return [item.split(",", 1)[1] for item in done.stdout.splitlines() if item.startswith("plain,")]
+
+
+def test_fault_completes_the_running_labs_controller_names(running_lab: Path, tmp_path: Path) -> None:
+    line = f"drkit lab fault --dir {running_lab} --controller-down "
+    assert "seldon-scheduler" in _complete(line)
+    assert _complete(line + "seldon") == ["seldon-scheduler"]
+    assert _complete(f"drkit lab fault --dir {running_lab} --controller-up ") == []  # none is down
+    down = run_lab_cli("fault", "--dir", str(running_lab), "--controller-down", "seldon-scheduler")
+    assert down.code == 0, down.stderr
+    try:
+        assert _complete(f"drkit lab fault --dir {running_lab} --controller-up ") == ["seldon-scheduler"]
+        assert "seldon-scheduler" not in _complete(line)
+    finally:
+        assert run_lab_cli("fault", "--dir", str(running_lab), "--clear").code == 0
+    assert _complete(f"drkit lab fault --dir {tmp_path} --controller-down ") == []  # no lab there
+
+
 def test_a_second_up_from_the_same_dir_is_refused(running_lab: Path) -> None:
     pid = read_lab_info(StateDir(running_lab))
     assert pid is not None
