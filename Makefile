@@ -69,8 +69,8 @@ bench: $(STAMP) ## Benchmarks (lab throughput, drkit against the scripted-kubect
 	$(BIN)/python -m bench
 
 docs: $(STAMP) ## Regenerate docs/playbook-reference.md and docs/playbook.schema.json from the step schemas
-	$(BIN)/drkit schema --format markdown -o docs/playbook-reference.md
-	$(BIN)/drkit schema --format json -o docs/playbook.schema.json
+	$(BIN)/drkit schema -o markdown --file docs/playbook-reference.md
+	$(BIN)/drkit schema -o json --file docs/playbook.schema.json
 
 clean: ## Remove the environment and local state
 	rm -rf $(VENV) .drkit .mypy_cache .ruff_cache .pytest_cache

@@ -19,8 +19,10 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line or broken playbook; nothing was touched
     REFUSED = 3  # refused for safety: context not allowed, protected namespace, confirmation declined
     OVER_RTO = 4  # recovered, but later than the recovery-time objective
+    UNREACHABLE = 5  # the cluster or a service a run needs did not answer before any step; nothing changed
     INTERNAL = 70  # a bug in drkit (EX_SOFTWARE)
-    INTERRUPTED = 130  # Ctrl-C / SIGINT
+    INTERRUPTED = 130  # Ctrl-C / SIGINT (128 + 2)
+    TERMINATED = 143  # SIGTERM (128 + 15): a CI cancel, `timeout`, a pod eviction
 
 
 class DrkitError(Exception):
@@ -67,6 +69,24 @@ class AdapterError(DrkitError):
     """An external system (cluster, MLflow, HTTP endpoint, local program) failed in a way a step reports."""
 
     exit_code = ExitCode.DRILL_FAILED
+
+
+class UnreachableError(AdapterError):
+    """No answer from the cluster's API server or a service (MLflow, an HTTP endpoint): refused connection,
+    DNS, timeout, TLS. Raised inside a step it fails that step (exit 1 through the run's outcome); raised
+    before the first step (a plan, the drill lease) nothing was changed, which is what exit 5 says."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same clean interruption as Ctrl-C (drkit.cli installs the handler).
+
+    A KeyboardInterrupt, so that every `except KeyboardInterrupt` that cleans up after Ctrl-C (the runner's
+    journal and reports, a command step's process group) does the same for SIGTERM."""
+
+    signal_name = "SIGTERM"
+    exit_code = ExitCode.TERMINATED
 
 
 class InternalError(DrkitError):

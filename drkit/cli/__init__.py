@@ -8,24 +8,28 @@ codes).
 from __future__ import annotations
 
 import io
+import json
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import NoReturn
 
 import click
 
 import drkit
+from drkit.cli.common import STDOUT_JSON, StdoutJson
 from drkit.cli.diff_commands import diff
 from drkit.cli.finalizers_commands import finalizers
 from drkit.cli.models_commands import models
 from drkit.cli.playbook_commands import schema, validate
 from drkit.cli.run_commands import check, drill, plan, recover, resume
 from drkit.cli.runs_commands import runs
+from drkit.cli.signals import sigterm_interrupts
 from drkit.context import Runtime, real_runtime
 from drkit.engine.redaction import register_environment_secrets
-from drkit.errors import DrkitError, ExitCode, PlaybookError, UsageError
+from drkit.errors import DrkitError, ExitCode, PlaybookError, Terminated, UsageError
 from drkit.playbook.problems import Problem, render_problems
 
 # Command groups other distributions register, imported only when used: the lab (drkit-lab) pulls in MLflow
@@ -33,6 +37,8 @@ from drkit.playbook.problems import Problem, render_problems
 COMMANDS_ENTRY_POINTS = "drkit.commands"
 # The optional groups drkit documents, listed and explained even while their distribution is not installed.
 OPTIONAL_GROUPS = {"lab": "the local lab is an extra: pip install 'drkit[lab]'"}
+# A summary limit no first sentence reaches: `--help` shows summaries whole, and write_dl wraps them.
+WHOLE = 10_000
 
 
 def command_entry_points() -> dict[str, EntryPoint]:
@@ -58,24 +64,23 @@ class DrkitGroup(click.Group):
         return None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """As click's, but a registered group's line is its distribution's summary: `drkit --help` must not
-        import the group (the lab pulls in MLflow)."""
+        """As click's, but each summary whole (its first sentence, wrapped rather than cut at the terminal's
+        width), and a registered group's line is its distribution's summary: `drkit --help` must not import
+        the group (the lab pulls in MLflow)."""
         registered = command_entry_points()
         names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
-        if not names:
-            return
-        limit = formatter.width - 6 - max(len(n) for n in names)
         rows = []
         for name in names:
             if name in self.commands:
-                text = self.commands[name].get_short_help_str(limit)
-            else:  # shortened as click shortens a command's help
+                text = self.commands[name].get_short_help_str(WHOLE)
+            else:  # the first sentence, as click takes it from a command's help
                 installed = name in registered
                 line = _summary(registered[name]) if installed else f"(not installed) {OPTIONAL_GROUPS[name]}"
-                text = click.Command(name, help=line).get_short_help_str(limit)
+                text = click.Command(name, help=line).get_short_help_str(WHOLE)
             rows.append((name, text))
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def _summary(entry_point: EntryPoint) -> str:
@@ -116,67 +121,109 @@ for command in (validate, schema, plan, drill, recover, check, resume, runs, fin
 
 
 def run(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> int:
-    """Run the CLI and return its exit code: the only place that catches exceptions."""
+    """Run the CLI and return its exit code: the only place that catches exceptions. SIGTERM is turned into
+    an interruption for as long as the command runs (drkit.cli.signals)."""
     args = list(sys.argv[1:] if argv is None else argv)
     runtime = runtime or real_runtime()
     register_environment_secrets(runtime.secrets, runtime.env)
+    channel = StdoutJson()
+    token = STDOUT_JSON.set(channel)
     try:
-        return _run(args, runtime)
+        with sigterm_interrupts():
+            return _run(args, runtime, channel)
     finally:
+        STDOUT_JSON.reset(token)
         for stream in (runtime.stdout, runtime.stderr):
             stream.flush()
 
 
-def _run(args: list[str], runtime: Runtime) -> int:
+@dataclass(frozen=True)
+class Failure:
+    """Why a command failed, as the boundary reports it: text on stderr, and with -o json an error object."""
+
+    exit_code: ExitCode
+    message: str
+    hint: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        error: dict[str, object] = {
+            "exitCode": int(self.exit_code),
+            "kind": self.exit_code.name.lower().replace("_", "-"),
+            "message": self.message,
+            "hint": self.hint,
+        }
+        if self.problems:
+            error["problems"] = [
+                {"file": p.position.file, "line": p.position.line, "column": p.position.column}
+                | {"message": p.message, "hint": p.hint}
+                for p in self.problems
+            ]
+        return {"error": error}
+
+
+def _run(args: list[str], runtime: Runtime, channel: StdoutJson) -> int:
     """Run the command; what the boundary itself prints about an error is masked with the run's secrets
     (an error raised outside a run, or one that quotes a value drkit learnt was secret)."""
     errors = io.StringIO()
+    failure: Failure | None = None
     try:
-        return _run_command(args, runtime, errors)
+        result = cli.main(args=args, prog_name="drkit", standalone_mode=False, obj=runtime)
+    except (Exception, KeyboardInterrupt) as exc:
+        failure = _report(exc, runtime, errors, debug="--debug" in args)
     finally:
         if errors.getvalue():
             runtime.stderr.write(runtime.secrets.mask(errors.getvalue()))
+    if failure is None:
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    if channel.requested and not channel.written:  # -o json promised JSON on stdout: not an empty stdout
+        runtime.stdout.write(runtime.secrets.mask(json.dumps(failure.to_json(), indent=2)) + "\n")
+    return failure.exit_code
 
 
-def _run_command(args: list[str], runtime: Runtime, stderr: io.StringIO) -> int:
-    debug = "--debug" in args
-    try:
-        result = cli.main(args=args, prog_name="drkit", standalone_mode=False, obj=runtime)
-    except click.exceptions.Abort:
+def _report(exc: BaseException, runtime: Runtime, stderr: io.StringIO, *, debug: bool) -> Failure:
+    """Write what went wrong to `stderr` and say which exit code it is."""
+    if isinstance(exc, KeyboardInterrupt | click.exceptions.Abort):  # Abort: click's form of the former
+        if _terminated(exc):
+            stderr.write("terminated (SIGTERM)\n")
+            return Failure(ExitCode.TERMINATED, "terminated (SIGTERM)")
         stderr.write("aborted\n")
-        return ExitCode.INTERRUPTED
-    except click.ClickException as exc:
+        return Failure(ExitCode.INTERRUPTED, "aborted")
+    if isinstance(exc, click.ClickException):
         exc.show(file=stderr)
-        return ExitCode.USAGE
-    except PlaybookError as exc:
-        problems = [p for p in exc.problems if isinstance(p, Problem)]
+        return Failure(ExitCode.USAGE, exc.format_message())
+    if isinstance(exc, PlaybookError):
+        problems = tuple(p for p in exc.problems if isinstance(p, Problem))
         text = render_problems(problems) if problems else f"error: {exc.message}"
         stderr.write(text.rstrip("\n") + "\n")
         if exc.hint and not problems:
             stderr.write(f"hint: {exc.hint}\n")
-        return exc.exit_code
-    except DrkitError as exc:
-        if exc.exit_code is ExitCode.INTERNAL:
-            stderr.write(f"internal error: {exc.message} (rerun with --debug for the traceback)\n")
-            if debug:
-                traceback.print_exc(file=stderr)
-            return exc.exit_code
+        return Failure(exc.exit_code, exc.message, exc.hint, problems)
+    if isinstance(exc, DrkitError) and exc.exit_code is not ExitCode.INTERNAL:
         stderr.write(f"error: {exc.message}\n")
         if exc.hint:
             stderr.write(f"  hint: {exc.hint}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        stderr.write("interrupted\n")
-        return ExitCode.INTERRUPTED
-    except Exception as exc:
+        return Failure(exc.exit_code, exc.message, exc.hint)
+    if isinstance(exc, DrkitError):
+        message = exc.message
+    else:
         first_line = (runtime.secrets.mask(str(exc)).splitlines() or [""])[0][:200]
-        stderr.write(
-            f"internal error: {type(exc).__name__}: {first_line} (rerun with --debug for the traceback)\n"
-        )
-        if debug:
-            traceback.print_exc(file=stderr)
-        return ExitCode.INTERNAL
-    return int(result) if isinstance(result, int) else ExitCode.OK
+        message = f"{type(exc).__name__}: {first_line}"
+    stderr.write(f"internal error: {message} (rerun with --debug for the traceback)\n")
+    if debug:
+        traceback.print_exc(file=stderr)
+    return Failure(ExitCode.INTERNAL, f"internal error: {message}", "rerun with --debug for the traceback")
+
+
+def _terminated(exc: BaseException) -> bool:
+    """Whether an Abort stands for SIGTERM: click turns a KeyboardInterrupt (Terminated is one) into Abort,
+    `from` it in its main loop, `from None` in a prompt (then it is the context)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, Terminated):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -72,13 +74,45 @@ def cluster_options(command: Callable[..., object]) -> Callable[..., object]:
     )(command)
 
 
+@dataclass
+class StdoutJson:
+    """What one invocation promised on stdout. Mutable on purpose: `-o json` sets `requested` while click
+    parses, writing the JSON document sets `written`, and the boundary (drkit.cli.run) answers an error
+    with a JSON error object when JSON was requested and none was written (a run that failed before its
+    first step)."""
+
+    requested: bool = False
+    written: bool = False
+
+
+# Set by drkit.cli.run for the length of one invocation; None when a command runs without it (bare CliRunner).
+STDOUT_JSON: ContextVar[StdoutJson | None] = ContextVar("drkit_stdout_json", default=None)
+
+
+def remember_output(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Callback of every -o/--output option: tell the boundary whether stdout is to be JSON."""
+    channel = STDOUT_JSON.get()
+    if channel is not None and value == "json":
+        channel.requested = True
+    return value
+
+
+def write_json(runtime: Runtime, text: str) -> None:
+    """Write the command's JSON document to stdout (and note it, so no error object follows it)."""
+    runtime.stdout.write(text)
+    channel = STDOUT_JSON.get()
+    if channel is not None:
+        channel.written = True
+
+
 output_option = click.option(
     "-o",
     "--output",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="json: only the JSON report on stdout (progress on stderr).",
+    callback=remember_output,
+    help="json: only JSON on stdout (progress on stderr; an error as a JSON error object).",
 )
 
 
@@ -121,7 +155,7 @@ def listener_for(runtime: Runtime, output: Output) -> RunListener:
         progress = make_console(runtime.stderr, terminal=False)
 
         def print_json(report: RunReport) -> None:
-            runtime.stdout.write(dumps(report))
+            write_json(runtime, dumps(report))
 
         return PlainListener(progress, summary=print_json, monotonic=clock, heartbeat_seconds=beat)
     console = make_console(runtime.stdout, terminal=runtime.interactive)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from drkit.cli.common import runtime_of
+from drkit.cli.common import remember_output, runtime_of, write_json
 from drkit.engine.models import RewriteRequest, rewrite_models
 from drkit.errors import ExitCode
 from drkit.steps.model_uris import DEFAULT_STORAGE_ROOT
@@ -37,7 +37,14 @@ def models() -> None:
 @click.option("--dry-run", is_flag=True, help="Show the diff; write nothing.")
 @click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path), help="CA file of the server.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    callback=remember_output,
+)
 @click.pass_context
 def rewrite(  # noqa: PLR0917 (click passes options as arguments)
     ctx: click.Context,
@@ -54,7 +61,7 @@ def rewrite(  # noqa: PLR0917 (click passes options as arguments)
 
     A Model opts in with the annotations drkit.io/mlflow-experiment + drkit.io/mlflow-filter, or
     drkit.io/mlflow-model (name@alias or name/version). Exit 0: rewritten or already right; 1: a model could
-    not be resolved (then no file is changed).
+    not be resolved (then no file is changed); 5: MLflow did not answer (nothing changed).
     """
     runtime = runtime_of(ctx)
     request = RewriteRequest(
@@ -70,7 +77,7 @@ def rewrite(  # noqa: PLR0917 (click passes options as arguments)
     plan = outcome.plan
     if output == "json":
         document = {**plan.details(), "written": [str(p) for p in outcome.written], "dryRun": dry_run}
-        runtime.stdout.write(json.dumps(document, indent=2) + "\n")
+        write_json(runtime, json.dumps(document, indent=2) + "\n")
     else:
         out = runtime.stdout
         for update in plan.updates:

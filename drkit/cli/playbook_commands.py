@@ -35,9 +35,8 @@ def _count(n: int, what: str) -> str:
 
 @click.command()
 @click.option(
-    "-o", "--output", "output_file", type=click.Path(path_type=Path, dir_okay=False), help="Write here."
-)
-@click.option(
+    "-o",
+    "--output",
     "--format",
     "output_format",
     type=click.Choice(["json", "markdown"]),
@@ -45,8 +44,15 @@ def _count(n: int, what: str) -> str:
     show_default=True,
     help="json: the JSON Schema for editors; markdown: the playbook reference (docs/playbook-reference.md).",
 )
+@click.option(
+    "--file",
+    "output_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH",
+    help="Write to PATH instead of stdout.",
+)
 @click.pass_context
-def schema(ctx: click.Context, output_file: Path | None, output_format: str) -> int:
+def schema(ctx: click.Context, output_format: str, output_file: Path | None) -> int:
     """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference."""
     runtime = runtime_of(ctx)
     if output_format == "markdown":

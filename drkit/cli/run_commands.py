@@ -18,16 +18,22 @@ from drkit.cli.common import (
     report_copy_options,
     runtime_of,
     set_option,
+    write_json,
     write_report_copies,
     yes_option,
 )
+from drkit.cli.completion import checklist_names, phase_names, run_ids
 from drkit.engine import RunMode, RunRequest
 from drkit.report.console import make_console, render_plan
 from drkit.report.json_report import dumps
 
 playbook_argument = click.argument("playbook", type=click.Path(path_type=Path, dir_okay=False))
-from_phase_option = click.option("--from-phase", metavar="PHASE", help="Start at this phase.")
-only_phase_option = click.option("--only-phase", metavar="PHASE", help="Run only this phase.")
+from_phase_option = click.option(
+    "--from-phase", metavar="PHASE", shell_complete=phase_names, help="Start at this phase."
+)
+only_phase_option = click.option(
+    "--only-phase", metavar="PHASE", shell_complete=phase_names, help="Run only this phase."
+)
 
 
 def _run(
@@ -123,7 +129,7 @@ def plan(
     )
     report = engine.plan(request, runtime, recover=as_recover)
     if output == "json":
-        runtime.stdout.write(dumps(report))
+        write_json(runtime, dumps(report))
     else:
         render_plan(make_console(runtime.stdout, terminal=runtime.interactive), report)
     return exit_code_of(report)
@@ -132,7 +138,14 @@ def plan(
 @click.command()
 @playbook_argument
 @set_option
-@click.option("--checklist", "checklists", multiple=True, metavar="NAME", help="Run only this checklist.")
+@click.option(
+    "--checklist",
+    "checklists",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=checklist_names,
+    help="Run only this checklist (repeatable).",
+)
 @cluster_options
 @output_option
 @report_copy_options
@@ -162,7 +175,7 @@ def check(
 
 
 @click.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=run_ids)
 @yes_option
 @click.option(
     "--force", is_flag=True, help="Resume even though the playbook file changed since the run started."

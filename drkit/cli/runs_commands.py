@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import fields
 from typing import Literal
 
 import click
 
 from drkit import engine
-from drkit.cli.common import exit_code_of, runtime_of
+from drkit.cli.common import Output, exit_code_of, remember_output, runtime_of, write_json
+from drkit.cli.completion import run_ids
 from drkit.report.console import make_console, render_runs, render_summary
 from drkit.report.json_report import dumps
 from drkit.report.markdown import render_markdown
+from drkit.report.model import RunSummary
 
 
 @click.group()
@@ -20,27 +24,51 @@ def runs() -> None:
 
 @runs.command(name="list")
 @click.option("--limit", default=20, show_default=True, help="How many of the latest runs to show.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    callback=remember_output,
+    help='json: {"runs": [{"runId", "playbook", "mode", "outcome", "startedAt", "duration", ...}]}.',
+)
 @click.pass_context
-def list_command(ctx: click.Context, limit: int) -> int:
+def list_command(ctx: click.Context, limit: int, output: Output) -> int:
     """The latest runs with their outcome and duration, newest first."""
     runtime = runtime_of(ctx)
-    render_runs(make_console(runtime.stdout, terminal=runtime.interactive), engine.list_runs(runtime, limit))
+    summaries = engine.list_runs(runtime, limit)
+    if output == "json":
+        write_json(runtime, json.dumps({"runs": [_summary_json(s) for s in summaries]}, indent=2) + "\n")
+    else:
+        render_runs(make_console(runtime.stdout, terminal=runtime.interactive), summaries)
     return 0
+
+
+def _summary_json(summary: RunSummary) -> dict[str, object]:
+    """Every field of the summary, camelCase as in report.json (`started_at` -> `startedAt`)."""
+    return {_camel(f.name): getattr(summary, f.name) for f in fields(summary)}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
 
 
 ShowFormat = Literal["text", "json", "markdown"]
 
 
 @runs.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=run_ids)
 @click.option(
-    "--format",
     "-o",
     "--output",
+    "--format",
     "fmt",
     type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
+    callback=remember_output,
     help="text: the summary; json: report.json; markdown: report.md.",
 )
 @click.pass_context
@@ -49,7 +77,7 @@ def show(ctx: click.Context, run_id: str, fmt: ShowFormat) -> int:
     runtime = runtime_of(ctx)
     report = engine.show_run(run_id, runtime)
     if fmt == "json":
-        runtime.stdout.write(dumps(report))
+        write_json(runtime, dumps(report))
     elif fmt == "markdown":
         runtime.stdout.write(render_markdown(report))
     else:

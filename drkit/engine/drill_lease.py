@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drkit.context import Runtime
-from drkit.errors import RefusedError
+from drkit.engine.errors import FailedBeforeFirstStep
+from drkit.errors import RefusedError, UnreachableError
 from drkit.kube.client import Cluster
 from drkit.kube.errors import Conflict, Forbidden, KubeError
 from drkit.kube.refs import ObjectRef
@@ -95,6 +96,8 @@ class DrillLease:
         """Take the Lease, or raise RefusedError naming the live holder (nothing written then)."""
         try:
             self._acquire()
+        except UnreachableError as exc:  # exit 5: the cluster did not answer before the first step
+            raise FailedBeforeFirstStep(f"cannot take the drill lease {NAMESPACE}/{NAME}", exc) from exc
         except Forbidden as exc:
             raise RefusedError(
                 f"drkit may not hold the drill lease {NAMESPACE}/{NAME}, so it will not start: {exc.message}",

@@ -16,7 +16,7 @@ from drkit.context import Runtime
 from drkit.engine.build import BuiltStep, build_steps, check_inputs, config_problem
 from drkit.engine.cluster import ClusterAccess, check_context_allowed
 from drkit.engine.drill_lease import DrillLease
-from drkit.engine.errors import RunInterrupted
+from drkit.engine.errors import FailedBeforeFirstStep, RunInterrupted, RunTerminated
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
 from drkit.engine.lock import RunLock
@@ -30,7 +30,7 @@ from drkit.engine.request import RunMode, RunRequest
 from drkit.engine.retry_tally import RetryTally, burst_line
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
-from drkit.errors import DrkitError, InternalError, RefusedError, UsageError
+from drkit.errors import AdapterError, DrkitError, InternalError, RefusedError, Terminated, UsageError
 from drkit.playbook.model import Phase, Playbook, StepSpec, VarOrigin
 from drkit.report.files import write_run_reports
 from drkit.report.model import (
@@ -120,7 +120,7 @@ def _selections(playbook: Playbook, request: RunRequest, plan_as: RunMode) -> li
         if name not in playbook.checklists:
             raise UsageError(
                 f"--checklist {name!r}: playbook {playbook.name!r} has no such checklist",
-                hint=closest_hint(name, names).replace("phases", "checklists"),
+                hint=closest_hint(name, names, "checklists"),
             )
     chosen = request.checklists or tuple(names)
     if not chosen:
@@ -280,6 +280,8 @@ class _Run:
                 plans[(b.phase.name, b.index)] = b.step.plan(ctx)
             except StepConfigError as exc:
                 raise config_problem(b.spec, exc) from exc
+            except AdapterError as exc:  # the cluster or MLflow failed a plan: say so before any step ran
+                raise FailedBeforeFirstStep(f"cannot plan step {b.phase.name}/{b.spec.name}", exc) from exc
         return plans
 
     def _skeleton(self) -> dict[str, list[StepReport]]:
@@ -433,8 +435,8 @@ class _Run:
                             if self.request.mode is not RunMode.CHECK:
                                 failed = report
                     self._finish_phase(phase)
-            except KeyboardInterrupt:
-                return self._interrupted(current)
+            except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (drkit.errors.Terminated)
+                return self._interrupted(current, exc)
             except Exception as exc:
                 self._internal_error(current, exc)
             return self._finish(failures)
@@ -654,24 +656,25 @@ class _Run:
         self.listener.run_finished(report)
         return report
 
-    def _interrupted(self, current: BuiltStep | None) -> RunReport:
+    def _interrupted(self, current: BuiltStep | None, cause: KeyboardInterrupt) -> RunReport:
+        terminated = isinstance(cause, Terminated)
         where = ""
         if current is not None:
             where = f" during step {current.phase.name}/{current.spec.name}"
-            self._set(current, StepState.FAILED, "interrupted (Ctrl-C)")
+            how = "SIGTERM" if terminated else "Ctrl-C"
+            self._set(current, StepState.FAILED, f"interrupted ({how})")
         for name in self.steps:
             self._mark_pending(name, StepState.NOT_RUN, "not run: the run was interrupted")
-        message = f"interrupted{where}"
+        message = f"interrupted{' by SIGTERM' if terminated else ''}{where}"
         self._event(
             "interrupted",
             phase=current.phase.name if current else None,
             step=current.spec.name if current else None,
+            signal=Terminated.signal_name if terminated else "SIGINT",
         )
         self._close(self._report(Outcome.INTERRUPTED, message))
-        raise RunInterrupted(
-            f"run {self.run_id} {message}",
-            hint=f"continue it with `drkit resume {self.run_id}`",
-        )
+        error = RunTerminated if terminated else RunInterrupted
+        raise error(f"run {self.run_id} {message}", hint=f"continue it with `drkit resume {self.run_id}`")
 
     def _internal_error(self, current: BuiltStep | None, exc: Exception) -> None:
         text = f"internal error: {type(exc).__name__}: {self.masker.text(str(exc))[:300]}"

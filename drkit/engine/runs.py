@@ -10,11 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from drkit.errors import UsageError
+from drkit.playbook.suggest import did_you_mean
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 JOURNAL = "journal.jsonl"
 REPORT = "report.json"
 LOCK = "lock"
+# Run ids of one day share most of their characters: only an id one or two keystrokes off is suggested.
+_RUN_ID_CUTOFF = 0.85
 
 
 def new_run_id(wall_clock: Callable[[], float]) -> str:
@@ -33,14 +36,17 @@ def run_dir(state_dir: Path, run_id: str) -> Path:
 def existing_run_dir(state_dir: Path, run_id: str) -> Path:
     """The directory of a recorded run; UsageError (with the latest ids) when there is none."""
     if not RUN_ID.match(run_id):
-        raise UsageError(
-            f"{run_id!r} is not a run id",
-            hint="run ids look like 20260101-120000-ab12; see `drkit runs list`",
-        )
+        near = did_you_mean(run_id, list_run_ids(state_dir), cutoff=_RUN_ID_CUTOFF)
+        shape = "run ids look like 20260101-120000-ab12; see `drkit runs list`"
+        raise UsageError(f"{run_id!r} is not a run id", hint=f"{near} ({shape})" if near else shape)
     path = run_dir(state_dir, run_id)
     if not (path / JOURNAL).is_file():
-        recent = ", ".join(list_run_ids(state_dir)[:3]) or "none"
-        raise UsageError(f"no run {run_id} under {runs_dir(state_dir)}", hint=f"latest runs: {recent}")
+        recorded = list_run_ids(state_dir)
+        near = did_you_mean(run_id, recorded, cutoff=_RUN_ID_CUTOFF)
+        recent = f"latest runs: {', '.join(recorded[:3]) or 'none'}"
+        raise UsageError(
+            f"no run {run_id} under {runs_dir(state_dir)}", hint=f"{near} ({recent})" if near else recent
+        )
     return path
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drkit.engine.request import RunMode, RunRequest
 from drkit.errors import UsageError
 from drkit.playbook.model import Phase, Playbook
+from drkit.playbook.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def select_phases(playbook: Playbook, request: RunRequest) -> list[PhaseSelectio
     return selections
 
 
-def closest_hint(value: str, names: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, names, n=1, cutoff=0.5)
-    if close:
-        return f"did you mean {close[0]!r}? (phases: {', '.join(names)})"
-    return f"known: {', '.join(names) or '(none)'}"
+def closest_hint(value: str, names: Sequence[str], what: str = "phases") -> str:
+    """ "did you mean 'rebuild'? (phases: ...)" for a near miss, else the names there are."""
+    listed = f"{what}: {', '.join(names) or '(none)'}"
+    near = did_you_mean(value, names)
+    return f"{near} ({listed})" if near else listed

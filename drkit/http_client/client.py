@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from drkit.errors import AdapterError
+from drkit.errors import AdapterError, UnreachableError
 
 MAX_BODY_BYTES = 1_000_000  # a health endpoint answering more than this is not one we inspect further
 
@@ -30,7 +30,7 @@ def http_request(
     verify_tls: bool = True,
     ca_bundle: Path | None = None,
 ) -> HttpResponse:
-    """Send one request and read at most MAX_BODY_BYTES of the answer. Transport errors: AdapterError."""
+    """Send one request and read at most MAX_BODY_BYTES of the answer. No answer: UnreachableError."""
     verify: bool | str = str(ca_bundle) if ca_bundle is not None and verify_tls else verify_tls
     try:
         with requests.Session() as session:
@@ -53,14 +53,14 @@ def http_request(
                 text = raw.decode(encoding, errors="replace")
                 return HttpResponse(status=response.status_code, headers=dict(response.headers), text=text)
     except requests.exceptions.SSLError as exc:
-        raise AdapterError(
+        raise UnreachableError(
             f"{method} {url}: TLS verification failed",
             hint="pass caBundle with the server's CA, or verifyTls: false for a lab endpoint",
         ) from exc
     except requests.exceptions.Timeout as exc:
-        raise AdapterError(f"{method} {url}: no answer within {timeout:.1f}s") from exc
+        raise UnreachableError(f"{method} {url}: no answer within {timeout:.1f}s") from exc
     except requests.exceptions.ConnectionError as exc:
-        raise AdapterError(f"{method} {url}: connection failed ({_reason(exc)})") from exc
+        raise UnreachableError(f"{method} {url}: connection failed ({_reason(exc)})") from exc
     except requests.exceptions.RequestException as exc:
         raise AdapterError(f"{method} {url}: request failed ({type(exc).__name__})") from exc
 

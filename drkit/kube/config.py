@@ -17,10 +17,12 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from drkit.kube.errors import ConfigError
+from drkit.playbook.suggest import did_you_mean
 
 IN_CLUSTER_CONTEXT = "in-cluster"
 # A client key file larger than this is not a key (RSA 8192 PEM is about 6 KiB): it is not read for masking.
 _MAX_KEY_FILE_BYTES = 64 * 1024
+_KUBECONFIG_HINT = "set KUBECONFIG or pass --kubeconfig (for the lab: `drkit lab up` prints the export line)"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,11 @@ class ClusterConfig:
     ) -> ClusterConfig:
         """The kubeconfig kubectl would use: `kubeconfig`, $KUBECONFIG, ~/.kube/config, else in-cluster."""
         if kubeconfig is not None:
-            paths = [Path(kubeconfig).expanduser()]
+            given = Path(kubeconfig).expanduser()
+            if not given.is_file():  # named on purpose: never fall back to another kubeconfig or in-cluster
+                state = "is not a file" if given.exists() else "does not exist"
+                raise ConfigError(f"kubeconfig {given} (--kubeconfig) {state}", hint=_KUBECONFIG_HINT)
+            paths = [given]
         elif env.get("KUBECONFIG"):
             paths = [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
         elif env.get("HOME"):
@@ -54,10 +60,7 @@ class ClusterConfig:
         if env.get("KUBERNETES_SERVICE_HOST"):
             return cls(kubeconfig=(), context=context)
         where = ", ".join(str(p) for p in paths) or "$KUBECONFIG or ~/.kube/config"
-        raise ConfigError(
-            f"no kubeconfig found at {where}",
-            hint="set KUBECONFIG or pass --kubeconfig (for the lab: `drkit lab up` prints the export line)",
-        )
+        raise ConfigError(f"no kubeconfig found at {where}", hint=_KUBECONFIG_HINT)
 
     @property
     def config_file_arg(self) -> str:
@@ -75,7 +78,12 @@ def _load_contexts(config: ClusterConfig) -> tuple[list[dict[str, Any]], dict[st
         contexts, active = list_kube_config_contexts(  # type: ignore[no-untyped-call]
             config_file=config.config_file_arg
         )
-    except (ConfigException, OSError, ValueError) as exc:
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read kubeconfig {config.config_file_arg}: {exc.strerror or type(exc).__name__}",
+            hint="check the file's permissions, or pass another one with --kubeconfig",
+        ) from None
+    except (ConfigException, ValueError) as exc:
         raise ConfigError(
             f"cannot read kubeconfig {config.config_file_arg}: {type(exc).__name__}",
             hint="check that the file is a valid kubeconfig",
@@ -119,9 +127,11 @@ def current_context(config: ClusterConfig) -> str:
             hint=f"pass --context (one of: {', '.join(names) or 'none defined'})",
         )
     if chosen not in names:
+        known = f"its contexts: {', '.join(names) or 'none'}"
+        near = did_you_mean(chosen, names)
         raise ConfigError(
-            f"context {chosen} is not defined in kubeconfig {config.config_file_arg}",
-            hint=f"known contexts: {', '.join(names) or 'none'}",
+            f"context {chosen!r} is not defined in kubeconfig {config.config_file_arg}",
+            hint=f"{near} ({known})" if near else known,
         )
     return chosen
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from drkit.errors import AdapterError
+from drkit.errors import AdapterError, ExitCode, UnreachableError
 from drkit.kube.refs import ObjectRef, ResourceInfo
 
 BODY_LIMIT = 300
@@ -74,8 +74,8 @@ class UnknownKind(KubeError):
     """Discovery does not know the kind: its CRD is missing or not yet established."""
 
 
-class ClusterUnreachable(KubeError):
-    """No HTTP answer: connection refused or dropped, DNS, timeout, TLS verification."""
+class ClusterUnreachable(KubeError, UnreachableError):
+    """No HTTP answer: connection refused or dropped, DNS, timeout, TLS verification (before any step: 5)."""
 
     def __init__(self, message: str, *, hint: str | None = None, sent: bool = True) -> None:
         super().__init__(message, hint=hint)
@@ -84,7 +84,10 @@ class ClusterUnreachable(KubeError):
 
 
 class ConfigError(KubeError):
-    """The kubeconfig is missing, unreadable, or names a context that does not exist."""
+    """The kubeconfig is missing, unreadable, or names a context that does not exist: a usage error (exit 2),
+    found before any request."""
+
+    exit_code = ExitCode.USAGE
 
 
 # --- redaction ----------------------------------------------------------------------------------

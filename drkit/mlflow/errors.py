@@ -1,12 +1,13 @@
 """What can go wrong talking to MLflow, as drkit errors that say what to do.
 
-Every class is an `AdapterError` (exit code 1: the drill cannot go on). Server bodies are truncated before
-they reach a message, and URLs are shown without any user:password part, so credentials never leak.
+Every class is an `AdapterError` (exit code 1: the drill cannot go on; MlflowUnreachable before any step:
+5). Server bodies are truncated before they reach a message, and URLs are shown without any user:password
+part, so credentials never leak.
 """
 
 from __future__ import annotations
 
-from drkit.errors import AdapterError
+from drkit.errors import AdapterError, UnreachableError
 
 
 class MlflowError(AdapterError):
@@ -17,8 +18,8 @@ class MlflowError(AdapterError):
         self.status = status
 
 
-class MlflowUnreachable(MlflowError):
-    """No HTTP answer (connection refused, timeout, TLS failure), after the retries."""
+class MlflowUnreachable(MlflowError, UnreachableError):
+    """No HTTP answer (connection refused, timeout, TLS failure), after the retries (before any step: 5)."""
 
 
 class MlflowAuthError(MlflowError):

@@ -20,12 +20,13 @@ import click
 from ruamel.yaml import YAML
 
 from drkit_lab import launcher
-from drkit_lab.errors import EXIT_FAILED, LabError, LabUsageError
+from drkit_lab.errors import EXIT_FAILED, EXIT_USAGE, LabError, LabUsageError
 from drkit_lab.faults import FaultSettings
 from drkit_lab.mlflow_server import MlflowAuth
 from drkit_lab.sealing import lab_sealing_key
 from drkit_lab.sealing import seal as seal_values
 from drkit_lab.state import DEFAULT_DIR, StateDir, admin_request, read_lab_info
+from drkit_lab.suggest import did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,16 +66,54 @@ def _fault_options(func: F) -> F:
     return func
 
 
+# ctx.meta key (meta is shared by every context of one invocation): the -o of the command being run.
+_OUTPUT_META = "drkit_lab.output"
+
+
+def _remember_output(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    ctx.meta[_OUTPUT_META] = value
+    return value
+
+
+def _output_option(func: F) -> F:
+    """-o/--output: text for people, json for scripts (an error then is a JSON error object on stdout)."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        callback=_remember_output,
+        help='json: one JSON document on stdout (an error as {"error": {...}}).',
+    )(func)
+
+
 class LabGroup(click.Group):
     """Reports the lab's errors as `error: ...` (and the hint) and exits with their code, so whichever CLI
-    mounts the group sees an exit code only."""
+    mounts the group sees an exit code only. With -o json the error is also a JSON object on stdout, as
+    drkit's own commands print it."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LabError as exc:
             click.echo(f"error: {exc}", err=True)
+            if ctx.meta.get(_OUTPUT_META) == "json":
+                kind = "usage" if exc.exit_code == EXIT_USAGE else "failed"
+                error = {"exitCode": exc.exit_code, "kind": kind, "message": exc.message, "hint": exc.hint}
+                click.echo(json.dumps({"error": error}, indent=2))
             ctx.exit(exc.exit_code)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, but each command's summary whole (wrapped, not cut at the terminal's width)."""
+        rows = [
+            (name, command.get_short_help_str(limit=10_000))
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(name="lab", cls=LabGroup)
@@ -198,7 +237,7 @@ def down(directory: Path | None) -> None:
 
 @lab.command()
 @_dir_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_output_option
 @click.pass_context
 def status(ctx: click.Context, directory: Path | None, output: str) -> None:
     """Show whether the lab runs, where, how many objects it holds, its controllers and faults.
@@ -219,9 +258,6 @@ def status(ctx: click.Context, directory: Path | None, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
-    controllers = doc.get("controllers", {})
-    defaults = FaultSettings().to_json()
-    active = {k: v for k, v in doc.get("faults", {}).items() if v != defaults.get(k) and k != "seed"}
     click.echo(f"lab running (pid {info.pid}) from {state.root}")
     click.echo(f"  API:         {doc.get('api_url')}")
     plane = doc.get("control_plane") or {}
@@ -234,8 +270,19 @@ def status(ctx: click.Context, directory: Path | None, output: str) -> None:
     click.echo(f"               memory limits {serving.get('memory_limits', '?')}")
     objects = doc.get("objects")
     click.echo(f"  objects:     {'(not counted yet)' if objects is None else objects}")
-    click.echo("  controllers: " + ", ".join(f"{n} ({s})" for n, s in sorted(controllers.items())))
-    click.echo("  faults:      " + (json.dumps(active, sort_keys=True) if active else "none"))
+    click.echo(f"  controllers: {_controllers_text(doc)}")
+    click.echo(f"  faults:      {_faults_text(doc)}")
+
+
+def _controllers_text(doc: dict[str, Any]) -> str:
+    return ", ".join(f"{n} ({s})" for n, s in sorted((doc.get("controllers") or {}).items())) or "none"
+
+
+def _faults_text(doc: dict[str, Any]) -> str:
+    """The faults that differ from a healthy lab, or "none"."""
+    defaults = FaultSettings().to_json()
+    active = {k: v for k, v in (doc.get("faults") or {}).items() if v != defaults.get(k) and k != "seed"}
+    return json.dumps(active, sort_keys=True) if active else "none"
 
 
 def _env_lines(state: StateDir) -> str:
@@ -263,8 +310,20 @@ def env(directory: Path | None) -> None:
 @lab.command()
 @_dir_option
 @_fault_options
-@click.option("--controller-down", multiple=True, metavar="NAME", help="Stop a controller (an outage).")
-@click.option("--controller-up", multiple=True, metavar="NAME", help="Bring a controller back (it resyncs).")
+@click.option(
+    "--controller-down",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=lambda ctx, param, incomplete: _controllers_in_state(ctx, incomplete, "up"),
+    help="Stop a controller (an outage).",
+)
+@click.option(
+    "--controller-up",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=lambda ctx, param, incomplete: _controllers_in_state(ctx, incomplete, "down"),
+    help="Bring a controller back (it resyncs).",
+)
 @click.option(
     "--for",
     "outage",
@@ -274,8 +333,10 @@ def env(directory: Path | None) -> None:
 )
 @click.option("--clear", is_flag=True, help="Clear every fault (and bring every controller back) first.")
 @click.option("--seed", type=int, help="Reseed fault randomness.")
+@_output_option
 def fault(
     *,
+    output: str,
     directory: Path | None,
     latency_ms: float | None,
     error_rate: float | None,
@@ -305,6 +366,8 @@ def fault(
     if not changes and not controller_down and not controller_up:
         raise LabUsageError("nothing to change", hint="give a fault option, --controller-down/-up or --clear")
     doc: dict[str, Any] = {}
+    if controller_down or controller_up:  # every name checked before anything changes
+        _check_controllers(admin_request(state, "status"), (*controller_down, *controller_up))
     if changes:
         doc = admin_request(state, "faults", changes)
     for name in controller_down:
@@ -314,9 +377,34 @@ def fault(
         doc = admin_request(state, "controllers", request)
     for name in controller_up:
         doc = admin_request(state, "controllers", {"name": name, "down": False})
-    click.echo(
-        json.dumps({"faults": doc.get("faults"), "controllers": doc.get("controllers")}, sort_keys=True)
-    )
+    if output == "json":
+        click.echo(json.dumps({"faults": doc.get("faults"), "controllers": doc.get("controllers")}, indent=2))
+        return
+    click.echo(f"faults:      {_faults_text(doc)}")
+    click.echo(f"controllers: {_controllers_text(doc)}")
+
+
+def _controllers_in_state(ctx: click.Context, incomplete: str, state: str) -> list[str]:
+    """Shell completion: the running lab's controllers that are `state` (those --controller-down can stop,
+    or --controller-up bring back); nothing when no lab answers from the --dir on the line."""
+    try:
+        status = admin_request(_state(ctx.params.get("directory")), "status")
+    except (LabError, OSError, ValueError):
+        return []
+    controllers = status.get("controllers") or {}
+    return [n for n, s in sorted(controllers.items()) if s == state and n.startswith(incomplete)]
+
+
+def _check_controllers(status: dict[str, Any], names: tuple[str, ...]) -> None:
+    known = list(status.get("controllers") or {})
+    for name in names:
+        if name not in known:
+            near = did_you_mean(name, known)
+            listed = f"controllers: {', '.join(known) or 'none'}"
+            raise LabUsageError(
+                f"the lab has no controller named {name!r}; nothing was changed",
+                hint=f"{near} ({listed})" if near else listed,
+            )
 
 
 @lab.command()
@@ -362,7 +450,9 @@ def build(ctx: click.Context, go: str, only: str | None, check: bool) -> None:
 @click.option("--name", required=True)
 @click.option("--from-literal", "literals", multiple=True, required=True, metavar="KEY=VALUE")
 @click.option("--type", "secret_type", default="Opaque", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option(
+    "--file", "output", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH", help="Write to PATH."
+)
 def seal(namespace: str, name: str, literals: tuple[str, ...], secret_type: str, output: Path | None) -> None:
     """Print a SealedSecret for NAMESPACE/NAME sealed with the lab's key (values are never printed)."""
     data: dict[str, bytes] = {}

@@ -42,6 +42,7 @@ from drkit_lab.mlflow_server import ARTIFACTS_BUCKET_ROOT, MlflowAuth, MlflowSer
 from drkit_lab.platforms import ensure_system_namespaces, install_platform
 from drkit_lab.settings import LabSettings
 from drkit_lab.state import LabInfo, StateDir, remove_lab_info, write_lab_info
+from drkit_lab.suggest import did_you_mean
 from drkit_lab.tls import ensure_tls, kubelet_client_tls
 
 log = logging.getLogger("drkit_lab")
@@ -364,9 +365,11 @@ class Lab:
     def _set_down(self, name: str, down: bool, *, record: bool = True) -> None:
         if self.manager is not None:
             if name not in self.manager.names():
+                # The suggestion is in the message: the admin endpoint answers 400 with the message only.
+                near = did_you_mean(name, self.manager.names())
                 raise LabUsageError(
-                    f"the lab has no controller named {name!r}",
-                    hint=f"controllers: {', '.join(self.manager.names())}",
+                    f"the lab has no controller named {name!r}; {near + ' ' if near else ''}"
+                    f"(controllers: {', '.join(self.manager.names())})"
                 )
             self.manager.set_down(name, down)
         if record:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from drkit_lab.errors import LabError
+from drkit_lab.errors import LabError, LabUsageError
 
 DEFAULT_DIR = Path(".drkit") / "lab"
 
@@ -196,7 +196,9 @@ def admin_request(state: StateDir, what: str, body: dict[str, Any] | None = None
     except urllib.error.HTTPError as exc:
         message = _status_message(exc.read())
         exc.close()
-        raise LabError(f"the lab refused {method} /lab/{what}: {message}") from None
+        # 400: the request itself is wrong (an unknown controller, a bad fault value): a usage error.
+        error = LabUsageError if exc.code == 400 else LabError
+        raise error(f"the lab refused {method} /lab/{what}: {message}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise LabError(
             f"the lab at {creds.server} does not answer ({exc})",

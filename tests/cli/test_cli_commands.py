@@ -64,7 +64,7 @@ def test_schema_is_json_with_every_step_kind(tmp_path: Path) -> None:
     text = json.dumps(result.json)
     for kind in ("command", "http", "check"):
         assert f'"{kind}"' in text
-    written = run_drkit("schema", "-o", "schema.json", cwd=tmp_path)
+    written = run_drkit("schema", "--file", "schema.json", cwd=tmp_path)
     assert written.exit_code == 0
     assert json.loads((tmp_path / "schema.json").read_text()) == result.json
 
@@ -133,6 +133,84 @@ def test_runs_list_and_show(write_playbook: WritePlaybook, tmp_path: Path) -> No
     assert shown.exit_code == 0
     assert shown.json["runId"] == run_id
     assert "recover succeeded" in run_drkit("runs", "show", run_id, cwd=tmp_path).stdout
+
+
+def test_runs_list_json(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    env = {"DRKIT_HOME": str(tmp_path / "home")}
+    empty = run_drkit("runs", "list", "-o", "json", cwd=tmp_path, env=env)
+    assert (empty.exit_code, empty.json) == (0, {"runs": []})
+    first = run_drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path, env=env).json
+    second = run_drkit("check", "playbook.yaml", "-o", "json", cwd=tmp_path, env=env).json
+    listing = run_drkit("runs", "list", "-o", "json", cwd=tmp_path, env=env)
+    assert listing.exit_code == 0, listing.stderr
+    runs = listing.json["runs"]
+    # Newest first, by run id (two runs in the same second are ordered by their random suffix).
+    assert [r["runId"] for r in runs] == sorted([first["runId"], second["runId"]], reverse=True)
+    by_id = {r["runId"]: r for r in runs}
+    assert [(by_id[r["runId"]]["mode"], by_id[r["runId"]]["outcome"]) for r in (first, second)] == [
+        ("recover", "succeeded"),
+        ("check", "succeeded"),
+    ]
+    assert {r["playbook"] for r in runs} == {"demo"}
+    assert by_id[first["runId"]]["startedAt"] == first["startedAt"]
+    assert by_id[first["runId"]]["duration"] == pytest.approx(first["totalDuration"])
+    limited = run_drkit("runs", "list", "--limit", "1", "--output", "json", cwd=tmp_path, env=env)
+    assert [r["runId"] for r in limited.json["runs"]] == [runs[0]["runId"]]
+
+
+def test_top_level_help_shows_every_summary_whole(tmp_path: Path) -> None:
+    result = run_drkit("--help", cwd=tmp_path, env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    commands = " ".join(result.stdout.split("Commands:", 1)[1].split())
+    for whole in (
+        "check Run the checklists of PLAYBOOK (all, or the ones named) against the platform; no steps run.",
+        "resume Continue RUN_ID from the first step that did not finish; steps that succeeded are not run "
+        "again.",
+        "recover Recover with PLAYBOOK: every phase except drill-only (teardown) ones.",
+        "validate Check PLAYBOOK: syntax, fields, variables and every step's settings.",
+    ):
+        assert whole in commands
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80  # wrapped, not cut
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (
+            ("plan", "playbook.yaml", "--from-phase", "rebiuld"),
+            "did you mean 'rebuild'? (phases: teardown, rebuild)",
+        ),
+        (
+            ("drill", "playbook.yaml", "--only-phase", "teardwn"),
+            "did you mean 'teardown'? (phases: teardown, rebuild)",
+        ),
+        (("plan", "playbook.yaml", "--only-phase", "deploy"), "phases: teardown, rebuild"),
+        (("check", "playbook.yaml", "--checklist", "helth"), "did you mean 'health'? (checklists: health)"),
+        (("dril", "playbook.yaml"), "Did you mean 'drill'?"),  # click's own, for commands
+    ],
+)
+def test_an_unknown_name_gets_a_suggestion(
+    write_playbook: WritePlaybook, tmp_path: Path, args: tuple[str, ...], hint: str
+) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit(*args, cwd=tmp_path)
+    assert result.exit_code == 2
+    assert hint in result.stderr
+
+
+def test_a_mistyped_run_id_gets_a_suggestion(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    write_playbook(PLAYBOOK)
+    env = {"DRKIT_HOME": str(tmp_path / "home")}
+    run_id = run_drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path, env=env).json["runId"]
+    typo = run_id[:-1] + ("0" if run_id[-1] != "0" else "1")
+    for args in (("resume", typo), ("runs", "show", typo), ("runs", "show", run_id[:-1])):
+        result = run_drkit(*args, cwd=tmp_path, env=env)
+        assert result.exit_code == 2
+        assert f"hint: did you mean '{run_id}'?" in result.stderr, args
+    far = run_drkit("resume", "20990101-000000-abcd", cwd=tmp_path, env=env)
+    assert far.exit_code == 2
+    assert f"hint: latest runs: {run_id}" in far.stderr  # nothing near: the latest ids instead
 
 
 def test_drkit_home_moves_the_state_dir(write_playbook: WritePlaybook, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from helpers import run_drkit
 
+from drkit.errors import ExitCode
+
 MODEL = """\
 apiVersion: mlops.seldon.io/v1alpha1
 kind: Model
@@ -33,7 +35,7 @@ def test_unreachable_server_fails_and_changes_nothing(tmp_path: Path) -> None:
     result = run_drkit(
         "models", "rewrite", "--mlflow-endpoint", f"http://127.0.0.1:{port}", "m.yaml", cwd=tmp_path
     )
-    assert result.exit_code == 1
+    assert result.exit_code == ExitCode.UNREACHABLE  # no answer, and nothing was changed
     assert "cannot connect" in result.stderr
     assert (tmp_path / "m.yaml").read_text() == MODEL
 

@@ -44,7 +44,7 @@ CHILD = textwrap.dedent(
         ("help", ["--help"]),
         ("validate-main", ["validate", sys.argv[1]]),
         ("validate", ["validate", sys.argv[2]]),
-        ("schema", ["schema", "-o", sys.argv[3]]),
+        ("schema", ["schema", "--file", sys.argv[3]]),
         ("plan", ["plan", sys.argv[2]]),
         ("drill", ["drill", sys.argv[2], "--yes"]),
     ]:

@@ -50,8 +50,28 @@ def test_unknown_context_lists_the_known_ones(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as caught:
         current_context(config)
-    assert "context prod is not defined" in str(caught.value)
-    assert "drkit-lab" in str(caught.value)
+    assert f"context 'prod' is not defined in kubeconfig {tmp_path / 'k'}" in str(caught.value)
+    assert "its contexts: drkit-lab" in str(caught.value)
+    assert "did you mean" not in str(caught.value)  # nothing near 'prod'
+
+
+def test_unknown_context_near_a_known_one_gets_a_suggestion(tmp_path: Path) -> None:
+    first, second = kubeconfig(tmp_path / "a", "staging"), kubeconfig(tmp_path / "b", "drkit-lab")
+    config = ClusterConfig.from_env({"KUBECONFIG": f"{first}{os.pathsep}{second}"}, context="stagin")
+    with pytest.raises(ConfigError) as caught:
+        current_context(config)
+    assert caught.value.hint == "did you mean 'staging'? (its contexts: staging, drkit-lab)"
+    assert caught.value.exit_code == 2
+
+
+def test_an_explicit_kubeconfig_that_is_missing_is_an_error_even_in_a_pod(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": "10.0.0.1"}
+    with pytest.raises(ConfigError) as caught:
+        ClusterConfig.from_env(env, kubeconfig=tmp_path / "nope")
+    assert str(caught.value).startswith(f"kubeconfig {tmp_path / 'nope'} (--kubeconfig) does not exist")
+    with pytest.raises(ConfigError) as caught:
+        ClusterConfig.from_env(env, kubeconfig=tmp_path)
+    assert f"kubeconfig {tmp_path} (--kubeconfig) is not a file" in str(caught.value)
 
 
 def test_no_kubeconfig_and_not_in_a_pod(tmp_path: Path) -> None:

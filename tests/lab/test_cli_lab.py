@@ -13,9 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from lab_helpers import REPO_ROOT, SOURCE_ROOTS, run_lab_cli
 
-from drkit_lab.state import StateDir, pid_alive, read_lab_info
+from drkit_lab.cli import lab
+from drkit_lab.errors import LabUsageError
+from drkit_lab.state import StateDir, admin_request, pid_alive, read_lab_info
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
@@ -79,21 +82,71 @@ def test_fault_changes_the_running_lab_and_clear_restores_it(running_lab: Path) 
         "fault", "--dir", str(running_lab), "--latency-ms", "5", "--controller-down", "seldon-scheduler"
     )
     assert result.code == 0, result.stderr
+    # Text for people, as `status` prints it: the faults that differ from a healthy lab, each controller.
+    assert 'faults:      {"down_controllers": ["seldon-scheduler"], "latency_ms": 5.0}' in result.stdout
+    assert "seldon-scheduler (down)" in result.stdout
     status = run_lab_cli("status", "--dir", str(running_lab), "-o", "json").json()
     assert status["faults"]["latency_ms"] == 5
     assert status["controllers"]["seldon-scheduler"] == "down"
     assert status["faults"]["down_controllers"] == ["seldon-scheduler"]
 
-    assert run_lab_cli("fault", "--dir", str(running_lab), "--clear").code == 0
+    cleared = run_lab_cli("fault", "--dir", str(running_lab), "--clear", "-o", "json")
+    assert cleared.code == 0
+    assert cleared.json()["controllers"]["seldon-scheduler"] == "up"  # -o json: the lab's own fields
+    assert cleared.json()["faults"]["latency_ms"] == 0
     status = run_lab_cli("status", "--dir", str(running_lab), "-o", "json").json()
     assert status["faults"]["latency_ms"] == 0
     assert status["controllers"]["seldon-scheduler"] == "up"
 
 
-def test_fault_refuses_an_unknown_controller(running_lab: Path) -> None:
-    result = run_lab_cli("fault", "--dir", str(running_lab), "--controller-down", "no-such-controller")
-    assert result.code != 0
-    assert "no-such-controller" in result.stderr
+def test_fault_refuses_an_unknown_controller_with_a_suggestion_changing_nothing(running_lab: Path) -> None:
+    result = run_lab_cli(
+        "fault", "--dir", str(running_lab), "--latency-ms", "7", "--controller-down", "seldon-schedular"
+    )
+    assert result.code == 2, result.stderr
+    assert "the lab has no controller named 'seldon-schedular'; nothing was changed" in result.stderr
+    assert "did you mean 'seldon-scheduler'? (controllers: " in result.stderr
+    assert run_lab_cli("status", "--dir", str(running_lab), "-o", "json").json()["faults"]["latency_ms"] == 0
+    as_json = run_lab_cli("fault", "--dir", str(running_lab), "--controller-up", "nope", "-o", "json")
+    assert as_json.code == 2
+    assert as_json.json()["error"]["kind"] == "usage"
+    assert as_json.json()["error"]["message"] == "the lab has no controller named 'nope'; nothing was changed"
+
+
+def test_the_lab_answers_an_unknown_controller_with_400_a_usage_error(running_lab: Path) -> None:
+    """Past the CLI's own check (another client, or a controller gone since): the lab's 400 is a usage error
+    too, and its message carries the suggestion."""
+    with pytest.raises(LabUsageError) as caught:
+        admin_request(StateDir(running_lab), "controllers", {"name": "seldon-schedular", "down": True})
+    assert caught.value.exit_code == 2
+    assert "no controller named 'seldon-schedular'; did you mean 'seldon-scheduler'?" in caught.value.message
+
+
+def _complete(line: str) -> list[str]:
+    """What `drkit` offers a bash user for the last word of `line` (click's completion protocol)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*SOURCE_ROOTS, env.get("PYTHONPATH", "")) if p)
+    env.update(_DRKIT_COMPLETE="bash_complete", COMP_WORDS=line, COMP_CWORD=str(len(line.split(" ")) - 1))
+    done = subprocess.run(
+        [sys.executable, "-m", "drkit"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return [item.split(",", 1)[1] for item in done.stdout.splitlines() if item.startswith("plain,")]
+
+
+def test_fault_completes_the_running_labs_controller_names(running_lab: Path, tmp_path: Path) -> None:
+    line = f"drkit lab fault --dir {running_lab} --controller-down "
+    assert "seldon-scheduler" in _complete(line)
+    assert _complete(line + "seldon") == ["seldon-scheduler"]
+    assert _complete(f"drkit lab fault --dir {running_lab} --controller-up ") == []  # none is down
+    down = run_lab_cli("fault", "--dir", str(running_lab), "--controller-down", "seldon-scheduler")
+    assert down.code == 0, down.stderr
+    try:
+        assert _complete(f"drkit lab fault --dir {running_lab} --controller-up ") == ["seldon-scheduler"]
+        assert "seldon-scheduler" not in _complete(line)
+    finally:
+        assert run_lab_cli("fault", "--dir", str(running_lab), "--clear").code == 0
+    assert _complete(f"drkit lab fault --dir {tmp_path} --controller-down ") == []  # no lab there
 
 
 def test_a_second_up_from_the_same_dir_is_refused(running_lab: Path) -> None:
@@ -178,9 +231,20 @@ def test_seal_prints_a_sealed_secret_without_the_value(tmp_path: Path) -> None:
     assert "password:" in result.stdout
     out = tmp_path / "sealed.yaml"
     assert (
-        run_lab_cli("seal", "-n", "ns1", "--name", "creds", "--from-literal", "a=b", "-o", str(out)).code == 0
+        run_lab_cli("seal", "-n", "ns1", "--name", "creds", "--from-literal", "a=b", "--file", str(out)).code
+        == 0
     )
     assert "namespace: ns1" in out.read_text()
+
+
+def test_help_shows_each_summary_whole() -> None:
+    result = CliRunner().invoke(lab, ["--help"], terminal_width=80)
+    commands = " ".join(result.output.split("Commands:", 1)[1].split())
+    assert (
+        "env Print `export` lines for KUBECONFIG and MLFLOW_TRACKING_URI, and MLflow's credentials when it "
+        'runs with basic auth (eval "$(drkit lab env)").'
+    ) in commands
+    assert "..." not in commands
 
 
 def test_env_without_a_lab_is_a_usage_error(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ ITEM_SCHEMAS = probe_schemas()
 
 
 def test_committed_reference_is_what_the_code_generates(tmp_path: Path) -> None:
-    result = run_drkit("schema", "--format", "markdown", cwd=tmp_path)
+    result = run_drkit("schema", "-o", "markdown", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     assert REFERENCE.read_text(encoding="utf-8") == result.stdout, f"docs/playbook-reference.md {REGENERATE}"
 
@@ -43,14 +43,24 @@ def test_committed_json_schema_is_what_the_code_generates(tmp_path: Path) -> Non
 
 
 def test_schema_writes_the_reference_to_a_file(tmp_path: Path) -> None:
-    result = run_drkit("schema", "--format", "markdown", "-o", "ref.md", cwd=tmp_path)
+    result = run_drkit("schema", "-o", "markdown", "--file", "ref.md", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "ref.md").read_text(encoding="utf-8").startswith("# Playbook reference\n")
     assert result.stdout == ""
+    # --format, the option's name before -o meant a format everywhere, still works
+    legacy = run_drkit("schema", "--format", "markdown", cwd=tmp_path)
+    assert legacy.stdout.startswith("# Playbook reference\n")
+
+
+def test_o_is_a_format_not_a_file(tmp_path: Path) -> None:
+    result = run_drkit("schema", "-o", "ref.md", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "'ref.md' is not one of 'json', 'markdown'" in result.stderr
+    assert not (tmp_path / "ref.md").exists()
 
 
 def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_drkit("schema", "--format", "html", cwd=tmp_path)
+    result = run_drkit("schema", "-o", "html", cwd=tmp_path)
     assert result.exit_code == 2
     assert "html" in result.stderr
 
