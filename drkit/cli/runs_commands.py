@@ -15,7 +15,8 @@ from drkit.report.markdown import render_markdown
 
 @click.group()
 def runs() -> None:
-    """Recorded runs (under .drkit/runs, or $DRKIT_HOME/runs)."""
+    """Recorded runs, in one directory per user ($DRKIT_HOME, else $XDG_STATE_HOME/drkit, else
+    ~/.local/state/drkit)."""
 
 
 @runs.command(name="list")
