@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from drkit.errors import UsageError
 from drkit.secret_registry import SecretRegistry
 
 
@@ -30,16 +31,36 @@ class Runtime:
     monotonic: Callable[[], float] = time.monotonic  # for durations and deadlines
     sleep: Callable[[float], None] = time.sleep
     interactive: bool = False  # stdin and stdout are a terminal: prompts and live progress are allowed
-    state_dir_name: str = field(default=".drkit")
     # Every value known to be secret, filled as the run learns them (drkit.secret_registry); all output is
     # masked with it. One per Runtime, so one per CLI invocation: the engine, adapters and boundary share it.
     secrets: SecretRegistry = field(default_factory=SecretRegistry, compare=False, repr=False)
 
     @property
     def state_dir(self) -> Path:
-        """Where runs, journals and reports live (`.drkit/` under the working directory unless DRKIT_HOME)."""
-        home = self.env.get("DRKIT_HOME")
-        return Path(home) if home else self.cwd / self.state_dir_name
+        """Where runs, journals and reports live: one directory per user, whatever the working directory,
+        so `drkit runs list` shows the same history everywhere (see `user_state_dir`)."""
+        return user_state_dir(self.env, self.cwd)
+
+
+def user_state_dir(env: Mapping[str, str], cwd: Path) -> Path:
+    """`$DRKIT_HOME`, else `$XDG_STATE_HOME/drkit`, else `$HOME/.local/state/drkit` (the XDG default).
+
+    Relative values are ignored, as the XDG spec says, except DRKIT_HOME, which is drkit's own setting (and
+    then relative to the working directory, as any path the user gives). The lab keeps its default directory
+    below this one (drkit_lab.state.default_dir follows the same rule).
+    """
+    if env.get("DRKIT_HOME"):
+        return cwd / env["DRKIT_HOME"]
+    xdg = env.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "drkit"
+    home = env.get("HOME", "")
+    if home and Path(home).is_absolute():
+        return Path(home) / ".local" / "state" / "drkit"
+    raise UsageError(
+        "no directory for drkit's run history: HOME is not set (or not an absolute path)",
+        hint="set DRKIT_HOME (or XDG_STATE_HOME) to the directory drkit should keep its runs in",
+    )
 
 
 def real_runtime() -> Runtime:

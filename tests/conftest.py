@@ -30,6 +30,22 @@ if TYPE_CHECKING:
     from drkit_lab.runner import Lab
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test writes the user's real state directory: whatever falls back to the per-user default (a test
+    that unsets DRKIT_HOME, a child process, a lab started without --dir) lands in this session's tmp."""
+    directory = tmp_path_factory.mktemp("xdg-state")
+    previous = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(directory)
+    try:
+        yield directory
+    finally:
+        if previous is None:
+            os.environ.pop("XDG_STATE_HOME", None)
+        else:
+            os.environ["XDG_STATE_HOME"] = previous
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -42,7 +58,7 @@ def runtime(tmp_path: Path, clock: FakeClock) -> Runtime:
         stdout=io.StringIO(),
         stderr=io.StringIO(),
         stdin=io.StringIO(),
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DRKIT_HOME": str(tmp_path / ".drkit")},
         cwd=tmp_path,
         wall_clock=clock.wall,
         monotonic=clock.monotonic,

@@ -64,9 +64,10 @@ def run_drkit(
     env: Mapping[str, str | None] | None = None,
     input: str | None = None,
 ) -> DrkitResult:
-    """Run `drkit ARGS` in-process in `cwd`; runs are recorded in `cwd/.drkit` unless env sets DRKIT_HOME."""
+    """Run `drkit ARGS` in-process in `cwd`; runs are recorded in `cwd/.drkit` unless env sets DRKIT_HOME
+    (None: unset, for the per-user default)."""
     runner = CliRunner()
-    environment: dict[str, str | None] = {"DRKIT_HOME": None, **(env or {})}
+    environment: dict[str, str | None] = {"DRKIT_HOME": str(cwd / ".drkit"), **(env or {})}
     previous = Path.cwd()
     with runner.isolation(input=input, env=environment) as (out, err, _):
         os.chdir(cwd)
@@ -85,11 +86,12 @@ def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def start_drkit(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-    """A real `python -m drkit ARGS` process (for SIGINT and crash tests)."""
+    """A real `python -m drkit ARGS` process (for SIGINT and crash tests); runs are recorded in `cwd/.drkit`
+    unless env sets DRKIT_HOME."""
     return subprocess.Popen(
         [sys.executable, "-m", "drkit", *args],
         cwd=cwd,
-        env=subprocess_env(env),
+        env=subprocess_env({"DRKIT_HOME": str(cwd / ".drkit"), **(env or {})}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

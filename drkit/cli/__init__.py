@@ -22,6 +22,7 @@ import drkit
 from drkit.cli.common import STDOUT_JSON, StdoutJson
 from drkit.cli.diff_commands import diff
 from drkit.cli.finalizers_commands import finalizers
+from drkit.cli.init_commands import examples, init
 from drkit.cli.models_commands import models
 from drkit.cli.playbook_commands import schema, validate
 from drkit.cli.run_commands import check, drill, plan, recover, resume
@@ -118,6 +119,9 @@ def cli(debug: bool) -> None:
 
 for command in (validate, schema, plan, drill, recover, check, resume, runs, finalizers, models, diff):
     cli.add_command(command)
+# Getting started: a starter playbook of one's own, and the shipped examples.
+cli.add_command(init)
+cli.add_command(examples)
 
 
 def run(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> int:

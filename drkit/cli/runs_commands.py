@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Literal
 
 import click
@@ -11,6 +12,8 @@ import click
 from drkit import engine
 from drkit.cli.common import Output, exit_code_of, remember_output, runtime_of, write_json
 from drkit.cli.completion import run_ids
+from drkit.engine.prune import PruneRequest, prune_runs
+from drkit.playbook.durations import DURATION_HINT, parse_duration
 from drkit.report.console import make_console, render_runs, render_summary
 from drkit.report.json_report import dumps
 from drkit.report.markdown import render_markdown
@@ -19,7 +22,8 @@ from drkit.report.model import RunSummary
 
 @click.group()
 def runs() -> None:
-    """Recorded runs (under .drkit/runs, or $DRKIT_HOME/runs)."""
+    """Recorded runs, in one directory per user ($DRKIT_HOME, else $XDG_STATE_HOME/drkit, else
+    ~/.local/state/drkit)."""
 
 
 @runs.command(name="list")
@@ -83,3 +87,45 @@ def show(ctx: click.Context, run_id: str, fmt: ShowFormat) -> int:
     else:
         render_summary(make_console(runtime.stdout, terminal=runtime.interactive), report)
     return exit_code_of(report)
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a duration: {DURATION_HINT}") from None
+
+
+@runs.command()
+@click.option(
+    "--older-than",
+    metavar="DURATION",
+    callback=_duration,
+    help="Remove runs whose last event is older than this (30d, 12h, 90m).",
+)
+@click.option("--keep", type=click.IntRange(min=0), metavar="N", help="Keep the N newest runs.")
+@click.option("--dry-run", is_flag=True, help="Only say which runs would be removed.")
+@click.pass_context
+def prune(ctx: click.Context, older_than: float | None, keep: int | None, dry_run: bool) -> int:
+    """Remove old runs; with both options, only runs beyond the N newest and older. A running run (its lock
+    held by a live drkit) is never removed."""
+    runtime = runtime_of(ctx)
+    result = prune_runs(
+        PruneRequest(older_than=older_than, keep=keep, dry_run=dry_run), runtime.state_dir, runtime.wall_clock
+    )
+    verb = "would remove" if dry_run else "removed"
+    for run in result.removed:
+        when = datetime.fromtimestamp(run.last_event_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        runtime.stdout.write(
+            f"{verb} {run.run_id}  {run.playbook}  {run.mode} {run.outcome}  (last event {when})\n"
+        )
+    for skipped in result.skipped:
+        runtime.stdout.write(f"kept {skipped.run_id}: {skipped.reason}\n")
+    runs_word = "run" if len(result.removed) == 1 else "runs"
+    runtime.stdout.write(
+        f"{verb} {len(result.removed)} {runs_word} of {result.kept + len(result.removed)} in "
+        f"{result.state_dir / 'runs'}; {result.kept} kept\n"
+    )
+    return 0

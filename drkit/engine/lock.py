@@ -47,6 +47,12 @@ class RunLock:
             self._held = False
 
 
+def live_owner(path: Path) -> int | None:
+    """The pid of the live process holding the lock at `path` (another one than this), or None."""
+    owner = _read_pid(path)
+    return owner if owner is not None and owner != os.getpid() and _alive(owner) else None
+
+
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text(encoding="utf-8").strip() or "0") or None

@@ -1,10 +1,11 @@
 """Export the playbook language as a JSON Schema (draft-07), for editors through yaml-language-server.
 
-Put `# yaml-language-server: $schema=./drkit-playbook.schema.json` at the top of a playbook and VS Code
-(or any LSP editor) completes keys, shows descriptions and flags mistakes as you type. The schema is generated
-from the same field descriptions the loader validates against, so the two cannot drift apart. Draft-07 because
-it is the draft yaml-language-server supports best. The loader stays the authority: a schema cannot check
-references to checklists, undefined variables or duplicate names.
+Put `# yaml-language-server: $schema=playbook.schema.json` at the top of a playbook, with the schema beside it
+(what `drkit init` writes), and VS Code (or any LSP editor) completes keys, shows descriptions and flags
+mistakes as you type. The schema is generated from the same field descriptions the loader validates against,
+so the two cannot drift apart. Draft-07 because it is the draft yaml-language-server supports best. The
+loader stays the authority: a schema cannot check references to checklists, undefined variables or duplicate
+names.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ A program runs in its own process group so a timeout (or Ctrl-C in drkit) can st
 started; its merged output is streamed line by line to a callback and the last lines are kept for the report.
 """
 
+from drkit.processes.installed import installed_program
 from drkit.processes.runner import ProcessResult, run_process
 
-__all__ = ["ProcessResult", "run_process"]
+__all__ = ["ProcessResult", "installed_program", "run_process"]

