@@ -53,7 +53,11 @@ def test_a_wait_nothing_reconciles_prints_what_it_waits_for(
         stdout=out,
         stderr=io.StringIO(),
         stdin=io.StringIO(),
-        env={"PATH": os.environ.get("PATH", ""), "KUBECONFIG": str(lab.kubeconfig)},
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "KUBECONFIG": str(lab.kubeconfig),
+            "DRKIT_HOME": str(tmp_path / "state"),
+        },
         cwd=tmp_path,
     )
     code = run(["recover", str(write_playbook(PLAYBOOK)), "--yes"], runtime)
