@@ -40,6 +40,21 @@ namespace_option = click.option(
     metavar="NS",
     help="Namespace to look in (repeatable).",
 )
+list_namespace_option = click.option(
+    "--namespace",
+    "-n",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Namespace to look in (repeatable; any namespace, kube-system too: listing writes nothing).",
+)
+all_namespaces_option = click.option(
+    "--all-namespaces",
+    "-A",
+    "all_namespaces",
+    is_flag=True,
+    help="Look in every namespace (one list per kind across the cluster).",
+)
 kind_option = click.option(
     "--kind", "kinds", multiple=True, metavar="KIND", help="Only objects of this kind (repeatable)."
 )
@@ -64,7 +79,8 @@ def finalizers() -> None:
 
 
 @finalizers.command(name="list")
-@namespace_option
+@list_namespace_option
+@all_namespaces_option
 @kind_option
 @after_option
 @kubeconfig_option
@@ -74,6 +90,7 @@ def finalizers() -> None:
 def list_command(  # noqa: PLR0917 (click passes options as arguments)
     ctx: click.Context,
     namespaces: tuple[str, ...],
+    all_namespaces: bool,
     kinds: tuple[str, ...],
     after: float,
     kubeconfig: str | None,
@@ -81,12 +98,17 @@ def list_command(  # noqa: PLR0917 (click passes options as arguments)
     output: Output,
 ) -> int:
     """Show what is stuck in deletion in the namespaces, held by which finalizer and for how long."""
+    if bool(namespaces) == all_namespaces:
+        raise click.UsageError(
+            "name the namespaces with -n NS, or look at all of them with -A (one or the other)"
+        )
     runtime = runtime_of(ctx)
     request = ListRequest(
         namespaces=tuple(dict.fromkeys(namespaces)),
         cluster=ClusterChoice(kubeconfig, context),
         after=after,
         kinds=kinds,
+        all_namespaces=all_namespaces,
     )
     view = list_stuck(request, runtime)
     if output == "json":
@@ -115,6 +137,14 @@ def list_command(  # noqa: PLR0917 (click passes options as arguments)
 @yes_option
 @kubeconfig_option
 @context_option
+@click.option(
+    "--allow-context",
+    "allow_contexts",
+    multiple=True,
+    metavar="CTX",
+    help="Change nothing unless the context is CTX (repeatable; joins `contexts:` of the drkit config). "
+    "--yes acts on an allowed context without asking.",
+)
 @output_option
 @click.pass_context
 def clear_command(  # noqa: PLR0917 (click passes options as arguments)
@@ -129,9 +159,15 @@ def clear_command(  # noqa: PLR0917 (click passes options as arguments)
     assume_yes: bool,
     kubeconfig: str | None,
     context: str | None,
+    allow_contexts: tuple[str, ...],
     output: Output,
 ) -> int:
-    """Remove the finalizers of objects stuck in deletion, then wait for them and their namespaces to go."""
+    """Remove the finalizers of objects stuck in deletion, then wait for them and their namespaces to go.
+
+    The clearing is recorded as a run (`drkit runs list`); a dry run changes and records nothing. --yes
+    skips the question only for a context named with --context or allowed (--allow-context, the config's
+    `contexts:`); on the current context picked up implicitly drkit asks, naming it and its API server.
+    """
     runtime = runtime_of(ctx)
     request = ClearRequest(
         namespaces=tuple(dict.fromkeys(namespaces)),
@@ -143,6 +179,7 @@ def clear_command(  # noqa: PLR0917 (click passes options as arguments)
         dry_run=dry_run,
         assume_yes=assume_yes,
         timeout=timeout,
+        allow_contexts=tuple(dict.fromkeys(allow_contexts)),
     )
     console = make_console(runtime.stdout, terminal=runtime.interactive)
     errors = make_console(runtime.stderr, terminal=False)
@@ -159,8 +196,11 @@ def clear_command(  # noqa: PLR0917 (click passes options as arguments)
         progress=lambda text: errors.print(text, markup=False),
     )
     if output == "json":
-        runtime.stdout.write(json.dumps({**result.view, "complete": result.complete}, indent=2) + "\n")
+        payload = {**result.view, "complete": result.complete, "runId": result.run_id}
+        runtime.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         render_clear(console, result.view)
         console.print(result.message, markup=False)
+        if result.run_id is not None:
+            console.print(f"recorded as run {result.run_id} (drkit runs show {result.run_id})", markup=False)
     return ExitCode.OK if result.complete else ExitCode.DRILL_FAILED

@@ -1,9 +1,20 @@
 """`drkit finalizers list|clear`: the on-call use of the clearFinalizers procedure, without a playbook.
 
-There is no playbook, hence no `target.contexts` allow-list: the person at the keyboard chooses the cluster.
-What stays non-negotiable is the protected namespaces (kube-system and friends), refused before anything is
-read, and confirmation before any write: with no terminal to ask and no --yes, nothing is written (exit 3).
-A dry run reads only: it sends no PATCH, PUT or DELETE at all.
+Reading is always allowed: `list` (and `clear --dry-run`, which sends no PATCH, PUT or DELETE at all) look at
+any namespace of any context, kube-system included, and `list -A` at all of them. Writing is guarded as a
+playbook run is, but for a person at 3 a.m. rather than a file:
+
+- protected namespaces (kube-system and friends) are refused before anything is read;
+- the context must be allowed when an allow-list exists: `--allow-context CTX` (repeatable) and `contexts:`
+  of the drkit config file (drkit.engine.oncall_config). A context outside it is refused, exit 3, before a
+  single request, however the command was invoked;
+- `--yes` skips the question only for a context the person named (`--context`) or the allow-list holds. On
+  the kubeconfig's current context, picked up implicitly, drkit asks even with `--yes`, naming the context
+  and its API server; with no terminal to ask, it refuses (exit 3), and nothing was written;
+- every question names the context and API server the clearing would act on.
+
+A clearing that was consented to is recorded like a drill (drkit.engine.finalizers_record); a dry run records
+nothing, since it changed nothing.
 """
 
 from __future__ import annotations
@@ -14,14 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drkit.context import Runtime
-from drkit.errors import RefusedError
-from drkit.kube import Cluster, open_cluster
+from drkit.engine.errors import RunInterrupted
+from drkit.engine.finalizers_record import ClearRecord, ClearSelection
+from drkit.engine.oncall_config import OncallConfig, load_oncall_config
+from drkit.errors import DrkitError, RefusedError
+from drkit.kube import Cluster, ClusterConfig, open_cluster
+from drkit.kube.identity import ContextIdentity, describe_context
 from drkit.playbook.model import ALWAYS_PROTECTED_NAMESPACES
+from drkit.report.model import Outcome
 from drkit.report.stuck import ClearView, DiagnosisView
 from drkit.steps.finalizers import (
     DEFAULT_AFTER_SECONDS,
     DEFAULT_FORCE_AFTER_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
+    ClearOutcome,
     ClearSettings,
     Clock,
     clear_stuck,
@@ -29,7 +46,7 @@ from drkit.steps.finalizers import (
 )
 from drkit.steps.safety import refuse_in
 from drkit.steps.sources import namespace_ref
-from drkit.steps.stuck import diagnose
+from drkit.steps.stuck import diagnose, diagnose_everywhere
 
 Confirm = Callable[[str, list[str]], bool]  # (question, the actions) -> go ahead?
 
@@ -37,15 +54,16 @@ Confirm = Callable[[str, list[str]], bool]  # (question, the actions) -> go ahea
 @dataclass(frozen=True)
 class ClusterChoice:
     kubeconfig: str | None = None
-    context: str | None = None
+    context: str | None = None  # named with --context: a deliberate choice, which --yes may act on
 
 
 @dataclass(frozen=True)
 class ListRequest:
-    namespaces: tuple[str, ...]
+    namespaces: tuple[str, ...]  # empty with all_namespaces
     cluster: ClusterChoice = ClusterChoice()
     after: float = DEFAULT_AFTER_SECONDS
     kinds: tuple[str, ...] = ()
+    all_namespaces: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,7 @@ class ClearRequest:
     dry_run: bool = False
     assume_yes: bool = False
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    allow_contexts: tuple[str, ...] = ()  # --allow-context: added to the config file's `contexts:`
 
     def settings(self) -> ClearSettings:
         return ClearSettings(
@@ -77,6 +96,7 @@ class ClearResult:
     view: ClearView
     complete: bool
     message: str
+    run_id: str | None  # the run record; None for a dry run, which records nothing
 
 
 def _refuse(namespaces: tuple[str, ...], what: str) -> None:
@@ -88,16 +108,50 @@ def _open(runtime: Runtime, choice: ClusterChoice, state_dir: Path) -> Cluster:
 
 
 def list_stuck(request: ListRequest, runtime: Runtime) -> DiagnosisView:
-    """Diagnose the namespaces: what is stuck in deletion, held by what, and the namespace conditions."""
-    _refuse(request.namespaces, "`drkit finalizers list`")
+    """Diagnose the namespaces (or, with all_namespaces, the cluster): what is stuck in deletion, held by
+    what, and the namespace conditions. Reads only, so any namespace may be looked at."""
     with (
         tempfile.TemporaryDirectory(prefix="drkit-finalizers-") as tmp,
         _open(runtime, request.cluster, Path(tmp)) as cluster,
     ):
-        found = diagnose(
-            cluster, request.namespaces, now=runtime.wall_clock(), after=request.after, kinds=request.kinds
-        )
+        now = runtime.wall_clock()
+        if request.all_namespaces:
+            found = diagnose_everywhere(cluster, now=now, after=request.after, kinds=request.kinds)
+        else:
+            found = diagnose(cluster, request.namespaces, now=now, after=request.after, kinds=request.kinds)
     return found.to_view()
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Whether writing to this context needs a question (and why), decided before any request."""
+
+    ask: bool
+    why: str = ""  # said in the question when --yes was given but does not cover the context
+
+
+def consent_for(request: ClearRequest, identity: ContextIdentity, config: OncallConfig) -> Consent:
+    """The context gate of the module docstring for a clearing that writes; raises RefusedError for a
+    context the allow-list leaves out."""
+    allowed = tuple(dict.fromkeys((*request.allow_contexts, *config.contexts)))
+    if allowed and identity.context not in allowed:
+        sources = [f"--allow-context {c}" for c in request.allow_contexts]
+        sources += [f"contexts: in {config.path}"] if config.contexts else []
+        raise RefusedError(
+            f"`drkit finalizers clear` may not change {identity.where}: the on-call allow-list holds "
+            f"{', '.join(allowed)} ({'; '.join(sources)}); nothing was sent",
+            hint=f"pass --context with one of {', '.join(allowed)}, or add {identity.context!r} to the "
+            f"allow-list if it really is a cluster to change",
+        )
+    if not request.assume_yes:
+        return Consent(ask=True)
+    if request.cluster.context is not None or identity.context in allowed:
+        return Consent(ask=False)
+    return Consent(
+        ask=True,
+        why=f"--yes covers only a context named with --context or allowed with --allow-context or "
+        f"`contexts:` in {config.path}; {identity.context!r} is only the kubeconfig's current context",
+    )
 
 
 def clear_finalizers(
@@ -106,34 +160,79 @@ def clear_finalizers(
     confirm: Confirm | None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> ClearResult:
-    """Clear what is stuck (see drkit.steps.finalizers), after confirmation unless --yes or --dry-run."""
+    """Clear what is stuck (see drkit.steps.finalizers) once the context gate lets it (module docstring);
+    record the clearing as a run unless it is a dry run."""
     _refuse(request.namespaces, "`drkit finalizers clear`")
-    needs_consent = not request.dry_run and not request.assume_yes
-    if needs_consent and confirm is None:
+    where = ", ".join(request.namespaces)
+    choice = request.cluster
+    # The config first: a broken one is a usage error before the kubeconfig is read. A dry run writes
+    # nothing, so it needs neither the allow-list nor consent (a broken config must not stop a look).
+    config = None if request.dry_run else load_oncall_config(runtime.env)
+    identity = describe_context(
+        ClusterConfig.from_env(runtime.env, kubeconfig=choice.kubeconfig, context=choice.context)
+    )
+    consent = Consent(ask=False) if config is None else consent_for(request, identity, config)
+    if consent.ask and confirm is None:
+        reason = f" ({consent.why})" if consent.why else ""
         raise RefusedError(
-            f"clearing finalizers in {', '.join(request.namespaces)} needs confirmation, but there is no "
-            "terminal to ask; nothing was written",
-            hint="look first with --dry-run, then rerun with --yes",
+            f"clearing finalizers in {where} on {identity.where} needs confirmation{reason}, but there is no "
+            "terminal to ask; nothing was sent",
+            hint=f"look first with --dry-run, then rerun with --context {identity.context} --yes",
         )
     settings = request.settings()
     clock = Clock(wall=runtime.wall_clock, monotonic=runtime.monotonic)
     with (
         tempfile.TemporaryDirectory(prefix="drkit-finalizers-") as tmp,
-        _open(runtime, request.cluster, Path(tmp)) as cluster,
+        _open(runtime, choice, Path(tmp)) as cluster,
     ):
-        if needs_consent and confirm is not None:
+        if consent.ask and confirm is not None:
             found = diagnose(
                 cluster, request.namespaces, now=clock.wall(), after=settings.after, kinds=settings.kinds
             )
-            actions = describe_removals(found, settings)
-            if not confirm(f"Remove these finalizers in {', '.join(request.namespaces)}?", actions):
-                raise RefusedError("clearing finalizers was not confirmed; nothing was written")
-        outcome = clear_stuck(
-            cluster,
-            settings,
-            clock=clock,
-            deadline=runtime.monotonic() + request.timeout,
-            progress=progress,
-            dry_run=request.dry_run,
+            actions = describe_removals(found, settings) or [f"nothing is stuck in {where} right now"]
+            note = f" ({consent.why})" if consent.why else ""
+            question = f"Remove these finalizers in {where} on {identity.where}?{note}"
+            if not confirm(question, actions):
+                raise RefusedError(
+                    f"clearing finalizers on {identity.where} was not confirmed; nothing was written"
+                )
+        deadline = runtime.monotonic() + request.timeout
+        if request.dry_run:
+            outcome = clear_stuck(cluster, settings, clock=clock, deadline=deadline, dry_run=True)
+            return ClearResult(outcome.view, outcome.complete, outcome.message, None)
+        selection = ClearSelection(
+            request.namespaces, request.finalizers, request.kinds, request.after, request.force
         )
-    return ClearResult(outcome.view, outcome.complete, outcome.message)
+        with ClearRecord(runtime, identity, selection, choice.kubeconfig) as record:
+            outcome = _recorded(
+                record,
+                lambda: clear_stuck(
+                    cluster,
+                    settings,
+                    clock=clock,
+                    deadline=deadline,
+                    progress=progress,
+                    on_removed=record.removed,
+                ),
+            )
+    return ClearResult(outcome.view, outcome.complete, outcome.message, record.run_id)
+
+
+def _recorded(record: ClearRecord, clear: Callable[[], ClearOutcome]) -> ClearOutcome:
+    """Run the clearing; whatever ends it (done, a failure, Ctrl-C), the run record gets its report."""
+    try:
+        outcome = clear()
+    except KeyboardInterrupt:
+        record.finish(Outcome.INTERRUPTED, "interrupted while clearing finalizers", None)
+        raise RunInterrupted(
+            f"run {record.run_id} was interrupted while clearing finalizers",
+            hint="its journal lists what was removed; run `drkit finalizers clear` again for the rest",
+        ) from None
+    except DrkitError as exc:
+        record.finish(Outcome.FAILED, exc.message, None, exc.hint)
+        raise
+    except Exception as exc:
+        record.finish(Outcome.FAILED, f"internal error: {type(exc).__name__}", None)
+        raise
+    record.finish(Outcome.SUCCEEDED if outcome.complete else Outcome.FAILED, outcome.message, outcome.view)
+    return outcome

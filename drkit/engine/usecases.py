@@ -122,6 +122,11 @@ def resume(
     started = next((e for e in events if e.get("event") == "run-started"), None)
     if started is None:
         raise UsageError(f"run {run_id} has no run-started event in {paths.journal}; it cannot be resumed")
+    if started.get("mode") not in set(RunMode):  # e.g. a `drkit finalizers clear` record: no playbook
+        raise UsageError(
+            f"run {run_id} is a {started.get('mode')} record, not a playbook run; it cannot be resumed",
+            hint="run the command again: it acts on what is still there",
+        )
     last = events[-1] if events else {}
     if last.get("event") == "run-finished" and last.get("outcome") in (Outcome.SUCCEEDED, Outcome.OVER_RTO):
         raise UsageError(

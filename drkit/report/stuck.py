@@ -63,6 +63,8 @@ class AuditRecord(TypedDict):
     ageSeconds: float
     owner: str
     at: str  # when drkit removed them (RFC 3339, UTC)
+    resourceVersionBefore: str  # the version the removal was guarded by (what drkit had read)
+    resourceVersionAfter: str | None  # the version the server answered the patch with; None in a dry run
 
 
 class NamespaceOutcomeView(TypedDict):
@@ -78,8 +80,8 @@ class ClearView(TypedDict):
     notStuckYet: list[str]
     kept: list[str]  # objects left alone because none of their finalizers was selected
     orphaned: list[str]  # external state the removed finalizers were guarding
-    namespaces: list[NamespaceOutcomeView]
-    remaining: list[str]  # objects still there at the end
+    namespaces: list[NamespaceOutcomeView]  # in a dry run: what would be waited for (or finalized)
+    remaining: list[str]  # objects still there at the end; empty in a dry run, which changed nothing
     diagnosis: DiagnosisView
 
 
@@ -124,10 +126,12 @@ def render_diagnosis(console: Console, view: DiagnosisView) -> None:
 
 
 def render_clear(console: Console, view: ClearView) -> None:
-    """What was removed (or, in a dry run, would be), what was left, and what may be orphaned."""
-    verb = "would remove" if view["dryRun"] else "removed"
+    """What was removed (or, in a dry run, would be), what was left, and what may be orphaned. A dry run
+    changed nothing, so it says what it would do and never that something is "still there"."""
+    dry_run = view["dryRun"]
+    verb = "would remove" if dry_run else "removed"
     if not view["removed"]:
-        console.print(f"{'would remove' if view['dryRun'] else 'removed'} no finalizers")
+        console.print(f"{verb} no finalizers")
     for record in view["removed"]:
         kept = f" (kept: {', '.join(record['finalizersKept'])})" if record["finalizersKept"] else ""
         console.print(
@@ -142,5 +146,6 @@ def render_clear(console: Console, view: ClearView) -> None:
         console.print(f"namespace {escape(ns['name'])}: {escape(ns['message'])}")
     for name in view["remaining"]:
         console.print(f"[yellow]still there: {escape(name)}[/yellow]")
+    orphaned = "would be left behind if cleared" if dry_run else "may be orphaned"
     for note in view["orphaned"]:
-        console.print(f"[yellow]may be orphaned: {escape(note)}[/yellow]")
+        console.print(f"[yellow]{orphaned}: {escape(note)}[/yellow]")

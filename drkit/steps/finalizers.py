@@ -5,7 +5,9 @@ first; then, for each object stuck in deletion longer than `after`, remove only 
 a merge patch guarded by the resourceVersion that was read (a controller that came back and changed the
 object wins; drkit re-reads and decides again); then watch the objects and the namespace go. Only with
 `force` does it PUT the namespace's /finalize, the last resort that can strand objects (kubernetes #60807).
-Every removal is an audit record, with what the removed finalizer was guarding outside the cluster.
+Every removal is an audit record (the object, the finalizers removed and kept, the resourceVersion before and
+after, when), with what the removed finalizer was guarding outside the cluster; `on_removed` hears of each
+one as soon as the server accepted it, so the on-call command journals it before doing anything else.
 """
 
 from __future__ import annotations
@@ -125,11 +127,13 @@ def parse_settings(body: object) -> ClearSettings:
 class Removal:
     """The finalizers drkit would remove from one stuck object, and the ones it would leave."""
 
-    obj: StuckObject
+    obj: StuckObject  # as last read: its resource_version is the one the removal is guarded by
     remove: tuple[str, ...]
     keep: tuple[str, ...]
 
-    def record(self, at: str) -> AuditRecord:
+    def record(self, at: str, version_after: str | None) -> AuditRecord:
+        """The audit record; `version_after`: the object's resourceVersion in the server's answer to the
+        patch (None in a dry run, which sends none)."""
         return {
             "object": str(self.obj.ref),
             "uid": self.obj.uid,
@@ -139,6 +143,8 @@ class Removal:
             "ageSeconds": round(self.obj.age, 3),
             "owner": self.obj.owner,
             "at": at,
+            "resourceVersionBefore": self.obj.resource_version,
+            "resourceVersionAfter": version_after,
         }
 
 
@@ -190,12 +196,15 @@ class _Clearing:
         clock: Clock,
         deadline: float,
         progress: Callable[[str], None],
+        *,
+        on_removed: Callable[[AuditRecord], None],
     ) -> None:
         self.cluster = cluster
         self.settings = settings
         self.clock = clock
         self.deadline = deadline
         self.progress = progress
+        self.on_removed = on_removed
         self.records: list[AuditRecord] = []
         self.orphaned: list[str] = []
         self.handled: set[str] = set()  # uids already cleared (or found gone)
@@ -232,9 +241,12 @@ class _Clearing:
             if not removal.remove:
                 continue
             self.handled.add(obj.uid)
-            done = self.remove(removal)
-            if done is not None:
-                self.records.append(done.record(format_time(self.clock.wall())))
+            removed = self.remove(removal)
+            if removed is not None:
+                done, version_after = removed
+                record = done.record(format_time(self.clock.wall()), version_after)
+                self.records.append(record)
+                self.on_removed(record)
                 self.orphaned.extend(orphan_note(obj.ref, f) for f in done.remove)
                 if not done.keep:
                     cleared.append(obj.ref)
@@ -243,17 +255,20 @@ class _Clearing:
             wait_for(self.cluster, cleared, gone, self.deadline)
         return len(cleared)
 
-    def remove(self, removal: Removal) -> Removal | None:
-        """Patch the object's finalizers down to the kept ones, guarded by resourceVersion. On a conflict
-        (someone changed it, perhaps its controller came back), re-read and decide again."""
+    def remove(self, removal: Removal) -> tuple[Removal, str | None] | None:
+        """Patch the object's finalizers down to the kept ones, guarded by resourceVersion; the removal as
+        made and the resourceVersion the server answered with. On a conflict (someone changed it, perhaps its
+        controller came back), re-read and decide again."""
         obj = removal.obj
-        version = obj.resource_version
         for _ in range(_CONFLICT_ATTEMPTS):
             try:
-                self.cluster.patch_merge(
-                    obj.ref, {"metadata": {"finalizers": list(removal.keep)}}, resource_version=version
+                answer = self.cluster.patch_merge(
+                    obj.ref,
+                    {"metadata": {"finalizers": list(removal.keep)}},
+                    resource_version=removal.obj.resource_version,
                 )
-                return removal
+                version_after = (answer.get("metadata") or {}).get("resourceVersion")
+                return removal, str(version_after) if version_after else None
             except NotFound:
                 return None  # gone meanwhile: its controller finished after all
             except Conflict:
@@ -263,7 +278,7 @@ class _Clearing:
                 meta = current.get("metadata") or {}
                 finalizers = tuple(str(f) for f in meta.get("finalizers") or ())
                 version = str(meta.get("resourceVersion") or "")
-                removal = removal_for(_with_finalizers(obj, finalizers), self.settings)
+                removal = removal_for(_reread(obj, finalizers, version), self.settings)
                 if not removal.remove:
                     return None  # the finalizers drkit meant to remove are gone already
         raise StepFailure(
@@ -320,8 +335,8 @@ def _uid(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("uid") or "")
 
 
-def _with_finalizers(obj: StuckObject, finalizers: tuple[str, ...]) -> StuckObject:
-    return StuckObject(obj.ref, obj.uid, obj.resource_version, finalizers, obj.deletion_timestamp, obj.age)
+def _reread(obj: StuckObject, finalizers: tuple[str, ...], version: str) -> StuckObject:
+    return StuckObject(obj.ref, obj.uid, version, finalizers, obj.deletion_timestamp, obj.age)
 
 
 def clear_stuck(
@@ -333,29 +348,19 @@ def clear_stuck(
     progress: Callable[[str], None] = lambda _: None,
     dry_run: bool = False,
     grace: bool = False,
+    on_removed: Callable[[AuditRecord], None] = lambda _: None,
 ) -> ClearOutcome:
     """Clear what is stuck in `settings.namespaces` (see the module docstring). A dry run only reads.
 
     With `grace`, objects deleted less than `settings.after` ago are first given the rest of that time to go
     by themselves (watched, not polled); whatever is still there then counts as stuck and is cleared.
     """
-    clearing = _Clearing(cluster, settings, clock, deadline, progress)
+    clearing = _Clearing(cluster, settings, clock, deadline, progress, on_removed=on_removed)
     first = clearing.diagnose()
     if grace and not dry_run and first.not_stuck_yet:
         first = clearing.give_controllers_time(first)
     if dry_run:
-        removals = [removal_for(o, settings) for o in first.stuck]
-        at = format_time(clock.wall())
-        would = [r for r in removals if r.remove]
-        view = _view(
-            first,
-            first,
-            dry_run=True,
-            records=[r.record(at) for r in would],
-            orphaned=[orphan_note(r.obj.ref, f) for r in would for f in r.remove],
-            namespaces=[],
-        )
-        return ClearOutcome(view, True, f"would remove finalizers from {len(would)} objects (dry run)")
+        return _dry_run(first, settings, format_time(clock.wall()))
     diagnosis = first
     for _ in range(_ROUNDS):
         if not clearing.clear_round(diagnosis):
@@ -382,9 +387,34 @@ def clear_stuck(
     return ClearOutcome(view, False, f"{removed}, but " + "; ".join(problems))
 
 
+def _dry_run(found: Diagnosis, settings: ClearSettings, at: str) -> ClearOutcome:
+    """What a clearing would do, from one diagnosis: nothing is sent, so nothing is "still there" either."""
+    would = [r for r in (removal_for(o, settings) for o in found.stuck) if r.remove]
+    namespaces: list[NamespaceOutcomeView] = []
+    for ns in found.namespaces:
+        if not ns.terminating:
+            message = "not found" if not ns.exists else "not terminating: nothing to wait for"
+        else:
+            message = f"would wait for it to finish terminating ({ns.summary()})"
+            if settings.force:
+                message += f"; if it stays stuck, would finalize it (force: {_STRANDING})"
+        namespaces.append({"name": ns.name, "gone": not ns.exists, "finalized": False, "message": message})
+    view = _view(
+        found,
+        None,
+        dry_run=True,
+        records=[r.record(at, None) for r in would],
+        orphaned=[orphan_note(r.obj.ref, f) for r in would for f in r.remove],
+        namespaces=namespaces,
+    )
+    return ClearOutcome(
+        view, True, f"would remove finalizers from {len(would)} objects (dry run: nothing was changed)"
+    )
+
+
 def _view(
     first: Diagnosis,
-    final: Diagnosis,
+    final: Diagnosis | None,
     *,
     dry_run: bool,
     records: list[AuditRecord],
@@ -398,7 +428,7 @@ def _view(
         "kept": [str(o.ref) for o in first.stuck if not any(r["uid"] == o.uid for r in records)],
         "orphaned": list(dict.fromkeys(orphaned)),
         "namespaces": namespaces,
-        "remaining": [str(o.ref) for o in final.objects],
+        "remaining": [str(o.ref) for o in final.objects] if final is not None else [],
         "diagnosis": first.to_view(),
     }
 

@@ -387,24 +387,10 @@ def diagnose(
         plans = [_plan_namespace(s, namespaced, types, memo) for s in present]
     for plan in plans:
         unreadable.extend(plan.problems)
-    jobs = [(info, plan.state.name) for plan in plans for info in plan.kinds]
-
-    def list_one(job: tuple[ResourceInfo, str]) -> tuple[list[dict[str, Any]], str | None]:
-        info, ns = job
-        try:
-            return cluster.list(info.api_version, info.kind, ns), None
-        except KubeError as exc:
-            return [], f"{info.group_resource} in {ns}: {exc.message}"
-
-    found: list[dict[str, Any]] = []
-    incomplete: set[str] = set()  # namespaces with a kind that could not be listed
-    if jobs:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
-            for (_, ns), (items, problem) in zip(jobs, pool.map(list_one, jobs), strict=True):
-                found.extend(items)
-                if problem:
-                    unreadable.append(problem)
-                    incomplete.add(ns)
+    jobs: list[tuple[ResourceInfo, str | None]] = [(i, plan.state.name) for plan in plans for i in plan.kinds]
+    found, problems = _list_all(cluster, jobs, workers)
+    unreadable.extend(problem for _, problem in problems)
+    incomplete = {ns for ns, _ in problems}  # namespaces with a kind that could not be listed
     stuck = collect_stuck(found, now)
     if memo is not None:
         for plan in plans:
@@ -412,6 +398,51 @@ def diagnose(
             if plan.full_sweep and plan.state.name not in incomplete:
                 memo.remember(plan.state, _kinds_holding(stuck, plan))
     return Diagnosis(after, states, tuple(stuck), tuple(unreadable))
+
+
+def _list_all(
+    cluster: Cluster, jobs: Sequence[tuple[ResourceInfo, str | None]], workers: int
+) -> tuple[list[dict[str, Any]], list[tuple[str | None, str]]]:
+    """Every object of the jobs' (kind, namespace) lists, in parallel (None: every namespace at once); and
+    the namespace and problem of each list that failed (the diagnosis goes on without it)."""
+
+    def list_one(job: tuple[ResourceInfo, str | None]) -> tuple[list[dict[str, Any]], str | None]:
+        info, ns = job
+        try:
+            return cluster.list(info.api_version, info.kind, ns), None
+        except KubeError as exc:
+            return [], f"{info.group_resource} in {ns or 'all namespaces'}: {exc.message}"
+
+    found: list[dict[str, Any]] = []
+    problems: list[tuple[str | None, str]] = []
+    if jobs:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+            for (_, ns), (items, problem) in zip(jobs, pool.map(list_one, jobs), strict=True):
+                found.extend(items)
+                if problem:
+                    problems.append((ns, problem))
+    return found, problems
+
+
+def diagnose_everywhere(
+    cluster: Cluster, *, now: float, after: float, kinds: Sequence[str] = (), workers: int = 8
+) -> Diagnosis:
+    """`drkit finalizers list -A`: the whole cluster with one list per namespaced kind across every
+    namespace (a request per kind, not per kind and namespace), and the namespaces that are Terminating or
+    hold an object being deleted. Reading only, so protected namespaces are looked at too."""
+    served = cluster.served_resources("list")
+    unreadable = [f"API group-version {failure}" for failure in served.failures]
+    types = [r for r in served.resources if r.namespaced and (not kinds or matches_kind(r, kinds))]
+    found, problems = _list_all(cluster, [(t, None) for t in types], workers)
+    unreadable.extend(problem for _, problem in problems)
+    stuck = collect_stuck(found, now)
+    holding = {o.ref.namespace for o in stuck}
+    states = [
+        namespace_state(str((ns.get("metadata") or {}).get("name") or ""), ns, now)
+        for ns in cluster.list("v1", "Namespace")
+    ]
+    shown = sorted((s for s in states if s.terminating or s.name in holding), key=lambda s: s.name)
+    return Diagnosis(after, tuple(shown), tuple(stuck), tuple(unreadable))
 
 
 def _kinds_holding(stuck: Sequence[StuckObject], plan: _Plan) -> list[ResourceInfo]:

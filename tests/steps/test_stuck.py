@@ -143,10 +143,11 @@ def test_only_selected_finalizers_are_removed_the_rest_kept() -> None:
     assert everything.keep == ()
     assert selected.remove == ("seldon.model.finalizer",)
     assert selected.keep == ("example.com/keep",)
-    record = selected.record("2026-01-01T00:10:00Z")
+    record = selected.record("2026-01-01T00:10:00Z", "8")
     assert record["finalizersRemoved"] == ["seldon.model.finalizer"]
     assert record["finalizersKept"] == ["example.com/keep"]
     assert record["ageSeconds"] == 600.0
+    assert (record["resourceVersionBefore"], record["resourceVersionAfter"]) == ("7", "8")
 
 
 def test_plan_lines_name_each_removal_and_the_force_risk() -> None:

@@ -11,11 +11,13 @@ from typing import Any, cast
 import pytest
 
 from drkit.kube import Cluster, Forbidden, ResourceInfo, ServedResources
+from drkit.report.stuck import AuditRecord
 from drkit.steps.finalizers import ClearSettings, Clock, clear_stuck
 from drkit.steps.stuck import (
     GroupResource,
     SweepMemo,
     diagnose,
+    diagnose_everywhere,
     namespace_state,
     remaining_content,
 )
@@ -108,20 +110,31 @@ class CountingCluster:
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, **_: object
     ) -> list[dict[str, Any]]:
+        """In `namespace`, or (None) in every namespace; `"*"` counts the lists across all of them."""
         with self._lock:
-            self.lists[(kind, namespace or "")] += 1
+            self.lists[(kind, "*" if namespace is None else namespace)] += 1
         if kind in self.forbidden:
             raise Forbidden(f"the credentials may not list {kind}")
-        return [o for o in self.objects if o["kind"] == kind and o["metadata"]["namespace"] == namespace]
+        if kind == "Namespace":
+            return list(self.namespaces.values())
+        return [
+            o for o in self.objects if o["kind"] == kind and namespace in (None, o["metadata"]["namespace"])
+        ]
 
-    def patch_merge(self, ref: Any, patch: dict[str, Any], *, resource_version: str | None = None) -> None:
+    def patch_merge(
+        self, ref: Any, patch: dict[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
+        """As an API server: the object with a new resourceVersion (deleted once no finalizer is left)."""
         obj = self.get(ref.api_version, ref.kind, ref.name, ref.namespace)
         assert obj is not None
+        assert resource_version == obj["metadata"]["resourceVersion"]
+        obj["metadata"]["resourceVersion"] = str(int(obj["metadata"]["resourceVersion"]) + 1)
         finalizers = patch["metadata"]["finalizers"]
         if finalizers:
             obj["metadata"]["finalizers"] = finalizers
         else:
             self.objects.remove(obj)
+        return obj
 
     def listed_kinds(self, namespace: str) -> set[str]:
         return {kind for kind, ns in self.lists if ns == namespace}
@@ -343,3 +356,84 @@ def test_a_clearing_sweeps_each_namespace_once() -> None:
     swept = {kind: n for (kind, _), n in cluster.lists.items()}
     assert swept["ConfigMap"] == swept["Pod"] == swept["Deployment"] == 1
     assert swept["Model"] == swept["Experiment"] >= 2
+
+
+def test_each_removal_is_reported_as_it_lands_with_the_versions_before_and_after() -> None:
+    cluster = CountingCluster(
+        {"fi": _namespace("fi", terminating=False)}, [_held(MODEL, "fi", "a"), _held(EXPERIMENT, "fi", "e")]
+    )
+    heard: list[AuditRecord] = []
+    clock = Clock(wall=lambda: NOW, monotonic=lambda: 0.0)
+
+    outcome = clear_stuck(
+        cast(Cluster, cluster),
+        ClearSettings(namespaces=("fi",), after=30.0),
+        clock=clock,
+        deadline=60.0,
+        on_removed=heard.append,
+    )
+
+    assert heard == outcome.view["removed"]
+    assert {r["object"]: (r["resourceVersionBefore"], r["resourceVersionAfter"]) for r in heard} == {
+        "Model fi/a": ("5", "6"),
+        "Experiment fi/e": ("5", "6"),
+    }
+
+
+def test_a_dry_run_says_what_it_would_wait_for_and_nothing_is_still_there() -> None:
+    message = "Some resources are remaining: models.mlops.seldon.io has 1 resource instances"
+    cluster = CountingCluster({"fi": _namespace("fi", _remaining(message))}, [_held(MODEL, "fi", "a")])
+    clock = Clock(wall=lambda: NOW, monotonic=lambda: 0.0)
+
+    outcome = clear_stuck(
+        cast(Cluster, cluster),
+        ClearSettings(namespaces=("fi",), after=30.0, force=True),
+        clock=clock,
+        deadline=60.0,
+        dry_run=True,
+    )
+
+    assert [o["metadata"]["name"] for o in cluster.objects] == ["a"]  # nothing was patched
+    assert outcome.view["remaining"] == []
+    [record] = outcome.view["removed"]
+    assert (record["resourceVersionBefore"], record["resourceVersionAfter"]) == ("5", None)
+    [ns] = outcome.view["namespaces"]
+    assert ns["message"].startswith(
+        f"would wait for it to finish terminating (NamespaceContentRemaining: {message}"
+    )
+    assert "if it stays stuck, would finalize it (force" in ns["message"]
+
+
+def test_across_all_namespaces_each_kind_is_listed_once() -> None:
+    cluster = CountingCluster(
+        {
+            "fi": _namespace("fi", terminating=False),
+            "kube-system": _namespace("kube-system", terminating=False),
+            "quiet": _namespace("quiet", terminating=False),
+            "going": _namespace("going"),
+        },
+        [
+            _held(MODEL, "fi", "a"),
+            _held(POD, "kube-system", "p"),
+            _held(CONFIGMAP, "quiet", "alive", deleted=False),
+        ],
+    )
+
+    found = diagnose_everywhere(cast(Cluster, cluster), now=NOW, after=30.0)
+
+    assert {str(o.ref) for o in found.stuck} == {"Model fi/a", "Pod kube-system/p"}
+    # the namespaces worth showing: those holding something stuck, and those being deleted
+    assert [n.name for n in found.namespaces] == ["fi", "going", "kube-system"]
+    namespaced = {"Model", "Experiment", "ConfigMap", "Pod", "Deployment"}
+    assert cluster.lists == Counter({**{(k, "*"): 1 for k in namespaced}, ("Namespace", "*"): 1})
+
+
+def test_across_all_namespaces_a_kind_that_cannot_be_listed_is_reported() -> None:
+    cluster = CountingCluster({"fi": _namespace("fi", terminating=False)}, [_held(MODEL, "fi", "a")])
+    cluster.forbidden.add("Pod")
+
+    found = diagnose_everywhere(cast(Cluster, cluster), now=NOW, after=30.0)
+
+    assert [str(o.ref) for o in found.stuck] == ["Model fi/a"]
+    [problem] = found.unreadable
+    assert problem == "pods in all namespaces: the credentials may not list Pod"
