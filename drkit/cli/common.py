@@ -105,14 +105,21 @@ def write_json(runtime: Runtime, text: str) -> None:
         channel.written = True
 
 
-output_option = click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    callback=remember_output,
-    help="json: only JSON on stdout (progress on stderr; an error as a JSON error object).",
+def format_option(help_text: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """-o/--output, the one output convention: a format (text or json), never a file."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        callback=remember_output,
+        help=help_text,
+    )
+
+
+output_option = format_option(
+    "json: only JSON on stdout (progress on stderr; an error as a JSON error object)."
 )
 
 

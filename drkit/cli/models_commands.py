@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from drkit.cli.common import remember_output, runtime_of, write_json
+from drkit.cli.common import format_option, runtime_of, write_json
 from drkit.engine.models import RewriteRequest, rewrite_models
 from drkit.errors import ExitCode
 from drkit.steps.model_uris import DEFAULT_STORAGE_ROOT
@@ -37,14 +37,7 @@ def models() -> None:
 @click.option("--dry-run", is_flag=True, help="Show the diff; write nothing.")
 @click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path), help="CA file of the server.")
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    callback=remember_output,
-)
+@format_option("json: the rewrite as a JSON document on stdout.")
 @click.pass_context
 def rewrite(  # noqa: PLR0917 (click passes options as arguments)
     ctx: click.Context,

@@ -10,7 +10,7 @@ from typing import Literal
 import click
 
 from drkit import engine
-from drkit.cli.common import Output, exit_code_of, remember_output, runtime_of, write_json
+from drkit.cli.common import Output, exit_code_of, format_option, remember_output, runtime_of, write_json
 from drkit.cli.completion import run_ids
 from drkit.engine.prune import PruneRequest, prune_runs
 from drkit.playbook.durations import DURATION_HINT, parse_duration
@@ -28,15 +28,7 @@ def runs() -> None:
 
 @runs.command(name="list")
 @click.option("--limit", default=20, show_default=True, help="How many of the latest runs to show.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    callback=remember_output,
-    help='json: {"runs": [{"runId", "playbook", "mode", "outcome", "startedAt", "duration", ...}]}.',
-)
+@format_option('json: {"runs": [{"runId", "playbook", "mode", "outcome", "startedAt", "duration", ...}]}.')
 @click.pass_context
 def list_command(ctx: click.Context, limit: int, output: Output) -> int:
     """The latest runs with their outcome and duration, newest first."""
