@@ -17,6 +17,7 @@ from drkit.engine.build import BuiltStep, build_steps, check_inputs, config_prob
 from drkit.engine.cluster import ClusterAccess, check_context_allowed
 from drkit.engine.drill_lease import DrillLease
 from drkit.engine.errors import FailedBeforeFirstStep, RunInterrupted, RunTerminated
+from drkit.engine.finally_steps import finally_failures, finally_selection, with_finally_failures
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
 from drkit.engine.lock import RunLock
@@ -87,7 +88,9 @@ def run_playbook(
     """Run (or, in PLAN mode, only plan) an already-loaded playbook. See the module docstring."""
     options = options or RunOptions()
     selections = _selections(playbook, request, options.plan_as)
-    built = build_steps(playbook, tuple(s.phase for s in selections), options.step_kinds, options.probe_kinds)
+    final = finally_selection(playbook, options.plan_as if request.mode is RunMode.PLAN else request.mode)
+    phases = tuple(s.phase for s in [*selections, *([final] if final else [])])
+    built = build_steps(playbook, phases, options.step_kinds, options.probe_kinds)
     run_id = options.previous.run_id if options.previous else new_run_id(runtime.wall_clock)
     paths = RunPaths(run_dir(runtime.state_dir, run_id))
     run = _Run(
@@ -100,6 +103,7 @@ def run_playbook(
         paths=paths,
         selections=selections,
         built=built,
+        final=final,
     )
     try:
         if request.mode is RunMode.PLAN:
@@ -170,6 +174,7 @@ class _Run:
         paths: RunPaths,
         selections: list[PhaseSelection],
         built: dict[str, list[BuiltStep]],
+        final: PhaseSelection | None = None,
     ) -> None:
         self.playbook = playbook
         self.request = request
@@ -180,6 +185,7 @@ class _Run:
         self.paths = paths
         self.selections = selections
         self.built = built
+        self.final = final  # the `finally:` steps, run after the phases whatever happened
         # Before plans open the cluster (which writes its CA file below the run directory).
         self.dir_existed = paths.directory.exists()
         register_environment_secrets(runtime.secrets, runtime.env)
@@ -201,7 +207,7 @@ class _Run:
         # Manifests are read before the context is checked and before any plan: a broken one is a playbook
         # problem (exit 2), and no request has been sent.
         check_inputs(self._pending(), self._context(deadline=None, with_cluster=False))
-        if needs_cluster(selections, built, playbook, options.probe_kinds):
+        if needs_cluster(self._all_selections(), built, playbook, options.probe_kinds):
             # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
             # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
             check_context_allowed(playbook, self.cluster.context_name())
@@ -266,11 +272,42 @@ class _Run:
         """The selected steps this run will plan and run (not those an earlier attempt finished)."""
         return [
             b
-            for selection in self.selections
+            for selection in self._all_selections()
             if selection.selected
             for b in self.built[selection.phase.name]
             if (b.phase.name, b.index) not in self.previous_done
         ]
+
+    def _all_selections(self) -> list[PhaseSelection]:
+        """The phases, then the `finally:` steps as a phase of their own."""
+        return [*self.selections, *([self.final] if self.final is not None else [])]
+
+    def _run_finally(self) -> tuple[list[StepReport], tuple[BuiltStep, KeyboardInterrupt] | None]:
+        """Run every `finally:` step, whatever an earlier one did; returns their failures, and the step a
+        Ctrl-C or SIGTERM interrupted (the rest are then not run)."""
+        if self.final is None:
+            return [], None
+        phase = self.final.phase
+        self.listener.phase_started(phase.name)
+        interrupted: tuple[BuiltStep, KeyboardInterrupt] | None = None
+        for b in self.built[phase.name]:
+            if interrupted is not None:
+                self._set(b, StepState.NOT_RUN, "not run: the run was interrupted")
+                continue
+            lost = self.lease.lost() if self.lease is not None else None
+            try:
+                if lost is not None:
+                    self._lease_lost(b, lost)
+                else:
+                    self._execute_step(b)
+            except KeyboardInterrupt as exc:
+                self._set(b, StepState.FAILED, _interrupted_text(exc))
+                interrupted = (b, exc)
+            except Exception as exc:  # a bug in one finally step must not keep the others from running
+                text = f"internal error: {type(exc).__name__}: {self.masker.text(str(exc))[:300]}"
+                self._record(replace(self._get(b), status=StepState.FAILED, message=text))
+        self._finish_phase(phase)
+        return finally_failures(self.steps[phase.name]), interrupted
 
     def _plans(self) -> dict[tuple[str, int], StepPlan]:
         plans: dict[tuple[str, int], StepPlan] = {}
@@ -287,7 +324,7 @@ class _Run:
     def _skeleton(self) -> dict[str, list[StepReport]]:
         previous = self.options.previous
         steps: dict[str, list[StepReport]] = {}
-        for selection in self.selections:
+        for selection in self._all_selections():
             phase = selection.phase
             reports: list[StepReport] = []
             for index, spec in enumerate(phase.steps, start=1):
@@ -309,7 +346,7 @@ class _Run:
 
     def plan_report(self, run_id: str | None) -> RunReport:
         phases = []
-        for selection in self.selections:
+        for selection in self._all_selections():
             reports = []
             for step in self.steps[selection.phase.name]:
                 plan = self.plans.get((selection.phase.name, step.index))
@@ -324,7 +361,8 @@ class _Run:
                     )
                 reports.append(report)
             phases.append(self._phase_report(selection.phase, reports))
-        return self._report(Outcome.PLANNED, "", phases=tuple(phases), run_id=run_id)
+        final = phases.pop().steps if self.final is not None else ()
+        return self._report(Outcome.PLANNED, "", phases=tuple(phases), run_id=run_id, finally_steps=final)
 
     def destructive_reasons(self) -> list[str]:
         reasons = [
@@ -341,7 +379,7 @@ class _Run:
         return reasons
 
     def _spec(self, phase: str, index: int) -> StepSpec:
-        return next(s for s in self.selections if s.phase.name == phase).phase.steps[index - 1]
+        return next(s for s in self._all_selections() if s.phase.name == phase).phase.steps[index - 1]
 
     def confirm_destructive(self, confirm: Confirm | None) -> None:
         reasons = self.destructive_reasons()
@@ -375,7 +413,7 @@ class _Run:
         """Runs that may write to the cluster hold its drill lease; checklist-only runs only read."""
         writes = self.request.mode in (RunMode.DRILL, RunMode.RECOVER)
         if not writes or not needs_cluster(
-            self.selections, self.built, self.playbook, self.options.probe_kinds
+            self._all_selections(), self.built, self.playbook, self.options.probe_kinds
         ):
             return None
         lease = DrillLease(self.cluster.get(), self.runtime, self.run_id, self.playbook.name)
@@ -580,9 +618,12 @@ class _Run:
         *,
         phases: tuple[PhaseReport, ...] | None = None,
         run_id: str | None = "",
+        finally_steps: tuple[StepReport, ...] | None = None,
     ) -> RunReport:
         if phases is None:
             phases = tuple(self._phase_report(s.phase, self.steps[s.phase.name]) for s in self.selections)
+        if finally_steps is None:
+            finally_steps = tuple(self.steps[self.final.phase.name]) if self.final is not None else ()
         executed = sum(
             s.duration
             for p in phases
@@ -607,6 +648,7 @@ class _Run:
             message=message,
             drkit_version=drkit.__version__,
             variables=self._variables(),
+            finally_steps=finally_steps,
         )
 
     def _environment_used(self) -> dict[str, str | None]:
@@ -631,6 +673,9 @@ class _Run:
         )
 
     def _finish(self, failures: list[StepReport]) -> RunReport:
+        finally_failed, interrupted = self._run_finally()
+        if interrupted is not None:
+            return self._interrupted(*interrupted, finally_ran=True)
         report = self._report(Outcome.RUNNING, "")
         if len(failures) == 1:
             outcome, message = Outcome.FAILED, f"step {failures[0].path} failed: {failures[0].message}"
@@ -643,6 +688,7 @@ class _Run:
             message = f"recovered in {report.rto_measured:.1f}s, over the RTO of {report.rto:.1f}s"
         else:
             outcome, message = Outcome.SUCCEEDED, ""
+        outcome, message = with_finally_failures(outcome, message, finally_failed)
         report = replace(report, outcome=outcome, message=message)
         self._event("run-finished", outcome=str(outcome), message=message, rtoMeasured=report.rto_measured)
         return self._close(report)
@@ -656,15 +702,14 @@ class _Run:
         self.listener.run_finished(report)
         return report
 
-    def _interrupted(self, current: BuiltStep | None, cause: KeyboardInterrupt) -> RunReport:
+    def _interrupted(
+        self, current: BuiltStep | None, cause: KeyboardInterrupt, *, finally_ran: bool = False
+    ) -> RunReport:
         terminated = isinstance(cause, Terminated)
         where = ""
         if current is not None:
             where = f" during step {current.phase.name}/{current.spec.name}"
-            how = "SIGTERM" if terminated else "Ctrl-C"
-            self._set(current, StepState.FAILED, f"interrupted ({how})")
-        for name in self.steps:
-            self._mark_pending(name, StepState.NOT_RUN, "not run: the run was interrupted")
+            self._set(current, StepState.FAILED, _interrupted_text(cause))
         message = f"interrupted{' by SIGTERM' if terminated else ''}{where}"
         self._event(
             "interrupted",
@@ -672,9 +717,21 @@ class _Run:
             step=current.spec.name if current else None,
             signal=Terminated.signal_name if terminated else "SIGINT",
         )
+        if not finally_ran:
+            message = self._finally_after_abort(Outcome.INTERRUPTED, message, "the run was interrupted")
+        for name in self.steps:
+            self._mark_pending(name, StepState.NOT_RUN, "not run: the run was interrupted")
         self._close(self._report(Outcome.INTERRUPTED, message))
         error = RunTerminated if terminated else RunInterrupted
         raise error(f"run {self.run_id} {message}", hint=f"continue it with `drkit resume {self.run_id}`")
+
+    def _finally_after_abort(self, outcome: Outcome, message: str, why: str) -> str:
+        """Run the `finally:` steps after the phases stopped early; the phases' pending steps say `why` first,
+        so the live view does not show them waiting. A second interruption stops the finally steps only."""
+        for selection in self.selections:
+            self._mark_pending(selection.phase.name, StepState.NOT_RUN, f"not run: {why}")
+        finally_failed, _ = self._run_finally()
+        return with_finally_failures(outcome, message, finally_failed)[1]
 
     def _internal_error(self, current: BuiltStep | None, exc: Exception) -> None:
         text = f"internal error: {type(exc).__name__}: {self.masker.text(str(exc))[:300]}"
@@ -684,10 +741,15 @@ class _Run:
             label = f"step {current.phase.name}/{current.spec.name}"
         else:
             label = "the engine"
+        message = self._finally_after_abort(Outcome.FAILED, f"{label}: {text}", "internal error")
         for name in self.steps:
             self._mark_pending(name, StepState.NOT_RUN, "not run: internal error")
-        self._event("run-finished", outcome=str(Outcome.FAILED), message=text)
-        self._close(self._report(Outcome.FAILED, f"{label}: {text}"))
+        self._event("run-finished", outcome=str(Outcome.FAILED), message=message)
+        self._close(self._report(Outcome.FAILED, message))
         raise InternalError(
             f"{label} raised {type(exc).__name__}: {self.masker.text(str(exc))[:200]}"
         ) from exc
+
+
+def _interrupted_text(cause: KeyboardInterrupt) -> str:
+    return f"interrupted ({'SIGTERM' if isinstance(cause, Terminated) else 'Ctrl-C'})"

@@ -19,7 +19,7 @@ from drkit.engine.runs import RunPaths, existing_run_dir, list_run_ids, run_dir
 from drkit.errors import PlaybookError, UsageError
 from drkit.playbook.json_schema import playbook_json_schema
 from drkit.playbook.loader import load_playbook
-from drkit.playbook.model import Playbook
+from drkit.playbook.model import FINALLY_PHASE, Playbook
 from drkit.report.json_report import read_report
 from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS, probe_schemas, step_schemas
@@ -205,7 +205,8 @@ def _previous_run(run_id: str, events: list[dict[str, Any]]) -> PreviousRun:
             continue
         step = StepReport.from_json(event["step"])
         finished[(step.phase, step.name)] = step
-        if not step.previous_attempt and step.status in (StepState.SUCCEEDED, StepState.FAILED):
+        counted = step.phase != FINALLY_PHASE  # finally steps are never part of the RTO
+        if counted and not step.previous_attempt and step.status in (StepState.SUCCEEDED, StepState.FAILED):
             executed += step.duration
     return PreviousRun(run_id=run_id, finished=finished, executed_seconds=executed)
 

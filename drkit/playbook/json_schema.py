@@ -115,6 +115,12 @@ def playbook_json_schema(
                 "minItems": 1,
                 "items": {"$ref": "#/definitions/phase"},
             },
+            lang.FINALLY_KEY: {
+                "type": "array",
+                "description": lang.FINALLY_DESCRIPTION,
+                "minItems": 1,
+                "items": {"$ref": "#/definitions/step"},
+            },
             "checklists": {
                 "type": "object",
                 "description": "Named checklists, run by `check` steps and by `drkit check`.",

@@ -20,7 +20,17 @@ STEP_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 CHECKLIST_NAME = STEP_NAME
 VAR_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
-TOP_LEVEL_KEYS = ("apiVersion", "kind", "metadata", "target", "vars", "rto", "phases", "checklists")
+TOP_LEVEL_KEYS = (
+    "apiVersion",
+    "kind",
+    "metadata",
+    "target",
+    "vars",
+    "rto",
+    "phases",
+    "finally",
+    "checklists",
+)
 TOP_LEVEL_REQUIRED = ("apiVersion", "kind", "metadata", "phases")
 
 API_VERSION_FIELD = Field(Str(enum=(API_VERSION,)), required=True, description="The playbook format version.")
@@ -92,6 +102,13 @@ PHASE_FIELDS: Mapping[str, Field] = {
 }
 PHASE_STEPS_KEY = "steps"
 PHASE_STEPS_DESCRIPTION = "The steps, run in order; each has exactly one step-kind key."
+FINALLY_KEY = "finally"
+FINALLY_DESCRIPTION = (
+    "Steps run after the phases whatever the outcome (failure, Ctrl-C, SIGTERM), each bounded by its "
+    "timeout: bring a scaled-down controller back, lift a maintenance flag, notify. Reported apart as phase "
+    "'finally', not counted in the RTO; their failure fails a run that otherwise succeeded, and never "
+    "replaces an earlier failure."
+)
 
 ITEM_COMMON_FIELDS: Mapping[str, Field] = {
     "name": Field(Str(pattern=STEP_NAME), description="Unique within the checklist; default '<kind>-<n>'."),

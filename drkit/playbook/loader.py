@@ -21,6 +21,7 @@ from drkit.playbook.fields import Field, KindSchema
 from drkit.playbook.model import (
     ALWAYS_PROTECTED_NAMESPACES,
     API_VERSION,
+    FINALLY_PHASE,
     KIND,
     Checklist,
     ChecklistItem,
@@ -187,6 +188,7 @@ class _Loader:
         rto = self._rto(nodes.get("rto"))
         checklists = self._checklists(nodes.get("checklists"))
         phases = self._phases(nodes.get("phases"))
+        finally_steps = self._finally(nodes.get(lang.FINALLY_KEY))
         self._check_references(checklists)
         if self.v.problems:
             return None
@@ -202,6 +204,7 @@ class _Loader:
             description=description,
             secret_vars=self.v.secret_variables,
             var_origins={n: o for n, o in self.var_origins.items() if n in variables},
+            finally_steps=finally_steps,
         )
 
     def _report_tabs(self) -> None:
@@ -514,6 +517,12 @@ class _Loader:
                 subst=False,
             )
             name = value if isinstance(value, str) else ""
+        if name == FINALLY_PHASE:
+            self.v.report(
+                name_entry[1] if name_entry is not None else node,
+                f"phase name '{FINALLY_PHASE}' is reserved for the top-level '{lang.FINALLY_KEY}:' steps",
+                f"rename it, or move its steps under '{lang.FINALLY_KEY}:' to run them whatever happens",
+            )
         where = f"phase '{name}'" if name else where
         self.v.check_keys(pairs, [*lang.PHASE_FIELDS, lang.PHASE_STEPS_KEY], where)
         for key in ("name", lang.PHASE_STEPS_KEY):
@@ -546,15 +555,28 @@ class _Loader:
             drill_only=drill_only is True,
         )
 
-    def _steps(self, entry: tuple[Node, Node] | None, where: str) -> tuple[StepSpec, ...]:
+    def _finally(self, entry: tuple[Node, Node] | None) -> tuple[StepSpec, ...]:
+        """The top-level `finally:` steps: a list of steps as in a phase (reported as phase 'finally')."""
+        where = f"'{lang.FINALLY_KEY}'"
+        return self._steps(entry, where, list_name=where, remove=f"'{lang.FINALLY_KEY}:'")
+
+    def _steps(
+        self,
+        entry: tuple[Node, Node] | None,
+        where: str,
+        *,
+        list_name: str | None = None,  # how messages name the list; default "'steps' in <where>"
+        remove: str = "the phase",
+    ) -> tuple[StepSpec, ...]:
         if entry is None:
             return ()
         key_node, node = entry
         if not isinstance(node, SequenceNode):
-            self.v.report(self.v.position(node, key_node), f"'steps' in {where} must be a list of steps")
+            named = list_name or f"'{lang.PHASE_STEPS_KEY}' in {where}"
+            self.v.report(self.v.position(node, key_node), f"{named} must be a list of steps")
             return ()
         if not node.value:
-            self.v.report(node, f"{where} has no steps", "add at least one step, or remove the phase")
+            self.v.report(node, f"{where} has no steps", f"add at least one step, or remove {remove}")
         return self._named(
             node.value,
             lambda step_node, index: self._step(step_node, index, where),

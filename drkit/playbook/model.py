@@ -15,6 +15,8 @@ from drkit.playbook.source import Position
 
 API_VERSION = "drkit.io/v1"
 KIND = "Playbook"
+# The `finally:` steps are reported as this phase, so no phase of the playbook may take its name.
+FINALLY_PHASE = "finally"
 
 # Namespaces drkit never deletes in, whatever a playbook says; a playbook can only add to this list.
 ALWAYS_PROTECTED_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease", "default")
@@ -115,6 +117,8 @@ class Playbook:
     description: str = ""
     secret_vars: frozenset[str] = frozenset()  # names whose values are never echoed
     var_origins: Mapping[str, VarOrigin] = field(default_factory=dict)  # absent: written in the playbook
+    # Run after the phases whatever their outcome (failure, interruption); see drkit.engine.finally_steps.
+    finally_steps: tuple[StepSpec, ...] = ()
 
     @property
     def base_dir(self) -> Path:

@@ -304,7 +304,11 @@ def render_summary(console: Console, report: RunReport) -> None:
     can be grepped."""
     console.print()
     console.print(_phase_table(report))
-    failed = [s for s in report.steps if s.status is StepState.FAILED]
+    if report.finally_steps:
+        console.print(Text("finally (run whatever happened, not part of the RTO):", style="bold"))
+        for step in report.finally_steps:
+            console.print(_step_line(step, with_message=step.status is not StepState.FAILED))
+    failed = [s for s in (*report.steps, *report.finally_steps) if s.status is StepState.FAILED]
     done = [s for s in report.steps if s.status is StepState.SUCCEEDED and not s.previous_attempt]
     if any(s.checklist_items or step_highlights(s) for s in done):
         console.print()
@@ -410,7 +414,8 @@ def outcome_line(report: RunReport) -> Text:
     basis = " (this run plus earlier attempts)" if report.resumed else ""
     rto = f" against an RTO of {format_duration(report.rto)}" if report.rto is not None else ""
     text = f"{report.mode} {report.outcome}: {measured}{basis}{rto}"
-    failed = [s.path for s in report.steps if s.status is StepState.FAILED and not s.tolerated]
+    steps = (*report.steps, *report.finally_steps)
+    failed = [s.path for s in steps if s.status is StepState.FAILED and not s.tolerated]
     if report.outcome is Outcome.FAILED and failed:
         text += f"\n  failed at {', '.join(failed)} (see above)"
     elif report.message:
@@ -435,16 +440,23 @@ def render_plan(console: Console, report: RunReport) -> None:
         budget = f" (budget {format_duration(phase.budget)})" if phase.budget else ""
         drill_only = " [drill-only]" if phase.drill_only else ""
         console.print(Text(f"▶ {phase.name}{budget}{drill_only}", style="bold"))
-        for step in phase.steps:
-            line = Text("  ")
-            line.append_text(_symbol(step))
-            line.append(f" {step.name}: {step.message}")
-            if step.destructive:
-                line.append("  [destructive]", style="bold red")
-            console.print(line)
-            actions = step.details.get("actions") if step.status is StepState.PLANNED else None
-            for action in actions if isinstance(actions, list) else []:
-                console.print(Text(f"      - {action}", style="dim"))
+        _render_planned_steps(console, phase.steps)
+    if report.finally_steps:
+        console.print(Text("▶ finally (runs whatever happens)", style="bold"))
+        _render_planned_steps(console, report.finally_steps)
+
+
+def _render_planned_steps(console: Console, steps: Sequence[StepReport]) -> None:
+    for step in steps:
+        line = Text("  ")
+        line.append_text(_symbol(step))
+        line.append(f" {step.name}: {step.message}")
+        if step.destructive:
+            line.append("  [destructive]", style="bold red")
+        console.print(line)
+        actions = step.details.get("actions") if step.status is StepState.PLANNED else None
+        for action in actions if isinstance(actions, list) else []:
+            console.print(Text(f"      - {action}", style="dim"))
 
 
 def render_runs(console: Console, runs: Sequence[RunSummary]) -> None:

@@ -51,6 +51,7 @@ def render_markdown(report: RunReport) -> str:
         _variables(report),
         _failures(report),
         _steps(report),
+        _finally(report),
         _checklists(report),
         _parity(report),
         _reproduction_diff(report),
@@ -189,6 +190,29 @@ def _steps(report: RunReport) -> str:
     if retried:
         text += "\n\n### Retried requests\n\n" + "\n".join(retried)
     return text
+
+
+def _finally(report: RunReport) -> str:
+    """The `finally:` steps, apart from the phases: they ran whatever happened, outside the RTO."""
+    if not report.finally_steps:
+        return ""
+    rows = []
+    for step in report.finally_steps:
+        timed = step.status in (StepState.SUCCEEDED, StepState.FAILED)
+        result = step.message + (f" (hint: {step.hint})" if step.hint else "")
+        rows.append(
+            (
+                f"`{_code(step.path)}`",
+                step.kind,
+                f"{STATUS_MARK[step.status]} {step.label}",
+                format_duration(step.duration) if timed else "-",
+                _cell(result),
+            )
+        )
+    return (
+        "## Finally\n\nRun after the phases whatever their outcome; their time is not part of the RTO.\n\n"
+        + _table(("Step", "Kind", "Status", "Duration", "Result"), rows, right=(3,))
+    )
 
 
 def _checklists(report: RunReport) -> str:

@@ -284,6 +284,7 @@ class RunReport:
     message: str = ""  # one line: why the run failed, or what was refused
     drkit_version: str = ""
     variables: tuple[VariableReport, ...] = ()  # the playbook's variables and where each value came from
+    finally_steps: tuple[StepReport, ...] = ()  # the playbook's `finally:` steps, apart from the phases
 
     @property
     def steps(self) -> tuple[StepReport, ...]:
@@ -312,6 +313,7 @@ class RunReport:
             "drkitVersion": self.drkit_version,
             "variables": [variable.to_json() for variable in self.variables],
             "phases": [phase.to_json() for phase in self.phases],
+            "finally": [step.to_json() for step in self.finally_steps],
         }
 
     @classmethod
@@ -334,6 +336,7 @@ class RunReport:
             message=str(data.get("message", "")),
             drkit_version=str(data.get("drkitVersion", "")),
             variables=tuple(VariableReport.from_json(v) for v in data.get("variables") or ()),
+            finally_steps=tuple(StepReport.from_json(s) for s in data.get("finally") or ()),
         )
 
 
