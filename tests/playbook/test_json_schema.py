@@ -158,3 +158,16 @@ def test_good_playbooks_validate(schema: dict[str, Any], text: str) -> None:
 def test_bad_playbooks_are_rejected(schema: dict[str, Any], old: str, new: str) -> None:
     assert old in GOOD
     assert not is_valid(schema, as_json(GOOD.replace(old, new)), schema)
+
+
+@pytest.mark.parametrize(
+    ("finally_text", "valid"),
+    [
+        ('finally:\n  - {name: notify, command: {run: "true"}, timeout: 1m}\n', True),
+        ("finally: []\n", False),
+        ('finally:\n  - {comand: {run: "true"}}\n', False),
+        ('finally: {command: {run: "true"}}\n', False),
+    ],
+)
+def test_finally_takes_a_list_of_steps(schema: dict[str, Any], finally_text: str, valid: bool) -> None:
+    assert is_valid(schema, as_json(GOOD + finally_text), schema) is valid

@@ -394,6 +394,44 @@ CASES = [
         24,
         "unsupported YAML tag '!shell'",
     ),
+    # Lines 8-: the top-level `finally:` steps, validated as a phase's steps are.
+    Case(
+        "finally-not-a-list",
+        HEAD + ONE_PHASE + "finally: {command: {run: x}}\n",
+        8,
+        10,
+        "'finally' must be a list of steps",
+    ),
+    Case("finally-empty", HEAD + ONE_PHASE + "finally: []\n", 8, 10, "'finally' has no steps", "'finally:'"),
+    Case(
+        "finally-unknown-kind",
+        HEAD + ONE_PHASE + "finally:\n  - name: notify\n    comand: {run: x}\n",
+        10,
+        5,
+        "unknown key 'comand' in step 'notify' in 'finally'",
+        "did you mean 'command'?",
+    ),
+    Case(
+        "finally-bad-timeout",
+        HEAD + ONE_PHASE + "finally:\n  - command: {run: x}\n    timeout: soon\n",
+        10,
+        14,
+        "invalid duration 'soon' for 'timeout' in step 'command-1' in 'finally'",
+    ),
+    Case(
+        "finally-duplicate-step",
+        HEAD + ONE_PHASE + "finally:\n  - {name: a, command: {run: x}}\n  - {name: a, command: {run: y}}\n",
+        10,
+        12,
+        "duplicate step name 'a' in 'finally' (first at line 9)",
+    ),
+    Case(
+        "phase-named-finally",
+        HEAD + ONE_PHASE.replace("name: one", "name: finally"),
+        5,
+        11,
+        "phase name 'finally' is reserved for the top-level 'finally:' steps",
+    ),
 ]
 
 
