@@ -9,7 +9,7 @@ import io
 from rich.console import Console
 
 from drkit.report.console import PlainListener, make_console, render_summary
-from drkit.report.model import RunReport, StepState
+from drkit.report.model import Outcome, RunReport, StepReport, StepState
 
 
 def summary_of(report: RunReport, console: Console | None = None) -> str:
@@ -98,3 +98,24 @@ def test_plain_progress_leaves_the_failure_message_to_the_summary(report: RunRep
     listener = PlainListener(make_console(stream, terminal=False), summary=None, failures_in_summary=True)
     listener.step_finished(report.phases[2].steps[0])
     assert stream.getvalue() == "  ✘ validate/check-1  30s  failed, see below\n"
+
+
+def test_finally_steps_are_listed_apart_and_a_failing_one_is_named_in_the_outcome(report: RunReport) -> None:
+    restore = StepReport("finally", 1, "restore", "command", StepState.FAILED, "exit status 1", duration=2.0)
+    notify = StepReport("finally", 2, "notify", "http", StepState.SUCCEEDED, "POST 200", duration=0.5)
+    passed = dataclasses.replace(
+        report,
+        outcome=Outcome.FAILED,
+        phases=(),
+        finally_steps=(restore, notify),
+        message="finally step failed: finally/restore: exit status 1",
+    )
+
+    text = summary_of(passed)
+
+    head, tail = text.split("drill failed:", 1)
+    assert "finally (run whatever happened, not part of the RTO):" in head
+    assert "  ✔ finally/notify  500ms" in head.splitlines()
+    assert "✘ finally/restore failed after 2s" in head
+    assert head.count("exit status 1") == 1
+    assert "failed at finally/restore (see above)" in tail
