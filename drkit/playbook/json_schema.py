@@ -115,6 +115,7 @@ def playbook_json_schema(
                 "minItems": 1,
                 "items": {"$ref": "#/definitions/phase"},
             },
+            "collect": {**vars_ok.field_type(lang.COLLECT.type), "description": lang.COLLECT.description},
             lang.FINALLY_KEY: {
                 "type": "array",
                 "description": lang.FINALLY_DESCRIPTION,

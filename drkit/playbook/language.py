@@ -29,6 +29,7 @@ TOP_LEVEL_KEYS = (
     "rto",
     "phases",
     "finally",
+    "collect",
     "checklists",
 )
 TOP_LEVEL_REQUIRED = ("apiVersion", "kind", "metadata", "phases")
@@ -88,11 +89,46 @@ RETRIES = OneOf(
     description="How often a failed step is retried: a count, or {count, delay, backoff, maxDelay}.",
 )
 
+_COLLECT_NAMESPACE = Field(Str(pattern=DNS_LABEL), required=True, description="The namespace.")
+COLLECT_ENTRY = Obj(
+    {
+        "events": Field(
+            Obj({"namespace": _COLLECT_NAMESPACE}),
+            description="Every event of the namespace (Warnings first).",
+        ),
+        "logs": Field(
+            Obj(
+                {
+                    "namespace": _COLLECT_NAMESPACE,
+                    "selector": Field(
+                        Str(min_length=1),
+                        required=True,
+                        description="Label selector of the pods, e.g. app=x.",
+                    ),
+                    "container": Field(Str(min_length=1), description="Only this container (default: all)."),
+                    "tail": Field(
+                        Int(minimum=1, maximum=10_000), description="Last lines per container (default 100)."
+                    ),
+                }
+            ),
+            description="The last log lines of the pods the selector picks.",
+        ),
+    },
+    exactly_one_of=(("events", "logs"),),
+)
+COLLECT = Field(
+    ListOf(COLLECT_ENTRY),
+    description="What to gather into the run directory when a step fails, besides the state, events and "
+    "pod logs of the objects the step names: `{events: {namespace}}` or `{logs: {namespace, selector, "
+    "container, tail}}`.",
+)
+
 STEP_COMMON_FIELDS: Mapping[str, Field] = {
     "name": Field(Str(pattern=STEP_NAME), description="Unique within the phase; default '<kind>-<n>'."),
     "timeout": Field(Duration(positive=True), description="Give up on the step after this long."),
     "retries": Field(RETRIES),
     "continueOnError": Field(Bool(), description="Carry on with the phase when this step fails."),
+    "collect": COLLECT,
 }
 
 PHASE_FIELDS: Mapping[str, Field] = {

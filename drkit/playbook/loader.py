@@ -25,6 +25,7 @@ from drkit.playbook.model import (
     KIND,
     Checklist,
     ChecklistItem,
+    CollectSpec,
     Phase,
     Playbook,
     RetryPolicy,
@@ -189,6 +190,7 @@ class _Loader:
         checklists = self._checklists(nodes.get("checklists"))
         phases = self._phases(nodes.get("phases"))
         finally_steps = self._finally(nodes.get(lang.FINALLY_KEY))
+        collect = self._collect(nodes.get("collect"))
         self._check_references(checklists)
         if self.v.problems:
             return None
@@ -205,6 +207,7 @@ class _Loader:
             secret_vars=self.v.secret_variables,
             var_origins={n: o for n, o in self.var_origins.items() if n in variables},
             finally_steps=finally_steps,
+            collect=collect,
         )
 
     def _report_tabs(self) -> None:
@@ -555,6 +558,12 @@ class _Loader:
             drill_only=drill_only is True,
         )
 
+    def _collect(self, entry: tuple[Node, Node] | None) -> tuple[CollectSpec, ...]:
+        if entry is None:
+            return ()
+        key_node, node = entry
+        return _collect_specs(self.v.value(node, lang.COLLECT.type, "'collect'", at=key_node, subst=True))
+
     def _finally(self, entry: tuple[Node, Node] | None) -> tuple[StepSpec, ...]:
         """The top-level `finally:` steps: a list of steps as in a phase (reported as phase 'finally')."""
         where = f"'{lang.FINALLY_KEY}'"
@@ -611,6 +620,7 @@ class _Loader:
             timeout=timeout if isinstance(timeout, float) else None,
             retries=_retry_policy(common.get("retries")),
             continue_on_error=common.get("continueOnError") is True,
+            collect=_collect_specs(common.get("collect")),
         )
 
     def _named(
@@ -751,6 +761,27 @@ class _Loader:
 def _strings(value: object) -> list[str]:
     """The strings of a validated list (empty when the list itself was invalid)."""
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _collect_specs(value: object) -> tuple[CollectSpec, ...]:
+    """The validated `collect:` list as typed entries (invalid entries were reported, and are left out)."""
+    specs: list[CollectSpec] = []
+    for entry in value if isinstance(value, list) else []:
+        events, logs = (entry.get("events"), entry.get("logs")) if isinstance(entry, dict) else (None, None)
+        if isinstance(events, dict) and isinstance(events.get("namespace"), str):
+            specs.append(CollectSpec("events", events["namespace"]))
+        elif isinstance(logs, dict) and isinstance(logs.get("namespace"), str):
+            tail = logs.get("tail")
+            specs.append(
+                CollectSpec(
+                    "logs",
+                    logs["namespace"],
+                    selector=str(logs.get("selector") or ""),
+                    container=str(logs.get("container") or ""),
+                    tail=tail if isinstance(tail, int) else CollectSpec.tail,
+                )
+            )
+    return tuple(specs)
 
 
 def _retry_policy(value: object) -> RetryPolicy:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from drkit.playbook.source import Position
 
@@ -38,6 +39,18 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class CollectSpec:
+    """Evidence gathered when a step fails, besides what the step names itself: the events of a namespace, or
+    the last `tail` log lines of the pods `selector` picks there."""
+
+    what: Literal["events", "logs"]
+    namespace: str
+    selector: str = ""  # a label selector; logs only
+    container: str = ""  # logs only; empty: every container of each pod
+    tail: int = 100  # logs only: last lines per container
+
+
+@dataclass(frozen=True)
 class StepSpec:
     kind: str  # the step kind's YAML key, e.g. "command"
     name: str  # given by the playbook, or derived from the kind and its position in the phase
@@ -46,6 +59,7 @@ class StepSpec:
     timeout: float | None = None  # seconds; None means the kind's own default
     retries: RetryPolicy = field(default_factory=RetryPolicy)
     continue_on_error: bool = False
+    collect: tuple[CollectSpec, ...] = ()  # gathered when this step fails, with the playbook's own `collect`
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ class Playbook:
     var_origins: Mapping[str, VarOrigin] = field(default_factory=dict)  # absent: written in the playbook
     # Run after the phases whatever their outcome (failure, interruption); see drkit.engine.finally_steps.
     finally_steps: tuple[StepSpec, ...] = ()
+    collect: tuple[CollectSpec, ...] = ()  # gathered when any step fails
 
     @property
     def base_dir(self) -> Path:

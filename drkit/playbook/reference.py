@@ -121,6 +121,7 @@ def _top_level() -> str:
         _Row("vars", _VARS_TYPE, "vars" in lang.TOP_LEVEL_REQUIRED, lang.VARS_DESCRIPTION),
         *_field_rows("rto", lang.RTO),
         _Row("phases", "list of [phases](#phases), at least 1", True, _PHASES_DESCRIPTION),
+        *_field_rows("collect", lang.COLLECT),
         _Row(lang.FINALLY_KEY, "list of [steps](#steps), at least 1", False, lang.FINALLY_DESCRIPTION),
         _Row("checklists", "map of name to [checklist](#checklists)", False, _CHECKLISTS_DESCRIPTION),
     ]

@@ -426,6 +426,31 @@ CASES = [
         "duplicate step name 'a' in 'finally' (first at line 9)",
     ),
     Case(
+        "collect-two-kinds",
+        HEAD + ONE_PHASE + "collect:\n  - {events: {namespace: a}, logs: {namespace: a, selector: x=y}}\n",
+        9,
+        30,
+        "'logs' cannot be combined with 'events' in item 1 of 'collect'",
+    ),
+    Case(
+        "collect-logs-without-selector",
+        HEAD + ONE_PHASE + "collect:\n  - logs: {namespace: ml}\n",
+        9,
+        11,
+        "missing required key 'selector'",
+    ),
+    Case(
+        "step-collect-bad-tail",
+        HEAD
+        + ONE_PHASE.replace(
+            '{run: "true"}',
+            '{run: "true"}\n        collect: [{logs: {namespace: a, selector: b=c, tail: 0}}]',
+        ),
+        8,
+        62,
+        "'tail' in 'logs' in item 1 of 'collect' in step 'command-1' in phase 'one' must be at least 1, got 0",
+    ),
+    Case(
         "phase-named-finally",
         HEAD + ONE_PHASE.replace("name: one", "name: finally"),
         5,
