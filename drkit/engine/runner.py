@@ -15,6 +15,7 @@ import drkit
 from drkit.context import Runtime
 from drkit.engine.build import BuiltStep, build_steps, check_inputs, config_problem
 from drkit.engine.cluster import ClusterAccess, check_context_allowed
+from drkit.engine.collect import FailureEvidence, collect_failure
 from drkit.engine.drill_lease import DrillLease
 from drkit.engine.errors import FailedBeforeFirstStep, RunInterrupted, RunTerminated
 from drkit.engine.finally_steps import finally_failures, finally_selection, with_finally_failures
@@ -33,6 +34,7 @@ from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
 from drkit.errors import AdapterError, DrkitError, InternalError, RefusedError, Terminated, UsageError
 from drkit.playbook.model import Phase, Playbook, StepSpec, VarOrigin
+from drkit.report.collected import CollectedReport
 from drkit.report.files import write_run_reports
 from drkit.report.model import (
     Outcome,
@@ -207,7 +209,8 @@ class _Run:
         # Manifests are read before the context is checked and before any plan: a broken one is a playbook
         # problem (exit 2), and no request has been sent.
         check_inputs(self._pending(), self._context(deadline=None, with_cluster=False))
-        if needs_cluster(self._all_selections(), built, playbook, options.probe_kinds):
+        self.uses_cluster = needs_cluster(self._all_selections(), built, playbook, options.probe_kinds)
+        if self.uses_cluster:
             # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
             # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
             check_context_allowed(playbook, self.cluster.context_name())
@@ -541,8 +544,25 @@ class _Run:
             parity=None if result.parity is None else ParityReport.from_json(self._masked(result.parity)),
             diff=None if result.diff is None else DiffReport.from_json(self._masked(result.diff)),
         )
+        if failed:
+            report = replace(report, collected=self._collect(b, result))
         self._record(report)
         return report
+
+    def _collect(self, b: BuiltStep, result: StepResult) -> CollectedReport | None:
+        """What on-call would look at next, gathered once the step was timed (drkit.engine.collect)."""
+        extra = (*self.playbook.collect, *b.spec.collect)
+        evidence = FailureEvidence(b.phase.name, b.index, result.objects, extra)
+        if not self.uses_cluster or not (evidence.objects or evidence.extra):
+            return None
+        self._progress("gathering the state, events and logs of what failed")
+        try:
+            return collect_failure(
+                self.cluster.get, evidence, self.paths.directory, self.masker, self.runtime.monotonic
+            )
+        except Exception as exc:  # gathering evidence never changes what the run reports
+            text = f"gathering failed: {type(exc).__name__}: {self.masker.text(str(exc))[:200]}"
+            return CollectedReport(evidence.directory, notes=(text,))
 
     def _masked(self, value: ParityReport | DiffReport) -> dict[str, object]:
         """Typed report data with secret variable values masked, as details are (an endpoint URL may hold

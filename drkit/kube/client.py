@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -43,7 +44,7 @@ from drkit.kube.errors import (
     translate,
 )
 from drkit.kube.refs import ObjectRef, ResourceInfo
-from drkit.kube.retry import RetryPolicy, Safety, call_with_retry
+from drkit.kube.retry import NO_RETRY, RetryPolicy, Safety, call_with_retry
 from drkit.kube.service_proxy import (
     SERVICES_PROXY,
     ProxyAnswer,
@@ -80,6 +81,9 @@ _LIST_PAGE = 500
 CREATE_ID_LABEL = "drkit.io/create-id"
 # What RBAC checks for a container's log: the `log` subresource of pods, verb get.
 POD_LOG = ResourceInfo("", "v1", "Pod", "pods/log", namespaced=True)
+# Set by `Cluster.quick_requests` for the calling thread only (a new thread starts without it), so another
+# thread's requests through the same Cluster (the drill lease renewal) keep their timeout and retries.
+_QUICK_TIMEOUT: ContextVar[float | None] = ContextVar("drkit_quick_request_timeout", default=None)
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,20 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def quick_requests(self, timeout: float) -> Iterator[None]:
+        """Requests this thread sends inside give up after `timeout` seconds and are never repeated: for reads
+        that must not hold a run up (what is gathered after a step failed)."""
+        token = _QUICK_TIMEOUT.set(timeout)
+        try:
+            yield
+        finally:
+            _QUICK_TIMEOUT.reset(token)
+
+    def _request_timeout(self) -> float:
+        quick = _QUICK_TIMEOUT.get()
+        return self.config.request_timeout if quick is None else min(quick, self.config.request_timeout)
 
     # --- discovery -------------------------------------------------------------------------------
 
@@ -517,7 +535,7 @@ class Cluster:
         verb = proxy_verb(method)
         op = Operation(verb, self.context, SERVICES_PROXY, service.namespace, service.name)
         safe = method.upper() in ("GET", "HEAD") if repeatable is None else repeatable
-        timeout = (self.config.request_timeout, self.config.request_timeout)
+        timeout = (self._request_timeout(), self._request_timeout())
 
         def attempt(_: int) -> ProxyAnswer:
             try:
@@ -568,7 +586,7 @@ class Cluster:
             tailLines=tail_lines,
             previous="true" if previous else "",
         )
-        timeout = (self.config.request_timeout, self.config.request_timeout)
+        timeout = (self._request_timeout(), self._request_timeout())
 
         def attempt(_: int) -> str:
             try:
@@ -691,7 +709,12 @@ class Cluster:
 
     def _retrying(self, safety: Safety, what: str, fn: Callable[[int], T]) -> T:
         return call_with_retry(
-            fn, policy=self.retry, safety=safety, operation=what, sleep=self.sleep, on_retry=self.on_retry
+            fn,
+            policy=self.retry if _QUICK_TIMEOUT.get() is None else NO_RETRY,
+            safety=safety,
+            operation=what,
+            sleep=self.sleep,
+            on_retry=self.on_retry,
         )
 
     def _send(  # noqa: PLR0917 (private plumbing)
@@ -731,7 +754,7 @@ class Cluster:
         content_type: str | None = None,
     ) -> dict[str, Any]:
         """One HTTP request; a JSON object back, or a translated error."""
-        timeout = (self.config.request_timeout, self.config.request_timeout)
+        timeout = (self._request_timeout(), self._request_timeout())
         try:
             response = self._send(method, path, query, body, content_type, timeout)
             try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from drkit.report.collected import CollectedReport
 from drkit.report.reproduction import DiffReport, ParityReport
 
 SCHEMA_VERSION = 1
@@ -108,6 +109,7 @@ class StepReport:
     checklist_items: tuple[ChecklistItemReport, ...] = ()
     parity: ParityReport | None = None  # a predictionParity step's per-model verdicts
     diff: DiffReport | None = None  # a reproductionDiff step's missing, extra and changed objects
+    collected: CollectedReport | None = None  # what was gathered for on-call after the step failed
 
     @property
     def path(self) -> str:
@@ -158,6 +160,7 @@ class StepReport:
             "checklistItems": [item.to_json() for item in self.checklist_items],
             **({"parity": self.parity.to_json()} if self.parity is not None else {}),
             **({"reproductionDiff": self.diff.to_json()} if self.diff is not None else {}),
+            **({"collected": self.collected.to_json()} if self.collected is not None else {}),
         }
 
     @classmethod
@@ -182,6 +185,7 @@ class StepReport:
             checklist_items=tuple(ChecklistItemReport.from_json(i) for i in data.get("checklistItems") or ()),
             parity=ParityReport.from_json(data["parity"]) if data.get("parity") else None,
             diff=DiffReport.from_json(data["reproductionDiff"]) if data.get("reproductionDiff") else None,
+            collected=CollectedReport.from_json(data["collected"]) if data.get("collected") else None,
         )
 
 

@@ -265,6 +265,7 @@ def _wait_ready(  # noqa: PLR0917
         StepStatus.FAILED,
         f"{len(not_ready)} of {total} applied object(s) not ready after {waited:.1f}s: {lines}{more}",
         details,
+        objects=tuple(ref for ref, _ in not_ready),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 from drkit.context import Runtime
 from drkit.errors import InternalError
-from drkit.kube.client import Cluster
+from drkit.kube.client import Cluster, ObjectRef
 from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
@@ -34,6 +34,9 @@ class StepResult:
     checklist_items: tuple[ChecklistItemReport, ...] = ()  # a `check` step's items, as the report keeps them
     parity: ParityReport | None = None  # prediction parity, kept typed on the step's report
     diff: DiffReport | None = None  # a reproduction diff, likewise
+    # The objects a failed step was acting on or waiting for: the engine gathers their state, events and pod
+    # logs for on-call (drkit.engine.collect).
+    objects: tuple[ObjectRef, ...] = ()
 
 
 @dataclass(frozen=True)

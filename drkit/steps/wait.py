@@ -294,7 +294,7 @@ class WaitStep:
         message = f"{len(pending)} of {len(outcomes)} object(s) {why}: {lines}"
         if s.wait_for == "deleted":
             message += _held_by_finalizers(ctx, cluster, pending, details)
-        return StepResult(StepStatus.FAILED, message, details)
+        return StepResult(StepStatus.FAILED, message, details, objects=tuple(o.ref for o in pending))
 
     def _target(self, cluster: Cluster) -> list[ObjectRef] | Selection:
         sel = self.settings.selection
