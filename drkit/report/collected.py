@@ -31,3 +31,18 @@ class CollectedReport:
             warnings=tuple(str(w) for w in data.get("warnings") or ()),
             notes=tuple(str(n) for n in data.get("notes") or ()),
         )
+
+
+FILES_NAMED = 6  # files named in a summary line; the rest are counted
+
+
+def collected_lines(collected: CollectedReport) -> list[str]:
+    """The summary the console and report.md show under a failed step, one fact a line."""
+    lines = []
+    if collected.files:
+        named = ", ".join(collected.files[:FILES_NAMED])
+        more = f" and {len(collected.files) - FILES_NAMED} more" if len(collected.files) > FILES_NAMED else ""
+        lines.append(f"gathered into {collected.directory}/: {named}{more}")
+    lines += [f"warning event: {warning}" for warning in collected.warnings]
+    lines += [f"not gathered: {note}" for note in collected.notes]
+    return lines

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from drkit.playbook.durations import format_duration
+from drkit.report.collected import collected_lines
 from drkit.report.highlights import (
     Highlight,
     checklist_name,
@@ -364,6 +365,8 @@ def _render_failure(console: Console, step: StepReport) -> None:
     _render_highlights(console, step_highlights(step), indent=2)
     if step.hint:
         _print_wrapped(console, f"hint: {step.hint}", indent=2, style="cyan")
+    for line in collected_lines(step.collected) if step.collected is not None else []:
+        _print_wrapped(console, line, indent=2, style="dim")
 
 
 def _render_items(console: Console, step: StepReport, *, indent: int) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from drkit.playbook.durations import format_duration
+from drkit.report.collected import collected_lines
 from drkit.report.highlights import (
     Highlight,
     audit_rows,
@@ -138,6 +139,9 @@ def _failures(report: RunReport) -> str:
         lines += _highlight_lines(step_highlights(step))
         if step.hint:
             lines += ["", f"**Hint:** {_text(step.hint)}"]
+        if step.collected is not None:
+            lines += ["", "**Collected for on-call:**", ""]
+            lines += [f"- {_text(line)}" for line in collected_lines(step.collected)]
         blocks.append("\n".join(lines))
     not_run = [s.path for s in report.steps if s.status is StepState.NOT_RUN]
     if not_run:

@@ -1,0 +1,255 @@
+"""Gathering what on-call looks at next after a failure, against the lab's API server (no controllers, no
+kubelet: pod logs cannot be read, which is noted like any other read that fails)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_kinds import run
+from helpers import WritePlaybook
+from kube_lab import Lab
+
+from drkit.context import Runtime
+from drkit.engine.collect import FailureEvidence, collect_failure
+from drkit.engine.redaction import Masker
+from drkit.engine.request import RunMode
+from drkit.kube import Cluster, ObjectRef, open_cluster
+from drkit.kube.errors import ClusterUnreachable
+from drkit.playbook.model import CollectSpec
+from drkit.report.model import Outcome
+from drkit.secret_registry import SecretRegistry
+
+SECRET_VALUE = "hunter2-very-secret"
+DEPLOYMENT = ObjectRef("apps/v1", "Deployment", "ml", "api")
+SECRET = ObjectRef("v1", "Secret", "ml", "creds")
+
+
+def _event(
+    name: str, kind: str, object_name: str, kind_of_event: str, reason: str, message: str, at: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": "ml"},
+        "involvedObject": {"kind": kind, "namespace": "ml", "name": object_name},
+        "type": kind_of_event,
+        "reason": reason,
+        "message": message,
+        "lastTimestamp": at,
+        "count": 1,
+    }
+
+
+@pytest.fixture
+def cluster(lab: Lab, tmp_path: Path) -> Cluster:
+    runtime = Runtime(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(), env={}, cwd=tmp_path)
+    opened = open_cluster(runtime, state_dir=tmp_path / "kube-state", kubeconfig=lab.kubeconfig)
+    opened.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}})
+    deployment = opened.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "api", "namespace": "ml"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "api"}},
+                "template": {
+                    "metadata": {"labels": {"app": "api"}},
+                    "spec": {"containers": [{"name": "api", "image": "pause"}]},
+                },
+            },
+        }
+    )
+    replica_set = opened.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": "api-1",
+                "namespace": "ml",
+                "ownerReferences": [_owner(deployment)],
+            },
+            "spec": {
+                "selector": {"matchLabels": {"app": "api"}},
+                "template": {
+                    "metadata": {"labels": {"app": "api"}},
+                    "spec": {"containers": [{"name": "api", "image": "pause"}]},
+                },
+            },
+        }
+    )
+    # The owned pod is on a node the lab does not know: its log cannot be read. The other is on none yet: an
+    # empty log, as kube-apiserver answers.
+    for name, owners, node in (("api-1-x", [_owner(replica_set)], {"nodeName": "gone"}), ("other", [], {})):
+        opened.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "namespace": "ml",
+                    "labels": {"app": name},
+                    "ownerReferences": owners,
+                },
+                "spec": {"containers": [{"name": "main", "image": "pause"}], **node},
+            }
+        )
+    opened.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": "ml"},
+            "stringData": {"password": SECRET_VALUE},
+        }
+    )
+    for event in (
+        _event(
+            "e1", "Deployment", "api", "Normal", "ScalingReplicaSet", "Scaled up to 1", "2026-01-01T00:00:01Z"
+        ),
+        _event(
+            "e2",
+            "Deployment",
+            "api",
+            "Warning",
+            "ProgressDeadlineExceeded",
+            "no progress",
+            "2026-01-01T00:00:02Z",
+        ),
+        _event("e3", "Pod", "other", "Warning", "BackOff", "restarting", "2026-01-01T00:00:03Z"),
+    ):
+        opened.create(event)
+    return opened
+
+
+def _owner(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"], "uid": meta["uid"]}
+
+
+def _ticking(step: float = 0.0) -> Any:
+    counter = itertools.count()
+    return lambda: next(counter) * step
+
+
+def _read_all(directory: Path) -> str:
+    return "\n".join(p.read_text() for p in sorted(directory.rglob("*")) if p.is_file())
+
+
+def test_a_failed_step_s_objects_are_gathered_with_events_and_owned_pods(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    evidence = FailureEvidence("deploy", 2, (DEPLOYMENT, SECRET), ())
+
+    report = collect_failure(lambda: cluster, evidence, tmp_path / "run", Masker(cluster.secrets), _ticking())
+
+    directory = tmp_path / "run" / "collected" / "deploy-2"
+    assert report.directory == "collected/deploy-2"
+    assert set(report.files) == {
+        "objects/deployment-ml-api.yaml",
+        "objects/secret-ml-creds.yaml",
+        "events.txt",
+    }
+    assert "name: api" in (directory / "objects/deployment-ml-api.yaml").read_text()
+    events = (directory / "events.txt").read_text().splitlines()
+    assert [line.split("  ")[2] for line in events] == ["ScalingReplicaSet", "ProgressDeadlineExceeded"]
+    assert report.warnings == ("Deployment ml/api: ProgressDeadlineExceeded: no progress",)
+    # The Deployment's pod (through its ReplicaSet) was found; the lab has no kubelet to ask for its log.
+    assert any(note.startswith("log of ml/api-1-x main:") for note in report.notes), report.notes
+    assert not any("other" in note for note in report.notes)
+    assert SECRET_VALUE not in _read_all(directory)
+    assert "password" not in (directory / "objects/secret-ml-creds.yaml").read_text()
+
+
+def test_the_playbook_s_collect_lists_add_namespace_events_and_selected_pods(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    extra = (
+        CollectSpec("events", "ml"),
+        CollectSpec("logs", "ml", selector="app=other", tail=5),
+        CollectSpec("logs", "ml", selector="app=nothing"),
+    )
+    evidence = FailureEvidence("deploy", 1, (), extra)
+
+    report = collect_failure(lambda: cluster, evidence, tmp_path, Masker(cluster.secrets), _ticking())
+
+    assert report.files == ("logs/ml-other-main.log", "events.txt")
+    assert len((tmp_path / report.directory / "events.txt").read_text().splitlines()) == 3
+    assert report.warnings[-1] == "Pod ml/other: BackOff: restarting"
+    assert report.notes == ("no pod in ml matches app=nothing",)
+
+
+def test_collection_stops_when_its_budget_is_spent(cluster: Cluster, tmp_path: Path) -> None:
+    evidence = FailureEvidence("deploy", 1, (DEPLOYMENT, SECRET), ())
+
+    # Each clock reading is 10 s after the last: the first read starts in time, none after the budget.
+    report = collect_failure(
+        lambda: cluster, evidence, tmp_path, Masker(cluster.secrets), _ticking(10.0), budget=15.0
+    )
+
+    assert report.files == ("objects/deployment-ml-api.yaml",)
+    assert report.notes[-1].startswith(
+        "stopped after the 15s collection budget; not read: events of Deployment"
+    )
+
+
+def test_a_cluster_that_cannot_be_opened_is_noted_not_raised(tmp_path: Path) -> None:
+    def no_cluster() -> Cluster:
+        raise ClusterUnreachable("the API server did not answer")
+
+    report = collect_failure(
+        no_cluster, FailureEvidence("p", 1, (DEPLOYMENT,), ()), tmp_path, Masker(SecretRegistry()), _ticking()
+    )
+
+    assert report.files == ()
+    assert report.notes == ("no cluster to gather from: the API server did not answer",)
+
+
+WAITING = """
+apiVersion: drkit.io/v1
+kind: Playbook
+metadata: {name: unready}
+target: {contexts: [drkit-lab]}
+collect:
+  - events: {namespace: ml}
+phases:
+  - name: deploy
+    steps:
+      - name: api-ready
+        wait:
+          objects: [{apiVersion: apps/v1, kind: Deployment, namespace: ml, name: api}]
+          timeout: 1s
+"""
+
+
+def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and_reports(
+    cluster: Cluster, lab: Lab, tmp_path: Path, write_playbook: WritePlaybook
+) -> None:
+    runtime = Runtime(  # real clocks: the lab's watch runs in real time; nothing reconciles the Deployment
+        Runtime(  # the real clocks: the lab's watch runs in real time; nothing reconciles the Deployment
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            stdin=io.StringIO(),
+            env={"KUBECONFIG": str(lab.kubeconfig), "DRKIT_HOME": str(tmp_path / "state")},
+            cwd=tmp_path,
+        )
+    )
+
+    report = run(write_playbook(WAITING), runtime, RunMode.RECOVER)
+
+    assert report.outcome is Outcome.FAILED
+    assert report.message.startswith("step deploy/api-ready failed: 1 of 1 object(s) not ready")
+    collected = report.steps[0].collected
+    assert collected is not None
+    assert {"objects/deployment-ml-api.yaml", "events.txt"} <= set(collected.files)
+    assert "Deployment ml/api: ProgressDeadlineExceeded: no progress" in collected.warnings
+    directory = runtime.state_dir / "runs" / str(report.run_id)
+    assert (directory / "collected" / "deploy-1" / "objects" / "deployment-ml-api.yaml").is_file()
+    saved = json.loads((directory / "report.json").read_text())
+    assert saved["phases"][0]["steps"][0]["collected"]["directory"] == "collected/deploy-1"
+    markdown = (directory / "report.md").read_text()
+    assert "- gathered into collected/deploy-1/: objects/deployment-ml-api.yaml" in markdown
+    assert "- warning event: Deployment ml/api: ProgressDeadlineExceeded: no progress" in markdown
