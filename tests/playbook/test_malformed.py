@@ -448,7 +448,7 @@ CASES = [
         ),
         8,
         62,
-        "'tail' in 'logs' in item 1 of 'collect' in step 'command-1' in phase 'one' must be at least 1, got 0",
+        "'tail' in 'logs' in item 1 of 'collect' in step 'command-1' in phase 'one' must be at least 1",
     ),
     Case(
         "phase-named-finally",
