@@ -228,14 +228,13 @@ phases:
 def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and_reports(
     cluster: Cluster, lab: Lab, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    runtime = Runtime(  # real clocks: the lab's watch runs in real time; nothing reconciles the Deployment
-        Runtime(  # the real clocks: the lab's watch runs in real time; nothing reconciles the Deployment
-            stdout=io.StringIO(),
-            stderr=io.StringIO(),
-            stdin=io.StringIO(),
-            env={"KUBECONFIG": str(lab.kubeconfig), "DRKIT_HOME": str(tmp_path / "state")},
-            cwd=tmp_path,
-        )
+    # Real clocks: the lab's watch runs in real time; nothing reconciles the Deployment.
+    runtime = Runtime(
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdin=io.StringIO(),
+        env={"KUBECONFIG": str(lab.kubeconfig), "DRKIT_HOME": str(tmp_path / "state")},
+        cwd=tmp_path,
     )
 
     report = run(write_playbook(WAITING), runtime, RunMode.RECOVER)
