@@ -120,6 +120,7 @@ def cluster(lab: Lab, tmp_path: Path) -> Cluster:
             "2026-01-01T00:00:02Z",
         ),
         _event("e3", "Pod", "other", "Warning", "BackOff", "restarting", "2026-01-01T00:00:03Z"),
+        _event("e4", "Secret", "creds", "Normal", "Read", f"value {SECRET_VALUE}", "2026-01-01T00:00:04Z"),
     ):
         opened.create(event)
     return opened
@@ -155,7 +156,11 @@ def test_a_failed_step_s_objects_are_gathered_with_events_and_owned_pods(
     }
     assert "name: api" in (directory / "objects/deployment-ml-api.yaml").read_text()
     events = (directory / "events.txt").read_text().splitlines()
-    assert [line.split("  ")[2] for line in events] == ["ScalingReplicaSet", "ProgressDeadlineExceeded"]
+    assert [line.split("  ")[2] for line in events] == [
+        "ScalingReplicaSet",
+        "ProgressDeadlineExceeded",
+        "Read",
+    ]
     assert report.warnings == ("Deployment ml/api: ProgressDeadlineExceeded: no progress",)
     # The Deployment's pod (through its ReplicaSet) was found; the lab has no kubelet to ask for its log.
     assert any(note.startswith("log of ml/api-1-x main:") for note in report.notes), report.notes
@@ -177,7 +182,9 @@ def test_the_playbook_s_collect_lists_add_namespace_events_and_selected_pods(
     report = collect_failure(lambda: cluster, evidence, tmp_path, Masker(cluster.secrets), _ticking())
 
     assert report.files == ("logs/ml-other-main.log", "events.txt")
-    assert len((tmp_path / report.directory / "events.txt").read_text().splitlines()) == 3
+    events = (tmp_path / report.directory / "events.txt").read_text()
+    assert len(events.splitlines()) == 4
+    assert SECRET_VALUE not in events  # registered when the fixture wrote the Secret
     assert report.warnings[-1] == "Pod ml/other: BackOff: restarting"
     assert report.notes == ("no pod in ml matches app=nothing",)
 

@@ -13,7 +13,7 @@ from drkit.context import Runtime
 from drkit.engine import NullListener, RunMode, resume
 from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import read_journal
-from drkit.errors import ExitCode
+from drkit.errors import ExitCode, InternalError
 from drkit.report.model import Outcome, RunReport, StepState
 
 
@@ -197,3 +197,19 @@ def test_resume_runs_the_finally_steps_again_at_the_end(
     events = read_journal(runtime.state_dir / "runs" / str(first.run_id) / "journal.jsonl")
     finished = [e["step"]["phase"] for e in events if e["event"] == "step-finished"]
     assert finished.count("finally") == 2
+
+
+def test_finally_steps_run_after_an_internal_error_too(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    listener = RecordingListener()
+    with pytest.raises(InternalError):
+        run(write_playbook(playbook("crash", "ok")), runtime, listener=listener)
+
+    (report,) = [e for name, e in listener.events if name == "run-finished"]
+    assert isinstance(report, RunReport)
+    assert report.message.startswith("step rebuild/scale-down: internal error: RuntimeError: boom")
+    assert _finally_states(report) == [
+        ("finally/scale-up", StepState.SUCCEEDED),
+        ("finally/notify", StepState.SUCCEEDED),
+    ]
