@@ -496,3 +496,33 @@ def test_guarded_delete_whose_answer_was_lost_is_recognised(
     deleted = cluster.delete(ObjectRef.of(created), precondition_rv=created["metadata"]["resourceVersion"])
     assert deleted.existed
     assert deleted.pending_finalizers == ("seldon.model.finalizer",)
+
+
+def test_quick_requests_are_never_repeated_and_only_in_the_thread_that_asked(
+    lab: Lab, cluster: Cluster, retries: list[RetryNotice]
+) -> None:
+    cluster.resource_for("v1", "ConfigMap")  # discovery before the faults
+    lab.set_faults(error_rate=1.0, error_codes=(503,))
+    other_thread: list[BaseException] = []
+
+    def elsewhere() -> None:  # e.g. the drill lease renewal, during a collection
+        try:
+            cluster.get("v1", "ConfigMap", "x", "default")
+        except ServerError as exc:
+            other_thread.append(exc)
+
+    with cluster.quick_requests(5.0):
+        with pytest.raises(ServerError):
+            cluster.get("v1", "ConfigMap", "x", "default")
+        assert retries == []
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+    assert other_thread
+    assert len(retries) == 7  # the other thread kept the cluster's policy: 8 attempts
+
+
+def test_quick_requests_give_up_after_their_own_timeout(lab: Lab, cluster: Cluster) -> None:
+    lab.set_faults(latency_ms=1000)  # without quick_requests, the answer (None: not found) would come
+    with cluster.quick_requests(0.2), pytest.raises(ClusterUnreachable):
+        cluster.get("v1", "ConfigMap", "x", "default")
