@@ -210,7 +210,7 @@ class LiveListener:
 
     def run_started(self, overview: RunReport) -> None:
         self._report = overview
-        self._steps = {(s.phase, s.index): s for s in overview.steps}
+        self._steps = {(s.phase, s.index): s for s in (*overview.steps, *overview.finally_steps)}
         self._live = Live(_Renderable(self), console=self.console, refresh_per_second=8, transient=False)
         self._live.start()
 
@@ -237,7 +237,7 @@ class LiveListener:
 
     def run_finished(self, report: RunReport) -> None:
         self._report = report
-        self._steps = {(s.phase, s.index): s for s in report.steps}
+        self._steps = {(s.phase, s.index): s for s in (*report.steps, *report.finally_steps)}
         self._running = None
         if self._live is not None:
             self._live.stop()
@@ -254,7 +254,7 @@ class LiveListener:
         table.add_column(width=2)
         table.add_column()
         table.add_column(justify="right")
-        for phase in report.phases:
+        for phase in _live_phases(report):
             since = self._phase_since.get(phase.name)
             done = sum(self._steps[(phase.name, s.index)].duration for s in phase.steps)
             elapsed = done + (
@@ -284,6 +284,13 @@ class LiveListener:
                     table.add_row(_symbol(current), Text(f"  {current.name}"), Text(right, style="dim"))
         header = Text(f"{report.mode} {report.playbook_name}  run {report.run_id}", style="bold")
         return Group(header, table)
+
+
+def _live_phases(report: RunReport) -> tuple[PhaseReport, ...]:
+    """The phases, then the `finally:` steps shown as one more (they may run for a while after Ctrl-C)."""
+    if not report.finally_steps:
+        return report.phases
+    return (*report.phases, PhaseReport(report.finally_steps[0].phase, report.finally_steps))
 
 
 class _Renderable:

@@ -221,6 +221,7 @@ class DeleteStep:
             f"`clearFinalizers: {{namespaces: [{hint_ns}]}}` step after this one "
             "(it names what removing each finalizer may orphan)",
             details,
+            objects=tuple(final.pending),
         )
 
 

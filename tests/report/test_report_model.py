@@ -143,5 +143,26 @@ def test_live_view_renders_running_step_and_progress() -> None:
     assert summaries == [report]
 
 
+def test_live_view_shows_the_finally_steps_as_they_run() -> None:
+    now = [100.0]
+    listener = LiveListener(make_console(io.StringIO(), terminal=False), lambda: now[0])
+    restore = StepReport("finally", 1, "restore", "command", StepState.PENDING)
+    overview = dataclasses.replace(sample(), outcome=Outcome.RUNNING, finally_steps=(restore,))
+    listener.run_started(overview)
+    try:
+        listener.phase_started("finally")
+        listener.step_started(restore)
+        listener.step_progress("scaling the controller back")
+        console = make_console(io.StringIO(), terminal=False)
+        with console.capture() as capture:
+            console.print(listener.render())
+    finally:
+        listener.run_finished(sample())
+    lines = capture.get().splitlines()
+    assert any(line.strip() == "finally" for line in lines)
+    assert any(line.split()[-2:] == ["restore", "0s"] for line in lines)  # the running step, timed
+    assert "scaling the controller back" in capture.get()
+
+
 def test_outcome_line_names_the_run() -> None:
     assert "run 20260101-000000-abcd" in outcome_line(sample()).plain

@@ -97,6 +97,8 @@ def test_timeout_names_each_pending_object_with_its_status(server: Server) -> No
     assert "Model ml/never: InProgress:" in result.message
     assert "Deployment ml/missing: NotFound: not found" in result.message
     assert "Deployment ml/ok" not in result.message
+    # What failure collection gathers: the objects still awaited, not the one that got there.
+    assert {str(ref) for ref in result.objects} == {"Model ml/never", "Deployment ml/missing"}
 
 
 def test_waits_for_every_object_of_a_kind(server: Server) -> None:
