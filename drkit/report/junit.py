@@ -1,10 +1,11 @@
 """`junit.xml`: the run in the format CI systems (GitLab, Jenkins, GitHub test reporters) already display.
 
-One testsuite per phase and one testcase per step, timed; a checklist's items are testcases too (classname
-`<playbook>.<phase>.<step>`), so a CI page lists which check of a validation failed. A failure here means what
-makes drkit exit non-zero: a failed step, a failing item of a failed checklist, and the RTO (its own suite);
-a tolerated failure (continueOnError) and an over-budget phase are reported in system-out, not as failures, so
-the CI page agrees with the exit code. Built from the report only, so it holds no more than report.json.
+One testsuite per phase (and one for the `finally:` steps) and one testcase per step, timed; a checklist's
+items are testcases too (classname `<playbook>.<phase>.<step>`), so a CI page lists which check of a
+validation failed. A failure here means what makes drkit exit non-zero: a failed step, a failing item of a
+failed checklist, and the RTO (its own suite); a tolerated failure (continueOnError) and an over-budget phase
+are reported in system-out, not as failures, so the CI page agrees with the exit code. Built from the report
+only, so it holds no more than report.json.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SKIP_REASONS = {
 def render_junit(report: RunReport) -> str:
     root = ET.Element("testsuites", name=f"drkit {report.mode} {report.playbook_name}")
     suites = [_phase_suite(report, phase) for phase in report.phases]
+    if report.finally_steps:  # a suite of their own, after the phases, as they ran
+        suites.append(_phase_suite(report, PhaseReport(report.finally_steps[0].phase, report.finally_steps)))
     if report.rto is not None and report.outcome is not Outcome.PLANNED:
         suites.append(_rto_suite(report))
     for suite in suites:

@@ -213,9 +213,16 @@ def _finally(report: RunReport) -> str:
                 _cell(result),
             )
         )
+    collected = [
+        f"- `{_code(step.path)}` {_text(line)}"
+        for step in report.finally_steps
+        if step.collected is not None
+        for line in collected_lines(step.collected)
+    ]
     return (
         "## Finally\n\nRun after the phases whatever their outcome; their time is not part of the RTO.\n\n"
         + _table(("Step", "Kind", "Status", "Duration", "Result"), rows, right=(3,))
+        + ("\n\n**Collected for on-call:**\n\n" + "\n".join(collected) if collected else "")
     )
 
 

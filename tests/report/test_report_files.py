@@ -8,11 +8,12 @@ from pathlib import Path
 
 from report_support import FAILING_MESSAGE
 
+from drkit.report.collected import CollectedReport
 from drkit.report.files import write_run_reports
 from drkit.report.json_report import read_report
 from drkit.report.junit import render_junit
 from drkit.report.markdown import render_markdown
-from drkit.report.model import Outcome, RunReport, StepState
+from drkit.report.model import Outcome, RunReport, StepReport, StepState
 
 
 def test_markdown_has_outcome_phases_failure_checklist_and_audit(report: RunReport) -> None:
@@ -50,6 +51,19 @@ def test_markdown_table_cells_cannot_break_the_table(report: RunReport) -> None:
 
 def junit_of(report: RunReport) -> ET.Element:
     return ET.fromstring(render_junit(report))
+
+
+def test_junit_has_a_suite_for_the_finally_steps_where_their_failure_is_one(report: RunReport) -> None:
+    restore = StepReport("finally", 1, "restore", "command", StepState.FAILED, "exit status 1", duration=2.0)
+    root = junit_of(dataclasses.replace(report, finally_steps=(restore,)))
+
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["teardown", "rebuild", "validate", "finally", "rto"]
+    (case,) = suites[3].findall("testcase")
+    assert (case.get("classname"), case.get("name")) == ("platform.finally", "restore")
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("message") == "exit status 1"
 
 
 def test_junit_counts_steps_items_failures_and_skips(report: RunReport) -> None:
@@ -129,3 +143,26 @@ def test_run_directory_gets_all_three_files(report: RunReport, tmp_path: Path) -
     assert read_report(tmp_path / "report.json") == report
     assert (tmp_path / "report.md").read_text(encoding="utf-8") == render_markdown(report)
     ET.parse(tmp_path / "junit.xml")
+
+
+def test_markdown_lists_finally_steps_and_what_was_collected_for_a_failed_one(report: RunReport) -> None:
+    collected = CollectedReport(
+        "collected/finally-1", files=("events.txt",), warnings=("Pod ml/x: BackOff: restarting",)
+    )
+    restore = StepReport(
+        "finally",
+        1,
+        "restore",
+        "command",
+        StepState.FAILED,
+        "exit status 1",
+        hint="check",
+        collected=collected,
+    )
+
+    text = render_markdown(dataclasses.replace(report, finally_steps=(restore,)))
+
+    section = text.split("## Finally", 1)[1]
+    assert "| `finally/restore` | command | ✘ failed | 0s | exit status 1 (hint: check) |" in section
+    assert "- `finally/restore` gathered into collected/finally-1/: events.txt" in section
+    assert "- `finally/restore` warning event: Pod ml/x: BackOff: restarting" in section
