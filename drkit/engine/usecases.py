@@ -259,6 +259,7 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
     phases: dict[str, list[StepReport]] = {}
     for step in previous.finished.values():
         phases.setdefault(step.phase, []).append(step)
+    final = tuple(phases.pop(FINALLY_PHASE, ()))
     return RunReport(
         run_id=run_id,
         playbook_name=str(started.get("playbookName", "")),
@@ -269,4 +270,5 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
         rto_measured=previous.executed_seconds,
         started_at=started.get("at"),
         message="the run did not finish (drkit was stopped); `drkit resume` continues it",
+        finally_steps=final,
     )

@@ -10,7 +10,7 @@ from engine_kinds import RecordingListener, run
 from helpers import WritePlaybook
 
 from drkit.context import Runtime
-from drkit.engine import NullListener, RunMode, resume
+from drkit.engine import NullListener, RunMode, resume, show_run
 from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import read_journal
 from drkit.errors import ExitCode, InternalError
@@ -213,3 +213,17 @@ def test_finally_steps_run_after_an_internal_error_too(
         ("finally/scale-up", StepState.SUCCEEDED),
         ("finally/notify", StepState.SUCCEEDED),
     ]
+
+
+def test_a_report_rebuilt_from_the_journal_keeps_finally_steps_apart(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    report = run(write_playbook(playbook("fail", "ok")), runtime)
+    directory = runtime.state_dir / "runs" / str(report.run_id)
+    (directory / "report.json").unlink()  # as if drkit died before writing it
+
+    rebuilt = show_run(str(report.run_id), runtime)
+
+    assert [p.name for p in rebuilt.phases] == ["rebuild"]
+    assert [s.path for s in rebuilt.finally_steps] == ["finally/scale-up", "finally/notify"]
+    assert rebuilt.rto_measured == pytest.approx(4.0)  # the finally steps' 30 s are not in it
