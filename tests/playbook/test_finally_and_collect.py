@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import LoadText
+from collections.abc import Callable
 
-from drkit.playbook.model import CollectSpec
+from drkit.playbook.model import CollectSpec, Playbook
+
+LoadText = Callable[..., Playbook]  # the `load` fixture of conftest.py
 
 TEXT = """\
 apiVersion: drkit.io/v1
