@@ -24,7 +24,7 @@ def validate(ctx: click.Context, playbook: Path, overrides: tuple[str, ...]) -> 
     counts = ", ".join(
         _count(n, what)
         for n, what in ((summary.phases, "phase"), (summary.steps, "step"), (summary.checklists, "checklist"))
-    )
+    ) + (f", {_count(summary.finally_steps, 'finally step')}" if summary.finally_steps else "")
     runtime.stdout.write(f"{playbook} is valid: {counts}\n")
     return 0
 

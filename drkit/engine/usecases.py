@@ -10,6 +10,7 @@ from typing import Any
 
 from drkit.context import Runtime
 from drkit.engine.build import build_steps
+from drkit.engine.finally_steps import finally_selection
 from drkit.engine.journal import read_journal
 from drkit.engine.listener import NullListener, RunListener
 from drkit.engine.redaction import REDACTED
@@ -57,17 +58,20 @@ class ValidationSummary:
     phases: int
     steps: int
     checklists: int
+    finally_steps: int = 0
 
 
 def validate(path: Path, overrides: Mapping[str, str], runtime: Runtime) -> ValidationSummary:
     """Load the playbook and build every step, exactly as a run would before touching anything."""
     playbook = load(path, overrides, runtime)
-    build_steps(playbook, playbook.phases, STEP_KINDS, PROBE_KINDS)
+    final = finally_selection(playbook, RunMode.DRILL)
+    build_steps(playbook, (*playbook.phases, *([final.phase] if final else [])), STEP_KINDS, PROBE_KINDS)
     return ValidationSummary(
         playbook=playbook,
         phases=len(playbook.phases),
         steps=sum(len(p.steps) for p in playbook.phases),
         checklists=len(playbook.checklists),
+        finally_steps=len(playbook.finally_steps),
     )
 
 

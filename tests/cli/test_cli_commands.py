@@ -49,6 +49,21 @@ def test_validate_counts_what_it_found(write_playbook: WritePlaybook, tmp_path: 
     assert result.stdout == "playbook.yaml is valid: 2 phases, 3 steps, 1 checklist\n"
 
 
+def test_validate_counts_and_builds_the_finally_steps(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+    finally_steps = "finally:\n  - name: restore\n    command: {run: 'true'}\n"
+    write_playbook(PLAYBOOK + finally_steps)
+    result = run_drkit("validate", "playbook.yaml", cwd=tmp_path)
+    assert result.stdout == "playbook.yaml is valid: 2 phases, 3 steps, 1 checklist, 1 finally step\n"
+
+    # A body the loader accepts but the step kind cannot build is found in a finally step too.
+    broken = "  - name: settle\n    command: {run: 'true', successPattern: '(unclosed'}\n"
+    write_playbook(PLAYBOOK + "finally:\n" + broken)
+    result = run_drkit("validate", "playbook.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "playbook.yaml:22:11" in result.stderr  # the finally step's name
+    assert "`successPattern` is not a valid regular expression" in result.stderr
+
+
 def test_validate_reports_positioned_problems(write_playbook: WritePlaybook, tmp_path: Path) -> None:
     write_playbook(PLAYBOOK.replace("budget: 1m", "budgt: 1m"))
     result = run_drkit("validate", "playbook.yaml", cwd=tmp_path)
