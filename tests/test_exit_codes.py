@@ -345,6 +345,32 @@ def test_143_sigterm_during_a_step_stops_its_children_writes_reports_then_resume
     assert (tmp_path / "done.txt").read_text() == "done\n"
 
 
+def test_143_sigterm_runs_the_finally_steps_and_a_failing_one_keeps_the_code(
+    write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    finally_steps = """
+finally:
+  - name: restore
+    command: {run: "echo restored > restored.txt"}
+  - name: notify
+    command: {run: "false"}
+"""
+    write_playbook(PLAYBOOK + finally_steps)
+    process = start_drkit("drill", "playbook.yaml", "--yes", "--set", "cmd=sleep 60", cwd=tmp_path)
+    journal = _wait_until_step_started(process, tmp_path, "work")
+
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+
+    assert process.returncode == ExitCode.TERMINATED, err
+    assert (tmp_path / "restored.txt").read_text() == "restored\n"
+    report = json.loads((journal.parent / "report.json").read_text())
+    assert [s["status"] for s in report["finally"]] == ["succeeded", "failed"]
+    assert report["message"].startswith(
+        "interrupted by SIGTERM during step rebuild/work; finally step failed"
+    )
+
+
 def test_143_sigterm_outside_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def terminated(*args: object) -> object:
         raise Terminated("SIGTERM")  # what drkit's SIGTERM handler raises, here while a playbook loads

@@ -79,6 +79,7 @@ class _Collector:
     budget: float
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by uid (or name), so none twice
     pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by namespace, listed once
     out_of_time: bool = False
@@ -93,6 +94,8 @@ class _Collector:
                 partial(cluster.get, ref.api_version, ref.kind, ref.name, ref.namespace),
             )
             if obj is not None:
+                if shown := _conditions(obj):
+                    self.conditions.append(f"{ref}: {shown}")
                 self._write(
                     f"objects/{_file_name(ref.kind, ref.namespace, ref.name)}.yaml", _yaml(_shown(obj))
                 )
@@ -215,6 +218,7 @@ class _Collector:
             files=tuple(self.files),
             warnings=tuple(self.masker.text(w) for w in warnings[-WARNINGS_SHOWN:]),
             notes=tuple(self.notes),
+            conditions=tuple(self.masker.text(c) for c in self.conditions),
         )
 
 
@@ -227,6 +231,16 @@ def _shown(obj: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(meta, Mapping):
         shown["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
     return shown
+
+
+def _conditions(obj: Mapping[str, Any]) -> str:
+    """`Available=False (MinimumReplicasUnavailable), Progressing=True`: the object's conditions in a line."""
+    shown = []
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if isinstance(condition, Mapping) and condition.get("type"):
+            reason = f" ({condition['reason']})" if condition.get("reason") else ""
+            shown.append(f"{condition['type']}={condition.get('status', '?')}{reason}")
+    return ", ".join(shown)
 
 
 def _owned_by(obj: Mapping[str, Any], uids: Iterable[object]) -> bool:

@@ -14,6 +14,7 @@ class CollectedReport:
     files: tuple[str, ...] = ()  # relative to `directory`
     warnings: tuple[str, ...] = ()  # the last Warning events, newest last: "Pod ml/x: BackOff: ..."
     notes: tuple[str, ...] = ()  # what could not be gathered, and why
+    conditions: tuple[str, ...] = ()  # per object: "Deployment ml/api: Available=False (Reason), ..."
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -21,6 +22,7 @@ class CollectedReport:
             "files": list(self.files),
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "conditions": list(self.conditions),
         }
 
     @classmethod
@@ -30,6 +32,7 @@ class CollectedReport:
             files=tuple(str(f) for f in data.get("files") or ()),
             warnings=tuple(str(w) for w in data.get("warnings") or ()),
             notes=tuple(str(n) for n in data.get("notes") or ()),
+            conditions=tuple(str(c) for c in data.get("conditions") or ()),
         )
 
 
@@ -43,6 +46,7 @@ def collected_lines(collected: CollectedReport) -> list[str]:
         named = ", ".join(collected.files[:FILES_NAMED])
         more = f" and {len(collected.files) - FILES_NAMED} more" if len(collected.files) > FILES_NAMED else ""
         lines.append(f"gathered into {collected.directory}/: {named}{more}")
+    lines += [f"conditions of {conditions}" for conditions in collected.conditions]
     lines += [f"warning event: {warning}" for warning in collected.warnings]
     lines += [f"not gathered: {note}" for note in collected.notes]
     return lines

@@ -64,6 +64,7 @@ def cluster(lab: Lab, tmp_path: Path) -> Cluster:
             },
         }
     )
+    _set_status(lab, "apps/v1", "Deployment", "api", {"conditions": [PROGRESS_FAILED, {"type": "Available"}]})
     replica_set = opened.create(
         {
             "apiVersion": "apps/v1",
@@ -126,6 +127,20 @@ def cluster(lab: Lab, tmp_path: Path) -> Cluster:
     return opened
 
 
+PROGRESS_FAILED = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}
+
+
+def _set_status(lab: Lab, api_version: str, kind: str, name: str, status: dict[str, Any]) -> None:
+    """Write the status a controller would write (the lab runs none)."""
+    rt = lab.store.registry.by_kind(api_version, kind)
+    assert rt is not None
+
+    def change(obj: dict[str, Any]) -> dict[str, Any]:
+        return {**obj, "status": status}
+
+    lab.store.mutate(rt, "ml", name, change, subresource="status")
+
+
 def _owner(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
     return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"], "uid": meta["uid"]}
@@ -162,6 +177,10 @@ def test_a_failed_step_s_objects_are_gathered_with_events_and_owned_pods(
         "Read",
     ]
     assert report.warnings == ("Deployment ml/api: ProgressDeadlineExceeded: no progress",)
+    assert report.conditions == (
+        "Deployment ml/api: Progressing=False (ProgressDeadlineExceeded), Available=?",
+    )
+    assert "reason: ProgressDeadlineExceeded" in (directory / "objects/deployment-ml-api.yaml").read_text()
     # The Deployment's pod (through its ReplicaSet) was found; the lab has no kubelet to ask for its log.
     assert any(note.startswith("log of ml/api-1-x main:") for note in report.notes), report.notes
     assert not any("other" in note for note in report.notes)
@@ -247,7 +266,10 @@ def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and
     report = run(write_playbook(WAITING), runtime, RunMode.RECOVER)
 
     assert report.outcome is Outcome.FAILED
-    assert report.message.startswith("step deploy/api-ready failed: 1 of 1 object(s) not ready")
+    # Its status says its progress deadline passed: the wait gives up at once, and collection follows.
+    assert report.message.startswith(
+        "step deploy/api-ready failed: 1 of 1 object(s) failed: Deployment ml/api"
+    )
     collected = report.steps[0].collected
     assert collected is not None
     assert {"objects/deployment-ml-api.yaml", "events.txt"} <= set(collected.files)
@@ -259,3 +281,4 @@ def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and
     markdown = (directory / "report.md").read_text()
     assert "- gathered into collected/deploy-1/: objects/deployment-ml-api.yaml" in markdown
     assert "- warning event: Deployment ml/api: ProgressDeadlineExceeded: no progress" in markdown
+    assert "- conditions of Deployment ml/api: Progressing=False (ProgressDeadlineExceeded)" in markdown
