@@ -31,6 +31,8 @@ from ruamel.yaml import YAML
 from drkit.cli import run
 from drkit.context import Runtime
 
+pytestmark = pytest.mark.real_plane
+
 NAMESPACE = "financial-inference"
 MODELS = ["baseline-predictor", "enhanced-predictor"]
 NOTHING_HERE = (

@@ -24,7 +24,7 @@ from finalizers_support import (
 from helpers import WritePlaybook, run_drkit
 from lab_helpers import LabHandle
 
-pytestmark = pytest.mark.lab_only
+pytestmark = [pytest.mark.real_plane, pytest.mark.lab_only]
 
 NAMESPACE = "financial-inference"
 MODELS = ["baseline-predictor", "enhanced-predictor"]

@@ -25,6 +25,8 @@ from lab_helpers import LabHandle
 
 from drkit.kube import Cluster, ClusterConfig, ObjectRef, ready, wait_for
 
+pytestmark = pytest.mark.real_plane
+
 SELDON = "mlops.seldon.io/v1alpha1"
 NS = "financial-inference"
 MODEL = "baseline-predictor"

@@ -24,6 +24,8 @@ from lab_helpers import REPO_ROOT, run_lab_cli
 
 from drkit.kube import Cluster, ClusterConfig
 
+pytestmark = pytest.mark.real_plane
+
 RUNNABLE = [
     "tests/e2e/test_wait_and_checks.py::test_wait_for_a_slow_deployment_records_when_it_became_ready",
     "tests/e2e/test_wait_and_checks.py::test_wait_fails_on_a_failed_deployment_with_its_kstatus_message",

@@ -17,6 +17,8 @@ from ruamel.yaml import YAML
 
 from drkit.kube import Cluster, ClusterConfig, ObjectRef
 
+pytestmark = pytest.mark.real_plane
+
 PASSWORD = "s3cr3t-before-the-drill"
 NEW_PASSWORD = "s3cr3t-after-the-drill"
 

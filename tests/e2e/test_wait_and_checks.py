@@ -17,6 +17,8 @@ from lab_helpers import LabHandle
 
 from drkit.errors import ExitCode
 
+pytestmark = pytest.mark.real_plane
+
 MODEL_API = "mlops.seldon.io/v1alpha1"
 # Pulled by a real cluster, simulated by the lab.
 IMAGE = "registry.k8s.io/pause:3.10"
