@@ -387,7 +387,8 @@ def test_2_a_command_line_click_refuses_is_a_json_error_when_json_was_asked_for(
     assert result.exit_code == ExitCode.USAGE, result.stderr
     error = result.json["error"]
     assert (error["exitCode"], error["kind"]) == (2, "usage")
-    assert error["message"] and error["message"] in result.stderr  # click's own words, on both
+    assert error["message"]
+    assert error["message"] in result.stderr  # click's own words, on both
 
 
 def test_a_command_line_click_refuses_without_json_leaves_stdout_empty(
