@@ -28,7 +28,7 @@ from drkit.context import Runtime
 from drkit.engine.errors import RunInterrupted
 from drkit.engine.finalizers_record import ClearRecord, ClearSelection
 from drkit.engine.oncall_config import OncallConfig, load_oncall_config
-from drkit.errors import DrkitError, RefusedError
+from drkit.errors import AdapterError, DrkitError, RefusedError, UnreachableError
 from drkit.kube import Cluster, ClusterConfig, open_cluster
 from drkit.kube.identity import ContextIdentity, describe_context
 from drkit.playbook.model import ALWAYS_PROTECTED_NAMESPACES
@@ -228,6 +228,16 @@ def _recorded(record: ClearRecord, clear: Callable[[], ClearOutcome]) -> ClearOu
             f"run {record.run_id} was interrupted while clearing finalizers",
             hint="its journal lists what was removed; run `drkit finalizers clear` again for the rest",
         ) from None
+    except UnreachableError as exc:
+        record.finish(Outcome.FAILED, exc.message, None, exc.hint)
+        if not record.records:
+            raise  # exit 5: nothing was written before the cluster stopped answering
+        landed = len(record.records)
+        raise AdapterError(
+            f"{exc.message}, after {landed} finalizer removal{'s' if landed != 1 else ''} had landed",
+            hint=f"`drkit runs show {record.run_id}` lists them; once the cluster answers, run "
+            "`drkit finalizers clear` again for the rest",
+        ) from exc
     except DrkitError as exc:
         record.finish(Outcome.FAILED, exc.message, None, exc.hint)
         raise
