@@ -7,7 +7,6 @@ and how time is judged (phase budgets are warnings, the RTO decides the outcome)
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -34,6 +33,8 @@ from drkit.errors import AdapterError, DrkitError, InternalError, RefusedError, 
 from drkit.playbook.model import Phase, Playbook, StepSpec, VarOrigin
 from drkit.report.files import write_run_reports
 from drkit.report.model import (
+    AttemptReport,
+    ClusterRef,
     Outcome,
     PhaseReport,
     RtoBasis,
@@ -64,6 +65,8 @@ class PreviousRun:
     run_id: str
     finished: Mapping[tuple[str, str], StepReport]  # (phase, step) -> the last report of that step
     executed_seconds: float  # time spent in steps by the earlier attempts
+    attempts: tuple[AttemptReport, ...] = ()  # the earlier attempts, oldest first
+    cluster: ClusterRef | None = None  # the cluster the run started on; None: it needed none
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class RunOptions:
     playbook_sha256: str = ""
     previous: PreviousRun | None = None
     plan_as: RunMode = RunMode.DRILL  # PLAN mode: plan the phases a drill (or a recovery) would run
+    other_cluster: bool = False  # resume on another cluster than the run started on (`--other-cluster`)
 
 
 def run_playbook(
@@ -180,8 +184,6 @@ class _Run:
         self.paths = paths
         self.selections = selections
         self.built = built
-        # Before plans open the cluster (which writes its CA file below the run directory).
-        self.dir_existed = paths.directory.exists()
         register_environment_secrets(runtime.secrets, runtime.env)
         register_playbook_secrets(runtime.secrets, playbook, request.overrides)
         self.masker = Masker(runtime.secrets)  # the kube adapter adds credentials and Secret data as it reads
@@ -192,7 +194,6 @@ class _Run:
         self.cluster = ClusterAccess(
             runtime,
             playbook,
-            paths.directory,
             kubeconfig=request.kubeconfig,
             context=request.context,
             on_retry=self.retries,
@@ -205,6 +206,9 @@ class _Run:
             # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
             # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
             check_context_allowed(playbook, self.cluster.context_name())
+            self.where: ClusterRef | None = self._same_cluster_as_before(self.cluster.where())
+        else:
+            self.where = None
         try:
             self.plans: dict[tuple[str, int], StepPlan] = self._plans()
         except BaseException:
@@ -214,8 +218,22 @@ class _Run:
         self.phase_times: dict[str, tuple[float | None, float | None]] = {}
         self.started_at: float | None = None
         self.started_mono = 0.0
+        self.signal: str | None = None  # what interrupted this attempt
 
     # -- before running: plans, the report skeleton, confirmation --
+
+    def _same_cluster_as_before(self, here: ClusterRef) -> ClusterRef:
+        """Safety: a resumed run goes on where it started. The kubeconfig (or $KUBECONFIG) of this shell may
+        name another cluster; refuse, before any request, unless told to go on there."""
+        previous = self.options.previous
+        before = previous.cluster if previous is not None else None
+        if before is None or before == here or self.options.other_cluster:
+            return here
+        raise RefusedError(
+            f"run {self.run_id} started on {before.where}, but the kubeconfig now points at {here.where}",
+            hint=f"point KUBECONFIG/--context back at {before.context}, or rerun with --other-cluster "
+            "if the run really is to go on there",
+        )
 
     def _previous_done(self) -> set[tuple[str, int]]:
         """Steps an earlier attempt finished: everything before the first step that did not (resume point)."""
@@ -363,7 +381,7 @@ class _Run:
 
     def execute(self) -> RunReport:
         # The drill lease comes first: a run refused because another drill holds the cluster writes
-        # nothing, not even its own run directory.
+        # nothing, not even its own run directory (made only once the journal opens).
         self.lease = self._take_lease()
         try:
             return self._execute()
@@ -383,8 +401,6 @@ class _Run:
             lease.acquire()
         except RefusedError:
             self.cluster.close()
-            if not self.dir_existed:  # a refused run leaves nothing behind, not even an empty run directory
-                shutil.rmtree(self.paths.directory, ignore_errors=True)
             raise
         return lease
 
@@ -456,9 +472,17 @@ class _Run:
             "checklists": list(request.checklists),
             "kubeconfig": request.kubeconfig,
             "context": request.context,
+            "cluster": None if self.where is None else self.where.to_json(),
             "resumed": self.options.previous is not None,
+            **({"otherCluster": True} if self._moved_cluster() else {}),
             "drkitVersion": drkit.__version__,
         }
+
+    def _moved_cluster(self) -> bool:
+        """Whether this resume was told to go on on another cluster than the run started on."""
+        previous = self.options.previous
+        before = previous.cluster if previous is not None else None
+        return before is not None and self.where is not None and before != self.where
 
     def _execute_step(self, b: BuiltStep) -> StepReport:
         pending = self._get(b)
@@ -590,6 +614,20 @@ class _Run:
             if not s.previous_attempt and s.status in (StepState.SUCCEEDED, StepState.FAILED)
         )
         previous = self.options.previous
+        earlier = previous.attempts if previous is not None else ()
+        now = self.runtime.wall_clock()
+        attempts: tuple[AttemptReport, ...] = ()
+        first_start, elapsed = self.started_at, 0.0
+        if self.started_at is not None:
+            ended = outcome not in (Outcome.RUNNING, Outcome.PLANNED)
+            current = AttemptReport(
+                self.started_at, now if ended else None, outcome if ended else None, self.signal
+            )
+            attempts = (*earlier, current)
+            # Across attempts only the wall clock spans them; within one, the monotonic clock is steadier.
+            first_start = earlier[0].started_at if earlier else self.started_at
+            elapsed = now - first_start if earlier else self.runtime.monotonic() - self.started_mono
+        step_time = executed + (previous.executed_seconds if previous else 0.0)
         return RunReport(
             run_id=self.run_id if run_id == "" else run_id,
             playbook_name=self.playbook.name,
@@ -598,12 +636,17 @@ class _Run:
             outcome=outcome,
             phases=phases,
             rto=self.playbook.rto,
-            rto_measured=executed + (previous.executed_seconds if previous else 0.0),
-            rto_basis=RtoBasis.WITH_PREVIOUS_ATTEMPTS if previous else RtoBasis.THIS_RUN,
+            rto_measured=elapsed,
+            rto_basis=RtoBasis.WALL_CLOCK,
             total_duration=(self.runtime.monotonic() - self.started_mono) if self.started_at else 0.0,
             started_at=self.started_at,
-            finished_at=self.runtime.wall_clock() if self.started_at else None,
+            finished_at=now if self.started_at else None,
             resumed=previous is not None,
+            first_started_at=first_start,
+            elapsed=elapsed,
+            step_time=step_time,
+            attempts=attempts,
+            cluster=self.where,
             message=message,
             drkit_version=drkit.__version__,
             variables=self._variables(),
@@ -666,11 +709,12 @@ class _Run:
         for name in self.steps:
             self._mark_pending(name, StepState.NOT_RUN, "not run: the run was interrupted")
         message = f"interrupted{' by SIGTERM' if terminated else ''}{where}"
+        self.signal = Terminated.signal_name if terminated else "SIGINT"
         self._event(
             "interrupted",
             phase=current.phase.name if current else None,
             step=current.spec.name if current else None,
-            signal=Terminated.signal_name if terminated else "SIGINT",
+            signal=self.signal,
         )
         self._close(self._report(Outcome.INTERRUPTED, message))
         error = RunTerminated if terminated else RunInterrupted

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +152,7 @@ def context_namespace(config: ClusterConfig) -> str:
 
 def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     """A kubernetes `Configuration` for the chosen context. Inline certificate data is written under
-    `temp_dir` (the run's state directory), not the shared system temp directory."""
+    `temp_dir`, a private directory its caller removes when it is done with the connection."""
     from kubernetes.client import Configuration  # noqa: PLC0415 - lazy: start-up
     from kubernetes.config import load_incluster_config, load_kube_config  # noqa: PLC0415 - lazy: start-up
     from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415 - lazy: start-up
@@ -168,6 +170,7 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
                 persist_config=False,
                 temp_file_path=str(temp_dir),
             )
+            _own_certificate_files(client_config, temp_dir)
     except ConfigError:
         raise
     except (ConfigException, OSError, ValueError) as exc:
@@ -178,6 +181,20 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     # One retry layer only (drkit.kube.retry): urllib3 must not retry on its own.
     client_config.retries = False
     return client_config
+
+
+def _own_certificate_files(client_config: Any, temp_dir: Path) -> None:
+    """Point the configuration at copies in `temp_dir` of certificate files kept elsewhere. The library reuses
+    the file it wrote for the same inline data earlier in the process, which may sit in another Cluster's
+    directory and vanish when that Cluster closes."""
+    for attribute in ("ssl_ca_cert", "cert_file", "key_file"):
+        path = getattr(client_config, attribute, None)
+        if not isinstance(path, str) or not path or Path(path).parent == temp_dir:
+            continue
+        fd, copy = tempfile.mkstemp(dir=temp_dir)  # mode 0600
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
+            shutil.copyfileobj(source, out)
+        setattr(client_config, attribute, copy)
 
 
 def _authorization_secrets(header: str) -> list[str]:

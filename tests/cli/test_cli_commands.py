@@ -100,7 +100,7 @@ def test_json_output_is_only_the_report(write_playbook: WritePlaybook, tmp_path:
     result = run_drkit("drill", "playbook.yaml", "--yes", "-o", "json", cwd=tmp_path)
     assert result.exit_code == 0
     report = result.json
-    assert report["schemaVersion"] == 1
+    assert report["schemaVersion"] == 2
     assert report["outcome"] == "succeeded"
     check_step = report["phases"][1]["steps"][1]
     assert check_step["checklistItems"][0]["name"] == "always"

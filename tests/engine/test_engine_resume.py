@@ -66,7 +66,7 @@ def test_resume_continues_after_the_failed_step_without_rerunning_succeeded_ones
     assert gate.status is StepState.SUCCEEDED
     assert not gate.previous_attempt
     assert after.status is StepState.SUCCEEDED
-    assert report.rto_basis is RtoBasis.WITH_PREVIOUS_ATTEMPTS
+    assert report.rto_basis is RtoBasis.WALL_CLOCK
     events = read_journal(runtime.state_dir / "runs" / run_id / "journal.jsonl")
     assert [e["event"] for e in events].count("run-started") == 2
     assert (

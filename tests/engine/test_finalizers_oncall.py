@@ -33,7 +33,7 @@ CONTEXT = "drkit-lab"  # what kube_lab's kubeconfig names
 
 @pytest.fixture
 def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
-    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)}), state_dir=tmp_path / "c") as c:
+    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})) as c:
         yield c
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import stat
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,10 +60,27 @@ def model(name: str, finalizers: tuple[str, ...] = ()) -> dict[str, Any]:
 def cluster_for(kubeconfig: Path, tmp_path: Path, retry: RetryPolicy = NO_RETRY) -> Cluster:
     return Cluster(
         ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}),
-        state_dir=tmp_path / "other",
         sleep=lambda _: None,
         retry=retry,
     )
+
+
+def test_inline_certificates_live_in_a_private_directory_removed_at_close(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "system-temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    first = cluster_for(lab.kubeconfig, tmp_path)
+    (private,) = temp.iterdir()
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert [f.read_bytes() for f in private.iterdir()] == [lab.ca_pem]
+    # The same inline CA again: the kubernetes library would hand out the first Cluster's file.
+    second = cluster_for(lab.kubeconfig, tmp_path)
+    first.close()
+    assert second.get("v1", "Namespace", "default") is not None  # its own copy outlives the first
+    second.close()
+    assert list(temp.iterdir()) == []
 
 
 def test_apply_get_list_round_trip(cluster: Cluster) -> None:
@@ -476,9 +495,7 @@ def test_open_cluster_uses_the_runtime_env_and_sleep(lab: Lab, tmp_path: Path) -
         cwd=tmp_path,
         sleep=slept.append,
     )
-    with open_cluster(
-        runtime, state_dir=tmp_path / "run", retry=RetryPolicy(attempts=3, base_delay=0.25)
-    ) as cluster:
+    with open_cluster(runtime, retry=RetryPolicy(attempts=3, base_delay=0.25)) as cluster:
         cluster.resource_for("v1", "ConfigMap")
         lab.set_faults(error_rate=1.0, error_codes=(503,))
         with pytest.raises(ServerError):
