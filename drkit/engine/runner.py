@@ -159,6 +159,17 @@ def needs_cluster(
     return False
 
 
+@dataclass(frozen=True)
+class _Times:
+    """A report's clock readings: this attempt's, and across every attempt of the run."""
+
+    now: float | None  # wall clock; None before the run started (a plan)
+    this_attempt: float  # seconds since this attempt started
+    first_start: float | None  # the first attempt's start
+    elapsed: float  # seconds since the first start: the time to recovery
+    attempts: tuple[AttemptReport, ...]
+
+
 class _Run:
     """The mutable state of one run; everything it hands out is frozen."""
 
@@ -230,7 +241,7 @@ class _Run:
         if before is None or before == here or self.options.other_cluster:
             return here
         raise RefusedError(
-            f"run {self.run_id} started on {before.where}, but the kubeconfig now points at {here.where}",
+            f"run {self.run_id} acted on {before.where}, but the kubeconfig now points at {here.where}",
             hint=f"point KUBECONFIG/--context back at {before.context}, or rerun with --other-cluster "
             "if the run really is to go on there",
         )
@@ -614,20 +625,7 @@ class _Run:
             if not s.previous_attempt and s.status in (StepState.SUCCEEDED, StepState.FAILED)
         )
         previous = self.options.previous
-        earlier = previous.attempts if previous is not None else ()
-        now = self.runtime.wall_clock()
-        attempts: tuple[AttemptReport, ...] = ()
-        first_start, elapsed = self.started_at, 0.0
-        if self.started_at is not None:
-            ended = outcome not in (Outcome.RUNNING, Outcome.PLANNED)
-            current = AttemptReport(
-                self.started_at, now if ended else None, outcome if ended else None, self.signal
-            )
-            attempts = (*earlier, current)
-            # Across attempts only the wall clock spans them; within one, the monotonic clock is steadier.
-            first_start = earlier[0].started_at if earlier else self.started_at
-            elapsed = now - first_start if earlier else self.runtime.monotonic() - self.started_mono
-        step_time = executed + (previous.executed_seconds if previous else 0.0)
+        times = self._times(outcome)
         return RunReport(
             run_id=self.run_id if run_id == "" else run_id,
             playbook_name=self.playbook.name,
@@ -636,20 +634,40 @@ class _Run:
             outcome=outcome,
             phases=phases,
             rto=self.playbook.rto,
-            rto_measured=elapsed,
+            rto_measured=times.elapsed,
             rto_basis=RtoBasis.WALL_CLOCK,
-            total_duration=(self.runtime.monotonic() - self.started_mono) if self.started_at else 0.0,
+            total_duration=times.this_attempt,
             started_at=self.started_at,
-            finished_at=now if self.started_at else None,
+            finished_at=times.now,
             resumed=previous is not None,
-            first_started_at=first_start,
-            elapsed=elapsed,
-            step_time=step_time,
-            attempts=attempts,
+            first_started_at=times.first_start,
+            elapsed=times.elapsed,
+            step_time=executed + (previous.executed_seconds if previous else 0.0),
+            attempts=times.attempts,
             cluster=self.where,
             message=message,
             drkit_version=drkit.__version__,
             variables=self._variables(),
+        )
+
+    def _times(self, outcome: Outcome) -> _Times:
+        if self.started_at is None:  # a plan: nothing started
+            return _Times(now=None, this_attempt=0.0, first_start=None, elapsed=0.0, attempts=())
+        previous = self.options.previous
+        earlier = previous.attempts if previous is not None else ()
+        now, this_attempt = self.runtime.wall_clock(), self.runtime.monotonic() - self.started_mono
+        ended = outcome not in (Outcome.RUNNING, Outcome.PLANNED)
+        current = AttemptReport(
+            self.started_at, now if ended else None, outcome if ended else None, self.signal
+        )
+        first_start = earlier[0].started_at if earlier else self.started_at
+        return _Times(
+            now=now,
+            this_attempt=this_attempt,
+            first_start=first_start,
+            # Only the wall clock spans attempts (other processes); within one, monotonic time is steadier.
+            elapsed=now - first_start if earlier else this_attempt,
+            attempts=(*earlier, current),
         )
 
     def _environment_used(self) -> dict[str, str | None]:
@@ -686,7 +704,11 @@ class _Run:
             message = f"recovered in {report.rto_measured:.1f}s, over the RTO of {report.rto:.1f}s"
         else:
             outcome, message = Outcome.SUCCEEDED, ""
-        report = replace(report, outcome=outcome, message=message)
+        # The outcome was judged on this report's times: only this attempt's end is filled in.
+        this_attempt = replace(report.attempts[-1], finished_at=report.finished_at, outcome=outcome)
+        report = replace(
+            report, outcome=outcome, message=message, attempts=(*report.attempts[:-1], this_attempt)
+        )
         self._event("run-finished", outcome=str(outcome), message=message, rtoMeasured=report.rto_measured)
         return self._close(report)
 

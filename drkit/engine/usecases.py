@@ -235,13 +235,14 @@ def _previous_run(run_id: str, events: list[dict[str, Any]]) -> PreviousRun:
         finished[(step.phase, step.name)] = step
         if not step.previous_attempt and step.status in (StepState.SUCCEEDED, StepState.FAILED):
             executed += step.duration
-    started = next((e for e in events if e.get("event") == "run-started"), {})
+    # Where the run goes on: where its latest attempt was (a resume told `--other-cluster` moved it there).
+    clusters = [e.get("cluster") for e in events if e.get("event") == "run-started"]
     return PreviousRun(
         run_id=run_id,
         finished=finished,
         executed_seconds=executed,
         attempts=attempts_in(events),
-        cluster=ClusterRef.from_json(started.get("cluster")),
+        cluster=ClusterRef.from_json(clusters[-1]) if clusters else None,
     )
 
 

@@ -21,7 +21,6 @@ from drkit.report.model import (
     StepState,
 )
 
-
 FIRST_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
