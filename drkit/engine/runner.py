@@ -66,7 +66,7 @@ class PreviousRun:
     finished: Mapping[tuple[str, str], StepReport]  # (phase, step) -> the last report of that step
     executed_seconds: float  # time spent in steps by the earlier attempts
     attempts: tuple[AttemptReport, ...] = ()  # the earlier attempts, oldest first
-    cluster: ClusterRef | None = None  # the cluster the run started on; None: it needed none
+    cluster: ClusterRef | None = None  # the cluster its latest attempt acted on; None: it needed none
 
 
 @dataclass(frozen=True)
@@ -213,13 +213,13 @@ class _Run:
         # Manifests are read before the context is checked and before any plan: a broken one is a playbook
         # problem (exit 2), and no request has been sent.
         check_inputs(self._pending(), self._context(deadline=None, with_cluster=False))
+        self.where: ClusterRef | None = None  # the cluster this run acts on; None: it needs none
         if needs_cluster(selections, built, playbook, options.probe_kinds):
             # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
             # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
             check_context_allowed(playbook, self.cluster.context_name())
-            self.where: ClusterRef | None = self._same_cluster_as_before(self.cluster.where())
-        else:
-            self.where = None
+            self.where = self.cluster.where()
+        self.moved_from = self._moved_from(self.where)
         try:
             self.plans: dict[tuple[str, int], StepPlan] = self._plans()
         except BaseException:
@@ -233,13 +233,16 @@ class _Run:
 
     # -- before running: plans, the report skeleton, confirmation --
 
-    def _same_cluster_as_before(self, here: ClusterRef) -> ClusterRef:
-        """Safety: a resumed run goes on where it started. The kubeconfig (or $KUBECONFIG) of this shell may
-        name another cluster; refuse, before any request, unless told to go on there."""
+    def _moved_from(self, here: ClusterRef | None) -> ClusterRef | None:
+        """Safety: a resumed run goes on on the cluster it was acting on, though the kubeconfig (or
+        $KUBECONFIG, or its current context) of this shell may now name another: refused before any request,
+        unless told to go on there. Returns the cluster it was told to leave, if any."""
         previous = self.options.previous
         before = previous.cluster if previous is not None else None
-        if before is None or before == here or self.options.other_cluster:
-            return here
+        if before is None or here is None or before == here:
+            return None
+        if self.options.other_cluster:
+            return before
         raise RefusedError(
             f"run {self.run_id} acted on {before.where}, but the kubeconfig now points at {here.where}",
             hint=f"point KUBECONFIG/--context back at {before.context}, or rerun with --other-cluster "
@@ -485,15 +488,9 @@ class _Run:
             "context": request.context,
             "cluster": None if self.where is None else self.where.to_json(),
             "resumed": self.options.previous is not None,
-            **({"otherCluster": True} if self._moved_cluster() else {}),
+            **({"otherCluster": True, "movedFrom": self.moved_from.to_json()} if self.moved_from else {}),
             "drkitVersion": drkit.__version__,
         }
-
-    def _moved_cluster(self) -> bool:
-        """Whether this resume was told to go on on another cluster than the run started on."""
-        previous = self.options.previous
-        before = previous.cluster if previous is not None else None
-        return before is not None and self.where is not None and before != self.where
 
     def _execute_step(self, b: BuiltStep) -> StepReport:
         pending = self._get(b)

@@ -13,7 +13,6 @@ import builtins
 import copy
 import json
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,6 +28,7 @@ from drkit.kube.config import (
     credential_values,
     current_context,
     load_client_configuration,
+    private_cert_dir,
 )
 from drkit.kube.discovery import Discovery, ServedResources, group_version_path
 from drkit.kube.errors import (
@@ -161,7 +161,7 @@ class Cluster:
 
         # Inline certificates go to a private directory of this Cluster's own (mode 0700), removed at
         # close: a run directory is made only when a run starts, and nothing is left in a shared one.
-        self._cert_dir = Path(tempfile.mkdtemp(prefix="drkit-kube-"))
+        self._cert_dir = private_cert_dir()
         try:
             client_configuration = load_client_configuration(config, self._cert_dir)
         except BaseException:

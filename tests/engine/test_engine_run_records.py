@@ -121,6 +121,7 @@ def test_resume_goes_on_on_another_context_only_when_told_and_the_journal_says_s
     assert first["cluster"] == {"context": "drkit-lab", "server": lab.server.url}
     assert second["cluster"] == {"context": "drkit-lab-b", "server": lab.server.url}
     assert second["otherCluster"] is True
+    assert second["movedFrom"] == first["cluster"]
 
 
 def test_a_plan_leaves_no_run_directory(lab: Lab, runtime: Runtime, write_playbook: WritePlaybook) -> None:

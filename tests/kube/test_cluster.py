@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 import tempfile
 import threading
@@ -81,6 +82,32 @@ def test_inline_certificates_live_in_a_private_directory_removed_at_close(
     assert second.get("v1", "Namespace", "default") is not None  # its own copy outlives the first
     second.close()
     assert list(temp.iterdir()) == []
+
+
+def test_a_certificate_file_the_kubeconfig_names_is_used_where_it_is(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "system-temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(lab.ca_pem)
+    named = tmp_path / "named-ca.kubeconfig"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "lab", "cluster": {"server": lab.server.url, "certificate-authority": str(ca)}}
+        ],
+        "users": [{"name": "admin", "user": {"token": lab.token}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}],
+        "current-context": "lab",
+    }
+    named.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
+    with cluster_for(named, tmp_path) as cluster:
+        assert cluster.get("v1", "Namespace", "default") is not None
+        (private,) = temp.iterdir()
+        assert list(private.iterdir()) == []  # no copy of it: a key named there would stay where it is
 
 
 def test_apply_get_list_round_trip(cluster: Cluster) -> None:
