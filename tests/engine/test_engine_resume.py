@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from engine_kinds import RecordingListener, run
-from helpers import FakeClock, WritePlaybook, start_drkit
+from helpers import FakeClock, WritePlaybook, run_drkit, start_drkit
 
 from drkit.context import Runtime
 from drkit.engine import NullListener, RunMode, list_runs, resume, show_run
@@ -292,6 +292,9 @@ def test_resume_after_drkit_was_killed_mid_phase(write_playbook: WritePlaybook, 
     events = read_journal(run_dir / "journal.jsonl")
     assert [e["event"] for e in events][-1] == "step-started"  # died inside crash-once
     assert (run_dir / "lock").exists()  # stale: its pid is dead
+    shown = run_drkit("runs", "show", run_dir.name, "--format", "json", cwd=tmp_path)
+    (attempt,) = shown.json["attempts"]  # rebuilt from the journal: it began, nothing ended it
+    assert (attempt["startedAt"], attempt["finishedAt"], attempt["outcome"]) == (events[0]["at"], None, None)
 
     resumed = start_drkit("resume", run_dir.name, "-o", "json", cwd=tmp_path)
     out, err = resumed.communicate(timeout=60)
@@ -305,6 +308,8 @@ def test_resume_after_drkit_was_killed_mid_phase(write_playbook: WritePlaybook, 
         "succeeded",
         "succeeded",
     ]
+    assert [a["outcome"] for a in report["attempts"]] == [None, "succeeded"]
+    assert report["firstStartedAt"] == events[0]["at"]
 
 
 def test_a_journal_with_a_torn_last_line_resumes_to_the_end(
