@@ -115,10 +115,10 @@ class E2ECluster:
         """This test's own namespace called `name`."""
         return f"{self.prefix}{name}"
 
-    def open(self, state_dir: Path) -> Cluster:
+    def open(self) -> Cluster:
         """drkit's own client for this cluster (use it as a context manager)."""
         config = ClusterConfig.from_env({}, kubeconfig=self.kubeconfig, context=self.context)
-        return Cluster(config, state_dir=state_dir)
+        return Cluster(config)
 
     def cli_args(self) -> tuple[str, ...]:
         """The options that point a `drkit` command at this cluster."""

@@ -19,10 +19,8 @@ nothing, since it changed nothing.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from drkit.context import Runtime
 from drkit.engine.errors import RunInterrupted
@@ -103,17 +101,14 @@ def _refuse(namespaces: tuple[str, ...], what: str) -> None:
     refuse_in([namespace_ref(n) for n in namespaces], ALWAYS_PROTECTED_NAMESPACES, what)
 
 
-def _open(runtime: Runtime, choice: ClusterChoice, state_dir: Path) -> Cluster:
-    return open_cluster(runtime, state_dir=state_dir, kubeconfig=choice.kubeconfig, context=choice.context)
+def _open(runtime: Runtime, choice: ClusterChoice) -> Cluster:
+    return open_cluster(runtime, kubeconfig=choice.kubeconfig, context=choice.context)
 
 
 def list_stuck(request: ListRequest, runtime: Runtime) -> DiagnosisView:
     """Diagnose the namespaces (or, with all_namespaces, the cluster): what is stuck in deletion, held by
     what, and the namespace conditions. Reads only, so any namespace may be looked at."""
-    with (
-        tempfile.TemporaryDirectory(prefix="drkit-finalizers-") as tmp,
-        _open(runtime, request.cluster, Path(tmp)) as cluster,
-    ):
+    with _open(runtime, request.cluster) as cluster:
         now = runtime.wall_clock()
         if request.all_namespaces:
             found = diagnose_everywhere(cluster, now=now, after=request.after, kinds=request.kinds)
@@ -181,10 +176,7 @@ def clear_finalizers(
         )
     settings = request.settings()
     clock = Clock(wall=runtime.wall_clock, monotonic=runtime.monotonic)
-    with (
-        tempfile.TemporaryDirectory(prefix="drkit-finalizers-") as tmp,
-        _open(runtime, choice, Path(tmp)) as cluster,
-    ):
+    with _open(runtime, choice) as cluster:
         if consent.ask and confirm is not None:
             found = diagnose(
                 cluster, request.namespaces, now=clock.wall(), after=settings.after, kinds=settings.kinds

@@ -81,8 +81,8 @@ class Platform:
         return self.cluster.list(ARGO, "Workflow", PIPELINES_NS, label_selector=selector)
 
 
-def open_cluster(kubeconfig: Path, state: Path) -> Cluster:
-    return Cluster(ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}), state_dir=state)
+def open_cluster(kubeconfig: Path) -> Cluster:
+    return Cluster(ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}))
 
 
 def steps(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -179,7 +179,7 @@ class ArgoEnv:
 
 @pytest.fixture
 def argo(e2e_cluster: E2ECluster, tmp_path: Path) -> Iterator[ArgoEnv]:
-    with e2e_cluster.open(tmp_path / "test-kube") as cluster:
+    with e2e_cluster.open() as cluster:
         if e2e_cluster.is_lab:
             install_lab_argo_crds(cluster)
         namespace = e2e_cluster.namespace("pipelines")

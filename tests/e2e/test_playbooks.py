@@ -78,7 +78,7 @@ def fault_free_drill() -> dict[str, State]:
 @pytest.fixture(scope="module")
 def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig, tmp_path_factory.mktemp("playbooks-kube")) as cluster:
+    with open_cluster(lab.kubeconfig) as cluster:
         yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("work"))
 
 

@@ -111,7 +111,7 @@ def test_a_full_drill_with_basic_auth_and_sealed_secrets_leaks_no_secret(
     password = credentials["MLFLOW_TRACKING_PASSWORD"]
     pair = base64.b64encode(f"{credentials['MLFLOW_TRACKING_USERNAME']}:{password}".encode()).decode()
     work = tmp_path_factory.mktemp("secrets-work")
-    with open_cluster(lab.kubeconfig, work / "kube") as cluster:
+    with open_cluster(lab.kubeconfig) as cluster:
         platform = Platform(lab.kubeconfig, lab.mlflow_uri, cluster, work)
         manifests = platform.copy_manifests("drill")
         probe_file = work / "probe.txt"  # outside drkit's state directory (work/.drkit)

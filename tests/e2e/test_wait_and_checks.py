@@ -50,7 +50,7 @@ def _steps(result: DrkitResult) -> list[dict[str, Any]]:
 
 def _create_deployment(e2e: E2ECluster, tmp_path: Path, name: str, image: str) -> None:
     namespace = e2e.namespace("apps")
-    with e2e.open(tmp_path / "client") as cluster:
+    with e2e.open() as cluster:
         if cluster.get("v1", "Namespace", namespace) is None:
             cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         cluster.create(

@@ -23,7 +23,7 @@ from drkit.engine.usecases import list_runs
 from drkit.errors import DrkitError, ExitCode, RefusedError, UsageError
 from drkit.kube import Cluster, ClusterConfig, ObjectRef
 from drkit.kube.identity import ContextIdentity
-from drkit.report.model import Outcome
+from drkit.report.model import ClusterRef, Outcome
 
 NAMESPACE = "oncall"
 HELD = ObjectRef("v1", "ConfigMap", NAMESPACE, "held")
@@ -33,7 +33,7 @@ CONTEXT = "drkit-lab"  # what kube_lab's kubeconfig names
 
 @pytest.fixture
 def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
-    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)}), state_dir=tmp_path / "c") as c:
+    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})) as c:
         yield c
 
 
@@ -152,6 +152,8 @@ def test_a_clearing_is_recorded_as_a_run_with_its_audit_cluster_and_actor(
     report = show_run(result.run_id, oncall_runtime)
     assert report.outcome is Outcome.SUCCEEDED
     assert f"on context {CONTEXT} ({lab.server.url}), by kubeconfig user drkit-lab-admin" in report.message
+    assert report.cluster == ClusterRef(CONTEXT, lab.server.url)  # the drill reports' shape
+    assert [a.outcome for a in report.attempts] == [Outcome.SUCCEEDED]
     [step] = report.steps
     assert step.kind == "clearFinalizers"
     [record] = step.details["removed"]  # type: ignore[misc]
