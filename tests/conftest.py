@@ -14,6 +14,7 @@ from e2e_cluster import (
     LAB_CONTEXT,
     LAB_ONLY_REASON,
     E2ECluster,
+    Plane,
     external_cluster,
     lab_control_plane,
     new_prefix,
@@ -91,45 +92,75 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         server.stop()
 
 
-# -- labs shared by the whole session (one of each kind, started in this process) --
+# -- labs shared by the whole session (one of each kind and control plane, started in this process) --
 
 
-def _start(tmp: Path, *, mlflow: bool, platform: str | None) -> Lab:
+def _start(tmp: Path, *, mlflow: bool, platform: str | None, plane: Plane) -> Lab:
     from drkit_lab.runner import Lab  # noqa: PLC0415 (see the TYPE_CHECKING import)
 
     settings = LabSettings(state_dir=tmp, workload_ready_delay=0.2, model_ready_delay=0.1, step_delay=0.1)
-    return Lab(settings, mlflow=mlflow, platform=platform, control_plane=lab_control_plane()).start()
+    return Lab(settings, mlflow=mlflow, platform=platform, control_plane=plane).start()
 
 
 def _handle(lab: Lab) -> LabHandle:
     return LabHandle(lab, lab.kubeconfig_path, lab.api_url, lab.mlflow_uri, lab.ca_path, lab.token)
 
 
-@pytest.fixture(scope="session")
-def lab_without_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    lab = _start(tmp_path_factory.mktemp("lab"), mlflow=False, platform=None)
-    try:
-        yield _handle(lab)
-    finally:
-        lab.stop()
+class _SessionLabs:
+    """The labs a worker's tests share, started on first use: the tests of one worker may ask for the same
+    kind of lab on both control planes (see e2e_cluster.lab_control_plane)."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._labs: dict[tuple[str | None, bool, Plane], Lab] = {}
+        self._failed: dict[tuple[str | None, bool, Plane], Exception] = {}
+
+    def get(self, *, mlflow: bool, platform: str | None, plane: Plane) -> LabHandle:
+        key = (platform, mlflow, plane)
+        if key in self._failed:  # as a session fixture would: one start, its error for every test
+            raise self._failed[key]
+        if key not in self._labs:
+            directory = self._tmp.mktemp(f"lab-{platform or 'plain'}-{plane}")
+            try:
+                self._labs[key] = _start(directory, mlflow=mlflow, platform=platform, plane=plane)
+            except Exception as error:
+                self._failed[key] = error
+                raise
+        return _handle(self._labs[key])
+
+    def stop(self) -> None:
+        for lab in self._labs.values():
+            lab.stop()
 
 
 @pytest.fixture(scope="session")
-def lab_with_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    lab = _start(tmp_path_factory.mktemp("lab-platform"), mlflow=True, platform="financial-mlops")
+def session_labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_SessionLabs]:
+    labs = _SessionLabs(tmp_path_factory)
     try:
-        yield _handle(lab)
+        yield labs
     finally:
-        lab.stop()
+        labs.stop()
 
 
 @pytest.fixture
-def lab_factory(tmp_path: Path) -> Iterator[Callable[..., LabHandle]]:
+def lab_without_mlflow(request: pytest.FixtureRequest, session_labs: _SessionLabs) -> LabHandle:
+    return session_labs.get(mlflow=False, platform=None, plane=lab_control_plane(request.node))
+
+
+@pytest.fixture
+def lab_with_platform(request: pytest.FixtureRequest, session_labs: _SessionLabs) -> LabHandle:
+    plane = lab_control_plane(request.node)
+    return session_labs.get(mlflow=True, platform="financial-mlops", plane=plane)
+
+
+@pytest.fixture
+def lab_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., LabHandle]]:
     """Start private labs for tests that change the cluster (teardown, outages); stopped after the test."""
     started: list[Lab] = []
+    plane = lab_control_plane(request.node)
 
     def start(*, mlflow: bool = False, platform: str | None = None) -> LabHandle:
-        lab = _start(tmp_path / f"lab-{len(started)}", mlflow=mlflow, platform=platform)
+        lab = _start(tmp_path / f"lab-{len(started)}", mlflow=mlflow, platform=platform, plane=plane)
         started.append(lab)
         return _handle(lab)
 

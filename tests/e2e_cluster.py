@@ -30,6 +30,8 @@ from drkit.kube.config import current_context
 ENV_KUBECONFIG = "DRKIT_E2E_KUBECONFIG"
 ENV_CONTROL_PLANE = "DRKIT_LAB_CONTROL_PLANE"
 ENV_CONTEXT = "DRKIT_E2E_CONTEXT"
+REAL_PLANE_MARK = "real_plane"
+Plane = Literal["emulated", "real"]
 LAB_CONTEXT = "drkit-lab"
 PREFIX_ROOT = "e2e-"
 LAB_ONLY_REASON = (
@@ -38,13 +40,24 @@ LAB_ONLY_REASON = (
 )
 
 
-def lab_control_plane(env: Mapping[str, str] = os.environ) -> Literal["emulated", "real"]:
-    """The control plane the tests' labs run on: DRKIT_LAB_CONTROL_PLANE=real puts every lab the tests start
-    on etcd, kube-apiserver and kube-controller-manager (`make controlplane` builds them)."""
-    value = env.get(ENV_CONTROL_PLANE, "").strip() or "emulated"
-    if value not in ("emulated", "real"):
-        raise pytest.UsageError(f"{ENV_CONTROL_PLANE}={value}: use emulated or real")
-    return "real" if value == "real" else "emulated"
+def lab_control_plane(
+    node: pytest.Item | pytest.Collector | None = None, env: Mapping[str, str] = os.environ
+) -> Plane:
+    """The control plane the labs of a test (or module) run on.
+
+    By default a test marked `real_plane` (the end-to-end tests: what drkit does to a cluster) gets the real
+    one, etcd, kube-apiserver and kube-controller-manager (`make controlplane` builds them), and every other
+    test the emulated one, which starts in a second. DRKIT_LAB_CONTROL_PLANE=real or =emulated puts every lab
+    on that plane instead."""
+    value = env.get(ENV_CONTROL_PLANE, "").strip()
+    if value == "real":
+        return "real"
+    if value == "emulated":
+        return "emulated"
+    if value:
+        raise pytest.UsageError(f"{ENV_CONTROL_PLANE}={value}: use emulated or real, or leave it unset")
+    marked = node is not None and node.get_closest_marker(REAL_PLANE_MARK) is not None
+    return "real" if marked else "emulated"
 
 
 @dataclass(frozen=True)
@@ -102,10 +115,10 @@ class E2ECluster:
         """This test's own namespace called `name`."""
         return f"{self.prefix}{name}"
 
-    def open(self, state_dir: Path) -> Cluster:
+    def open(self) -> Cluster:
         """drkit's own client for this cluster (use it as a context manager)."""
         config = ClusterConfig.from_env({}, kubeconfig=self.kubeconfig, context=self.context)
-        return Cluster(config, state_dir=state_dir)
+        return Cluster(config)
 
     def cli_args(self) -> tuple[str, ...]:
         """The options that point a `drkit` command at this cluster."""

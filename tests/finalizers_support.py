@@ -35,7 +35,7 @@ def client_runtime(tmp: Path, kubeconfig: Path) -> Runtime:
 
 @contextmanager
 def cluster_of(handle: LabHandle, tmp: Path) -> Iterator[Cluster]:
-    with open_cluster(client_runtime(tmp, handle.kubeconfig), state_dir=tmp / "client") as cluster:
+    with open_cluster(client_runtime(tmp, handle.kubeconfig)) as cluster:
         yield cluster
 
 

@@ -396,6 +396,37 @@ def test_2_a_bad_playbook_with_json_output_is_a_json_error_with_its_problems(
     assert error["problems"][0]["hint"] == "did you mean 'drillOnly'?"
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        ("recover", "playbook.yaml", "-o", "json", "--no-such-option"),
+        ("recover", "--output=json", "playbook.yaml", "--from-phase"),
+        ("runs", "show", "-ojson"),
+    ],
+    ids=["unknown-option", "option-without-its-value", "missing-argument"],
+)
+def test_2_a_command_line_click_refuses_is_a_json_error_when_json_was_asked_for(
+    write_playbook: WritePlaybook, tmp_path: Path, line: tuple[str, ...]
+) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit(*line, cwd=tmp_path)
+    assert result.exit_code == ExitCode.USAGE, result.stderr
+    error = result.json["error"]
+    assert (error["exitCode"], error["kind"]) == (2, "usage")
+    assert error["message"]
+    assert error["message"] in result.stderr  # click's own words, on both
+
+
+def test_a_command_line_click_refuses_without_json_leaves_stdout_empty(
+    write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(PLAYBOOK)
+    result = run_drkit("recover", "playbook.yaml", "--no-such-option", cwd=tmp_path)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""
+    assert "No such option '--no-such-option'" in result.stderr
+
+
 def test_the_json_error_object_masks_secrets(write_playbook: WritePlaybook, tmp_path: Path) -> None:
     write_playbook(PLAYBOOK)
     secret = "pw-0f9e8d7c"

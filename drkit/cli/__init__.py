@@ -180,9 +180,24 @@ def _run(args: list[str], runtime: Runtime, channel: StdoutJson) -> int:
             runtime.stderr.write(runtime.secrets.mask(errors.getvalue()))
     if failure is None:
         return int(result) if isinstance(result, int) else ExitCode.OK
-    if channel.requested and not channel.written:  # -o json promised JSON on stdout: not an empty stdout
+    # -o json promised JSON on stdout: not an empty stdout. Click stops at a bad option or argument before
+    # any option's callback ran, so then the words on the line say whether JSON was asked for.
+    asked = channel.requested or (failure.exit_code is ExitCode.USAGE and _asks_for_json(args))
+    if asked and not channel.written:
         runtime.stdout.write(runtime.secrets.mask(json.dumps(failure.to_json(), indent=2)) + "\n")
     return failure.exit_code
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    """Whether the command line holds `-o json` in any of the spellings click accepts."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg in ("-o", "--output", "--format") and args[i + 1 : i + 2] == ["json"]:
+            return True
+        if arg in ("-ojson", "--output=json", "--format=json"):
+            return True
+    return False
 
 
 def _report(exc: BaseException, runtime: Runtime, stderr: io.StringIO, *, debug: bool) -> Failure:

@@ -15,7 +15,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from drkit.cli.common import parse_overrides, runtime_of
-from drkit.engine.runs import list_run_ids
+from drkit.engine.runs import recorded_run_ids
 from drkit.engine.usecases import load
 from drkit.errors import DrkitError
 from drkit.playbook.model import Playbook
@@ -23,7 +23,7 @@ from drkit.playbook.model import Playbook
 
 def run_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The recorded runs, newest first."""
-    return _matching(list_run_ids(runtime_of(ctx).state_dir), incomplete)
+    return _matching(recorded_run_ids(runtime_of(ctx).state_dir), incomplete)
 
 
 def phase_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

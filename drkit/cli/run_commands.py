@@ -180,6 +180,11 @@ def check(
 @click.option(
     "--force", is_flag=True, help="Resume even though the playbook file changed since the run started."
 )
+@click.option(
+    "--other-cluster",
+    is_flag=True,
+    help="Resume even though the kubeconfig now points at another cluster than the run started on.",
+)
 @output_option
 @report_copy_options
 @click.pass_context
@@ -189,6 +194,7 @@ def resume(
     *,
     assume_yes: bool,
     force: bool,
+    other_cluster: bool,
     output: Output,
     junit_path: Path | None,
     markdown_path: Path | None,
@@ -202,6 +208,7 @@ def resume(
         confirm_for(runtime),
         assume_yes=assume_yes,
         force=force,
+        other_cluster=other_cluster,
     )
     write_report_copies(report, junit=junit_path, markdown=markdown_path)
     return exit_code_of(report)

@@ -8,12 +8,13 @@ asks gets a `Cluster` for the context the user chose, or a refusal (exit 3) when
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from drkit.context import Runtime
 from drkit.errors import RefusedError
 from drkit.kube.client import Cluster, ClusterConfig, current_context, open_cluster
+from drkit.kube.identity import describe_context
 from drkit.playbook.model import Playbook
+from drkit.report.model import ClusterRef
 from drkit.retries import RetryListener
 
 
@@ -37,7 +38,6 @@ class ClusterAccess:
         self,
         runtime: Runtime,
         playbook: Playbook,
-        state_dir: Path,
         *,
         kubeconfig: str | None = None,
         context: str | None = None,
@@ -46,7 +46,6 @@ class ClusterAccess:
         self._runtime = runtime
         self._on_retry = on_retry
         self._playbook = playbook
-        self._state_dir = state_dir
         self._kubeconfig = kubeconfig
         self._context = context
         self._cluster: Cluster | None = None
@@ -57,13 +56,19 @@ class ClusterAccess:
         config = ClusterConfig.from_env(self._runtime.env, kubeconfig=self._kubeconfig, context=self._context)
         return current_context(config)
 
+    def where(self) -> ClusterRef:
+        """The context drkit would use and its API server, read from the kubeconfig without connecting."""
+        identity = describe_context(
+            ClusterConfig.from_env(self._runtime.env, kubeconfig=self._kubeconfig, context=self._context)
+        )
+        return ClusterRef(identity.context, identity.server)
+
     def get(self) -> Cluster:
         with self._lock:
             if self._cluster is None:
                 check_context_allowed(self._playbook, self.context_name())
                 self._cluster = open_cluster(
                     self._runtime,
-                    state_dir=self._state_dir,
                     kubeconfig=self._kubeconfig,
                     context=self._context,
                     on_retry=self._on_retry,

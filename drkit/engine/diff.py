@@ -8,9 +8,7 @@ kinds. Secret values are digested under a salt made for this comparison and kept
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from drkit.context import Runtime
 from drkit.errors import UsageError
@@ -46,22 +44,18 @@ def compare_clusters(request: DiffRequest, runtime: Runtime) -> DiffReport:
         raise UsageError("name at least one namespace (-n NS)")
     ignore = parse_ignore(request.ignore)
     salt = new_salt()
-    with tempfile.TemporaryDirectory(prefix="drkit-diff-") as tmp:
-        with open_cluster(
-            runtime, state_dir=Path(tmp) / "from", kubeconfig=request.kubeconfig, context=request.from_context
-        ) as source:
-            if request.kinds:
-                kinds, unreadable = resolve_kinds(source, request.kinds), dict[tuple[str, str], str]()
-            else:
-                kinds, unreadable = default_kinds(source)
-            before = collect_inventory(source, request.namespaces, kinds, salt, unreadable)
-        with open_cluster(
-            runtime,
-            state_dir=Path(tmp) / "to",
-            kubeconfig=request.to_kubeconfig or request.kubeconfig,
-            context=request.to_context,
-        ) as target:
-            after = collect_inventory(target, request.namespaces, kinds, salt)
+    with open_cluster(runtime, kubeconfig=request.kubeconfig, context=request.from_context) as source:
+        if request.kinds:
+            kinds, unreadable = resolve_kinds(source, request.kinds), dict[tuple[str, str], str]()
+        else:
+            kinds, unreadable = default_kinds(source)
+        before = collect_inventory(source, request.namespaces, kinds, salt, unreadable)
+    with open_cluster(
+        runtime,
+        kubeconfig=request.to_kubeconfig or request.kubeconfig,
+        context=request.to_context,
+    ) as target:
+        after = collect_inventory(target, request.namespaces, kinds, salt)
     return diff_inventories(
         before,
         after,

@@ -19,16 +19,14 @@ nothing, since it changed nothing.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from drkit.context import Runtime
 from drkit.engine.errors import RunInterrupted
 from drkit.engine.finalizers_record import ClearRecord, ClearSelection
 from drkit.engine.oncall_config import OncallConfig, load_oncall_config
-from drkit.errors import DrkitError, RefusedError
+from drkit.errors import AdapterError, DrkitError, RefusedError, UnreachableError
 from drkit.kube import Cluster, ClusterConfig, open_cluster
 from drkit.kube.identity import ContextIdentity, describe_context
 from drkit.playbook.model import ALWAYS_PROTECTED_NAMESPACES
@@ -103,17 +101,14 @@ def _refuse(namespaces: tuple[str, ...], what: str) -> None:
     refuse_in([namespace_ref(n) for n in namespaces], ALWAYS_PROTECTED_NAMESPACES, what)
 
 
-def _open(runtime: Runtime, choice: ClusterChoice, state_dir: Path) -> Cluster:
-    return open_cluster(runtime, state_dir=state_dir, kubeconfig=choice.kubeconfig, context=choice.context)
+def _open(runtime: Runtime, choice: ClusterChoice) -> Cluster:
+    return open_cluster(runtime, kubeconfig=choice.kubeconfig, context=choice.context)
 
 
 def list_stuck(request: ListRequest, runtime: Runtime) -> DiagnosisView:
     """Diagnose the namespaces (or, with all_namespaces, the cluster): what is stuck in deletion, held by
     what, and the namespace conditions. Reads only, so any namespace may be looked at."""
-    with (
-        tempfile.TemporaryDirectory(prefix="drkit-finalizers-") as tmp,
-        _open(runtime, request.cluster, Path(tmp)) as cluster,
-    ):
+    with _open(runtime, request.cluster) as cluster:
         now = runtime.wall_clock()
         if request.all_namespaces:
             found = diagnose_everywhere(cluster, now=now, after=request.after, kinds=request.kinds)
@@ -181,10 +176,7 @@ def clear_finalizers(
         )
     settings = request.settings()
     clock = Clock(wall=runtime.wall_clock, monotonic=runtime.monotonic)
-    with (
-        tempfile.TemporaryDirectory(prefix="drkit-finalizers-") as tmp,
-        _open(runtime, choice, Path(tmp)) as cluster,
-    ):
+    with _open(runtime, choice) as cluster:
         if consent.ask and confirm is not None:
             found = diagnose(
                 cluster, request.namespaces, now=clock.wall(), after=settings.after, kinds=settings.kinds
@@ -228,6 +220,16 @@ def _recorded(record: ClearRecord, clear: Callable[[], ClearOutcome]) -> ClearOu
             f"run {record.run_id} was interrupted while clearing finalizers",
             hint="its journal lists what was removed; run `drkit finalizers clear` again for the rest",
         ) from None
+    except UnreachableError as exc:
+        record.finish(Outcome.FAILED, exc.message, None, exc.hint)
+        if not record.records:
+            raise  # exit 5: nothing was written before the cluster stopped answering
+        landed = len(record.records)
+        raise AdapterError(
+            f"{exc.message}, after {landed} finalizer removal{'s' if landed != 1 else ''} had landed",
+            hint=f"`drkit runs show {record.run_id}` lists them; once the cluster answers, run "
+            "`drkit finalizers clear` again for the rest",
+        ) from exc
     except DrkitError as exc:
         record.finish(Outcome.FAILED, exc.message, None, exc.hint)
         raise

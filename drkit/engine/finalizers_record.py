@@ -24,7 +24,15 @@ from drkit.engine.redaction import Masker
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.kube.identity import ContextIdentity
 from drkit.report.files import write_run_reports
-from drkit.report.model import Outcome, PhaseReport, RunReport, StepReport, StepState
+from drkit.report.model import (
+    AttemptReport,
+    ClusterRef,
+    Outcome,
+    PhaseReport,
+    RunReport,
+    StepReport,
+    StepState,
+)
 from drkit.report.stuck import AuditRecord, ClearView
 
 MODE = "finalizers-clear"
@@ -37,11 +45,6 @@ class Actor(TypedDict):
     by: str  # who acted, as the record names them
     kubeconfigUser: str | None  # the context's user entry
     localUser: str | None  # the account drkit ran as
-
-
-class ClusterView(TypedDict):
-    context: str
-    server: str
 
 
 def local_user(env: Mapping[str, str]) -> str | None:
@@ -86,7 +89,7 @@ class ClearRecord:
         self.runtime = runtime
         self.run_id = new_run_id(runtime.wall_clock)
         self.paths = RunPaths(run_dir(runtime.state_dir, self.run_id))
-        self.cluster: ClusterView = {"context": identity.context, "server": identity.server}
+        self.cluster = ClusterRef(identity.context, identity.server)
         self.actor = actor_of(identity, runtime.env)
         self.selection = selection
         self.kubeconfig = kubeconfig
@@ -114,7 +117,7 @@ class ClearRecord:
             after=self.selection.after,
             force=self.selection.force,
             kubeconfig=self.kubeconfig,
-            cluster=dict(self.cluster),
+            cluster=self.cluster.to_json(),
             actor=dict(self.actor),
             drkitVersion=drkit.__version__,
         )
@@ -127,7 +130,7 @@ class ClearRecord:
         """One object's finalizers are gone: journaled at once, with the cluster and who did it."""
         self.records.append(record)
         self.journal.append(
-            "finalizers-removed", record=record, cluster=dict(self.cluster), by=self.actor["by"]
+            "finalizers-removed", record=record, cluster=self.cluster.to_json(), by=self.actor["by"]
         )
 
     def finish(
@@ -136,7 +139,7 @@ class ClearRecord:
         """Journal the step and the outcome, then write the report files; `view` None: the clearing broke off
         before it had one (the journal's `finalizers-removed` events still say what it did)."""
         done: Mapping[str, object] = view if view is not None else {"dryRun": False, "removed": self.records}
-        details: dict[str, Any] = {**done, "cluster": dict(self.cluster), "actor": dict(self.actor)}
+        details: dict[str, Any] = {**done, "cluster": self.cluster.to_json(), "actor": dict(self.actor)}
         status = StepState.SUCCEEDED if outcome is Outcome.SUCCEEDED else StepState.FAILED
         finished_at = self.runtime.wall_clock()
         duration = self.runtime.monotonic() - self.started_mono
@@ -156,10 +159,7 @@ class ClearRecord:
             destructive=True,
         )
         self.journal.append("step-finished", step=step.to_json())
-        where = f"on context {self.cluster['context']}" + (
-            f" ({self.cluster['server']})" if self.cluster["server"] else ""
-        )
-        summary = f"{message}; {where}, by {self.actor['by']}"
+        summary = f"{message}; on {self.cluster.where}, by {self.actor['by']}"
         self.journal.append("run-finished", outcome=str(outcome), message=summary)
         report = RunReport(
             run_id=self.run_id,
@@ -174,6 +174,11 @@ class ClearRecord:
             total_duration=duration,
             started_at=self.started_at,
             finished_at=finished_at,
+            first_started_at=self.started_at,
+            elapsed=duration,
+            step_time=duration,
+            attempts=(AttemptReport(self.started_at, finished_at, outcome),),
+            cluster=self.cluster,
             message=summary,
             drkit_version=drkit.__version__,
         )

@@ -7,7 +7,6 @@ and how time is judged (phase budgets are warnings, the RTO decides the outcome)
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -37,6 +36,8 @@ from drkit.playbook.model import Phase, Playbook, StepSpec, VarOrigin
 from drkit.report.collected import CollectedReport
 from drkit.report.files import write_run_reports
 from drkit.report.model import (
+    AttemptReport,
+    ClusterRef,
     Outcome,
     PhaseReport,
     RtoBasis,
@@ -67,6 +68,8 @@ class PreviousRun:
     run_id: str
     finished: Mapping[tuple[str, str], StepReport]  # (phase, step) -> the last report of that step
     executed_seconds: float  # time spent in steps by the earlier attempts
+    attempts: tuple[AttemptReport, ...] = ()  # the earlier attempts, oldest first
+    cluster: ClusterRef | None = None  # the cluster its latest attempt acted on; None: it needed none
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class RunOptions:
     playbook_sha256: str = ""
     previous: PreviousRun | None = None
     plan_as: RunMode = RunMode.DRILL  # PLAN mode: plan the phases a drill (or a recovery) would run
+    other_cluster: bool = False  # resume on another cluster than the run started on (`--other-cluster`)
 
 
 def run_playbook(
@@ -161,6 +165,17 @@ def needs_cluster(
     return False
 
 
+@dataclass(frozen=True)
+class _Times:
+    """A report's clock readings: this attempt's, and across every attempt of the run."""
+
+    now: float | None  # wall clock; None before the run started (a plan)
+    this_attempt: float  # seconds since this attempt started
+    first_start: float | None  # the first attempt's start
+    elapsed: float  # seconds since the first start: the time to recovery
+    attempts: tuple[AttemptReport, ...]
+
+
 class _Run:
     """The mutable state of one run; everything it hands out is frozen."""
 
@@ -188,8 +203,7 @@ class _Run:
         self.selections = selections
         self.built = built
         self.final = final  # the `finally:` steps, run after the phases whatever happened
-        # Before plans open the cluster (which writes its CA file below the run directory).
-        self.dir_existed = paths.directory.exists()
+        self.finally_started: float | None = None  # monotonic; the recovery's time stops there
         register_environment_secrets(runtime.secrets, runtime.env)
         register_playbook_secrets(runtime.secrets, playbook, request.overrides)
         self.masker = Masker(runtime.secrets)  # the kube adapter adds credentials and Secret data as it reads
@@ -200,7 +214,6 @@ class _Run:
         self.cluster = ClusterAccess(
             runtime,
             playbook,
-            paths.directory,
             kubeconfig=request.kubeconfig,
             context=request.context,
             on_retry=self.retries,
@@ -209,11 +222,14 @@ class _Run:
         # Manifests are read before the context is checked and before any plan: a broken one is a playbook
         # problem (exit 2), and no request has been sent.
         check_inputs(self._pending(), self._context(deadline=None, with_cluster=False))
+        self.where: ClusterRef | None = None  # the cluster this run acts on; None: it needs none
         self.uses_cluster = needs_cluster(self._all_selections(), built, playbook, options.probe_kinds)
         if self.uses_cluster:
             # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
             # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
             check_context_allowed(playbook, self.cluster.context_name())
+            self.where = self.cluster.where()
+        self.moved_from = self._moved_from(self.where)
         try:
             self.plans: dict[tuple[str, int], StepPlan] = self._plans()
         except BaseException:
@@ -223,8 +239,25 @@ class _Run:
         self.phase_times: dict[str, tuple[float | None, float | None]] = {}
         self.started_at: float | None = None
         self.started_mono = 0.0
+        self.signal: str | None = None  # what interrupted this attempt
 
     # -- before running: plans, the report skeleton, confirmation --
+
+    def _moved_from(self, here: ClusterRef | None) -> ClusterRef | None:
+        """Safety: a resumed run goes on on the cluster it was acting on, though the kubeconfig (or
+        $KUBECONFIG, or its current context) of this shell may now name another: refused before any request,
+        unless told to go on there. Returns the cluster it was told to leave, if any."""
+        previous = self.options.previous
+        before = previous.cluster if previous is not None else None
+        if before is None or here is None or before == here:
+            return None
+        if self.options.other_cluster:
+            return before
+        raise RefusedError(
+            f"run {self.run_id} acted on {before.where}, but the kubeconfig now points at {here.where}",
+            hint=f"point KUBECONFIG/--context back at {before.context}, or rerun with --other-cluster "
+            "if the run really is to go on there",
+        )
 
     def _previous_done(self) -> set[tuple[str, int]]:
         """Steps an earlier attempt finished: everything before the first step that did not (resume point)."""
@@ -291,6 +324,7 @@ class _Run:
         if self.final is None:
             return [], None
         phase = self.final.phase
+        self.finally_started = self.runtime.monotonic()
         self.listener.phase_started(phase.name)
         interrupted: tuple[BuiltStep, KeyboardInterrupt] | None = None
         for b in self.built[phase.name]:
@@ -404,7 +438,7 @@ class _Run:
 
     def execute(self) -> RunReport:
         # The drill lease comes first: a run refused because another drill holds the cluster writes
-        # nothing, not even its own run directory.
+        # nothing, not even its own run directory (made only once the journal opens).
         self.lease = self._take_lease()
         try:
             return self._execute()
@@ -424,8 +458,6 @@ class _Run:
             lease.acquire()
         except RefusedError:
             self.cluster.close()
-            if not self.dir_existed:  # a refused run leaves nothing behind, not even an empty run directory
-                shutil.rmtree(self.paths.directory, ignore_errors=True)
             raise
         return lease
 
@@ -497,7 +529,9 @@ class _Run:
             "checklists": list(request.checklists),
             "kubeconfig": request.kubeconfig,
             "context": request.context,
+            "cluster": None if self.where is None else self.where.to_json(),
             "resumed": self.options.previous is not None,
+            **({"otherCluster": True, "movedFrom": self.moved_from.to_json()} if self.moved_from else {}),
             "drkitVersion": drkit.__version__,
         }
 
@@ -651,6 +685,7 @@ class _Run:
             if not s.previous_attempt and s.status in (StepState.SUCCEEDED, StepState.FAILED)
         )
         previous = self.options.previous
+        times = self._times(outcome)
         return RunReport(
             run_id=self.run_id if run_id == "" else run_id,
             playbook_name=self.playbook.name,
@@ -659,16 +694,45 @@ class _Run:
             outcome=outcome,
             phases=phases,
             rto=self.playbook.rto,
-            rto_measured=executed + (previous.executed_seconds if previous else 0.0),
-            rto_basis=RtoBasis.WITH_PREVIOUS_ATTEMPTS if previous else RtoBasis.THIS_RUN,
-            total_duration=(self.runtime.monotonic() - self.started_mono) if self.started_at else 0.0,
+            rto_measured=max(0.0, times.elapsed - self._finally_seconds()),
+            rto_basis=RtoBasis.WALL_CLOCK,
+            total_duration=times.this_attempt,
             started_at=self.started_at,
-            finished_at=self.runtime.wall_clock() if self.started_at else None,
+            finished_at=times.now,
             resumed=previous is not None,
+            first_started_at=times.first_start,
+            elapsed=times.elapsed,
+            step_time=executed + (previous.executed_seconds if previous else 0.0),
+            attempts=times.attempts,
+            cluster=self.where,
             message=message,
             drkit_version=drkit.__version__,
             variables=self._variables(),
             finally_steps=finally_steps,
+        )
+
+    def _finally_seconds(self) -> float:
+        """Time since the `finally:` steps started: not part of the time to recovery."""
+        return 0.0 if self.finally_started is None else self.runtime.monotonic() - self.finally_started
+
+    def _times(self, outcome: Outcome) -> _Times:
+        if self.started_at is None:  # a plan: nothing started
+            return _Times(now=None, this_attempt=0.0, first_start=None, elapsed=0.0, attempts=())
+        previous = self.options.previous
+        earlier = previous.attempts if previous is not None else ()
+        now, this_attempt = self.runtime.wall_clock(), self.runtime.monotonic() - self.started_mono
+        ended = outcome not in (Outcome.RUNNING, Outcome.PLANNED)
+        current = AttemptReport(
+            self.started_at, now if ended else None, outcome if ended else None, self.signal
+        )
+        first_start = earlier[0].started_at if earlier else self.started_at
+        return _Times(
+            now=now,
+            this_attempt=this_attempt,
+            first_start=first_start,
+            # Only the wall clock spans attempts (other processes); within one, monotonic time is steadier.
+            elapsed=now - first_start if earlier else this_attempt,
+            attempts=(*earlier, current),
         )
 
     def _environment_used(self) -> dict[str, str | None]:
@@ -709,7 +773,11 @@ class _Run:
         else:
             outcome, message = Outcome.SUCCEEDED, ""
         outcome, message = with_finally_failures(outcome, message, finally_failed)
-        report = replace(report, outcome=outcome, message=message)
+        # The outcome was judged on this report's times: only this attempt's end is filled in.
+        this_attempt = replace(report.attempts[-1], finished_at=report.finished_at, outcome=outcome)
+        report = replace(
+            report, outcome=outcome, message=message, attempts=(*report.attempts[:-1], this_attempt)
+        )
         self._event("run-finished", outcome=str(outcome), message=message, rtoMeasured=report.rto_measured)
         return self._close(report)
 
@@ -731,11 +799,12 @@ class _Run:
             where = f" during step {current.phase.name}/{current.spec.name}"
             self._set(current, StepState.FAILED, _interrupted_text(cause))
         message = f"interrupted{' by SIGTERM' if terminated else ''}{where}"
+        self.signal = Terminated.signal_name if terminated else "SIGINT"
         self._event(
             "interrupted",
             phase=current.phase.name if current else None,
             step=current.spec.name if current else None,
-            signal=Terminated.signal_name if terminated else "SIGINT",
+            signal=self.signal,
         )
         if not finally_ran:
             message = self._finally_after_abort(Outcome.INTERRUPTED, message, "the run was interrupted")

@@ -36,12 +36,12 @@ def run_dir(state_dir: Path, run_id: str) -> Path:
 def existing_run_dir(state_dir: Path, run_id: str) -> Path:
     """The directory of a recorded run; UsageError (with the latest ids) when there is none."""
     if not RUN_ID.match(run_id):
-        near = did_you_mean(run_id, list_run_ids(state_dir), cutoff=_RUN_ID_CUTOFF)
+        near = did_you_mean(run_id, recorded_run_ids(state_dir), cutoff=_RUN_ID_CUTOFF)
         shape = "run ids look like 20260101-120000-ab12; see `drkit runs list`"
         raise UsageError(f"{run_id!r} is not a run id", hint=f"{near} ({shape})" if near else shape)
     path = run_dir(state_dir, run_id)
     if not (path / JOURNAL).is_file():
-        recorded = list_run_ids(state_dir)
+        recorded = recorded_run_ids(state_dir)
         near = did_you_mean(run_id, recorded, cutoff=_RUN_ID_CUTOFF)
         recent = f"latest runs: {', '.join(recorded[:3]) or 'none'}"
         raise UsageError(
@@ -56,6 +56,12 @@ def list_run_ids(state_dir: Path) -> list[str]:
     if not base.is_dir():
         return []
     return sorted((p.name for p in base.iterdir() if RUN_ID.match(p.name) and p.is_dir()), reverse=True)
+
+
+def recorded_run_ids(state_dir: Path) -> list[str]:
+    """Ids of the runs that really started (they have a journal), newest first: a directory left without one
+    (an older drkit made them for plans and refused runs) holds nothing to show or resume."""
+    return [run_id for run_id in list_run_ids(state_dir) if (run_dir(state_dir, run_id) / JOURNAL).is_file()]
 
 
 @dataclass(frozen=True)

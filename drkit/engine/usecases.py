@@ -16,13 +16,23 @@ from drkit.engine.listener import NullListener, RunListener
 from drkit.engine.redaction import REDACTED
 from drkit.engine.request import RunMode, RunRequest
 from drkit.engine.runner import Confirm, PreviousRun, RunOptions, run_playbook
-from drkit.engine.runs import RunPaths, existing_run_dir, list_run_ids, run_dir
+from drkit.engine.runs import RunPaths, existing_run_dir, recorded_run_ids, run_dir
 from drkit.errors import PlaybookError, UsageError
 from drkit.playbook.json_schema import playbook_json_schema
 from drkit.playbook.loader import load_playbook
 from drkit.playbook.model import FINALLY_PHASE, Playbook
 from drkit.report.json_report import read_report
-from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
+from drkit.report.model import (
+    AttemptReport,
+    ClusterRef,
+    Outcome,
+    PhaseReport,
+    RtoBasis,
+    RunReport,
+    RunSummary,
+    StepReport,
+    StepState,
+)
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS, probe_schemas, step_schemas
 
 
@@ -119,8 +129,10 @@ def resume(
     *,
     assume_yes: bool = False,
     force: bool = False,
+    other_cluster: bool = False,
 ) -> RunReport:
-    """Continue a recorded run from the first step that did not finish; steps that succeeded are not rerun."""
+    """Continue a recorded run from the first step that did not finish; steps that succeeded are not rerun.
+    It goes on on the cluster it started on: another one is refused unless `other_cluster`."""
     paths = RunPaths(existing_run_dir(runtime.state_dir, run_id))
     events = read_journal(paths.journal)
     started = next((e for e in events if e.get("event") == "run-started"), None)
@@ -167,7 +179,7 @@ def resume(
         runtime,
         listener,
         confirm,
-        options=RunOptions(playbook_sha256=sha, previous=previous),
+        options=RunOptions(playbook_sha256=sha, previous=previous, other_cluster=other_cluster),
     )
 
 
@@ -201,6 +213,22 @@ def _recorded_environment(recorded: object, runtime: Runtime) -> dict[str, str]:
     return env
 
 
+def attempts_in(events: list[dict[str, Any]]) -> tuple[AttemptReport, ...]:
+    """Each attempt the journal saw: a `run-started`, ended by `run-finished` or `interrupted` (or by
+    nothing, when drkit died)."""
+    attempts: list[AttemptReport] = []
+    for event in events:
+        kind, at = event.get("event"), event.get("at")
+        if kind == "run-started" and isinstance(at, int | float):
+            attempts.append(AttemptReport(started_at=float(at), finished_at=None, outcome=None))
+        elif kind in ("run-finished", "interrupted") and attempts and attempts[-1].outcome is None:
+            outcome = Outcome.INTERRUPTED if kind == "interrupted" else Outcome(str(event.get("outcome")))
+            signal = event.get("signal") if kind == "interrupted" else None
+            at_end = float(at) if isinstance(at, int | float) else None
+            attempts[-1] = replace(attempts[-1], finished_at=at_end, outcome=outcome, signal=signal)
+    return tuple(attempts)
+
+
 def _previous_run(run_id: str, events: list[dict[str, Any]]) -> PreviousRun:
     finished: dict[tuple[str, str], StepReport] = {}
     executed = 0.0
@@ -212,13 +240,21 @@ def _previous_run(run_id: str, events: list[dict[str, Any]]) -> PreviousRun:
         counted = step.phase != FINALLY_PHASE  # finally steps are never part of the RTO
         if counted and not step.previous_attempt and step.status in (StepState.SUCCEEDED, StepState.FAILED):
             executed += step.duration
-    return PreviousRun(run_id=run_id, finished=finished, executed_seconds=executed)
+    # Where the run goes on: where its latest attempt was (a resume told `--other-cluster` moved it there).
+    clusters = [e.get("cluster") for e in events if e.get("event") == "run-started"]
+    return PreviousRun(
+        run_id=run_id,
+        finished=finished,
+        executed_seconds=executed,
+        attempts=attempts_in(events),
+        cluster=ClusterRef.from_json(clusters[-1]) if clusters else None,
+    )
 
 
 def list_runs(runtime: Runtime, limit: int = 20) -> list[RunSummary]:
     """The most recent runs, newest first."""
     summaries: list[RunSummary] = []
-    for run_id in list_run_ids(runtime.state_dir)[:limit]:
+    for run_id in recorded_run_ids(runtime.state_dir)[:limit]:
         paths = RunPaths(run_dir(runtime.state_dir, run_id))
         if paths.report.is_file():
             try:
@@ -232,12 +268,12 @@ def list_runs(runtime: Runtime, limit: int = 20) -> list[RunSummary]:
                         playbook=report.playbook_name,
                         mode=report.mode,
                         outcome=str(report.outcome),
-                        started_at=report.started_at,
-                        duration=report.total_duration,
+                        started_at=report.first_started_at,
+                        duration=report.elapsed,
                     )
                 )
                 continue
-        events = read_journal(paths.journal) if paths.journal.is_file() else []
+        events = read_journal(paths.journal)
         started = next((e for e in events if e.get("event") == "run-started"), {})
         summaries.append(
             RunSummary(
@@ -272,7 +308,12 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
         outcome=Outcome.RUNNING,
         phases=tuple(PhaseReport(name=name, steps=tuple(steps)) for name, steps in phases.items()),
         rto_measured=previous.executed_seconds,
-        started_at=started.get("at"),
+        rto_basis=RtoBasis.THIS_RUN if len(previous.attempts) < 2 else RtoBasis.WITH_PREVIOUS_ATTEMPTS,
+        step_time=previous.executed_seconds,
+        started_at=previous.attempts[-1].started_at if previous.attempts else None,
+        first_started_at=started.get("at"),
+        attempts=previous.attempts,
+        cluster=previous.cluster,
         message="the run did not finish (drkit was stopped); `drkit resume` continues it",
         finally_steps=final,
     )

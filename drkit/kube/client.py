@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import copy
 import json
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from drkit.kube.config import (
     credential_values,
     current_context,
     load_client_configuration,
+    private_cert_dir,
 )
 from drkit.kube.discovery import Discovery, ServedResources, group_version_path
 from drkit.kube.errors import (
@@ -142,7 +144,6 @@ class Cluster:
         self,
         config: ClusterConfig,
         *,
-        state_dir: Path,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         retry: RetryPolicy | None = None,
@@ -162,7 +163,14 @@ class Cluster:
         # that never open a cluster (--help, validate, schema, runs without cluster steps) must not pay it.
         from kubernetes.client import ApiClient  # noqa: PLC0415 - lazy: start-up
 
-        client_configuration = load_client_configuration(config, state_dir / "kube")
+        # Inline certificates go to a private directory of this Cluster's own (mode 0700), removed at
+        # close: a run directory is made only when a run starts, and nothing is left in a shared one.
+        self._cert_dir = private_cert_dir()
+        try:
+            client_configuration = load_client_configuration(config, self._cert_dir)
+        except BaseException:
+            shutil.rmtree(self._cert_dir, ignore_errors=True)
+            raise
         self.secrets.add_all(credential_values(client_configuration))
         self.host: str = str(client_configuration.host)
         self._api: ApiClient = ApiClient(client_configuration)
@@ -172,6 +180,7 @@ class Cluster:
 
     def close(self) -> None:
         self._api.close()  # type: ignore[no-untyped-call]
+        shutil.rmtree(self._cert_dir, ignore_errors=True)
 
     def __enter__(self) -> Cluster:
         return self
@@ -832,17 +841,15 @@ def _parse_event(line: bytes, op: Operation, info: ResourceInfo) -> WatchEvent:
 def open_cluster(
     runtime: Runtime,
     *,
-    state_dir: Path,
     kubeconfig: str | Path | None = None,
     context: str | None = None,
     retry: RetryPolicy | None = None,
     on_retry: RetryListener | None = None,
 ) -> Cluster:
-    """The run's Cluster, wired to the Runtime's env, clock and sleep. `state_dir`: the run's directory
-    (inline kubeconfig certificates are written below it). Connects to nothing until the first request."""
+    """The run's Cluster, wired to the Runtime's env, clock and sleep. Connects to nothing until the first
+    request."""
     return Cluster(
         ClusterConfig.from_env(runtime.env, kubeconfig=kubeconfig, context=context),
-        state_dir=state_dir,
         sleep=runtime.sleep,
         monotonic=runtime.monotonic,
         retry=retry,

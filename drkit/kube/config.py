@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from drkit.kube.errors import ConfigError
 from drkit.playbook.suggest import did_you_mean
 
 IN_CLUSTER_CONTEXT = "in-cluster"
+CERT_DIR_PREFIX = "drkit-kube-"  # the private directories of inline certificates, one per connection
 # A client key file larger than this is not a key (RSA 8192 PEM is about 6 KiB): it is not read for masking.
 _MAX_KEY_FILE_BYTES = 64 * 1024
 _KUBECONFIG_HINT = "set KUBECONFIG or pass --kubeconfig (for the lab: `drkit lab up` prints the export line)"
@@ -150,7 +152,7 @@ def context_namespace(config: ClusterConfig) -> str:
 
 def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     """A kubernetes `Configuration` for the chosen context. Inline certificate data is written under
-    `temp_dir` (the run's state directory), not the shared system temp directory."""
+    `temp_dir`, a private directory its caller removes when it is done with the connection."""
     from kubernetes.client import Configuration  # noqa: PLC0415 - lazy: start-up
     from kubernetes.config import load_incluster_config, load_kube_config  # noqa: PLC0415 - lazy: start-up
     from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415 - lazy: start-up
@@ -168,6 +170,7 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
                 persist_config=False,
                 temp_file_path=str(temp_dir),
             )
+            _own_certificate_files(client_config, temp_dir)
     except ConfigError:
         raise
     except (ConfigException, OSError, ValueError) as exc:
@@ -178,6 +181,28 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     # One retry layer only (drkit.kube.retry): urllib3 must not retry on its own.
     client_config.retries = False
     return client_config
+
+
+def private_cert_dir() -> Path:
+    """A new directory (mode 0700) for one connection's inline certificates; its owner removes it."""
+    return Path(tempfile.mkdtemp(prefix=CERT_DIR_PREFIX))
+
+
+def _own_certificate_files(client_config: Any, temp_dir: Path) -> None:
+    """Point the configuration at copies in `temp_dir` of the certificate files another connection's directory
+    holds. The library reuses the file it wrote for the same inline data earlier in the process, and that
+    file goes when its connection closes. Files the kubeconfig names are left where they are."""
+    for attribute in ("ssl_ca_cert", "cert_file", "key_file"):
+        path = getattr(client_config, attribute, None)
+        if not isinstance(path, str) or not path:
+            continue
+        parent = Path(path).parent
+        if parent == temp_dir or not parent.name.startswith(CERT_DIR_PREFIX):
+            continue
+        fd, copy = tempfile.mkstemp(dir=temp_dir)  # mode 0600
+        with os.fdopen(fd, "wb") as out:
+            out.write(Path(path).read_bytes())
+        setattr(client_config, attribute, copy)
 
 
 def _authorization_secrets(header: str) -> list[str]:

@@ -28,6 +28,7 @@ from drkit.report.highlights import (
     step_highlights,
 )
 from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
+from drkit.report.times import across_attempts, attempts_text, measured_text
 from drkit.report.waiting import Heartbeat, WaitingLines
 
 MAX_PROGRESS_LINES = 8  # lines of a step's progress shown below its summary line
@@ -420,10 +421,12 @@ def _print_text(console: Console, text: Text, hanging: int) -> None:
 
 def outcome_line(report: RunReport) -> Text:
     """The outcome against the RTO, then what to do next; a failed step's message is in its block above."""
-    measured = format_duration(report.rto_measured)
-    basis = " (this run plus earlier attempts)" if report.resumed else ""
+    # A run of one attempt reads as before; a resumed one labels the wall clock and adds its attempts.
+    measured = measured_text(report) if across_attempts(report) else format_duration(report.rto_measured)
     rto = f" against an RTO of {format_duration(report.rto)}" if report.rto is not None else ""
-    text = f"{report.mode} {report.outcome}: {measured}{basis}{rto}"
+    text = f"{report.mode} {report.outcome}: {measured}{rto}"
+    if across_attempts(report):
+        text += f"\n  {attempts_text(report)}"
     steps = (*report.steps, *report.finally_steps)
     failed = [s.path for s in steps if s.status is StepState.FAILED and not s.tolerated]
     if report.outcome is Outcome.FAILED and failed:

@@ -8,7 +8,6 @@ report.json does not hold (secret values, which the engine masked) cannot appear
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
 from drkit.playbook.durations import format_duration
 from drkit.report.collected import collected_lines
@@ -24,6 +23,7 @@ from drkit.report.highlights import (
 )
 from drkit.report.model import Outcome, RunReport, StepReport, StepState
 from drkit.report.reproduction import Verdict
+from drkit.report.times import across_attempts, attempt_outcome, basis_text, utc_timestamp
 
 OUTCOME_MARK = {
     Outcome.SUCCEEDED: "✅",
@@ -49,6 +49,7 @@ def render_markdown(report: RunReport) -> str:
         _title(report),
         _overview(report),
         _phases(report),
+        _attempts(report),
         _variables(report),
         _failures(report),
         _steps(report),
@@ -68,23 +69,31 @@ def _title(report: RunReport) -> str:
 
 def _overview(report: RunReport) -> str:
     rows = [("Outcome", f"**{report.outcome}**")]
-    measured = format_duration(report.rto_measured)
+    measured, basis = format_duration(report.rto_measured), basis_text(report)
     if report.rto is not None and report.outcome in (Outcome.SUCCEEDED, Outcome.OVER_RTO):
         verdict = "over the RTO" if report.outcome is Outcome.OVER_RTO else "within the RTO"
-        rows.append(("RTO", f"{measured} of {format_duration(report.rto)} ({verdict})"))
+        rows.append(("RTO", f"{measured} of {format_duration(report.rto)} ({verdict}): {basis}"))
     elif report.rto is not None:
-        rows.append(("RTO", f"{measured} spent, recovery not complete (RTO {format_duration(report.rto)})"))
+        rows.append(("RTO", f"{measured} {basis}, recovery not complete (RTO {format_duration(report.rto)})"))
     else:
-        rows.append(("Time", measured))
-    if report.resumed:
-        rows.append(("Resumed", "yes: the time includes earlier attempts"))
+        rows.append(("Time", f"{measured} {basis}"))
+    if report.step_time or across_attempts(report):
+        rows.append(("Step time", f"{format_duration(report.step_time)} spent in steps"))
+    if across_attempts(report):
+        rows.append(("Attempts", f"{len(report.attempts)} (see Attempts below)"))
     if report.message and not _failed_steps(report):
         rows.append(("Why", _cell(report.message)))
     if report.run_id:
         rows.append(("Run", f"`{report.run_id}`"))
     rows.append(("Playbook", f"{_cell(report.playbook_name)} (`{_code(report.playbook_path)}`)"))
-    if report.started_at is not None:
-        rows.append(("Started", _timestamp(report.started_at)))
+    if report.cluster is not None:
+        server = f" (`{_code(report.cluster.server)}`)" if report.cluster.server else ""
+        rows.append(("Cluster", f"context `{_code(report.cluster.context)}`{server}"))
+    first = report.first_started_at if report.first_started_at is not None else report.started_at
+    if first is not None:
+        rows.append(("Started", utc_timestamp(first)))
+    if across_attempts(report) and report.started_at is not None:
+        rows.append(("Last resumed", utc_timestamp(report.started_at)))
     if report.drkit_version:
         rows.append(("drkit", report.drkit_version))
     return _table(("", ""), rows)
@@ -100,6 +109,23 @@ def _phases(report: RunReport) -> str:
         name = phase.name + (" (drill only)" if phase.drill_only else "")
         rows.append((_cell(name), format_duration(phase.duration), budget, status))
     return "## Phases\n\n" + _table(("Phase", "Duration", "Budget", "Status"), rows, right=(1, 2))
+
+
+def _attempts(report: RunReport) -> str:
+    """A resumed run's attempts, oldest first: when each ran and how it ended."""
+    if not across_attempts(report):
+        return ""
+    rows = [
+        (
+            str(number),
+            utc_timestamp(a.started_at),
+            "-" if a.finished_at is None else utc_timestamp(a.finished_at),
+            "-" if a.finished_at is None else format_duration(a.finished_at - a.started_at),
+            _cell(attempt_outcome(a)),
+        )
+        for number, a in enumerate(report.attempts, start=1)
+    ]
+    return "## Attempts\n\n" + _table(("#", "Started", "Finished", "Took", "Outcome"), rows, right=(3,))
 
 
 def _variables(report: RunReport) -> str:
@@ -376,7 +402,3 @@ def _cell(text: str) -> str:
 def _code(text: str) -> str:
     """Inside `backticks`: a backtick would end the span."""
     return text.replace("`", "'").replace("|", "\\|")
-
-
-def _timestamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

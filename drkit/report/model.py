@@ -1,4 +1,4 @@
-"""The run report: frozen, JSON-serialisable data with a stable schema (`schemaVersion` 1).
+"""The run report: frozen, JSON-serialisable data with a stable schema (`schemaVersion` 2; 1 is still read).
 
 The same objects travel to the live console while a run is under way (steps still `pending`), into the journal
 (one step at a time) and into `report.json`, so `drkit resume` and `drkit runs show` can rebuild them from
@@ -15,7 +15,7 @@ from typing import Any
 from drkit.report.collected import CollectedReport
 from drkit.report.reproduction import DiffReport, ParityReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: firstStartedAt, elapsed, stepTime, attempts, cluster; rtoBasis wall-clock
 
 
 class Outcome(StrEnum):
@@ -38,8 +38,61 @@ class StepState(StrEnum):
 
 
 class RtoBasis(StrEnum):
+    # What an RTO is about: the wall-clock time from the first start of the run (its first attempt, when
+    # resumed) to this finish, waits between attempts included.
+    WALL_CLOCK = "wall-clock-since-first-start"
+    # Schema 1 reports: the time spent in steps, by this run alone or with its earlier attempts.
     THIS_RUN = "this-run"
-    WITH_PREVIOUS_ATTEMPTS = "this-run+previous-attempts"  # a resumed run adds the time already spent
+    WITH_PREVIOUS_ATTEMPTS = "this-run+previous-attempts"
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """The cluster a run acted on, as the kubeconfig names it (the on-call finalizer record's shape)."""
+
+    context: str
+    server: str  # the API server URL; "" when the kubeconfig does not say
+
+    @property
+    def where(self) -> str:
+        return f"context {self.context}" + (f" ({self.server})" if self.server else "")
+
+    def to_json(self) -> dict[str, str]:
+        return {"context": self.context, "server": self.server}
+
+    @classmethod
+    def from_json(cls, data: object) -> ClusterRef | None:
+        if not isinstance(data, Mapping) or not data.get("context"):
+            return None
+        return cls(str(data["context"]), str(data.get("server") or ""))
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    """One attempt of a run: the first start, or a `drkit resume` of it."""
+
+    started_at: float
+    finished_at: float | None  # None: drkit died without recording an end (kill -9, a crash)
+    outcome: Outcome | None  # None: never recorded; `interrupted` for Ctrl-C or SIGTERM
+    signal: str | None = None  # SIGINT or SIGTERM, for an interrupted attempt
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "outcome": None if self.outcome is None else str(self.outcome),
+            **({"signal": self.signal} if self.signal else {}),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AttemptReport:
+        outcome = data.get("outcome")
+        return cls(
+            started_at=float(data["startedAt"]),
+            finished_at=_opt_float(data.get("finishedAt")),
+            outcome=None if outcome is None else Outcome(outcome),
+            signal=data.get("signal"),
+        )
 
 
 @dataclass(frozen=True)
@@ -280,11 +333,16 @@ class RunReport:
     phases: tuple[PhaseReport, ...]
     rto: float | None = None
     rto_measured: float = 0.0  # the time compared with the RTO, see rto_basis
-    rto_basis: RtoBasis = RtoBasis.THIS_RUN
-    total_duration: float = 0.0  # this run's wall time, from the first step to the end
-    started_at: float | None = None
+    rto_basis: RtoBasis = RtoBasis.WALL_CLOCK
+    total_duration: float = 0.0  # this attempt's wall time, from its start to its end
+    started_at: float | None = None  # this attempt's start
     finished_at: float | None = None
     resumed: bool = False
+    first_started_at: float | None = None  # the first attempt's start
+    elapsed: float = 0.0  # wall clock from the first start to this finish: the time to recovery
+    step_time: float = 0.0  # time spent executing steps, in every attempt
+    attempts: tuple[AttemptReport, ...] = ()  # oldest first; the last is this one
+    cluster: ClusterRef | None = None  # None: the run needed no cluster
     message: str = ""  # one line: why the run failed, or what was refused
     drkit_version: str = ""
     variables: tuple[VariableReport, ...] = ()  # the playbook's variables and where each value came from
@@ -313,6 +371,11 @@ class RunReport:
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
             "resumed": self.resumed,
+            "firstStartedAt": self.first_started_at,
+            "elapsed": self.elapsed,
+            "stepTime": self.step_time,
+            "attempts": [attempt.to_json() for attempt in self.attempts],
+            "cluster": None if self.cluster is None else self.cluster.to_json(),
             "overBudgetPhases": list(self.over_budget_phases),
             "drkitVersion": self.drkit_version,
             "variables": [variable.to_json() for variable in self.variables],
@@ -323,6 +386,9 @@ class RunReport:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunReport:
         playbook = data.get("playbook") or {}
+        started_at = _opt_float(data.get("startedAt"))
+        total = float(data.get("totalDuration", 0.0))
+        measured = float(data.get("rtoMeasured", 0.0))
         return cls(
             run_id=data.get("runId"),
             playbook_name=str(playbook.get("name", "")),
@@ -331,12 +397,18 @@ class RunReport:
             outcome=Outcome(data.get("outcome", Outcome.RUNNING)),
             phases=tuple(PhaseReport.from_json(p) for p in data.get("phases") or ()),
             rto=_opt_float(data.get("rto")),
-            rto_measured=float(data.get("rtoMeasured", 0.0)),
+            rto_measured=measured,
             rto_basis=RtoBasis(data.get("rtoBasis", RtoBasis.THIS_RUN)),
-            total_duration=float(data.get("totalDuration", 0.0)),
-            started_at=_opt_float(data.get("startedAt")),
+            total_duration=total,
+            started_at=started_at,
             finished_at=_opt_float(data.get("finishedAt")),
             resumed=bool(data.get("resumed", False)),
+            # Schema 1 knew only the last attempt: its start and length, and the step time it was judged by.
+            first_started_at=_opt_float(data.get("firstStartedAt", started_at)),
+            elapsed=float(data.get("elapsed", total)),
+            step_time=float(data.get("stepTime", measured)),
+            attempts=tuple(AttemptReport.from_json(a) for a in data.get("attempts") or ()),
+            cluster=ClusterRef.from_json(data.get("cluster")),
             message=str(data.get("message", "")),
             drkit_version=str(data.get("drkitVersion", "")),
             variables=tuple(VariableReport.from_json(v) for v in data.get("variables") or ()),

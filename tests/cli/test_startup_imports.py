@@ -109,13 +109,13 @@ def test_opening_a_cluster_still_loads_the_library_lazily(tmp_path: Path) -> Non
         from drkit.kube import Cluster, ClusterConfig, current_context
         config = ClusterConfig(kubeconfig=(Path(sys.argv[1]),))
         assert current_context(config) == "nowhere"
-        cluster = Cluster(config, state_dir=Path(sys.argv[2]))
+        cluster = Cluster(config)
         print(cluster.context, cluster.default_namespace, cluster.host)
         cluster.close()
         """
     )
     proc = subprocess.run(
-        [sys.executable, "-c", child, str(kubeconfig), str(tmp_path / "state")],
+        [sys.executable, "-c", child, str(kubeconfig)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -12,11 +12,11 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from e2e_cluster import lab_control_plane
+from e2e_cluster import Plane
 from helpers import REPO_ROOT, DrkitResult, run_drkit
 from lab_helpers import LabHandle
 
@@ -81,8 +81,8 @@ class Platform:
         return self.cluster.list(ARGO, "Workflow", PIPELINES_NS, label_selector=selector)
 
 
-def open_cluster(kubeconfig: Path, state: Path) -> Cluster:
-    return Cluster(ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}), state_dir=state)
+def open_cluster(kubeconfig: Path) -> Cluster:
+    return Cluster(ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}))
 
 
 def steps(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -110,9 +110,10 @@ def explain(result: DrkitResult) -> str:
 # --- lab only -------------------------------------------------------------------------------------------
 
 
-def lab_start_platform(state_dir: Path, *, mlflow_basic_auth: bool = False) -> LabHandle:
-    """Lab only: a private lab with MLflow and the financial-mlops platform installed (models trained);
-    with `mlflow_basic_auth`, MLflow is its basic-auth app (credentials: `handle.lab.mlflow_client_env`)."""
+def lab_start_platform(state_dir: Path, plane: Plane, *, mlflow_basic_auth: bool = False) -> LabHandle:
+    """Lab only: a private lab on `plane` with MLflow and the financial-mlops platform installed (models
+    trained); with `mlflow_basic_auth`, MLflow is its basic-auth app (credentials:
+    `handle.lab.mlflow_client_env`)."""
     from drkit_lab.runner import Lab  # noqa: PLC0415 (lab-only)
     from drkit_lab.settings import LabSettings  # noqa: PLC0415
 
@@ -124,7 +125,7 @@ def lab_start_platform(state_dir: Path, *, mlflow_basic_auth: bool = False) -> L
         mlflow=True,
         mlflow_basic_auth=mlflow_basic_auth,
         platform="financial-mlops",
-        control_plane=lab_control_plane(),
+        control_plane=plane,
     ).start()
     assert lab.mlflow_uri is not None
     return LabHandle(lab, lab.kubeconfig_path, lab.api_url, lab.mlflow_uri, lab.ca_path, lab.token)
@@ -173,3 +174,23 @@ def wait_for_step_start(
     out, err = process.communicate() if process.poll() is not None else ("", "")
     ended = f"exit {process.returncode}: {out[-3000:]}{err[-3000:]}"
     raise AssertionError(f"the drill never started {step} ({ended})")
+
+
+T = TypeVar("T")
+
+
+def model_ready(obj: dict[str, Any] | None) -> bool:
+    """Whether a Model (or any object with conditions) says Ready=True."""
+    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def wait_until(condition: Callable[[], T], seconds: float = 30) -> T:
+    """The first truthy value of `condition`, asked every 0.1 s; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met within {seconds}s")

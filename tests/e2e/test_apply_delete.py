@@ -25,7 +25,7 @@ from helpers import DrkitResult, run_drkit
 
 from drkit.errors import ExitCode
 
-pytestmark = pytest.mark.lab_only
+pytestmark = [pytest.mark.real_plane, pytest.mark.lab_only]
 
 
 def _drill(tmp_path: Path, e2e: E2ECluster, text: str, name: str = "playbook.yaml") -> DrkitResult:

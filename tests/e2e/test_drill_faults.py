@@ -39,7 +39,11 @@ from playbooks_support import (
 
 from drkit.engine.journal import read_journal
 
-pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]  # the lab's fault injection drives these
+pytestmark = [
+    pytest.mark.real_plane,
+    pytest.mark.lab_only,
+    pytest.mark.mlflow,
+]  # the lab's fault injection drives these
 PIPELINE_STEPS = ("pipelines.data-pipeline", "pipelines.train-baseline", "pipelines.train-enhanced")
 CAUSES = {
     "HTTP 500 InternalError",
@@ -84,23 +88,18 @@ SCENARIOS = [
 MLFLOW_OUTAGE = 30.0
 # The four single-fault scenarios only isolate what all-at-once already combines: they cost about five minutes
 # of CI, so they run on demand (`make test-faults`, DRKIT_FAULT_SCENARIOS=each), to tell which fault a failing
-# all-at-once drill meets. On the real control plane (`make test-real`) the faults come from the lab's fault
-# proxy in front of kube-apiserver, with the same dice: all of them at once is the scenario in which
-# kube-apiserver's own behaviour (watch resumption, conflicts, deletion) meets them; the outages are of the
-# lab's own controllers and MLflow, which are the same on both planes.
+# all-at-once drill meets. On the real control plane the faults come from the lab's fault proxy in front of
+# kube-apiserver, with the same dice, so all of them at once is where kube-apiserver's own behaviour (watch
+# resumption, conflicts, deletion) meets them; the outages are of the lab's own controllers and MLflow.
 SINGLE_FAULTS = {"latency-50ms", "errors-10pct", "dropped-connections-5pct", "watch-cut-every-3s"}
 EACH_FAULT = os.environ.get("DRKIT_FAULT_SCENARIOS", "") == "each"
-ON_THIS_PLANE = [
-    s
-    for s in SCENARIOS
-    if (EACH_FAULT or s.name not in SINGLE_FAULTS)
-    and (lab_control_plane() == "emulated" or s.name == "all-at-once")
-]
+CHOSEN = [s for s in SCENARIOS if EACH_FAULT or s.name not in SINGLE_FAULTS]
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = lab_start_platform(tmp_path_factory.mktemp("faults-lab"))
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    plane = lab_control_plane(request.node)
+    handle = lab_start_platform(tmp_path_factory.mktemp("faults-lab"), plane)
     try:
         yield handle
     finally:
@@ -110,7 +109,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
 @pytest.fixture(scope="module")
 def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig, tmp_path_factory.mktemp("faults-kube")) as cluster:
+    with open_cluster(lab.kubeconfig) as cluster:
         yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("faults-work"))
 
 
@@ -170,7 +169,7 @@ def _mlflow_outage_when_started(
     return restart
 
 
-@pytest.mark.parametrize("scenario", ON_THIS_PLANE, ids=str)
+@pytest.mark.parametrize("scenario", CHOSEN, ids=str)
 def test_the_drill_survives_faults_and_ends_where_a_fault_free_drill_does(
     scenario: Scenario, platform: Platform, lab: LabHandle, reference: State
 ) -> None:

@@ -22,6 +22,8 @@ from helpers import run_drkit, start_drkit
 from drkit.errors import ExitCode
 from drkit.kube import Cluster, ObjectRef
 
+pytestmark = pytest.mark.real_plane
+
 LEASE = ("coordination.k8s.io/v1", "Lease", "drkit-drill", "kube-system")
 
 

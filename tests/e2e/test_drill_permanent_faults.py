@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_cluster import lab_control_plane
 from e2e_support import lab_install_sealing_key
 from helpers import start_drkit
 from lab_helpers import LabHandle
@@ -32,12 +33,13 @@ from playbooks_support import (
 
 from drkit.kube import ObjectRef
 
-pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]
+pytestmark = [pytest.mark.real_plane, pytest.mark.lab_only, pytest.mark.mlflow]
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = lab_start_platform(tmp_path_factory.mktemp("permanent-lab"))
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    plane = lab_control_plane(request.node)
+    handle = lab_start_platform(tmp_path_factory.mktemp("permanent-lab"), plane)
     try:
         yield handle
     finally:
@@ -47,7 +49,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
 @pytest.fixture(scope="module")
 def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig, tmp_path_factory.mktemp("permanent-kube")) as cluster:
+    with open_cluster(lab.kubeconfig) as cluster:
         yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("permanent-work"))
 
 

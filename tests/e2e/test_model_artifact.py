@@ -25,6 +25,8 @@ from ruamel.yaml import YAML
 
 from drkit.kube import Cluster
 
+pytestmark = pytest.mark.real_plane
+
 SELDON = "mlops.seldon.io/v1alpha1"
 CRD_DIR = Path(__file__).resolve().parents[2] / "lab" / "drkit_lab" / "platforms" / "crds"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -31,6 +31,8 @@ from drkit.steps.base import StepContext, StepStatus
 from drkit.steps.pipeline import RUN_ID_LABEL, STEP_KIND, STEP_LABEL
 from drkit.steps.registry import probe_schemas, step_schemas
 
+pytestmark = pytest.mark.real_plane
+
 ARGO = "argoproj.io/v1alpha1"
 CRD_DIR = Path(__file__).resolve().parents[2] / "lab" / "drkit_lab" / "platforms" / "crds"
 JOB_IMAGE = "drkit-lab/job:latest"
@@ -177,7 +179,7 @@ class ArgoEnv:
 
 @pytest.fixture
 def argo(e2e_cluster: E2ECluster, tmp_path: Path) -> Iterator[ArgoEnv]:
-    with e2e_cluster.open(tmp_path / "test-kube") as cluster:
+    with e2e_cluster.open() as cluster:
         if e2e_cluster.is_lab:
             install_lab_argo_crds(cluster)
         namespace = e2e_cluster.namespace("pipelines")

@@ -1,23 +1,21 @@
 """End to end: the shipped financial-mlops playbooks, through the real `drkit` CLI and a kubeconfig.
 
-One private lab (MLflow plus the platform, models trained) serves the whole module, and the tests run in file
-order from the gentlest to the most destructive: the read-only validation; the failure scenarios (they leave
-the Server with a 768Mi limit and a bad model newest in MLflow, but never touch the Models); validation
-failing once a Model is deleted; the recovery runbook repairing that, crashed and resumed mid-pipelines; the
-full drill, teardown included; the full drill again, killed at every crash point and resumed, which must end
-in the state the fault-free drill left. Each test still sets up the damage (or the reference) it needs
-itself, so any one runs alone. Only `lab_*` helpers (tests/e2e/playbooks_support.py) are lab-specific.
+One private lab (MLflow plus the platform, models trained) on the real control plane serves the whole module,
+and the tests run in file order from the gentlest to the most destructive: the read-only validation;
+validation failing once a Model is deleted; the recovery runbook repairing that, crashed and resumed
+mid-pipelines; the full drill, teardown included; the full drill again, killed at every crash point and
+resumed, which must end in the state the fault-free drill left. Each test still sets up the damage (or the
+reference) it needs itself, so any one runs alone. Only `lab_*` helpers (tests/e2e/playbooks_support.py) are
+lab-specific. The scenarios playbook's bad models are tests/e2e/test_model_failure_scenarios.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -34,7 +32,6 @@ from playbooks_support import (
     MODELS,
     PIPELINES_NS,
     RECOVER,
-    SCENARIOS,
     SELDON,
     VALIDATE,
     Platform,
@@ -46,20 +43,25 @@ from playbooks_support import (
     manifest_uris,
     open_cluster,
     steps,
+    wait_until,
 )
 
 from drkit.kube import ObjectRef
 from drkit.steps.pipeline import RUN_ID_LABEL, STEP_LABEL
 
-pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]  # the shipped playbooks target the lab
+pytestmark = [
+    pytest.mark.real_plane,
+    pytest.mark.lab_only,
+    pytest.mark.mlflow,
+]  # the shipped playbooks target the lab
 
-T = TypeVar("T")
 PIPELINE_STEPS = ("pipelines.data-pipeline", "pipelines.train-baseline", "pipelines.train-enhanced")
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = lab_start_platform(tmp_path_factory.mktemp("playbooks-lab"))
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    plane = lab_control_plane(request.node)
+    handle = lab_start_platform(tmp_path_factory.mktemp("playbooks-lab"), plane)
     try:
         yield handle
     finally:
@@ -76,7 +78,7 @@ def fault_free_drill() -> dict[str, State]:
 @pytest.fixture(scope="module")
 def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig, tmp_path_factory.mktemp("playbooks-kube")) as cluster:
+    with open_cluster(lab.kubeconfig) as cluster:
         yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("work"))
 
 
@@ -101,93 +103,9 @@ def test_validation_passes_on_a_healthy_platform_without_writing(platform: Platf
     assert lab_write_requests(lab) == writes  # a check changes nothing
 
 
-# The failure scenarios are about the models (their checks against the Server and MLServer's answers), which
-# both control planes serve alike; on the real one they would add six minutes to `make test-real`.
-@pytest.mark.skipif(
-    lab_control_plane() == "real", reason="model failure scenarios: the same on both planes, run on emulated"
-)
-@pytest.mark.parametrize(
-    ("scenario", "reason", "served"),
-    [
-        (
-            "oversized",
-            r"model \d+ MiB \+ server reserve 512 MiB > mlserver's memory limit 768Mi \(from Server "
-            r"financial-inference/mlserver\): it would be OOMKilled",
-            # Deployed anyway, it is OOMKilled for real while MLServer loads it under the 768Mi limit.
-            ("deploy-anyway/deploy-models", r"OOMKilled while loading it \(memory limit 768Mi"),
-        ),
-        (
-            # The enhanced variant's bad model is a 4-feature one; the enhanced app sends 8 features.
-            "bad-architecture",
-            r"input 0: the model expects float64 \(-1, 4\), the playbook's app sends float64 \(-1, 8\)",
-            # Deployed anyway, it loads, reports Ready and fails on the app's request (MLServer's words).
-            ("deploy-anyway/serving", r"Shape of input \(3, 8\) does not match expected shape \(-1, 4\)"),
-        ),
-    ],
-    ids=["oversized", "bad-architecture"],
-)
-def test_a_bad_model_from_the_pipeline_is_stopped_before_deploy(
-    platform: Platform, scenario: str, reason: str, served: tuple[str, str]
-) -> None:
-    manifests = platform.copy_manifests(f"scenario-{scenario}")
-    serving_before = platform.model_uri("enhanced-predictor")
-    result = platform.drkit(
-        "drill",
-        str(SCENARIOS),
-        "--yes",
-        *platform.run_args(manifests),
-        "--set",
-        f"scenario={scenario}",
-        "-o",
-        "json",
-    )
-    assert result.exit_code == 1, explain(result)
-    report = steps(result.json)
-    assert report["pipelines/train-enhanced"]["status"] == "succeeded"  # MLflow took the model happily
-    failed = report["deploy/model-artifacts"]
-    assert failed["status"] == "failed"
-    assert re.search(reason, failed["message"]), failed["message"]
-    bad_uri = manifest_uris(manifests)["enhanced-predictor"]
-    assert MLFLOW3_URI.match(bad_uri)
-    assert bad_uri != serving_before
-    assert bad_uri in items(failed)["enhanced-artifact"]["message"]
-    assert items(failed)["baseline-artifact"]["passed"] is True
-    assert report["deploy-anyway/deploy-models"]["status"] == "not-run"
-    # The bad model never reached the cluster: the Model still serves what it served before the drill.
-    assert platform.model_uri("enhanced-predictor") == serving_before
-    assert platform.server_memory_limit() == "768Mi"
-
-    # An operator overrides the gate: the bad model meets the real model server and fails there.
-    anyway = platform.drkit(
-        "drill",
-        str(SCENARIOS),
-        "--yes",
-        *platform.run_args(manifests),
-        "--set",
-        f"scenario={scenario}",
-        "--from-phase",
-        "deploy-anyway",
-        "-o",
-        "json",
-    )
-    assert anyway.exit_code == 1, explain(anyway)
-    step, message = served
-    failed_there = steps(anyway.json)[step]
-    assert failed_there["status"] == "failed", explain(anyway)
-    assert re.search(message, failed_there["message"]), failed_there["message"]
-    assert "enhanced-predictor" in failed_there["message"]
-    assert platform.model_uri("enhanced-predictor") == bad_uri
-    # Back to the model that served before, for the tests that follow.
-    platform.cluster.patch_merge(
-        ObjectRef(SELDON, "Model", INFERENCE, "enhanced-predictor"), {"spec": {"storageUri": serving_before}}
-    )
-    for name in MODELS:  # an OOMKilled server restarts empty: wait until it has both models again
-        _wait_until(lambda name=name: _ready(platform.model(name)), 180)
-
-
 def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Platform) -> None:
     platform.cluster.delete(ObjectRef(SELDON, "Model", INFERENCE, "enhanced-predictor"))
-    _wait_until(lambda: platform.model("enhanced-predictor") is None)
+    wait_until(lambda: platform.model("enhanced-predictor") is None)
     code, found, output = _validate(platform, "--checklist", "serving", "--set", "grace=2s")
     assert code == 1, output
     failing = {name for name, item in found.items() if not item["passed"]}
@@ -202,7 +120,7 @@ def test_validation_fails_naming_the_item_once_a_model_is_deleted(platform: Plat
 def test_recovery_runbook_repairs_the_platform_and_resumes_after_a_crash(platform: Platform) -> None:
     # The damage: a Model deleted (if the previous test has not already), and manifests with stale URIs.
     platform.cluster.delete(ObjectRef(SELDON, "Model", INFERENCE, "enhanced-predictor"))
-    _wait_until(lambda: platform.model("enhanced-predictor") is None)
+    wait_until(lambda: platform.model("enhanced-predictor") is None)
     manifests = platform.copy_manifests("recover")
     workdir = manifests.parents[1]  # its own .drkit/runs: the crashed run is the only one
     crashed = start_drkit(
@@ -215,7 +133,7 @@ def test_recovery_runbook_repairs_the_platform_and_resumes_after_a_crash(platfor
         cwd=workdir,
     )
     try:
-        (first,) = _wait_until(lambda: platform.workflows(f"{STEP_LABEL}={PIPELINE_STEPS[0]}"), 120)
+        (first,) = wait_until(lambda: platform.workflows(f"{STEP_LABEL}={PIPELINE_STEPS[0]}"), 120)
     finally:
         crashed.send_signal(signal.SIGKILL)  # a crash in the middle of the pipelines
         crashed.communicate(timeout=30)
@@ -360,21 +278,3 @@ def test_the_drill_killed_at_every_crash_point_and_resumed_ends_as_the_fault_fre
             for n, (p, d) in enumerate(zip(CRASH_POINTS, crashed.died_at, strict=True), 1)
         )
     )
-
-
-# --- helpers --------------------------------------------------------------------------------------------
-
-
-def _ready(obj: dict[str, Any] | None) -> bool:
-    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def _wait_until(condition: Callable[[], T], seconds: float = 30) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {seconds}s")

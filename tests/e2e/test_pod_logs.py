@@ -15,7 +15,7 @@ from e2e_cluster import LAB_CONTEXT
 from helpers import run_drkit
 from lab_helpers import LabHandle
 
-pytestmark = [pytest.mark.lab, pytest.mark.lab_only, pytest.mark.mlflow]
+pytestmark = [pytest.mark.real_plane, pytest.mark.lab, pytest.mark.lab_only, pytest.mark.mlflow]
 
 
 def _playbook(tmp_path: Path, items: str, timeout: str) -> Path:

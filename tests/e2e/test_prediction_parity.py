@@ -25,6 +25,8 @@ from lab_helpers import LabHandle
 
 from drkit.kube import Cluster, ClusterConfig, ObjectRef, ready, wait_for
 
+pytestmark = pytest.mark.real_plane
+
 SELDON = "mlops.seldon.io/v1alpha1"
 NS = "financial-inference"
 MODEL = "baseline-predictor"
@@ -113,7 +115,7 @@ def test_replayed_predictions_are_equal_then_different_after_retraining(
     handle = lab_factory(mlflow=True, platform="financial-mlops")
     args = ("--kubeconfig", str(handle.kubeconfig), "--context", LAB_CONTEXT, "--yes", "-o", "json")
     config = ClusterConfig.from_env({}, kubeconfig=handle.kubeconfig, context=LAB_CONTEXT)
-    with Cluster(config, state_dir=tmp_path / "client") as cluster:
+    with Cluster(config) as cluster:
         uri = cluster.get(SELDON, "Model", MODEL, NS)["spec"]["storageUri"]  # type: ignore[index]
     old_id = uri.rstrip("/").split("/")[-2]
 
@@ -141,7 +143,7 @@ def test_replayed_predictions_are_equal_then_different_after_retraining(
 
     new_uri = _retrain_opposite(handle.kubeconfig.parent / "mlflow" / "artifacts", uri.split("/")[3], golden)
     ref = ObjectRef(SELDON, "Model", NS, MODEL)
-    with Cluster(config, state_dir=tmp_path / "client") as cluster:
+    with Cluster(config) as cluster:
         generation = cluster.patch_merge(ref, {"spec": {"storageUri": new_uri}})["metadata"]["generation"]
         # Ready for this generation: the controller has loaded the retrained model, not merely kept the old.
         loaded = wait_for(cluster, [ref], _ready_at(generation), cluster.monotonic() + 120)

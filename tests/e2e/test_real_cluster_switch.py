@@ -24,6 +24,8 @@ from lab_helpers import REPO_ROOT, run_lab_cli
 
 from drkit.kube import Cluster, ClusterConfig
 
+pytestmark = pytest.mark.real_plane
+
 RUNNABLE = [
     "tests/e2e/test_wait_and_checks.py::test_wait_for_a_slow_deployment_records_when_it_became_ready",
     "tests/e2e/test_wait_and_checks.py::test_wait_fails_on_a_failed_deployment_with_its_kstatus_message",
@@ -103,7 +105,7 @@ def test_e2e_tests_run_against_an_external_cluster_and_skip_the_lab_only_ones(
     deleted = {str(r["path"]).rsplit("/", 1)[1] for r in requests if r["method"] == "DELETE"}
     assert len(touched) == 2, touched  # one prefix per test
     assert touched <= deleted
-    with Cluster(ClusterConfig.from_env({}, kubeconfig=kubeconfig), state_dir=tmp_path / "client") as cluster:
+    with Cluster(ClusterConfig.from_env({}, kubeconfig=kubeconfig)) as cluster:
         deadline = time.monotonic() + 30
         while left := [
             n["metadata"]["name"]

@@ -17,6 +17,8 @@ from ruamel.yaml import YAML
 
 from drkit.kube import Cluster, ClusterConfig, ObjectRef
 
+pytestmark = pytest.mark.real_plane
+
 PASSWORD = "s3cr3t-before-the-drill"
 NEW_PASSWORD = "s3cr3t-after-the-drill"
 
@@ -95,7 +97,7 @@ phases:
         reproductionDiff: {{snapshot: inventory, failOn: [missing, extra, changed]}}
 """
     )
-    with e2e_cluster.open(tmp_path / "client") as client:
+    with e2e_cluster.open() as client:
         _platform(client, namespace, password=PASSWORD, mode="fast", extra="retired")
         args = ("--yes", *e2e_cluster.cli_args(), "-o", "json")
         stopped = run_drkit("drill", str(playbook), *args, cwd=tmp_path)
@@ -152,7 +154,7 @@ def test_drkit_diff_compares_two_clusters(lab_factory: Callable[..., LabHandle],
         (new, NEW_PASSWORD, "safe", "introduced"),
     ):
         config = ClusterConfig.from_env({}, kubeconfig=handle.kubeconfig, context=LAB_CONTEXT)
-        with Cluster(config, state_dir=tmp_path / "client") as client:
+        with Cluster(config) as client:
             _platform(client, namespace, password=password, mode=mode, extra=extra)
 
     base = ("diff", "--from-context", "old-cluster", "--to-context", "new-cluster", "-n", namespace)

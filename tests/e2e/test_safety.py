@@ -21,6 +21,8 @@ from lab_helpers import LabHandle
 
 from drkit.errors import ExitCode
 
+pytestmark = pytest.mark.real_plane
+
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 

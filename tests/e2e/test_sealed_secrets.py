@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 from drkit_lab.sealing import lab_sealing_key, seal, sealing_key_secret
 
-pytestmark = pytest.mark.lab_only
+pytestmark = [pytest.mark.real_plane, pytest.mark.lab_only]
 
 NAMESPACE = "seldon-mesh"
 SECRET = "seldon-rclone-gs-public"

@@ -29,13 +29,9 @@ from lab_helpers import LabHandle
 from playbooks_support import INFERENCE, Platform, explain, lab_start_platform, open_cluster, steps
 from ruamel.yaml import YAML
 
-pytestmark = [
-    pytest.mark.lab_only,
-    pytest.mark.mlflow,
-    # Masking happens in drkit, whatever serves the API; the kube adapter's registration of every Secret it
-    # reads is tested by tests/kube. On the real plane this drill would cost four minutes.
-    pytest.mark.skipif(lab_control_plane() == "real", reason="masking does not depend on the API server"),
-]
+# Not `real_plane`: masking happens in drkit, whatever serves the API (the kube adapter's registration of
+# every Secret it reads is tested by tests/kube), and on the real plane this drill costs four more minutes.
+pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]
 
 SECRET = "seldon-rclone-gs-public"  # what the platform's SealedSecret produces (key gs)
 SEALING_KEY_SELECTOR = "sealedsecrets.bitnami.com/sealed-secrets-key"
@@ -43,8 +39,9 @@ KUBECTL = Path(sys.executable).parent / "kubectl"  # the lab's pinned kubectl (k
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = lab_start_platform(tmp_path_factory.mktemp("secrets-lab"), mlflow_basic_auth=True)
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    plane = lab_control_plane(request.node)
+    handle = lab_start_platform(tmp_path_factory.mktemp("secrets-lab"), plane, mlflow_basic_auth=True)
     try:
         yield handle
     finally:
@@ -114,7 +111,7 @@ def test_a_full_drill_with_basic_auth_and_sealed_secrets_leaks_no_secret(
     password = credentials["MLFLOW_TRACKING_PASSWORD"]
     pair = base64.b64encode(f"{credentials['MLFLOW_TRACKING_USERNAME']}:{password}".encode()).decode()
     work = tmp_path_factory.mktemp("secrets-work")
-    with open_cluster(lab.kubeconfig, work / "kube") as cluster:
+    with open_cluster(lab.kubeconfig) as cluster:
         platform = Platform(lab.kubeconfig, lab.mlflow_uri, cluster, work)
         manifests = platform.copy_manifests("drill")
         probe_file = work / "probe.txt"  # outside drkit's state directory (work/.drkit)

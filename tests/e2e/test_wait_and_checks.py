@@ -17,6 +17,8 @@ from lab_helpers import LabHandle
 
 from drkit.errors import ExitCode
 
+pytestmark = pytest.mark.real_plane
+
 MODEL_API = "mlops.seldon.io/v1alpha1"
 # Pulled by a real cluster, simulated by the lab.
 IMAGE = "registry.k8s.io/pause:3.10"
@@ -48,7 +50,7 @@ def _steps(result: DrkitResult) -> list[dict[str, Any]]:
 
 def _create_deployment(e2e: E2ECluster, tmp_path: Path, name: str, image: str) -> None:
     namespace = e2e.namespace("apps")
-    with e2e.open(tmp_path / "client") as cluster:
+    with e2e.open() as cluster:
         if cluster.get("v1", "Namespace", namespace) is None:
             cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         cluster.create(

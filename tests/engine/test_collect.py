@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,9 @@ def _event(
 
 
 @pytest.fixture
-def cluster(lab: Lab, tmp_path: Path) -> Cluster:
+def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
     runtime = Runtime(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(), env={}, cwd=tmp_path)
-    opened = open_cluster(runtime, state_dir=tmp_path / "kube-state", kubeconfig=lab.kubeconfig)
+    opened = open_cluster(runtime, kubeconfig=lab.kubeconfig)
     opened.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}})
     deployment = opened.create(
         {
@@ -124,7 +125,8 @@ def cluster(lab: Lab, tmp_path: Path) -> Cluster:
         _event("e4", "Secret", "creds", "Normal", "Read", f"value {SECRET_VALUE}", "2026-01-01T00:00:04Z"),
     ):
         opened.create(event)
-    return opened
+    with opened:
+        yield opened
 
 
 PROGRESS_FAILED = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}

@@ -67,7 +67,7 @@ def _forget_what_was_seen() -> None:
 
 @pytest.fixture
 def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
-    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)}), state_dir=tmp_path / "c") as c:
+    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})) as c:
         yield c
 
 

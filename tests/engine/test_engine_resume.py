@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 from engine_kinds import RecordingListener, run
-from helpers import WritePlaybook, start_drkit
+from helpers import FakeClock, WritePlaybook, run_drkit, start_drkit
 
 from drkit.context import Runtime
 from drkit.engine import NullListener, RunMode, list_runs, resume, show_run
 from drkit.engine.journal import Journal, read_journal
 from drkit.engine.lock import RunLock
+from drkit.engine.usecases import attempts_in
 from drkit.errors import UsageError
-from drkit.report.model import Outcome, RtoBasis, StepState
+from drkit.report.model import AttemptReport, Outcome, RtoBasis, StepState
 
 COUNTED = """
 apiVersion: drkit.io/v1
@@ -66,13 +67,70 @@ def test_resume_continues_after_the_failed_step_without_rerunning_succeeded_ones
     assert gate.status is StepState.SUCCEEDED
     assert not gate.previous_attempt
     assert after.status is StepState.SUCCEEDED
-    assert report.rto_basis is RtoBasis.WITH_PREVIOUS_ATTEMPTS
+    assert report.rto_basis is RtoBasis.WALL_CLOCK
     events = read_journal(runtime.state_dir / "runs" / run_id / "journal.jsonl")
     assert [e["event"] for e in events].count("run-started") == 2
     assert (
         json.loads((runtime.state_dir / "runs" / run_id / "report.json").read_text())["outcome"]
         == "succeeded"
     )
+
+
+def test_a_resumed_run_is_judged_on_the_wall_clock_since_its_first_start(
+    write_playbook: WritePlaybook, runtime: Runtime, clock: FakeClock, tmp_path: Path
+) -> None:
+    path = write_playbook(COUNTED.replace("phases:\n", "rto: 2m\nphases:\n", 1))
+    first = run(path, runtime, RunMode.RECOVER)
+    assert first.outcome is Outcome.FAILED
+    assert first.run_id is not None
+    clock.advance(170.0)  # the on-call fixes what the gate waits for; the steps themselves take no time
+    (tmp_path / "open.txt").write_text("")
+
+    report = resume(first.run_id, runtime, NullListener(), None)
+
+    assert report.outcome is Outcome.OVER_RTO  # 0s in steps, but 2m50s since the recovery began
+    assert report.first_started_at == first.started_at
+    assert report.started_at == clock.wall()
+    assert report.elapsed == pytest.approx(170.0)
+    assert report.rto_measured == report.elapsed
+    assert report.step_time == 0.0
+    assert [(a.started_at, a.outcome) for a in report.attempts] == [
+        (first.started_at, Outcome.FAILED),
+        (report.started_at, Outcome.OVER_RTO),
+    ]
+    saved = json.loads((runtime.state_dir / "runs" / first.run_id / "report.json").read_text())
+    assert saved["firstStartedAt"] == first.started_at
+    assert saved["rtoBasis"] == "wall-clock-since-first-start"
+    assert len(saved["attempts"]) == 2
+
+
+def test_the_attempts_of_a_run_are_read_from_its_journal() -> None:
+    events = [
+        {"event": "run-started", "at": 10.0},
+        {"event": "step-finished", "at": 12.0},
+        {"event": "interrupted", "at": 15.0, "signal": "SIGTERM"},
+        {"event": "run-started", "at": 100.0},  # then drkit was killed: nothing ends this attempt
+        {"event": "run-started", "at": 200.0},
+        {"event": "run-finished", "at": 230.0, "outcome": "succeeded"},
+    ]
+    assert attempts_in(events) == (
+        AttemptReport(10.0, 15.0, Outcome.INTERRUPTED, "SIGTERM"),
+        AttemptReport(100.0, None, None),
+        AttemptReport(200.0, 230.0, Outcome.SUCCEEDED),
+    )
+
+
+def test_runs_list_and_resume_ignore_a_directory_without_a_journal(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    _, run_id = _first_run(write_playbook, runtime)
+    stray = runtime.state_dir / "runs" / "20990101-000000-beef"  # what older drkits left for plans
+    (stray / "kube").mkdir(parents=True)
+    assert [s.run_id for s in list_runs(runtime)] == [run_id]
+    with pytest.raises(UsageError) as caught:
+        resume(stray.name, runtime, NullListener(), None)
+    assert "no run" in caught.value.message
+    assert stray.name not in (caught.value.hint or "")
 
 
 def test_resume_refuses_a_changed_playbook_unless_forced(
@@ -234,6 +292,9 @@ def test_resume_after_drkit_was_killed_mid_phase(write_playbook: WritePlaybook, 
     events = read_journal(run_dir / "journal.jsonl")
     assert [e["event"] for e in events][-1] == "step-started"  # died inside crash-once
     assert (run_dir / "lock").exists()  # stale: its pid is dead
+    shown = run_drkit("runs", "show", run_dir.name, "--format", "json", cwd=tmp_path)
+    (attempt,) = shown.json["attempts"]  # rebuilt from the journal: it began, nothing ended it
+    assert (attempt["startedAt"], attempt["finishedAt"], attempt["outcome"]) == (events[0]["at"], None, None)
 
     resumed = start_drkit("resume", run_dir.name, "-o", "json", cwd=tmp_path)
     out, err = resumed.communicate(timeout=60)
@@ -247,6 +308,8 @@ def test_resume_after_drkit_was_killed_mid_phase(write_playbook: WritePlaybook, 
         "succeeded",
         "succeeded",
     ]
+    assert [a["outcome"] for a in report["attempts"]] == [None, "succeeded"]
+    assert report["firstStartedAt"] == events[0]["at"]
 
 
 def test_a_journal_with_a_torn_last_line_resumes_to_the_end(

@@ -74,7 +74,7 @@ def test_phases_and_steps_run_in_order_and_are_journaled(
     assert events[0]["mode"] == "drill"
     assert events[-1]["outcome"] == "succeeded"
     saved = json.loads((directory / "report.json").read_text())
-    assert saved["schemaVersion"] == 1
+    assert saved["schemaVersion"] == 2
     assert saved["runId"] == report.run_id
     assert saved["phases"][1]["steps"][0]["duration"] == pytest.approx(2.0)
 
@@ -307,11 +307,11 @@ def test_over_rto_when_everything_passed_too_late(write_playbook: WritePlaybook,
     assert report.outcome is Outcome.OVER_RTO
     assert report.rto == 2.0
     assert report.rto_measured == pytest.approx(3.0)
-    assert report.rto_basis is RtoBasis.THIS_RUN
+    assert report.rto_basis is RtoBasis.WALL_CLOCK
     assert "over the RTO" in report.message
 
 
-def test_rto_counts_only_executed_steps(write_playbook: WritePlaybook, runtime: Runtime) -> None:
+def test_phases_not_selected_add_no_time_to_the_rto(write_playbook: WritePlaybook, runtime: Runtime) -> None:
     path = write_playbook(THREE_PHASES.replace("phases:\n", "rto: 2s\nphases:\n", 1))
     report = run(path, runtime, only_phase="validate")
     assert report.outcome is Outcome.SUCCEEDED
@@ -348,6 +348,9 @@ def test_ctrl_c_writes_the_journal_and_report_then_raises_interrupted(
     assert events[-1]["step"] == "broken"
     saved = json.loads((directory / "report.json").read_text())
     assert saved["outcome"] == "interrupted"
+    (attempt,) = saved["attempts"]
+    assert (attempt["outcome"], attempt["signal"]) == ("interrupted", "SIGINT")
+    assert attempt["startedAt"] == events[0]["at"]
     assert not (directory / "lock").exists()
 
 

@@ -20,10 +20,10 @@ from drkit.engine.journal import read_journal
 from drkit.engine.oncall_config import OncallConfig
 from drkit.engine.runs import list_run_ids, run_dir
 from drkit.engine.usecases import list_runs
-from drkit.errors import ExitCode, RefusedError, UsageError
+from drkit.errors import DrkitError, ExitCode, RefusedError, UsageError
 from drkit.kube import Cluster, ClusterConfig, ObjectRef
 from drkit.kube.identity import ContextIdentity
-from drkit.report.model import Outcome
+from drkit.report.model import ClusterRef, Outcome
 
 NAMESPACE = "oncall"
 HELD = ObjectRef("v1", "ConfigMap", NAMESPACE, "held")
@@ -33,7 +33,7 @@ CONTEXT = "drkit-lab"  # what kube_lab's kubeconfig names
 
 @pytest.fixture
 def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
-    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)}), state_dir=tmp_path / "c") as c:
+    with Cluster(ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})) as c:
         yield c
 
 
@@ -152,6 +152,8 @@ def test_a_clearing_is_recorded_as_a_run_with_its_audit_cluster_and_actor(
     report = show_run(result.run_id, oncall_runtime)
     assert report.outcome is Outcome.SUCCEEDED
     assert f"on context {CONTEXT} ({lab.server.url}), by kubeconfig user drkit-lab-admin" in report.message
+    assert report.cluster == ClusterRef(CONTEXT, lab.server.url)  # the drill reports' shape
+    assert [a.outcome for a in report.attempts] == [Outcome.SUCCEEDED]
     [step] = report.steps
     assert step.kind == "clearFinalizers"
     [record] = step.details["removed"]  # type: ignore[misc]
@@ -202,6 +204,29 @@ def test_a_clearing_interrupted_after_a_removal_keeps_its_audit(
     assert record["object"] == f"ConfigMap {NAMESPACE}/held"
     events = read_journal(run_dir(oncall_runtime.state_dir, run_id) / "journal.jsonl")
     assert "finalizers-removed" in [e["event"] for e in events]
+
+
+def test_losing_the_cluster_after_a_removal_is_a_failed_clearing_not_nothing_changed(
+    lab: Lab, stuck: ObjectRef, oncall_runtime: Runtime
+) -> None:
+    def cluster_gone(text: str) -> None:  # the first progress line comes right after the patches
+        lab.set_faults(drop_rate=1.0)
+
+    with pytest.raises(DrkitError) as failed:
+        clear_finalizers(
+            _request(assume_yes=True, cluster=ClusterChoice(context=CONTEXT)),
+            oncall_runtime,
+            None,
+            cluster_gone,
+        )
+
+    # Exit 5 would say nothing was changed; a finalizer was removed, so this is a failed clearing (1).
+    assert failed.value.exit_code is ExitCode.DRILL_FAILED
+    [run_id] = list_run_ids(oncall_runtime.state_dir)
+    assert "1 finalizer removal had landed" in failed.value.message
+    assert run_id in (failed.value.hint or "")
+    report = show_run(run_id, oncall_runtime)
+    assert report.outcome is Outcome.FAILED
 
 
 def test_a_recorded_clearing_cannot_be_resumed(

@@ -132,6 +132,27 @@ def test_finalizer_added_while_deleting_is_refused(fidelity: Fidelity) -> None:
     fidelity(scenario)
 
 
+def test_removing_the_last_finalizer_answers_the_deleted_object_at_a_new_resource_version(
+    fidelity: Fidelity,
+) -> None:
+    # drkit's finalizer audit records the resourceVersion this answer carries: it must be the deletion's own.
+    def scenario(c: Client) -> None:
+        held = configmap("last-hold", k="v")
+        held["metadata"]["finalizers"] = [HOLD]
+        c.post(core(c, "configmaps"), held, record=False)
+        deleting = c.delete(core(c, "configmaps", "last-hold"), record=False).json()
+        before = int(deleting["metadata"]["resourceVersion"])
+        answer = c.patch(
+            core(c, "configmaps", "last-hold"), {"metadata": {"finalizers": None}}, MERGE, record=False
+        ).json()
+        c.note("answer is the object", answer.get("kind"))
+        c.note("answer has no finalizers", answer["metadata"].get("finalizers"))
+        c.note("answer's resourceVersion is newer", int(answer["metadata"]["resourceVersion"]) > before)
+        c.wait_for(core(c, "configmaps"), "last-hold", lambda o: o is None)
+
+    fidelity(scenario)
+
+
 def test_delete_collection_by_label(fidelity: Fidelity) -> None:
     def scenario(c: Client) -> None:
         for name in ("x1", "x2", "y1"):

@@ -35,7 +35,6 @@ def cluster(
     config = ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})
     with Cluster(
         config,
-        state_dir=tmp_path / "run",
         sleep=sleeps,
         retry=RetryPolicy(attempts=8, base_delay=0.01, max_delay=0.05),
         on_retry=retries.append,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import stat
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,10 +61,53 @@ def model(name: str, finalizers: tuple[str, ...] = ()) -> dict[str, Any]:
 def cluster_for(kubeconfig: Path, tmp_path: Path, retry: RetryPolicy = NO_RETRY) -> Cluster:
     return Cluster(
         ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}),
-        state_dir=tmp_path / "other",
         sleep=lambda _: None,
         retry=retry,
     )
+
+
+def test_inline_certificates_live_in_a_private_directory_removed_at_close(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "system-temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    first = cluster_for(lab.kubeconfig, tmp_path)
+    (private,) = temp.iterdir()
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert [f.read_bytes() for f in private.iterdir()] == [lab.ca_pem]
+    # The same inline CA again: the kubernetes library would hand out the first Cluster's file.
+    second = cluster_for(lab.kubeconfig, tmp_path)
+    first.close()
+    assert second.get("v1", "Namespace", "default") is not None  # its own copy outlives the first
+    second.close()
+    assert list(temp.iterdir()) == []
+
+
+def test_a_certificate_file_the_kubeconfig_names_is_used_where_it_is(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "system-temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(lab.ca_pem)
+    named = tmp_path / "named-ca.kubeconfig"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "lab", "cluster": {"server": lab.server.url, "certificate-authority": str(ca)}}
+        ],
+        "users": [{"name": "admin", "user": {"token": lab.token}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}],
+        "current-context": "lab",
+    }
+    named.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
+    with cluster_for(named, tmp_path) as cluster:
+        assert cluster.get("v1", "Namespace", "default") is not None
+        (private,) = temp.iterdir()
+        assert list(private.iterdir()) == []  # no copy of it: a key named there would stay where it is
 
 
 def test_apply_get_list_round_trip(cluster: Cluster) -> None:
@@ -476,9 +522,7 @@ def test_open_cluster_uses_the_runtime_env_and_sleep(lab: Lab, tmp_path: Path) -
         cwd=tmp_path,
         sleep=slept.append,
     )
-    with open_cluster(
-        runtime, state_dir=tmp_path / "run", retry=RetryPolicy(attempts=3, base_delay=0.25)
-    ) as cluster:
+    with open_cluster(runtime, retry=RetryPolicy(attempts=3, base_delay=0.25)) as cluster:
         cluster.resource_for("v1", "ConfigMap")
         lab.set_faults(error_rate=1.0, error_codes=(503,))
         with pytest.raises(ServerError):

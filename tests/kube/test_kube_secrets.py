@@ -56,7 +56,7 @@ def test_a_client_key_is_a_credential_as_pem_and_as_its_kubeconfig_base64(tmp_pa
 def test_opening_a_cluster_registers_the_contexts_token(lab: Lab, tmp_path: Path) -> None:
     registry = SecretRegistry()
     config = ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})
-    with Cluster(config, state_dir=tmp_path / "run", secrets=registry):
+    with Cluster(config, secrets=registry):
         assert lab.token in registry
         assert registry.mask(f"Authorization: Bearer {lab.token}") == "Authorization: Bearer ****"
 
@@ -64,7 +64,7 @@ def test_opening_a_cluster_registers_the_contexts_token(lab: Lab, tmp_path: Path
 def test_every_secret_sent_or_read_is_registered_as_stored_and_decoded(lab: Lab, tmp_path: Path) -> None:
     config = ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})
     writer_registry = SecretRegistry()
-    with Cluster(config, state_dir=tmp_path / "writer", secrets=writer_registry) as writer:
+    with Cluster(config, secrets=writer_registry) as writer:
         writer.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
         writer.apply(
             {
@@ -82,17 +82,17 @@ def test_every_secret_sent_or_read_is_registered_as_stored_and_decoded(lab: Lab,
     }
     for how, read in reads.items():
         registry = SecretRegistry()
-        with Cluster(config, state_dir=tmp_path / how, secrets=registry) as reader:
+        with Cluster(config, secrets=registry) as reader:
             assert "applied-value-1234" not in registry
             read(reader)
             assert "applied-value-1234" in registry, how
             assert b64("applied-value-1234") in registry, how
 
     registry = SecretRegistry()
-    with Cluster(config, state_dir=tmp_path / "watch", secrets=registry) as reader:
+    with Cluster(config, secrets=registry) as reader:
         _, version = reader.list_with_version("v1", "ConfigMap", NAMESPACE)  # reads no Secret
         assert "watched-value-5678" not in registry
-        with Cluster(config, state_dir=tmp_path / "w2") as other:
+        with Cluster(config) as other:
             other.apply(
                 {
                     "apiVersion": "v1",

@@ -148,7 +148,6 @@ def cluster_at(url: str, tmp_path: Path, retry: RetryPolicy = NO_RETRY) -> Clust
     )
     return Cluster(
         ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}),
-        state_dir=tmp_path,
         sleep=lambda _: None,
         retry=retry,
     )

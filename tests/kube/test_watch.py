@@ -191,7 +191,7 @@ def test_an_expired_version_is_relisted(tmp_path: Path) -> None:
     """Many changes between the list and the watch: the server answers 410 Expired and drkit lists again."""
     with running_lab(tmp_path, Store(history=3)) as small_lab:
         config = ClusterConfig.from_env({"KUBECONFIG": str(small_lab.kubeconfig)})
-        with Cluster(config, state_dir=tmp_path / "run", sleep=lambda _: None) as cluster:
+        with Cluster(config, sleep=lambda _: None) as cluster:
             ref = ObjectRef("v1", "ConfigMap", "default", "target")
             churned = False
 

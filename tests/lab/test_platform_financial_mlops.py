@@ -14,6 +14,8 @@ from lab_helpers import LabHandle
 
 from drkit_lab.platforms.financial_mlops import MANIFESTS, render_kustomization, storage_uri
 
+pytestmark = pytest.mark.real_plane
+
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
 

@@ -13,13 +13,46 @@ from drkit.report.files import write_run_reports
 from drkit.report.json_report import read_report
 from drkit.report.junit import render_junit
 from drkit.report.markdown import render_markdown
-from drkit.report.model import Outcome, RunReport, StepReport, StepState
+from drkit.report.model import AttemptReport, ClusterRef, Outcome, RunReport, StepReport, StepState
+
+
+def test_markdown_of_a_resumed_run_starts_at_its_first_attempt_and_lists_each(report: RunReport) -> None:
+    first = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    resumed = dataclasses.replace(
+        report,
+        outcome=Outcome.SUCCEEDED,
+        resumed=True,
+        started_at=first + 180.0,
+        first_started_at=first,
+        rto_measured=186.8,
+        elapsed=186.8,
+        step_time=6.8,
+        attempts=(
+            AttemptReport(first, first + 60.0, Outcome.INTERRUPTED, "SIGTERM"),
+            AttemptReport(first + 120.0, None, None),
+            AttemptReport(first + 180.0, first + 186.8, Outcome.SUCCEEDED),
+        ),
+        cluster=ClusterRef("drkit-lab", "https://127.0.0.1:6443"),
+    )
+    text = render_markdown(resumed)
+    assert "| RTO | 3m07s of 10m00s (within the RTO): wall clock since the first start |" in text
+    assert "| Step time | 6.8s spent in steps |" in text
+    assert "| Started | 2026-01-01 00:00:00 UTC |" in text
+    assert "| Last resumed | 2026-01-01 00:03:00 UTC |" in text
+    assert "| Cluster | context `drkit-lab` (`https://127.0.0.1:6443`) |" in text
+    attempts = text.split("## Attempts\n\n")[1].split("\n\n")[0].splitlines()
+    assert attempts[2:] == [
+        "| 1 | 2026-01-01 00:00:00 UTC | 2026-01-01 00:01:00 UTC | 1m00s | interrupted (SIGTERM) |",
+        "| 2 | 2026-01-01 00:02:00 UTC | - | - | no end recorded (drkit was stopped) |",
+        "| 3 | 2026-01-01 00:03:00 UTC | 2026-01-01 00:03:06 UTC | 6.8s | succeeded |",
+    ]
+    assert "earlier attempts" not in text
 
 
 def test_markdown_has_outcome_phases_failure_checklist_and_audit(report: RunReport) -> None:
     text = render_markdown(report)
     assert text.startswith("# ❌ drill platform: failed\n")
-    assert "| RTO | 1m29s spent, recovery not complete (RTO 10m00s) |" in text
+    assert "| RTO | 1m29s wall clock since the first start, recovery not complete (RTO 10m00s) |" in text
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings[1:] == [
         "## Phases",

@@ -10,7 +10,9 @@ from pathlib import Path
 from drkit.report.console import LiveListener, PlainListener, make_console, outcome_line, render_summary
 from drkit.report.json_report import dumps, read_report, write_atomically
 from drkit.report.model import (
+    AttemptReport,
     ChecklistItemReport,
+    ClusterRef,
     Outcome,
     PhaseReport,
     RtoBasis,
@@ -18,6 +20,8 @@ from drkit.report.model import (
     StepReport,
     StepState,
 )
+
+FIRST_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
 def sample() -> RunReport:
@@ -64,26 +68,73 @@ def sample() -> RunReport:
             PhaseReport("rebuild", (ok, previous), budget=3.0),
             PhaseReport("validate", (check,), budget=None),
         ),
-        rto=5.0,
-        rto_measured=6.0,
-        rto_basis=RtoBasis.WITH_PREVIOUS_ATTEMPTS,
+        rto=120.0,
+        rto_measured=186.8,
+        rto_basis=RtoBasis.WALL_CLOCK,
+        total_duration=6.8,
+        started_at=FIRST_START + 180.0,
+        finished_at=FIRST_START + 186.8,
         resumed=True,
-        message="recovered in 6s, over the RTO of 5s",
+        first_started_at=FIRST_START,
+        elapsed=186.8,
+        step_time=6.8,
+        attempts=(
+            AttemptReport(FIRST_START, FIRST_START + 60.0, Outcome.INTERRUPTED, "SIGINT"),
+            AttemptReport(FIRST_START + 180.0, FIRST_START + 186.8, Outcome.OVER_RTO),
+        ),
+        cluster=ClusterRef("drkit-lab", "https://127.0.0.1:6443"),
+        message="recovered in 186.8s, over the RTO of 120.0s",
     )
 
 
 def test_json_round_trip_and_schema_fields(tmp_path: Path) -> None:
     report = sample()
     data = report.to_json()
-    assert data["schemaVersion"] == 1
+    assert data["schemaVersion"] == 2
     assert data["overBudgetPhases"] == ["rebuild"]
+    assert data["firstStartedAt"] == FIRST_START
+    assert data["elapsed"] == 186.8
+    assert data["attempts"] == [
+        {
+            "startedAt": FIRST_START,
+            "finishedAt": FIRST_START + 60.0,
+            "outcome": "interrupted",
+            "signal": "SIGINT",
+        },
+        {"startedAt": FIRST_START + 180.0, "finishedAt": FIRST_START + 186.8, "outcome": "over-rto"},
+    ]
+    assert data["cluster"] == {"context": "drkit-lab", "server": "https://127.0.0.1:6443"}
     steps = data["phases"][0]["steps"]  # type: ignore[index]
     assert [s["label"] for s in steps] == ["succeeded", "succeeded (previous attempt)"]
     path = tmp_path / "report.json"
     write_atomically(path, dumps(report))
     assert not (tmp_path / "report.json.tmp").exists()
     assert read_report(path) == report
-    assert json.loads(path.read_text())["rtoBasis"] == "this-run+previous-attempts"
+    assert json.loads(path.read_text())["rtoBasis"] == "wall-clock-since-first-start"
+
+
+def test_a_schema_1_report_reads_as_its_last_attempt_judged_on_step_time() -> None:
+    old = {
+        "schemaVersion": 1,
+        "runId": "20260101-000000-abcd",
+        "playbook": {"name": "demo", "path": "/p.yaml"},
+        "mode": "recover",
+        "outcome": "succeeded",
+        "rtoMeasured": 6.8,
+        "rtoBasis": "this-run+previous-attempts",
+        "totalDuration": 4.5,
+        "startedAt": FIRST_START + 180.0,
+        "resumed": True,
+        "phases": [],
+    }
+    report = RunReport.from_json(old)
+    assert report.rto_basis is RtoBasis.WITH_PREVIOUS_ATTEMPTS
+    assert (report.first_started_at, report.elapsed, report.step_time) == (FIRST_START + 180.0, 4.5, 6.8)
+    assert report.attempts == ()
+    assert report.cluster is None
+    line = outcome_line(report).plain
+    assert "6.8s spent in steps by this run and earlier attempts" in line
+    assert "0 attempts" not in line
 
 
 def test_phase_status_summarises_its_steps() -> None:
@@ -101,7 +152,9 @@ def test_summary_shows_budgets_items_and_outcome() -> None:
     assert "rebuild" in text
     assert "(over budget)" in text
     assert "✘ api  failing: status 503, expected 200" in text
-    assert "drill over-rto: 6s (this run plus earlier attempts) against an RTO of 5s" in text
+    assert "drill over-rto: 3m07s wall clock since the first start against an RTO of 2m00s" in text
+    assert "2 attempts, first started 2026-01-01 00:00:00 UTC; 6.8s spent in steps" in text
+    assert "this run plus earlier attempts" not in text
     assert "\x1b[" not in text  # no colour codes off a terminal
 
 

@@ -91,7 +91,6 @@ def running_server(tmp_path: Path, *, crds: tuple[str, ...] = ("seldon-models.ya
     )
     cluster = Cluster(
         ClusterConfig.from_env({"KUBECONFIG": str(kubeconfig)}),
-        state_dir=tmp_path / "run",
         retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05),
     )
     handle = Server(store, cluster, runtime)
