@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -32,6 +32,7 @@ OBJECT_LIMIT = 10  # objects of one step whose state, events and pods are gather
 PODS_PER_OBJECT = 3  # pods of one object whose logs are gathered
 DEFAULT_TAIL = 100  # log lines per container for the pods of the step's objects
 WARNINGS_SHOWN = 5  # Warning events the report repeats, newest last
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -89,20 +90,7 @@ class _Collector:
         if len(evidence.objects) > OBJECT_LIMIT:
             self.note(f"{len(evidence.objects) - OBJECT_LIMIT} more object(s) not gathered")
         for ref in refs:
-            obj = self._read(
-                f"state of {ref}",
-                partial(cluster.get, ref.api_version, ref.kind, ref.name, ref.namespace),
-            )
-            if obj is not None:
-                if shown := _conditions(obj):
-                    self.conditions.append(f"{ref}: {shown}")
-                self._write(
-                    f"objects/{_file_name(ref.kind, ref.namespace, ref.name)}.yaml", _yaml(_shown(obj))
-                )
-            self._object_events(cluster, ref)
-            if obj is not None:
-                for pod in self._owned_pods(cluster, obj)[:PODS_PER_OBJECT]:
-                    self._pod_logs(cluster, pod, "", DEFAULT_TAIL)
+            self._object(cluster, ref)
         for spec in evidence.extra:
             if spec.what == "events":
                 self._namespace_events(cluster, spec.namespace)
@@ -113,6 +101,19 @@ class _Collector:
 
     # -- what is gathered --
 
+    def _object(self, cluster: Cluster, ref: ObjectRef) -> None:
+        """Its state and conditions, its events, and the logs of the pods it is or owns."""
+        obj = self._read(
+            f"state of {ref}", partial(cluster.get, ref.api_version, ref.kind, ref.name, ref.namespace)
+        )
+        if obj is not None:
+            if shown := _conditions(obj):
+                self.conditions.append(f"{ref}: {shown}")
+            self._write(f"objects/{_file_name(ref.kind, ref.namespace, ref.name)}.yaml", _yaml(_shown(obj)))
+        self._object_events(cluster, ref)
+        for pod in self._owned_pods(cluster, obj)[:PODS_PER_OBJECT] if obj is not None else []:
+            self._pod_logs(cluster, pod, "", DEFAULT_TAIL)
+
     def _object_events(self, cluster: Cluster, ref: ObjectRef) -> None:
         namespace = ref.namespace or "default"  # where the events of cluster-scoped objects are
         selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
@@ -120,18 +121,14 @@ class _Collector:
             f"events of {ref}",
             lambda: cluster.list("v1", "Event", namespace, field_selector=selector),
         )
-        for event in found or []:
+        for event in found or []:  # checked again: a server may not support these field selectors
             involved = event.get("involvedObject") or {}
-            if (
-                involved.get("name") == ref.name and involved.get("kind") == ref.kind
-            ):  # a server may ignore it
+            if involved.get("name") == ref.name and involved.get("kind") == ref.kind:
                 self._keep_event(event)
 
     def _namespace_events(self, cluster: Cluster, namespace: str) -> None:
-        for event in (
-            self._read(f"events of namespace {namespace}", lambda: cluster.list("v1", "Event", namespace))
-            or []
-        ):
+        found = self._read(f"events of namespace {namespace}", lambda: cluster.list("v1", "Event", namespace))
+        for event in found or []:
             self._keep_event(event)
 
     def _owned_pods(self, cluster: Cluster, obj: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -223,13 +220,16 @@ class _Collector:
 
 
 def _shown(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The object as recorded: a Secret without its data, and no managedFields (noise for a reader)."""
-    shown = {
-        k: v for k, v in obj.items() if not (obj.get("kind") == "Secret" and k in ("data", "stringData"))
-    }
+    """The object as recorded: no managedFields (noise for a reader); a Secret without its data, nor the copy
+    of it `kubectl apply` keeps in an annotation."""
+    secret = obj.get("kind") == "Secret"
+    shown = {k: v for k, v in obj.items() if not (secret and k in ("data", "stringData"))}
     meta = shown.get("metadata")
     if isinstance(meta, Mapping):
-        shown["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+        meta = {k: v for k, v in meta.items() if k != "managedFields"}
+        if secret and isinstance(meta.get("annotations"), Mapping):
+            meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != LAST_APPLIED}
+        shown["metadata"] = meta
     return shown
 
 
@@ -283,4 +283,4 @@ def _yaml(obj: Mapping[str, Any]) -> str:
     return stream.getvalue()
 
 
-__all__: Sequence[str] = ["BUDGET_SECONDS", "REQUEST_SECONDS", "FailureEvidence", "collect_failure"]
+__all__ = ["BUDGET_SECONDS", "REQUEST_SECONDS", "FailureEvidence", "collect_failure"]

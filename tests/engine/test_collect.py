@@ -16,7 +16,7 @@ from helpers import WritePlaybook
 from kube_lab import Lab
 
 from drkit.context import Runtime
-from drkit.engine.collect import FailureEvidence, collect_failure
+from drkit.engine.collect import LAST_APPLIED, FailureEvidence, collect_failure
 from drkit.engine.redaction import Masker
 from drkit.engine.request import RunMode
 from drkit.kube import Cluster, ObjectRef, open_cluster
@@ -104,7 +104,12 @@ def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": "creds", "namespace": "ml"},
+            "metadata": {
+                "name": "creds",
+                "namespace": "ml",
+                # What `kubectl apply` keeps: the Secret's data again.
+                "annotations": {LAST_APPLIED: json.dumps({"stringData": {"password": SECRET_VALUE}})},
+            },
             "stringData": {"password": SECRET_VALUE},
         }
     )
@@ -187,7 +192,10 @@ def test_a_failed_step_s_objects_are_gathered_with_events_and_owned_pods(
     assert any(note.startswith("log of ml/api-1-x main:") for note in report.notes), report.notes
     assert not any("other" in note for note in report.notes)
     assert SECRET_VALUE not in _read_all(directory)
-    assert "password" not in (directory / "objects/secret-ml-creds.yaml").read_text()
+    secret = (directory / "objects/secret-ml-creds.yaml").read_text()
+    assert "password" not in secret
+    assert LAST_APPLIED not in secret
+    assert "name: creds" in secret
 
 
 def test_the_playbook_s_collect_lists_add_namespace_events_and_selected_pods(
