@@ -261,17 +261,21 @@ phases:
 """
 
 
-def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and_reports(
-    cluster: Cluster, lab: Lab, tmp_path: Path, write_playbook: WritePlaybook
-) -> None:
-    # Real clocks: the lab's watch runs in real time; nothing reconciles the Deployment.
-    runtime = Runtime(
+def _lab_runtime(lab: Lab, tmp_path: Path) -> Runtime:
+    """Real clocks: the lab's watch runs in real time."""
+    return Runtime(
         stdout=io.StringIO(),
         stderr=io.StringIO(),
         stdin=io.StringIO(),
         env={"KUBECONFIG": str(lab.kubeconfig), "DRKIT_HOME": str(tmp_path / "state")},
         cwd=tmp_path,
     )
+
+
+def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and_reports(
+    cluster: Cluster, lab: Lab, tmp_path: Path, write_playbook: WritePlaybook
+) -> None:
+    runtime = _lab_runtime(lab, tmp_path)
 
     report = run(write_playbook(WAITING), runtime, RunMode.RECOVER)
 
@@ -292,3 +296,20 @@ def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and
     assert "- gathered into collected/deploy-1/: objects/deployment-ml-api.yaml" in markdown
     assert "- warning event: Deployment ml/api: ProgressDeadlineExceeded: no progress" in markdown
     assert "- conditions of Deployment ml/api: Progressing=False (ProgressDeadlineExceeded)" in markdown
+
+
+def test_a_collection_that_breaks_is_noted_and_the_run_reports_its_own_failure(
+    cluster: Cluster, lab: Lab, tmp_path: Path, write_playbook: WritePlaybook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug in collection")
+
+    monkeypatch.setattr("drkit.engine.runner.collect_failure", broken)
+
+    report = run(write_playbook(WAITING), _lab_runtime(lab, tmp_path), RunMode.RECOVER)
+
+    assert report.outcome is Outcome.FAILED
+    assert report.message.startswith("step deploy/api-ready failed: 1 of 1 object(s) failed")
+    collected = report.steps[0].collected
+    assert collected is not None
+    assert collected.notes == ("gathering failed: RuntimeError: a bug in collection",)
