@@ -102,7 +102,7 @@ class _Collector:
     # -- what is gathered --
 
     def _object(self, cluster: Cluster, ref: ObjectRef) -> None:
-        """Its state and conditions, its events, and the logs of the pods it is or owns."""
+        """Its state and conditions, its events, and the events and logs of the pods it is or owns."""
         obj = self._read(
             f"state of {ref}", partial(cluster.get, ref.api_version, ref.kind, ref.name, ref.namespace)
         )
@@ -112,6 +112,8 @@ class _Collector:
             self._write(f"objects/{_file_name(ref.kind, ref.namespace, ref.name)}.yaml", _yaml(_shown(obj)))
         self._object_events(cluster, ref)
         for pod in self._owned_pods(cluster, obj)[:PODS_PER_OBJECT] if obj is not None else []:
+            if (pod_ref := ObjectRef.of(pod)) != ref:  # a pod's own events say why it does not start
+                self._object_events(cluster, pod_ref)
             self._pod_logs(cluster, pod, "", DEFAULT_TAIL)
 
     def _object_events(self, cluster: Cluster, ref: ObjectRef) -> None:

@@ -128,6 +128,9 @@ def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
         ),
         _event("e3", "Pod", "other", "Warning", "BackOff", "restarting", "2026-01-01T00:00:03Z"),
         _event("e4", "Secret", "creds", "Normal", "Read", f"value {SECRET_VALUE}", "2026-01-01T00:00:04Z"),
+        _event(
+            "e5", "Pod", "api-1-x", "Warning", "Failed", "Error: ImagePullBackOff", "2026-01-01T00:00:05Z"
+        ),
     ):
         opened.create(event)
     with opened:
@@ -182,8 +185,12 @@ def test_a_failed_step_s_objects_are_gathered_with_events_and_owned_pods(
         "ScalingReplicaSet",
         "ProgressDeadlineExceeded",
         "Read",
+        "Failed",
     ]
-    assert report.warnings == ("Deployment ml/api: ProgressDeadlineExceeded: no progress",)
+    assert report.warnings == (  # the Deployment's, then its pod's (found through its ReplicaSet)
+        "Deployment ml/api: ProgressDeadlineExceeded: no progress",
+        "Pod ml/api-1-x: Failed: Error: ImagePullBackOff",
+    )
     assert report.conditions == (
         "Deployment ml/api: Progressing=False (ProgressDeadlineExceeded), Available=?",
     )
@@ -212,7 +219,7 @@ def test_the_playbook_s_collect_lists_add_namespace_events_and_selected_pods(
 
     assert report.files == ("logs/ml-other-main.log", "events.txt")
     events = (tmp_path / report.directory / "events.txt").read_text()
-    assert len(events.splitlines()) == 4
+    assert len(events.splitlines()) == 5  # every event of the namespace
     assert SECRET_VALUE not in events  # registered when the fixture wrote the Secret
     assert report.warnings[-1] == "Pod ml/other: BackOff: restarting"
     assert report.notes == ("no pod in ml matches app=nothing",)

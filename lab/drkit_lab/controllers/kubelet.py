@@ -7,9 +7,9 @@ the pod's address, under its memory limit; it is ready when its readiness probe 
 Running with every container ready `settings.workload_ready_delay` after the kubelet first saw it bound; a
 Pod owned by a Job then Succeeds (exit code 0) one delay later. A
 Pod whose template is doomed (annotation `lab.drkit.io/fail: <Reason>`, or an image tagged `:broken`) stays
-Pending with its containers waiting for that reason, as with an image that cannot be pulled. The Node is
-created when missing and its Ready condition is renewed every `HEARTBEAT_SECONDS`, so a real node lifecycle
-controller does not mark it unreachable.
+Pending with its containers waiting for that reason, as with an image that cannot be pulled, and a Warning
+Event says so. The Node is created when missing and its Ready condition is renewed every `HEARTBEAT_SECONDS`,
+so a real node lifecycle controller does not mark it unreachable.
 
 Like a kubelet, it serves its containers' logs over HTTPS (`drkit_lab.controllers.kubeletserver`) on the port
 its Node reports in `status.daemonEndpoints.kubeletEndpoint`, where either control plane asks for
@@ -276,6 +276,7 @@ class Kubelet(Operator):
         failure = template_failure(pod)
         if failure is not None:
             write_status(self.api, rt, pod, pod_status(pod, "Pending", now, failure, ip=self._address(pod)))
+            self._warn(pod, "Failed", f"Error: {failure}", now)
             return None
         delay = self.settings.workload_ready_delay
         elapsed = self._elapsed(uid)
@@ -294,6 +295,37 @@ class Kubelet(Operator):
             write_status(self.api, rt, pod, pod_status(pod, "Succeeded", now, ip=self._address(pod)))
             self._forget(uid)
         return None
+
+    def _warn(self, pod: Obj, reason: str, message: str, now: str) -> None:
+        """A Warning Event about `pod`, as a kubelet records one (once: the same warning again is left as is,
+        where a kubelet would count it)."""
+        meta = pod["metadata"]
+        uid = str(meta.get("uid", ""))
+        event = {
+            "metadata": {
+                "name": f"{meta['name']}.{stable_hash([uid, reason, message])}",
+                "namespace": meta["namespace"],
+            },
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "namespace": meta["namespace"],
+                "name": meta["name"],
+                "uid": uid,
+            },
+            "type": "Warning",
+            "reason": reason,
+            "message": message,
+            "source": {"component": "kubelet", "host": NODE_NAME},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            self.api.create(self.api.require("v1", "Event"), event)
+        except ApiError as exc:
+            if exc.code != 409:
+                raise
 
     def _run_containers(self, rt: ResourceType, pod: Obj, uid: str, now: str) -> float | None:
         """A pod with real containers: start them, report what they do; the runtime wakes us on changes."""

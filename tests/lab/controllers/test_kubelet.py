@@ -136,6 +136,10 @@ def test_a_doomed_template_stays_pending_waiting(cluster: Cluster, spec: dict[st
     waiting = stuck["status"]["containerStatuses"][0]["state"]["waiting"]
     assert waiting["reason"] == reason
     assert condition(stuck, "Ready")["status"] == "False"  # type: ignore[index]
+    # Said once in a Warning Event about the pod, as a kubelet does (what on-call reads next).
+    (event,) = [e for e in cluster.list("v1", "Event", NS) if e["involvedObject"]["name"] == "doomed"]
+    assert (event["type"], event["reason"], event["message"]) == ("Warning", "Failed", f"Error: {reason}")
+    assert event["involvedObject"]["uid"] == stuck["metadata"]["uid"]
     # It never gets further, however long the kubelet looks at it.
     with pytest.raises(AssertionError, match="timed out"):
         cluster.wait_for(
