@@ -107,6 +107,37 @@ def test_wait_fails_on_a_failed_deployment_with_its_kstatus_message(
     assert step["details"]["waited"] < 60  # the Failed status ended it, not the timeout
 
 
+def test_a_failed_wait_leaves_what_on_call_reads_next_and_the_finally_steps_still_run(
+    tmp_path: Path, e2e_cluster: E2ECluster
+) -> None:
+    _create_deployment(e2e_cluster, tmp_path, "broken", BROKEN_IMAGE)
+    namespace = e2e_cluster.namespace("apps")
+    text = _playbook(e2e_cluster.context, _wait_deployment(namespace, "broken")) + (
+        f"collect:\n  - events: {{namespace: {namespace}}}\n"
+        "finally:\n  - name: restore\n    command: {run: 'echo restored > restored.txt'}\n"
+    )
+
+    result = _run(tmp_path, e2e_cluster.cli_args(), "drill", text)
+
+    assert result.exit_code == ExitCode.DRILL_FAILED, result.stdout + result.stderr
+    assert result.json["message"].startswith(
+        f"step main/wait-1 failed: 1 of 1 object(s) failed: Deployment {namespace}"
+    )
+    collected = _steps(result)[0]["collected"]
+    assert collected["directory"] == "collected/main-1"
+    assert f"objects/deployment-{namespace}-broken.yaml" in collected["files"]
+    assert any(
+        c.startswith(f"Deployment {namespace}/broken: ") and "ProgressDeadlineExceeded" in c
+        for c in collected["conditions"]
+    )
+    # The kubelet's word on the pod that cannot start, found through the Deployment's ReplicaSet.
+    assert any(w.startswith(f"Pod {namespace}/broken-") for w in collected["warnings"]), collected
+    directory = tmp_path / ".drkit" / "runs" / result.json["runId"] / "collected" / "main-1"
+    assert f"ScalingReplicaSet  Deployment {namespace}/broken" in (directory / "events.txt").read_text()
+    assert [(s["name"], s["status"]) for s in result.json["finally"]] == [("restore", "succeeded")]
+    assert (tmp_path / "restored.txt").read_text() == "restored\n"
+
+
 @pytest.mark.lab_only
 @pytest.mark.mlflow
 def test_wait_for_every_model_of_the_platform(tmp_path: Path, lab_with_platform: LabHandle) -> None:
