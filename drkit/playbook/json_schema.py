@@ -48,12 +48,12 @@ def playbook_json_schema(
     """The JSON Schema of a playbook with these step and checklist item kinds."""
     vars_ok = _Exporter(allow_variables=True)
     plain = _Exporter(allow_variables=False)
-    steps = [
-        _kind_entry(kind, schema, lang.STEP_COMMON_FIELDS, vars_ok) for kind, schema in step_kinds.items()
-    ]
-    items = [
-        _kind_entry(kind, schema, lang.ITEM_COMMON_FIELDS, vars_ok) for kind, schema in check_kinds.items()
-    ]
+    # `collect` is described once and referred to by every step kind's entry and the top level.
+    collect_ref: JsonObject = {"$ref": "#/definitions/collect"}
+    step_common = {**vars_ok.properties(lang.STEP_COMMON_FIELDS), "collect": collect_ref}
+    steps = [_kind_entry(kind, schema, step_common, vars_ok) for kind, schema in step_kinds.items()]
+    item_common = vars_ok.properties(lang.ITEM_COMMON_FIELDS)
+    items = [_kind_entry(kind, schema, item_common, vars_ok) for kind, schema in check_kinds.items()]
     phase: JsonObject = {
         "type": "object",
         "description": "A named group of steps, timed against its budget.",
@@ -115,7 +115,7 @@ def playbook_json_schema(
                 "minItems": 1,
                 "items": {"$ref": "#/definitions/phase"},
             },
-            "collect": {**vars_ok.field_type(lang.COLLECT.type), "description": lang.COLLECT.description},
+            "collect": collect_ref,
             lang.FINALLY_KEY: {
                 "type": "array",
                 "description": lang.FINALLY_DESCRIPTION,
@@ -130,6 +130,7 @@ def playbook_json_schema(
             },
         },
         "definitions": {
+            "collect": vars_ok.field(lang.COLLECT),
             "phase": phase,
             "step": {
                 "description": "One step: exactly one step-kind key plus common fields.",
@@ -141,9 +142,7 @@ def playbook_json_schema(
     }
 
 
-def _kind_entry(
-    kind: str, schema: KindSchema, common: Mapping[str, Field], exporter: _Exporter
-) -> JsonObject:
+def _kind_entry(kind: str, schema: KindSchema, common: JsonObject, exporter: _Exporter) -> JsonObject:
     """A step or item of one kind: the kind key is required, and no other kind key may appear."""
     body = exporter.field_type(schema.body)
     body["description"] = schema.description
@@ -155,7 +154,7 @@ def _kind_entry(
         "description": schema.description,
         "additionalProperties": False,
         "required": [kind],
-        "properties": {**exporter.properties(common), kind: body},
+        "properties": {**common, kind: body},
     }
 
 

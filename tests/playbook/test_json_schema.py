@@ -171,3 +171,21 @@ def test_bad_playbooks_are_rejected(schema: dict[str, Any], old: str, new: str) 
 )
 def test_finally_takes_a_list_of_steps(schema: dict[str, Any], finally_text: str, valid: bool) -> None:
     assert is_valid(schema, as_json(GOOD + finally_text), schema) is valid
+
+
+@pytest.mark.parametrize(
+    ("collect", "valid"),
+    [
+        ("[{events: {namespace: ml}}, {logs: {namespace: ml, selector: app=x, tail: 20}}]", True),
+        ("[{events: {namespace: ml}, logs: {namespace: ml, selector: app=x}}]", False),
+        ("[{logs: {namespace: ml}}]", False),
+        ("[{logs: {namespace: ml, selector: app=x, tail: 0}}]", False),
+    ],
+)
+def test_collect_is_one_definition_for_the_top_level_and_every_step(
+    schema: dict[str, Any], collect: str, valid: bool
+) -> None:
+    top_level = as_json(GOOD + f"collect: {collect}\n")
+    assert is_valid(schema, top_level, schema) is valid
+    finally_step = as_json(GOOD + f"finally:\n  - command: {{run: x}}\n    collect: {collect}\n")
+    assert is_valid(schema, finally_step, schema) is valid
