@@ -18,7 +18,7 @@ watcher fail (#8146), and a rerun after a crash submits a second training run. S
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from drkit.kube import Cluster, KubeError, ObjectRef, UnknownKind, wait_for
@@ -291,11 +291,14 @@ class PipelineStep:
             **argo_status.summary(last),
         }
         if not waited.complete:
-            return self._timed_out(ctx=ctx, cluster=cluster, ref=ref, last=last, how=how, details=details)
-        if current is None:
+            result = self._timed_out(ctx=ctx, cluster=cluster, ref=ref, last=last, how=how, details=details)
+        elif current is None:
             details["gone"] = True
-            return self._judge_gone(last, how, details)
-        return self._judge(current, how, {**details, **argo_status.summary(current)})
+            result = self._judge_gone(last, how, details)
+        else:
+            result = self._judge(current, how, {**details, **argo_status.summary(current)})
+        # A failure names the Workflow: failure collection gathers it, its events and its pods' logs.
+        return replace(result, objects=(ref,)) if result.status is StepStatus.FAILED else result
 
     def _judge(self, workflow: dict[str, Any], how: str, details: dict[str, object]) -> StepResult:
         phase = argo_status.phase_of(workflow)

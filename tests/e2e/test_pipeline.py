@@ -246,6 +246,12 @@ def test_a_failed_workflow_names_the_failed_node_and_its_message(argo: ArgoEnv) 
     (failed,) = [n for n in step["details"]["nodes"] if n["phase"] == "Failed"]
     assert failed["name"] == "prepare"
     assert "not-a-number" in failed["message"]
+    # Failure collection gathered the Workflow as it ended, for on-call to read next to the report.
+    collected = step["collected"]
+    name = f"objects/workflow-{argo.namespace}-{step['details']['workflow']}.yaml"
+    assert name in collected["files"], collected
+    run_dir = argo.workdir / ".drkit" / "runs" / result.json["runId"] / collected["directory"]
+    assert "phase: Failed" in (run_dir / name).read_text()
 
 
 def test_a_missing_template_is_a_problem_in_the_plan_and_an_error_in_the_run(argo: ArgoEnv) -> None:
