@@ -3,6 +3,7 @@ pending object with its kstatus message, whole kinds, deletion, and custom readi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,11 @@ def test_waits_until_deleted_and_not_found_counts_as_gone(server: Server) -> Non
     rt = server.store.registry.by_kind(MODEL_API, "Model")
     assert rt is not None
 
+    released = threading.Event()
+
     def release(current: dict[str, Any]) -> dict[str, Any]:
         current["metadata"]["finalizers"] = []
+        released.set()
         return current
 
     server.later(0.3, lambda: server.store.mutate(rt, "ml", "held", release))
@@ -139,8 +143,9 @@ def test_waits_until_deleted_and_not_found_counts_as_gone(server: Server) -> Non
     body = {"objects": [{**ref, "name": "held"}, {**ref, "name": "never-existed"}], "for": "deleted"}
     result = _run(server, body)
     assert result.status is StepStatus.SUCCEEDED, result.message
+    assert released.is_set()  # the step waited for the finalizer's release, not less
     objects = _objects(result)
-    assert objects["Model ml/held"]["goneAfterSeconds"] >= 0.3
+    assert objects["Model ml/held"]["goneAfterSeconds"] > 0
     assert objects["Model ml/never-existed"]["done"] is True
 
 
