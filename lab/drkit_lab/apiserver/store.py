@@ -301,8 +301,10 @@ class Store:
                 self._register_crd(new, served)
             key = (namespace or "", name)
             if new["metadata"].get("deletionTimestamp") and not self._has_finalizers(rt, new):
-                # As the real server: the answer is the object as deleted, at the deletion's resourceVersion.
-                return self._out(rt, self._remove(rt, key, new))
+                self._remove(rt, key, new)
+                # As kube-apiserver: the answer is the object as it stood, at its last resourceVersion, not
+                # the deletion's (test_fidelity_deletion pins it on both planes).
+                return self._out(rt, new)
             self._rv += 1
             new["metadata"]["resourceVersion"] = str(self._rv)
             self._objects[rt.storage_key][key] = new
@@ -716,15 +718,14 @@ class Store:
             flat=self.flattener(rt, sub),
         )
 
-    def _remove(self, rt: ResourceType, key: ObjectKey, last: Obj, *, orphan: bool = False) -> Obj:
-        """Drop an object for good: DELETED event, then its dependents (and a CRD's kind and objects).
-        Returns the object as deleted, at the deletion's resourceVersion."""
+    def _remove(self, rt: ResourceType, key: ObjectKey, last: Obj, *, orphan: bool = False) -> None:
+        """Drop an object for good: DELETED event, then its dependents (and a CRD's kind and objects)."""
         bucket = self._objects.get(rt.storage_key, {})
         if key not in bucket:
-            return last
+            return
         del bucket[key]
         self._rv += 1
-        final: Obj = clone(last)
+        final = clone(last)
         final["metadata"]["resourceVersion"] = str(self._rv)
         self._index_owners(rt.storage_key, key, last, None)
         self._emit("DELETED", rt, final)
@@ -734,7 +735,7 @@ class Store:
         uid = last["metadata"].get("uid", "")
         dependents = self._dependents.pop(uid, set())
         if orphan:
-            return final
+            return
         for dep_key, dep_obj_key in sorted(dependents):
             dep_rt = self._type_for(dep_key)
             dep = self._objects.get(dep_key, {}).get(dep_obj_key)
@@ -744,7 +745,6 @@ class Store:
                 continue  # ownerReferences never cross namespaces
             namespace = dep_obj_key[0] or None
             self.delete(dep_rt, namespace, dep_obj_key[1])
-        return final
 
     def _index_owners(self, skey: StorageKey, okey: ObjectKey, old: Obj | None, new: Obj | None) -> None:
         for obj, add in ((old, False), (new, True)):
