@@ -336,6 +336,9 @@ def test_143_sigterm_during_a_step_stops_its_children_writes_reports_then_resume
     assert report["message"] == "interrupted by SIGTERM during step rebuild/work"
     assert report["phases"][1]["steps"][0]["message"] == "interrupted (SIGTERM)"
     assert (journal.parent / "report.md").is_file()
+    # The record says how the run ended: `runs show` exits as the run did (143), not as a Ctrl-C (130).
+    shown = run_drkit("runs", "show", run_id, cwd=tmp_path)
+    assert shown.exit_code == ExitCode.TERMINATED, shown.stdout + shown.stderr
 
     (tmp_path / "go-on").write_text("")
     resumed = start_drkit("resume", run_id, "--yes", "-o", "json", cwd=tmp_path)

@@ -12,7 +12,7 @@ import click
 
 from drkit.context import Runtime, real_runtime
 from drkit.engine import RunListener
-from drkit.errors import ExitCode
+from drkit.errors import ExitCode, Terminated
 from drkit.report.console import LiveListener, PlainListener, make_console, render_summary
 from drkit.report.json_report import dumps, write_atomically
 from drkit.report.junit import render_junit
@@ -185,4 +185,8 @@ def confirm_for(runtime: Runtime) -> Callable[[str], bool] | None:
 
 
 def exit_code_of(report: RunReport) -> int:
+    """The exit code of a report's outcome; a run interrupted by SIGTERM is 143, as the run itself exited."""
+    last = report.attempts[-1] if report.attempts else None
+    if report.outcome is Outcome.INTERRUPTED and last is not None and last.signal == Terminated.signal_name:
+        return int(ExitCode.TERMINATED)
     return int(OUTCOME_EXIT[report.outcome])
