@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ REPORT = "report.json"
 LOCK = "lock"
 # Run ids of one day share most of their characters: only an id one or two keystrokes off is suggested.
 _RUN_ID_CUTOFF = 0.85
+_SECOND = len("20260101-120000")  # the part of a run id that is its start time
 
 
 def new_run_id(wall_clock: Callable[[], float]) -> str:
@@ -51,11 +54,29 @@ def existing_run_dir(state_dir: Path, run_id: str) -> Path:
 
 
 def list_run_ids(state_dir: Path) -> list[str]:
-    """Run ids, newest first."""
+    """Run ids, newest first. An id names its start to the second; runs that started in the same second
+    are ordered by the first event of their journals (the random part of the id says nothing)."""
     base = runs_dir(state_dir)
     if not base.is_dir():
         return []
-    return sorted((p.name for p in base.iterdir() if RUN_ID.match(p.name) and p.is_dir()), reverse=True)
+    names = [p.name for p in base.iterdir() if RUN_ID.match(p.name) and p.is_dir()]
+    seconds = Counter(name[:_SECOND] for name in names)
+
+    def newest_first(name: str) -> tuple[str, float, str]:
+        tied = seconds[name[:_SECOND]] > 1
+        return name[:_SECOND], _first_event_at(base / name / JOURNAL) if tied else 0.0, name
+
+    return sorted(names, key=newest_first, reverse=True)
+
+
+def _first_event_at(journal: Path) -> float:
+    """When the journal's first event happened; 0.0 when it cannot be read."""
+    try:
+        with journal.open(encoding="utf-8") as handle:
+            at = json.loads(handle.readline()).get("at")
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+    return float(at) if isinstance(at, int | float) else 0.0
 
 
 def recorded_run_ids(state_dir: Path) -> list[str]:
