@@ -195,7 +195,7 @@ def clear_finalizers(
         selection = ClearSelection(
             request.namespaces, request.finalizers, request.kinds, request.after, request.force
         )
-        with ClearRecord(runtime, identity, selection, choice.kubeconfig) as record:
+        with ClearRecord(runtime, identity, selection, choice.kubeconfig, progress) as record:
             outcome = _recorded(
                 record,
                 lambda: clear_stuck(

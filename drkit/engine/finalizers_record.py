@@ -13,12 +13,13 @@ a credential. A dry run changes nothing and records nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import drkit
 from drkit.context import Runtime
+from drkit.engine.afterwards import FinishedRun, record_finished, run_sinks
 from drkit.engine.journal import Journal
 from drkit.engine.redaction import Masker
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
@@ -84,9 +85,15 @@ class ClearRecord:
     """One on-call clearing's run directory: opened after consent and before the first write."""
 
     def __init__(
-        self, runtime: Runtime, identity: ContextIdentity, selection: ClearSelection, kubeconfig: str | None
+        self,
+        runtime: Runtime,
+        identity: ContextIdentity,
+        selection: ClearSelection,
+        kubeconfig: str | None,
+        notice: Callable[[str], None] = lambda _: None,  # what became of the record (history, metrics)
     ) -> None:
         self.runtime = runtime
+        self.notice = notice
         self.run_id = new_run_id(runtime.wall_clock)
         self.paths = RunPaths(run_dir(runtime.state_dir, self.run_id))
         self.cluster = ClusterRef(identity.context, identity.server)
@@ -185,4 +192,7 @@ class ClearRecord:
         masked = self.masker.data(report.to_json())
         report = RunReport.from_json(masked) if isinstance(masked, dict) else report
         write_run_reports(report, self.paths.directory)
+        finished = FinishedRun(report, self.paths.directory, self.runtime)
+        for line in record_finished(finished, run_sinks(self.runtime)):
+            self.notice(line)
         return report

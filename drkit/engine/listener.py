@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from drkit.report.model import PhaseReport, RunReport, StepReport
@@ -27,6 +28,9 @@ class RunListener(Protocol):
     def phase_finished(self, phase: PhaseReport) -> None: ...
 
     def run_finished(self, report: RunReport) -> None: ...
+
+    def recorded(self, lines: Sequence[str]) -> None:
+        """What became of the finished run besides its reports (drkit.engine.afterwards), one line each."""
 
 
 class NullListener:
@@ -54,4 +58,7 @@ class NullListener:
         pass
 
     def run_finished(self, report: RunReport) -> None:
+        pass
+
+    def recorded(self, lines: Sequence[str]) -> None:
         pass

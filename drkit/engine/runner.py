@@ -7,11 +7,12 @@ and how time is judged (phase budgets are warnings, the RTO decides the outcome)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import drkit
 from drkit.context import Runtime
+from drkit.engine.afterwards import FinishedRun, RunSink, record_finished, run_sinks
 from drkit.engine.build import BuiltStep, build_steps, check_inputs, config_problem
 from drkit.engine.cluster import ClusterAccess, check_context_allowed
 from drkit.engine.collect import FailureEvidence, collect_failure
@@ -80,6 +81,7 @@ class RunOptions:
     previous: PreviousRun | None = None
     plan_as: RunMode = RunMode.DRILL  # PLAN mode: plan the phases a drill (or a recovery) would run
     other_cluster: bool = False  # resume on another cluster than the run started on (`--other-cluster`)
+    sinks: Sequence[RunSink] | None = None  # where a finished run goes besides its reports; None: run_sinks()
 
 
 def run_playbook(
@@ -787,7 +789,12 @@ class _Run:
         masked = self.masker.data(report.to_json())
         report = RunReport.from_json(masked) if isinstance(masked, dict) else report
         write_run_reports(report, self.paths.directory)
+        finished = FinishedRun(report, self.paths.directory, self.runtime)
+        sinks = self.options.sinks if self.options.sinks is not None else run_sinks(self.runtime)
+        lines = record_finished(finished, sinks)
         self.listener.run_finished(report)
+        if lines:
+            self.listener.recorded(lines)
         return report
 
     def _interrupted(

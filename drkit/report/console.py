@@ -182,6 +182,9 @@ class PlainListener:
         if self._summary is not None:
             self._summary(report)
 
+    def recorded(self, lines: Sequence[str]) -> None:
+        print_recorded(self.console, lines)
+
 
 class LiveListener:
     """A live view on a terminal: phases and steps, a spinner on the running step, elapsed time against
@@ -245,6 +248,9 @@ class LiveListener:
             self._live = None
         if self._summary is not None:
             self._summary(report)
+
+    def recorded(self, lines: Sequence[str]) -> None:
+        print_recorded(self.console, lines)
 
     def render(self) -> RenderableType:
         report = self._report
@@ -487,3 +493,9 @@ def render_runs(console: Console, runs: Sequence[RunSummary]) -> None:
             escape(run.run_id), escape(run.playbook), run.mode, Text(run.outcome, style=style), duration
         )
     console.print(table)
+
+
+def print_recorded(console: Console, lines: Sequence[str]) -> None:
+    """The lines of drkit.engine.afterwards, after the summary: where the run was recorded, or why not."""
+    for line in lines:
+        console.print(Text(f"  {line}", style="dim"))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from drkit.context import Runtime
+from drkit.engine.afterwards import RunSink
 from drkit.engine.listener import NullListener
 from drkit.engine.request import RunMode, RunRequest
 from drkit.engine.runner import Confirm, RunOptions, run_playbook
@@ -107,6 +108,9 @@ class RecordingListener(NullListener):
     def run_finished(self, report: RunReport) -> None:
         self.events.append(("run-finished", report))
 
+    def recorded(self, lines: Sequence[str]) -> None:
+        self.events.append(("recorded", list(lines)))
+
     def names(self) -> list[str]:
         return [name for name, _ in self.events]
 
@@ -120,6 +124,7 @@ def run(
     confirm: Confirm | None = None,
     assume_yes: bool = True,
     overrides: Mapping[str, str] | None = None,
+    sinks: Sequence[RunSink] | None = (),  # none by default: tests do not write the user's history
     **request_fields: object,
 ) -> RunReport:
     request = RunRequest(
@@ -139,5 +144,6 @@ def run(
             step_kinds=TEST_STEP_KINDS,
             probe_kinds=PROBE_KINDS,
             playbook_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            sinks=sinks,
         ),
     )
