@@ -186,7 +186,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def e2e_cluster(
-    request: pytest.FixtureRequest, tmp_path: Path, lab_factory: Callable[..., LabHandle]
+    request: pytest.FixtureRequest, lab_factory: Callable[..., LabHandle]
 ) -> Iterator[E2ECluster]:
     """The cluster for one end-to-end test: the real one named by DRKIT_E2E_KUBECONFIG (its namespaces with
     this test's prefix deleted after the test), else a fresh private lab (stopped after the test)."""
@@ -201,14 +201,14 @@ def e2e_cluster(
     try:
         yield cluster
     finally:
-        _delete_prefixed_namespaces(cluster, tmp_path / "e2e-cleanup")
+        _delete_prefixed_namespaces(cluster)
 
 
-def _delete_prefixed_namespaces(cluster: E2ECluster, state: Path) -> None:
+def _delete_prefixed_namespaces(cluster: E2ECluster) -> None:
     """Delete this test's namespaces with their content; not waited for: no one reuses the names."""
     from drkit.kube import ObjectRef  # noqa: PLC0415 (only needed against a real cluster)
 
-    with cluster.open(state) as client:
+    with cluster.open() as client:
         for namespace in client.list("v1", "Namespace"):
             name = namespace["metadata"]["name"]
             if name.startswith(cluster.prefix):

@@ -51,7 +51,7 @@ def _playbook(tmp_path: Path, e2e: E2ECluster, name: str) -> Path:
 
 @pytest.fixture
 def cluster(e2e_cluster: E2ECluster, tmp_path: Path) -> Iterator[Cluster]:
-    with e2e_cluster.open(tmp_path / "client") as client:
+    with e2e_cluster.open() as client:
         yield client
 
 

@@ -111,7 +111,7 @@ def test_oversized_model_fails_against_the_servers_memory_limit(
         "flavors:\n  sklearn:\n    pickled_model: model.pkl\n", encoding="utf-8"
     )
     (model_dir / "model.pkl").write_bytes(os.urandom(2 * 1024 * 1024))
-    with e2e_cluster.open(tmp_path / "kube") as cluster:
+    with e2e_cluster.open() as cluster:
         if e2e_cluster.is_lab:
             lab_install_crds(cluster)
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})

@@ -52,7 +52,7 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="module")
 def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig, tmp_path_factory.mktemp("scenarios-kube")) as cluster:
+    with open_cluster(lab.kubeconfig) as cluster:
         yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("scenarios-work"))
 
 
