@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from drkit.errors import DrkitError
-from drkit.http_client.pushgateway import push_metrics
+from drkit.http_client import push_metrics
 from drkit.report.json_report import write_atomically
 from drkit.report.metrics import build_registry, exposition, run_labels
 from drkit.report.model import RunReport

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from drkit.errors import UsageError
-from drkit.http_client.webhook import post_webhook
+from drkit.http_client import post_webhook
 from drkit.report.model import Outcome
 from drkit.report.notification import webhook_message
 

@@ -23,7 +23,7 @@ def push_metrics(
         push_to_gateway(url, job=job, registry=registry, grouping_key=dict(grouping_key), timeout=timeout)
     except HTTPError as exc:
         raise AdapterError(f"Pushgateway {host} answered HTTP {exc.code}") from exc
-    except (URLError, OSError) as exc:
+    except OSError as exc:  # URLError (refused, DNS) and socket timeouts alike
         reason = exc.reason if isinstance(exc, URLError) else exc
         raise UnreachableError(f"Pushgateway {host}: no answer ({type(reason).__name__})") from exc
     return host

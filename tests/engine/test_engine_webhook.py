@@ -12,7 +12,7 @@ from http_receiver import receiving
 
 from drkit.context import Runtime
 from drkit.engine.webhook_sink import WebhookSink
-from drkit.http_client.webhook import WebhookPolicy
+from drkit.http_client import WebhookPolicy
 from drkit.report.model import Outcome, RunReport
 
 PLAYBOOK = """
@@ -119,3 +119,17 @@ def test_a_receiver_that_refuses_the_message_is_not_asked_again(
         _, recorded = drill(write_playbook, runtime, "fail", DRKIT_WEBHOOK_URL=hook.url)
     assert len(hook.requests()) == 1
     assert recorded == ["webhook: not recorded (WebhookRefused: webhook 127.0.0.1 answered HTTP 400)"]
+
+
+def test_an_unknown_webhook_on_setting_is_a_line_not_a_guess(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    with receiving([200]) as hook:
+        report, recorded = drill(
+            write_playbook, runtime, "fail", DRKIT_WEBHOOK_URL=hook.url, DRKIT_WEBHOOK_ON="sometimes"
+        )
+    assert hook.requests() == []
+    assert recorded == [
+        "webhook: not recorded (UsageError: DRKIT_WEBHOOK_ON='sometimes' is not failure or always)"
+    ]
+    assert report.outcome is Outcome.FAILED
