@@ -54,10 +54,8 @@ class MetricsSink:
             key = {"playbook": labels["playbook"], "cluster": labels["cluster"]}
             try:
                 host = push_metrics(gateway, PUSH_JOB, key, registry, timeout=PUSH_TIMEOUT)
-            except DrkitError as exc:
-                if not said:
-                    raise
-                said.append(f"not pushed ({exc})")  # the files are written: say both
+            except DrkitError as exc:  # metrics.prom is written all the same: say what was not done
+                said.append(f"not pushed ({run.runtime.secrets.mask(str(exc))})")
             else:
                 said.append(f"pushed to {host}")
         return "; ".join(said) or None

@@ -45,9 +45,8 @@ class WebhookSink:
             return None
         if notify_on(run.runtime.env) == "failure" and run.report.outcome is Outcome.SUCCEEDED:
             return None
-        run.runtime.secrets.add(
-            url
-        )  # already registered by the engine; a sink given a runtime alone is safe too
+        # The engine registered it from the environment; again here for a runtime that did not.
+        run.runtime.secrets.add(url)
         body = webhook_message(run.report, run.runtime.secrets.mask)
         attempts = post_webhook(url, body, monotonic=run.runtime.monotonic, sleep=run.runtime.sleep)
         host = urlsplit(url).hostname or "the webhook"
