@@ -94,9 +94,7 @@ def test_the_collector_directory_file_is_replaced_by_rename(
     assert [p.name for p in collector.iterdir()] == [target.name]  # no temporary file left behind
     in_run_dir = runtime.state_dir / "runs" / str(report.run_id) / "metrics.prom"
     assert target.read_text(encoding="utf-8") == in_run_dir.read_text(encoding="utf-8")
-    assert [lines for name, lines in listener.events if name == "recorded"] == [
-        [f"metrics: written to {target}"]
-    ]
+    assert listener.recorded_lines() == [f"metrics: written to {target}"]
 
 
 def test_the_pushgateway_gets_the_run_grouped_by_playbook_and_cluster(
@@ -112,9 +110,7 @@ def test_the_pushgateway_gets_the_run_grouped_by_playbook_and_cluster(
     assert pushed.path == "/metrics/job/drkit/cluster@base64/=/playbook/metrics-drill"
     got = samples(pushed.body.decode("utf-8"))
     assert got[("drkit_run_duration_seconds", labelled())] == report.elapsed
-    assert [lines for name, lines in listener.events if name == "recorded"] == [
-        ["metrics: pushed to 127.0.0.1"]
-    ]
+    assert listener.recorded_lines() == ["metrics: pushed to 127.0.0.1"]
 
 
 def test_an_unreachable_pushgateway_is_one_line_and_the_files_are_still_written(
@@ -131,5 +127,5 @@ def test_an_unreachable_pushgateway_is_one_line_and_the_files_are_still_written(
     assert report.outcome is Outcome.OVER_RTO
     target = collector / "drkit_metrics-drill.prom"
     assert target.is_file()
-    [[line]] = [lines for name, lines in listener.events if name == "recorded"]
+    [line] = listener.recorded_lines()
     assert line.startswith(f"metrics: written to {target}; not pushed (Pushgateway 127.0.0.1: no answer")

@@ -38,8 +38,7 @@ def drill(
         listener=listener,
         sinks=(WebhookSink(),),
     )
-    recorded = [line for name, lines in listener.events if name == "recorded" for line in lines]  # type: ignore[attr-defined]
-    return report, recorded
+    return report, listener.recorded_lines()
 
 
 def test_a_failed_run_is_posted_after_the_receiver_recovers_from_503s(
