@@ -12,7 +12,6 @@ from http_receiver import receiving
 
 from drkit.context import Runtime
 from drkit.engine.webhook_sink import WebhookSink
-from drkit.http_client import WebhookPolicy
 from drkit.report.model import Outcome, RunReport
 
 PLAYBOOK = """
@@ -108,7 +107,7 @@ def test_a_dead_receiver_costs_one_line_a_bounded_wait_and_not_the_outcome(
     assert recorded == ["webhook: not recorded (UnreachableError: webhook 127.0.0.1: no answer)"]
     waits = clock.sleeps[before:]
     assert len(waits) >= 2  # it was retried
-    assert sum(waits) < WebhookPolicy().total
+    assert sum(waits) < 15  # the bound on the whole exchange (issue 12: about 15 s)
 
 
 def test_a_receiver_that_refuses_the_message_is_not_asked_again(
