@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from drkit.engine.webhook_sink import SECRET_ENV_VARS as WEBHOOK_SECRET_ENV_VARS
 from drkit.mlflow import secret_values as mlflow_secret_values
 from drkit.playbook.model import Playbook
 from drkit.playbook.problems import is_secret_name
@@ -29,6 +30,7 @@ def redact_overrides(overrides: Mapping[str, str], secret_names: Iterable[str] =
 def register_environment_secrets(secrets: SecretRegistry, env: Mapping[str, str]) -> None:
     """The credentials drkit reads from its environment (the adapters that read them name the variables)."""
     secrets.add_all(mlflow_secret_values(env))
+    secrets.add_all(env.get(name) for name in WEBHOOK_SECRET_ENV_VARS)
 
 
 def register_playbook_secrets(

@@ -111,6 +111,10 @@ class RecordingListener(NullListener):
     def recorded(self, lines: Sequence[str]) -> None:
         self.events.append(("recorded", list(lines)))
 
+    def recorded_lines(self) -> list[str]:
+        """What the sinks told the user, in order."""
+        return [str(line) for name, lines in self.events if name == "recorded" for line in lines]  # type: ignore[attr-defined]
+
     def names(self) -> list[str]:
         return [name for name, _ in self.events]
 
