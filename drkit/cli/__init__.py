@@ -26,7 +26,7 @@ from drkit.cli.init_commands import examples, init
 from drkit.cli.models_commands import models
 from drkit.cli.playbook_commands import schema, validate
 from drkit.cli.run_commands import check, drill, plan, recover, resume
-from drkit.cli.runs_commands import runs
+from drkit.cli.runs_commands import report_command, runs
 from drkit.cli.signals import sigterm_interrupts
 from drkit.context import Runtime, real_runtime
 from drkit.engine.redaction import register_environment_secrets
@@ -117,7 +117,20 @@ def cli(debug: bool) -> None:
     """drkit: disaster-recovery drills and recovery runbooks for ML platforms on Kubernetes."""
 
 
-for command in (validate, schema, plan, drill, recover, check, resume, runs, finalizers, models, diff):
+for command in (
+    validate,
+    schema,
+    plan,
+    drill,
+    recover,
+    check,
+    resume,
+    runs,
+    report_command,
+    finalizers,
+    models,
+    diff,
+):
     cli.add_command(command)
 # Getting started: a starter playbook of one's own, and the shipped examples.
 cli.add_command(init)

@@ -1,4 +1,4 @@
-"""`drkit runs list|show`: the history of recorded runs."""
+"""`drkit runs list|show|prune` and `drkit report`: the history of recorded runs and their report files."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from drkit import engine
 from drkit.cli.common import Output, exit_code_of, format_option, remember_output, runtime_of, write_json
 from drkit.cli.completion import run_ids
 from drkit.engine.prune import PruneRequest, prune_runs
+from drkit.errors import ExitCode
 from drkit.playbook.durations import DURATION_HINT, parse_duration
 from drkit.report.console import make_console, render_runs, render_summary
 from drkit.report.json_report import dumps
@@ -121,3 +122,24 @@ def prune(ctx: click.Context, older_than: float | None, keep: int | None, dry_ru
         f"{result.state_dir / 'runs'}; {result.kept} kept\n"
     )
     return 0
+
+
+@click.command(name="report")
+@click.argument("run_id", shell_complete=run_ids)
+@format_option("text: the files written; json: {runId, outcome, files}.")
+@click.pass_context
+def report_command(ctx: click.Context, run_id: str, output: Output) -> int:
+    """Write the report files of RUN_ID again (report.md, junit.xml, report.json) with this drkit's renderers.
+
+    They are rebuilt from what the run recorded: its report.json, or its journal when drkit was stopped
+    before it finished (then report.json is not written: it marks a finished run). Useful after an upgrade
+    of drkit, or when a report file was lost."""
+    runtime = runtime_of(ctx)
+    report, files = engine.regenerate_reports(run_id, runtime)
+    if output == "json":
+        payload = {"runId": run_id, "outcome": str(report.outcome), "files": [str(f) for f in files]}
+        write_json(runtime, json.dumps(payload, indent=2) + "\n")
+    else:
+        for path in files:
+            runtime.stdout.write(f"wrote {path}\n")
+    return ExitCode.OK

@@ -21,6 +21,7 @@ from drkit.errors import PlaybookError, UsageError
 from drkit.playbook.json_schema import playbook_json_schema
 from drkit.playbook.loader import load_playbook
 from drkit.playbook.model import FINALLY_PHASE, Playbook
+from drkit.report.files import write_run_reports
 from drkit.report.json_report import read_report
 from drkit.report.model import (
     AttemptReport,
@@ -286,6 +287,14 @@ def list_runs(runtime: Runtime, limit: int = 20) -> list[RunSummary]:
             )
         )
     return summaries
+
+
+def regenerate_reports(run_id: str, runtime: Runtime) -> tuple[RunReport, tuple[Path, ...]]:
+    """Write a recorded run's report files again with this drkit's renderers, from what the run recorded
+    (report.json, else its journal); report.json itself only for a finished run (it marks one)."""
+    paths = RunPaths(existing_run_dir(runtime.state_dir, run_id))
+    report = show_run(run_id, runtime)
+    return report, write_run_reports(report, paths.directory, finished=paths.report.is_file())
 
 
 def show_run(run_id: str, runtime: Runtime) -> RunReport:

@@ -25,7 +25,10 @@ RENDERERS: dict[str, Callable[[RunReport], str]] = {
 }
 
 
-def write_run_reports(report: RunReport, directory: Path) -> None:
-    """report.md and junit.xml first, report.json last: its presence is what marks a run as finished."""
-    for name in (REPORT_MARKDOWN, REPORT_JUNIT, REPORT_JSON):
+def write_run_reports(report: RunReport, directory: Path, *, finished: bool = True) -> tuple[Path, ...]:
+    """report.md and junit.xml first, report.json last: its presence is what marks a run as finished, so a
+    report of a run that did not finish (`finished=False`) leaves it out. Returns the files written."""
+    names = (REPORT_MARKDOWN, REPORT_JUNIT, REPORT_JSON) if finished else (REPORT_MARKDOWN, REPORT_JUNIT)
+    for name in names:
         write_atomically(directory / name, RENDERERS[name](report))
+    return tuple(directory / name for name in names)

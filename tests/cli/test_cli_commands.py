@@ -160,8 +160,8 @@ def test_runs_list_json(write_playbook: WritePlaybook, tmp_path: Path) -> None:
     listing = run_drkit("runs", "list", "-o", "json", cwd=tmp_path, env=env)
     assert listing.exit_code == 0, listing.stderr
     runs = listing.json["runs"]
-    # Newest first, by run id (two runs in the same second are ordered by their random suffix).
-    assert [r["runId"] for r in runs] == sorted([first["runId"], second["runId"]], reverse=True)
+    # Newest first, the later run first even when both started in the same second.
+    assert [r["runId"] for r in runs] == [second["runId"], first["runId"]]
     by_id = {r["runId"]: r for r in runs}
     assert [(by_id[r["runId"]]["mode"], by_id[r["runId"]]["outcome"]) for r in (first, second)] == [
         ("recover", "succeeded"),

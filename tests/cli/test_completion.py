@@ -73,7 +73,7 @@ def test_run_ids_for_resume_and_runs_show(write_playbook: WritePlaybook, tmp_pat
     ids = [
         run_drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path, env=env).json["runId"] for _ in "ab"
     ]
-    newest_first = sorted(ids, reverse=True)
+    newest_first = ids[::-1]  # the later run first, even within one second
     assert complete("drkit resume ", tmp_path, home) == newest_first
     assert complete("drkit runs show ", tmp_path, home) == newest_first
     assert complete(f"drkit runs show {ids[0][:-1]}", tmp_path, home) == [
@@ -119,5 +119,5 @@ def test_checklist_names_for_check(write_playbook: WritePlaybook, tmp_path: Path
 
 
 def test_commands_and_options_still_complete(tmp_path: Path, home: Path) -> None:
-    assert complete("drkit re", tmp_path, home) == ["recover", "resume"]
+    assert complete("drkit re", tmp_path, home) == ["recover", "report", "resume"]
     assert "--from-phase" in complete("drkit drill --fr", tmp_path, home)

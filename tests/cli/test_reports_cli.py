@@ -97,3 +97,50 @@ def test_check_command_copies_reports(write_playbook: WritePlaybook, tmp_path: P
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures")) == ("3", "2")  # the check step and its two items
+
+
+def test_report_writes_a_runs_files_again_from_its_record(
+    write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(FAILING)
+    _, run_dir = drill(tmp_path)
+    before = {name: (run_dir / name).read_text(encoding="utf-8") for name in ("report.md", "junit.xml")}
+    (run_dir / "report.md").unlink()
+    (run_dir / "junit.xml").write_text("<lost/>", encoding="utf-8")
+
+    result = run_drkit("report", run_dir.name, cwd=tmp_path)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"wrote {run_dir / 'report.md'}",
+        f"wrote {run_dir / 'junit.xml'}",
+        f"wrote {run_dir / 'report.json'}",
+    ]
+    for name, text in before.items():
+        assert (run_dir / name).read_text(encoding="utf-8") == text, name
+    assert SECRET not in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+def test_report_of_a_run_that_never_finished_leaves_it_unfinished(
+    write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(FAILING)
+    _, run_dir = drill(tmp_path)
+    (run_dir / "report.json").unlink()  # as if drkit was killed: only the journal is left
+    (run_dir / "report.md").unlink()
+
+    result = run_drkit("report", run_dir.name, "-o", "json", cwd=tmp_path)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.json["outcome"] == "running"
+    assert result.json["files"] == [str(run_dir / "report.md"), str(run_dir / "junit.xml")]
+    assert not (run_dir / "report.json").exists()  # its presence would mark the run finished
+    assert "| Outcome | **running** |" in (run_dir / "report.md").read_text(encoding="utf-8")
+    listed = run_drkit("runs", "list", cwd=tmp_path)
+    assert "incomplete" in listed.stdout
+
+
+def test_report_of_an_unknown_run_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_drkit("report", "20260101-120000-ab12", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "no run 20260101-120000-ab12" in result.stderr
