@@ -1,0 +1,222 @@
+"""The run history: an SQLite index (`<state dir>/history.sqlite3`) of finished runs, for `drkit history`.
+
+The run directories stay the truth. The database only indexes their report.json files: `drkit history` adds
+the reports it does not hold yet (runs from before it existed, or whose sink failed), so deleting the file
+loses nothing. One row per run (a resumed run replaces its row) and one per phase and step.
+
+Two runs may finish at once: WAL lets readers and a writer proceed together, and the busy timeout makes a
+second writer wait for the first instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from drkit.engine.runs import RunPaths, recorded_run_ids, run_dir
+from drkit.report.json_report import read_report
+from drkit.report.model import Outcome, RunReport
+
+if TYPE_CHECKING:
+    from drkit.engine.afterwards import FinishedRun
+
+DATABASE = "history.sqlite3"
+BUSY_TIMEOUT_MS = 10_000
+TREND_LENGTH = 10  # time-to-recovery figures a trend line shows
+
+# Each entry moves the schema one version forward (PRAGMA user_version is the count applied).
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        playbook TEXT NOT NULL,
+        context TEXT NOT NULL,
+        server TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        started_at REAL,
+        elapsed REAL NOT NULL,
+        rto REAL
+    );
+    CREATE INDEX runs_by_playbook ON runs (playbook, started_at);
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        phase TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        duration REAL NOT NULL,
+        PRIMARY KEY (run_id, position)
+    );
+    """,
+)
+# Runs still going (or rebuilt from a crashed run's journal) are not history yet.
+_UNFINISHED = {Outcome.RUNNING, Outcome.PLANNED}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    run_id: str
+    playbook: str
+    context: str  # "" when the run needed no cluster
+    mode: str
+    outcome: str
+    started_at: float | None  # the first attempt's start
+    time_to_recovery: float  # wall clock from the first start to the finish
+    rto: float | None
+
+    @property
+    def rto_margin(self) -> float | None:
+        """Seconds over the RTO (positive) or under it (negative); None without an RTO."""
+        return None if self.rto is None else self.time_to_recovery - self.rto
+
+
+@dataclass(frozen=True)
+class Trend:
+    playbook: str
+    figures: tuple[float, ...]  # times to recovery, oldest first, the latest last
+    median: float
+    change: float | None  # the latest against the median of those before it; None with one run
+
+    @property
+    def change_ratio(self) -> float | None:
+        before = statistics.median(self.figures[:-1]) if len(self.figures) > 1 else 0.0
+        return None if self.change is None or before == 0 else self.change / before
+
+
+@dataclass(frozen=True)
+class History:
+    entries: tuple[HistoryEntry, ...]  # newest first
+    trends: tuple[Trend, ...]
+
+
+def database_path(state_dir: Path) -> Path:
+    return state_dir / DATABASE
+
+
+@contextmanager
+def _connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(database_path(state_dir), timeout=BUSY_TIMEOUT_MS / 1000)) as db:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        _migrate(db)
+        with db:  # one transaction: commit, or roll back on an error
+            yield db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    with db:
+        db.execute("BEGIN IMMEDIATE")  # two first runs must not both create the tables
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+
+
+def _store(db: sqlite3.Connection, report: RunReport) -> None:
+    run_id = str(report.run_id)
+    db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+    db.execute(
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run_id,
+            report.playbook_name,
+            report.cluster.context if report.cluster else "",
+            report.cluster.server if report.cluster else "",
+            report.mode,
+            str(report.outcome),
+            report.first_started_at,
+            report.elapsed,
+            report.rto,
+        ),
+    )
+    db.executemany(
+        "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?)",
+        [(run_id, i, s.phase, s.name, s.label, s.duration) for i, s in enumerate(report.steps)],
+    )
+
+
+def record_run(state_dir: Path, report: RunReport) -> bool:
+    """Index one finished run (replacing its row when a resume finished it again); False when unfinished."""
+    if report.run_id is None or report.outcome in _UNFINISHED:
+        return False
+    with _connect(state_dir) as db:
+        _store(db, report)
+    return True
+
+
+def forget_runs(state_dir: Path, run_ids: Iterable[str]) -> None:
+    """Drop pruned runs' rows (and their steps); nothing to do without a database."""
+    ids = [(run_id,) for run_id in run_ids]
+    if ids and database_path(state_dir).is_file():
+        with _connect(state_dir) as db:
+            db.executemany("DELETE FROM runs WHERE run_id = ?", ids)
+
+
+def catch_up(state_dir: Path) -> int:
+    """Index the finished runs whose report.json the database does not hold yet; how many were added."""
+    added = 0
+    with _connect(state_dir) as db:
+        held = {row[0] for row in db.execute("SELECT run_id FROM runs")}
+        for run_id in recorded_run_ids(state_dir):
+            report_path = RunPaths(run_dir(state_dir, run_id)).report
+            if run_id in held or not report_path.is_file():
+                continue
+            try:
+                report = read_report(report_path)
+            except (OSError, ValueError, KeyError):
+                continue  # an unreadable report is `drkit runs show`'s to explain
+            if report.run_id == run_id and report.outcome not in _UNFINISHED:
+                _store(db, report)
+                added += 1
+    return added
+
+
+def read_history(state_dir: Path, *, playbook: str | None = None, limit: int = 20) -> History:
+    """The newest `limit` runs (of one playbook, or all) and a trend per playbook among them."""
+    catch_up(state_dir)
+    with _connect(state_dir) as db:
+        rows = db.execute(
+            "SELECT run_id, playbook, context, mode, outcome, started_at, elapsed, rto FROM runs "
+            "WHERE ?1 IS NULL OR playbook = ?1 ORDER BY started_at DESC, run_id DESC LIMIT ?2",
+            (playbook or None, limit),
+        ).fetchall()
+        entries = tuple(HistoryEntry(*row) for row in rows)
+        names = sorted({entry.playbook for entry in entries})
+        trends = tuple(_trend(name, _recent_recoveries(db, name)) for name in names)
+    return History(entries, trends)
+
+
+def _recent_recoveries(db: sqlite3.Connection, playbook: str) -> list[float]:
+    """Times to recovery of the playbook's last drills that finished the drill (succeeded or over the RTO),
+    oldest first: a failed or refused run says nothing about how long recovery takes."""
+    rows = db.execute(
+        "SELECT elapsed FROM runs WHERE playbook = ? AND outcome IN (?, ?) "
+        "ORDER BY started_at DESC, run_id DESC LIMIT ?",
+        (playbook, str(Outcome.SUCCEEDED), str(Outcome.OVER_RTO), TREND_LENGTH),
+    ).fetchall()
+    return [float(row[0]) for row in reversed(rows)]
+
+
+def _trend(playbook: str, figures: Sequence[float]) -> Trend:
+    median = statistics.median(figures) if figures else 0.0
+    change = figures[-1] - statistics.median(figures[:-1]) if len(figures) > 1 else None
+    return Trend(playbook, tuple(figures), median, change)
+
+
+class HistorySink:
+    """Indexes every finished run as soon as its report.json is written."""
+
+    name = "history"
+
+    def record(self, run: FinishedRun) -> str | None:
+        record_run(run.runtime.state_dir, run.report)
+        return None  # the history is not news: say something only when it fails
