@@ -63,6 +63,8 @@ def _rto_text(entry: HistoryEntry) -> str:
     margin = entry.rto_margin
     if entry.rto is None or margin is None:
         return "no RTO"
+    if margin == 0:
+        return f"RTO {format_duration(entry.rto)}, just met"
     side = "over" if margin > 0 else "under"
     return f"RTO {format_duration(entry.rto)}, {side} by {format_duration(abs(margin))}"
 

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 from engine_kinds import run
 from helpers import FakeClock, WritePlaybook
 
@@ -14,7 +15,7 @@ from drkit.context import Runtime
 from drkit.engine import NullListener, resume
 from drkit.engine.history import HistorySink, database_path, read_history, record_run
 from drkit.engine.prune import PruneRequest, prune_runs
-from drkit.report.model import Outcome, RunReport
+from drkit.report.model import RunReport
 
 PLAYBOOK = """
 apiVersion: drkit.io/v1
@@ -144,7 +145,7 @@ def test_the_trend_compares_the_latest_with_the_median_before_it(
     assert nightly.figures == (60.0, 70.0, 90.0)
     assert nightly.median == 70.0
     assert nightly.change == 25.0  # 90 against the median of 60 and 70
-    assert nightly.change_ratio is not None and round(nightly.change_ratio, 3) == round(25 / 65, 3)
+    assert nightly.change_ratio == pytest.approx(25 / 65)
     assert [t.playbook for t in found.trends] == ["nightly", "other"]
     only = read_history(runtime.state_dir, playbook="other", limit=5)
     assert [e.playbook for e in only.entries] == ["other"]
