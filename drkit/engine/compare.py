@@ -6,51 +6,11 @@ Read from the runs' own reports (the run directories are the truth), so any reco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from drkit.context import Runtime
 from drkit.engine.usecases import show_run
+from drkit.report.history import Comparison, Row, RunSide, Side
 from drkit.report.model import RunReport
-
-
-@dataclass(frozen=True)
-class Side:
-    """One thing (a phase or a step) as one run had it; absent from that run when None."""
-
-    status: str
-    duration: float
-
-
-@dataclass(frozen=True)
-class Row:
-    name: str  # a phase's name, or a step's `phase/step`
-    a: Side | None
-    b: Side | None
-
-    @property
-    def delta(self) -> float | None:
-        """B's time minus A's; None when only one run has it."""
-        return None if self.a is None or self.b is None else self.b.duration - self.a.duration
-
-
-@dataclass(frozen=True)
-class RunSide:
-    run_id: str
-    playbook: str
-    outcome: str
-    time_to_recovery: float
-
-
-@dataclass(frozen=True)
-class Comparison:
-    a: RunSide
-    b: RunSide
-    phases: tuple[Row, ...]
-    steps: tuple[Row, ...]
-
-    @property
-    def delta(self) -> float:
-        return self.b.time_to_recovery - self.a.time_to_recovery
 
 
 def compare_runs(run_a: str, run_b: str, runtime: Runtime) -> Comparison:

@@ -14,11 +14,11 @@ import sqlite3
 import statistics
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drkit.engine.runs import RunPaths, recorded_run_ids, run_dir
+from drkit.report.history import History, HistoryEntry, Trend
 from drkit.report.json_report import read_report
 from drkit.report.model import Outcome, RunReport
 
@@ -57,42 +57,6 @@ _MIGRATIONS: tuple[str, ...] = (
 )
 # Runs still going (or rebuilt from a crashed run's journal) are not history yet.
 _UNFINISHED = {Outcome.RUNNING, Outcome.PLANNED}
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    run_id: str
-    playbook: str
-    context: str  # "" when the run needed no cluster
-    mode: str
-    outcome: str
-    started_at: float | None  # the first attempt's start
-    time_to_recovery: float  # wall clock from the first start to the finish
-    rto: float | None
-
-    @property
-    def rto_margin(self) -> float | None:
-        """Seconds over the RTO (positive) or under it (negative); None without an RTO."""
-        return None if self.rto is None else self.time_to_recovery - self.rto
-
-
-@dataclass(frozen=True)
-class Trend:
-    playbook: str
-    figures: tuple[float, ...]  # times to recovery, oldest first, the latest last
-    median: float
-    change: float | None  # the latest against the median of those before it; None with one run
-
-    @property
-    def change_ratio(self) -> float | None:
-        before = statistics.median(self.figures[:-1]) if len(self.figures) > 1 else 0.0
-        return None if self.change is None or before == 0 else self.change / before
-
-
-@dataclass(frozen=True)
-class History:
-    entries: tuple[HistoryEntry, ...]  # newest first
-    trends: tuple[Trend, ...]
 
 
 def database_path(state_dir: Path) -> Path:
@@ -208,8 +172,8 @@ def _recent_recoveries(db: sqlite3.Connection, playbook: str) -> list[float]:
 
 def _trend(playbook: str, figures: Sequence[float]) -> Trend:
     median = statistics.median(figures) if figures else 0.0
-    change = figures[-1] - statistics.median(figures[:-1]) if len(figures) > 1 else None
-    return Trend(playbook, tuple(figures), median, change)
+    before = statistics.median(figures[:-1]) if len(figures) > 1 else None
+    return Trend(playbook, tuple(figures), median, before)
 
 
 class HistorySink:
