@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from drkit.engine.afterwards import FinishedRun
 
 DATABASE = "history.sqlite3"
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT = 10.0  # seconds a writer waits for another to commit
 TREND_LENGTH = 10  # time-to-recovery figures a trend line shows
 
 # Each entry moves the schema one version forward (PRAGMA user_version is the count applied).
@@ -66,8 +66,7 @@ def database_path(state_dir: Path) -> Path:
 @contextmanager
 def _connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
     state_dir.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(database_path(state_dir), timeout=BUSY_TIMEOUT_MS / 1000)) as db:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    with closing(sqlite3.connect(database_path(state_dir), timeout=BUSY_TIMEOUT)) as db:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
         _migrate(db)
