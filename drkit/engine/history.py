@@ -41,7 +41,8 @@ _MIGRATIONS: tuple[str, ...] = (
         outcome TEXT NOT NULL,
         started_at REAL,
         elapsed REAL NOT NULL,
-        rto REAL
+        rto REAL,
+        report_mtime_ns INTEGER NOT NULL  -- of the report.json indexed: a newer one is read again
     );
     CREATE INDEX runs_by_playbook ON runs (playbook, started_at);
     CREATE TABLE steps (
@@ -84,11 +85,11 @@ def _migrate(db: sqlite3.Connection) -> None:
             db.execute(f"PRAGMA user_version = {number}")
 
 
-def _store(db: sqlite3.Connection, report: RunReport) -> None:
+def _store(db: sqlite3.Connection, report: RunReport, report_mtime_ns: int) -> None:
     run_id = str(report.run_id)
     db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
     db.execute(
-        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             run_id,
             report.playbook_name,
@@ -99,6 +100,7 @@ def _store(db: sqlite3.Connection, report: RunReport) -> None:
             report.first_started_at,
             report.elapsed,
             report.rto,
+            report_mtime_ns,
         ),
     )
     db.executemany(
@@ -112,8 +114,16 @@ def record_run(state_dir: Path, report: RunReport) -> bool:
     if report.run_id is None or report.outcome in _UNFINISHED:
         return False
     with _connect(state_dir) as db:
-        _store(db, report)
+        _store(db, report, _mtime_ns(RunPaths(run_dir(state_dir, report.run_id)).report))
     return True
+
+
+def _mtime_ns(path: Path) -> int:
+    """When the file last changed; 0 when it is missing."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def forget_runs(state_dir: Path, run_ids: Iterable[str]) -> None:
@@ -125,20 +135,22 @@ def forget_runs(state_dir: Path, run_ids: Iterable[str]) -> None:
 
 
 def catch_up(state_dir: Path) -> int:
-    """Index the finished runs whose report.json the database does not hold yet; how many were added."""
+    """Index the finished runs whose report.json the database does not hold yet, or holds an older one of (a
+    resume whose recording failed); how many were read."""
     added = 0
     with _connect(state_dir) as db:
-        held = {row[0] for row in db.execute("SELECT run_id FROM runs")}
+        held = dict(db.execute("SELECT run_id, report_mtime_ns FROM runs").fetchall())
         for run_id in recorded_run_ids(state_dir):
             report_path = RunPaths(run_dir(state_dir, run_id)).report
-            if run_id in held or not report_path.is_file():
+            mtime_ns = _mtime_ns(report_path)
+            if not mtime_ns or held.get(run_id) == mtime_ns:
                 continue
             try:
                 report = read_report(report_path)
             except (OSError, ValueError, KeyError):
                 continue  # an unreadable report is `drkit runs show`'s to explain
             if report.run_id == run_id and report.outcome not in _UNFINISHED:
-                _store(db, report)
+                _store(db, report, mtime_ns)
                 added += 1
     return added
 

@@ -3,6 +3,8 @@ a resume replaces its run's row, runs finishing at once all land, and a pruned r
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -170,3 +172,18 @@ def test_a_pruned_run_leaves_the_history(
 
     assert _rows(runtime.state_dir, "SELECT run_id FROM runs") == [(new.run_id,)]
     assert _rows(runtime.state_dir, f"SELECT count(*) FROM steps WHERE run_id = '{old.run_id}'") == [(0,)]
+
+
+def test_a_report_rewritten_without_the_sink_is_read_again(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    report = _drill(write_playbook, runtime, "1s", outcome="fail")
+    path = runtime.state_dir / "runs" / str(report.run_id) / "report.json"
+    # What a resume whose recording failed leaves: a newer report.json than the row.
+    document = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**document, "outcome": "succeeded", "elapsed": 900.0}), encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+    [entry] = read_history(runtime.state_dir).entries
+    assert (entry.outcome, entry.time_to_recovery) == ("succeeded", 900.0)
