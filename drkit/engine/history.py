@@ -17,6 +17,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drkit.engine.request import RunMode
 from drkit.engine.runs import RunPaths, recorded_run_ids, run_dir
 from drkit.report.history import History, HistoryEntry, Trend
 from drkit.report.json_report import read_report
@@ -56,6 +57,9 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+# A drill (teardown included) and a recovery take different times; checks and finalizer clears recover
+# nothing.
+_RECOVERIES = (str(RunMode.DRILL), str(RunMode.RECOVER))
 # Runs still going (or rebuilt from a crashed run's journal) are not history yet.
 _UNFINISHED = {Outcome.RUNNING, Outcome.PLANNED}
 
@@ -165,26 +169,26 @@ def read_history(state_dir: Path, *, playbook: str | None = None, limit: int = 2
             (playbook or None, limit),
         ).fetchall()
         entries = tuple(HistoryEntry(*row) for row in rows)
-        names = sorted({entry.playbook for entry in entries})
-        trends = tuple(_trend(name, _recent_recoveries(db, name)) for name in names)
+        kinds = sorted({(e.playbook, e.mode) for e in entries if e.mode in _RECOVERIES})
+        trends = tuple(_trend(name, mode, _recent_recoveries(db, name, mode)) for name, mode in kinds)
     return History(entries, trends)
 
 
-def _recent_recoveries(db: sqlite3.Connection, playbook: str) -> list[float]:
-    """Times to recovery of the playbook's last drills that finished the drill (succeeded or over the RTO),
-    oldest first: a failed or refused run says nothing about how long recovery takes."""
+def _recent_recoveries(db: sqlite3.Connection, playbook: str, mode: str) -> list[float]:
+    """Times to recovery of the playbook's last runs in this mode that got through (succeeded or over the
+    RTO), oldest first: a failed or refused run says nothing about how long recovery takes."""
     rows = db.execute(
-        "SELECT elapsed FROM runs WHERE playbook = ? AND outcome IN (?, ?) "
+        "SELECT elapsed FROM runs WHERE playbook = ? AND mode = ? AND outcome IN (?, ?) "
         "ORDER BY started_at DESC, run_id DESC LIMIT ?",
-        (playbook, str(Outcome.SUCCEEDED), str(Outcome.OVER_RTO), TREND_LENGTH),
+        (playbook, mode, str(Outcome.SUCCEEDED), str(Outcome.OVER_RTO), TREND_LENGTH),
     ).fetchall()
     return [float(row[0]) for row in reversed(rows)]
 
 
-def _trend(playbook: str, figures: Sequence[float]) -> Trend:
+def _trend(playbook: str, mode: str, figures: Sequence[float]) -> Trend:
     median = statistics.median(figures) if figures else 0.0
     before = statistics.median(figures[:-1]) if len(figures) > 1 else None
-    return Trend(playbook, tuple(figures), median, before)
+    return Trend(playbook, mode, tuple(figures), median, before)
 
 
 class HistorySink:

@@ -30,6 +30,7 @@ class HistoryEntry:
 @dataclass(frozen=True)
 class Trend:
     playbook: str
+    mode: str  # drill or recover: each has a trend of its own
     figures: tuple[float, ...]  # times to recovery, oldest first, the latest last
     median: float
     median_before: float | None  # of all but the latest; None with one run
@@ -134,8 +135,9 @@ def history_text(found: History, state_dir: Path) -> str:
         f"{format_duration(e.time_to_recovery)}  {_rto_text(e)}\n"
         for e in found.entries
     )
-    trends = "".join(f"  {trend.playbook}: {_trend_text(trend)}\n" for trend in found.trends)
-    return f"{runs}\ntrends (time to recovery of succeeded and over-RTO runs, oldest first):\n{trends}"
+    trends = "".join(f"  {trend.playbook} ({trend.mode}): {_trend_text(trend)}\n" for trend in found.trends)
+    title = "trends (time to recovery of succeeded and over-RTO drills and recoveries, oldest first)"
+    return f"{runs}\n{title}:\n{trends}"
 
 
 def history_json(found: History) -> dict[str, object]:
@@ -157,6 +159,7 @@ def history_json(found: History) -> dict[str, object]:
         "trends": [
             {
                 "playbook": t.playbook,
+                "mode": t.mode,
                 "timesToRecovery": list(t.figures),
                 "median": t.median,
                 "latestChange": t.change,

@@ -66,7 +66,7 @@ def test_history_lists_runs_newest_first_with_the_rto_margin_and_the_trend(
     assert [line.split()[0] for line in lines[:3]] == three[::-1]
     assert "recover over-rto  1m30s  RTO 1m00s, over by 30s" in lines[0]
     assert "recover succeeded  40s  RTO 1m00s, under by 20s" in lines[2]
-    assert "nightly: last 3: 40s 50s 1m30s; median 50s; latest slower by 45s (+100%)" in out
+    assert "nightly (recover): last 3: 40s 50s 1m30s; median 50s; latest slower by 45s (+100%)" in out
 
 
 def test_history_json_has_the_runs_and_the_trend(runtime: Runtime, three: list[str]) -> None:

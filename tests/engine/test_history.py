@@ -14,7 +14,7 @@ from engine_kinds import run
 from helpers import FakeClock, WritePlaybook
 
 from drkit.context import Runtime
-from drkit.engine import NullListener, resume
+from drkit.engine import NullListener, RunMode, resume
 from drkit.engine.history import HistorySink, database_path, read_history, record_run
 from drkit.engine.prune import PruneRequest, prune_runs
 from drkit.report.model import RunReport
@@ -37,10 +37,16 @@ phases:
 
 
 def _drill(
-    write_playbook: WritePlaybook, runtime: Runtime, takes: str, *, outcome: str = "ok", name: str = "nightly"
+    write_playbook: WritePlaybook,
+    runtime: Runtime,
+    takes: str,
+    *,
+    outcome: str = "ok",
+    name: str = "nightly",
+    mode: RunMode = RunMode.DRILL,
 ) -> RunReport:
     text = PLAYBOOK.replace("NAME", name).replace("OUTCOME", outcome).replace("TAKES", takes)
-    report = run(write_playbook(text, f"{name}.yaml"), runtime, sinks=(HistorySink(),))
+    report = run(write_playbook(text, f"{name}.yaml"), runtime, mode, sinks=(HistorySink(),))
     assert report.run_id is not None
     return report
 
@@ -140,15 +146,20 @@ def test_the_trend_compares_the_latest_with_the_median_before_it(
     for takes in ("55s", "65s", "85s"):
         _drill(write_playbook, runtime, takes)  # 60s, 70s, 90s with the 5s probe
     _drill(write_playbook, runtime, "1s", outcome="fail")  # a failed drill says nothing about recovery
+    _drill(write_playbook, runtime, "1s", mode=RunMode.RECOVER)  # a trend of its own, not a faster drill
     _drill(write_playbook, runtime, "1s", name="other")
 
     found = read_history(runtime.state_dir)
-    [nightly] = [t for t in found.trends if t.playbook == "nightly"]
+    [nightly] = [t for t in found.trends if (t.playbook, t.mode) == ("nightly", "drill")]
     assert nightly.figures == (60.0, 70.0, 90.0)
     assert nightly.median == 70.0
     assert nightly.change == 25.0  # 90 against the median of 60 and 70
     assert nightly.change_ratio == pytest.approx(25 / 65)
-    assert [t.playbook for t in found.trends] == ["nightly", "other"]
+    assert [(t.playbook, t.mode) for t in found.trends] == [
+        ("nightly", "drill"),
+        ("nightly", "recover"),
+        ("other", "drill"),
+    ]
     only = read_history(runtime.state_dir, playbook="other", limit=5)
     assert [e.playbook for e in only.entries] == ["other"]
     assert len(read_history(runtime.state_dir, limit=2).entries) == 2

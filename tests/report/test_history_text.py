@@ -17,11 +17,11 @@ def _text(trend: Trend, rto: float | None = 60.0, took: float = 60.0) -> str:
 @pytest.mark.parametrize(
     ("trend", "says"),
     [
-        (Trend("p", (100.0, 120.0, 66.0), 100.0, 110.0), "latest faster by 44s (-40%)"),
-        (Trend("p", (100.0, 150.0), 125.0, 100.0), "latest slower by 50s (+50%)"),
-        (Trend("p", (90.0, 90.0), 90.0, 90.0), "latest as the median before it"),
-        (Trend("p", (75.0,), 75.0, None), "p: last 1: 1m15s; median 1m15s\n"),
-        (Trend("p", (), 0.0, None), "p: no finished drills yet"),
+        (Trend("p", "drill", (100.0, 120.0, 66.0), 100.0, 110.0), "latest faster by 44s (-40%)"),
+        (Trend("p", "drill", (100.0, 150.0), 125.0, 100.0), "latest slower by 50s (+50%)"),
+        (Trend("p", "drill", (90.0, 90.0), 90.0, 90.0), "latest as the median before it"),
+        (Trend("p", "drill", (75.0,), 75.0, None), "p (drill): last 1: 1m15s; median 1m15s\n"),
+        (Trend("p", "drill", (), 0.0, None), "p (drill): no finished drills yet"),
     ],
 )
 def test_the_trend_line_says_how_the_latest_compares(trend: Trend, says: str) -> None:
@@ -38,4 +38,4 @@ def test_the_trend_line_says_how_the_latest_compares(trend: Trend, says: str) ->
     ],
 )
 def test_each_run_says_how_far_over_or_under_its_rto(rto: float | None, took: float, says: str) -> None:
-    assert says in _text(Trend("p", (took,), took, None), rto, took)
+    assert says in _text(Trend("p", "drill", (took,), took, None), rto, took)
