@@ -22,6 +22,7 @@ import drkit
 from drkit.cli.common import STDOUT_JSON, StdoutJson
 from drkit.cli.diff_commands import diff
 from drkit.cli.finalizers_commands import finalizers
+from drkit.cli.history_commands import history
 from drkit.cli.init_commands import examples, init
 from drkit.cli.models_commands import models
 from drkit.cli.playbook_commands import schema, validate
@@ -117,7 +118,7 @@ def cli(debug: bool) -> None:
     """drkit: disaster-recovery drills and recovery runbooks for ML platforms on Kubernetes."""
 
 
-for command in (
+COMMANDS = (
     validate,
     schema,
     plan,
@@ -127,10 +128,12 @@ for command in (
     resume,
     runs,
     report_command,
+    history,
     finalizers,
     models,
     diff,
-):
+)
+for command in COMMANDS:
     cli.add_command(command)
 # Getting started: a starter playbook of one's own, and the shipped examples.
 cli.add_command(init)

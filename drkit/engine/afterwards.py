@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from drkit.context import Runtime
+from drkit.engine.history import HistorySink
 from drkit.engine.metrics_sink import MetricsSink
 from drkit.engine.webhook_sink import WebhookSink
 from drkit.report.model import RunReport
@@ -38,7 +39,7 @@ class RunSink(Protocol):
 def run_sinks(runtime: Runtime) -> Sequence[RunSink]:
     """The sinks every run goes to, in order; each decides from `runtime.env` whether it is configured."""
     del runtime  # each sink reads its settings from the finished run's runtime
-    return (MetricsSink(), WebhookSink())
+    return (HistorySink(), MetricsSink(), WebhookSink())
 
 
 def record_finished(run: FinishedRun, sinks: Sequence[RunSink]) -> list[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from drkit.engine.history import forget_runs
 from drkit.engine.journal import read_journal
 from drkit.engine.lock import RunLock, live_owner
 from drkit.engine.runs import JOURNAL, LOCK, list_run_ids, runs_dir
@@ -85,6 +86,7 @@ def prune_runs(request: PruneRequest, state_dir: Path, wall_clock: Callable[[], 
             skipped.append(SkippedRun(run_id, reason))
     if not request.dry_run:
         _finish_interrupted_prunes(base)
+        forget_runs(state_dir, (run.run_id for run in removed))
     return PruneResult(
         state_dir=state_dir,
         removed=tuple(removed),

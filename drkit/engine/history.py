@@ -1,0 +1,201 @@
+"""The run history: an SQLite index (`<state dir>/history.sqlite3`) of finished runs, for `drkit history`.
+
+The run directories stay the truth. The database only indexes their report.json files: `drkit history` adds
+the reports it does not hold yet (runs from before it existed, or whose sink failed), so deleting the file
+loses nothing. One row per run (a resumed run replaces its row) and one per phase and step.
+
+Two runs may finish at once: WAL lets readers and a writer proceed together, and the busy timeout makes a
+second writer wait for the first instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from drkit.engine.request import RunMode
+from drkit.engine.runs import RunPaths, recorded_run_ids, run_dir
+from drkit.report.history import History, HistoryEntry, Trend
+from drkit.report.json_report import read_report
+from drkit.report.model import Outcome, RunReport
+
+if TYPE_CHECKING:
+    from drkit.engine.afterwards import FinishedRun
+
+DATABASE = "history.sqlite3"
+BUSY_TIMEOUT = 10.0  # seconds a writer waits for another to commit
+TREND_LENGTH = 10  # time-to-recovery figures a trend line shows
+
+# Each entry moves the schema one version forward (PRAGMA user_version is the count applied).
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        playbook TEXT NOT NULL,
+        context TEXT NOT NULL,
+        server TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        started_at REAL,
+        elapsed REAL NOT NULL,
+        rto REAL,
+        report_mtime_ns INTEGER NOT NULL  -- of the report.json indexed: a newer one is read again
+    );
+    CREATE INDEX runs_by_playbook ON runs (playbook, started_at);
+    CREATE TABLE steps (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        phase TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        duration REAL NOT NULL,
+        PRIMARY KEY (run_id, position)
+    );
+    """,
+)
+# A drill (teardown included) and a recovery take different times; checks and finalizer clears recover
+# nothing.
+_RECOVERIES = (str(RunMode.DRILL), str(RunMode.RECOVER))
+# Runs still going (or rebuilt from a crashed run's journal) are not history yet.
+_UNFINISHED = {Outcome.RUNNING, Outcome.PLANNED}
+
+
+def database_path(state_dir: Path) -> Path:
+    return state_dir / DATABASE
+
+
+@contextmanager
+def _connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(database_path(state_dir), timeout=BUSY_TIMEOUT)) as db:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        _migrate(db)
+        with db:  # one transaction: commit, or roll back on an error
+            yield db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    with db:
+        db.execute("BEGIN IMMEDIATE")  # two first runs must not both create the tables
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+
+
+def _store(db: sqlite3.Connection, report: RunReport, report_mtime_ns: int) -> None:
+    run_id = str(report.run_id)
+    db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+    db.execute(
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run_id,
+            report.playbook_name,
+            report.cluster.context if report.cluster else "",
+            report.cluster.server if report.cluster else "",
+            report.mode,
+            str(report.outcome),
+            report.first_started_at,
+            report.elapsed,
+            report.rto,
+            report_mtime_ns,
+        ),
+    )
+    db.executemany(
+        "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?)",
+        [(run_id, i, s.phase, s.name, s.label, s.duration) for i, s in enumerate(report.steps)],
+    )
+
+
+def record_run(state_dir: Path, report: RunReport) -> bool:
+    """Index one finished run (replacing its row when a resume finished it again); False when unfinished."""
+    if report.run_id is None or report.outcome in _UNFINISHED:
+        return False
+    with _connect(state_dir) as db:
+        _store(db, report, _mtime_ns(RunPaths(run_dir(state_dir, report.run_id)).report))
+    return True
+
+
+def _mtime_ns(path: Path) -> int:
+    """When the file last changed; 0 when it is missing."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def forget_runs(state_dir: Path, run_ids: Iterable[str]) -> None:
+    """Drop pruned runs' rows (and their steps); nothing to do without a database."""
+    ids = [(run_id,) for run_id in run_ids]
+    if ids and database_path(state_dir).is_file():
+        with _connect(state_dir) as db:
+            db.executemany("DELETE FROM runs WHERE run_id = ?", ids)
+
+
+def catch_up(state_dir: Path) -> int:
+    """Index the finished runs whose report.json the database does not hold yet, or holds an older one of (a
+    resume whose recording failed); how many were read."""
+    added = 0
+    with _connect(state_dir) as db:
+        held = dict(db.execute("SELECT run_id, report_mtime_ns FROM runs").fetchall())
+        for run_id in recorded_run_ids(state_dir):
+            report_path = RunPaths(run_dir(state_dir, run_id)).report
+            mtime_ns = _mtime_ns(report_path)
+            if not mtime_ns or held.get(run_id) == mtime_ns:
+                continue
+            try:
+                report = read_report(report_path)
+            except (OSError, ValueError, KeyError):
+                continue  # an unreadable report is `drkit runs show`'s to explain
+            if report.run_id == run_id and report.outcome not in _UNFINISHED:
+                _store(db, report, mtime_ns)
+                added += 1
+    return added
+
+
+def read_history(state_dir: Path, *, playbook: str | None = None, limit: int = 20) -> History:
+    """The newest `limit` runs (of one playbook, or all) and a trend per playbook among them."""
+    catch_up(state_dir)
+    with _connect(state_dir) as db:
+        rows = db.execute(
+            "SELECT run_id, playbook, context, mode, outcome, started_at, elapsed, rto FROM runs "
+            "WHERE ?1 IS NULL OR playbook = ?1 ORDER BY started_at DESC, run_id DESC LIMIT ?2",
+            (playbook or None, limit),
+        ).fetchall()
+        entries = tuple(HistoryEntry(*row) for row in rows)
+        kinds = sorted({(e.playbook, e.mode) for e in entries if e.mode in _RECOVERIES})
+        trends = tuple(_trend(name, mode, _recent_recoveries(db, name, mode)) for name, mode in kinds)
+    return History(entries, trends)
+
+
+def _recent_recoveries(db: sqlite3.Connection, playbook: str, mode: str) -> list[float]:
+    """Times to recovery of the playbook's last runs in this mode that got through (succeeded or over the
+    RTO), oldest first: a failed or refused run says nothing about how long recovery takes."""
+    rows = db.execute(
+        "SELECT elapsed FROM runs WHERE playbook = ? AND mode = ? AND outcome IN (?, ?) "
+        "ORDER BY started_at DESC, run_id DESC LIMIT ?",
+        (playbook, mode, str(Outcome.SUCCEEDED), str(Outcome.OVER_RTO), TREND_LENGTH),
+    ).fetchall()
+    return [float(row[0]) for row in reversed(rows)]
+
+
+def _trend(playbook: str, mode: str, figures: Sequence[float]) -> Trend:
+    median = statistics.median(figures) if figures else 0.0
+    before = statistics.median(figures[:-1]) if len(figures) > 1 else None
+    return Trend(playbook, mode, tuple(figures), median, before)
+
+
+class HistorySink:
+    """Indexes every finished run as soon as its report.json is written."""
+
+    name = "history"
+
+    def record(self, run: FinishedRun) -> str | None:
+        record_run(run.runtime.state_dir, run.report)
+        return None  # the history is not news: say something only when it fails

@@ -1,0 +1,133 @@
+"""`drkit history`: runs newest first with their RTO margin and a trend per playbook, and `--compare`, in text
+and JSON, through the real CLI on the fake clock (a retry's delay is the time a step takes)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from drkit.cli import run
+from drkit.context import Runtime
+from drkit.errors import ExitCode
+
+# The first attempt fails and opens the gate; the retry, DELAY later, passes: the run takes DELAY.
+PLAYBOOK = """\
+apiVersion: drkit.io/v1
+kind: Playbook
+metadata: {name: nightly}
+rto: 1m
+phases:
+  - name: restore
+    steps:
+      - name: gate
+        command: {run: "test -f open.txt || { touch open.txt; false; }"}
+        retries: {count: 1, delay: DELAY, maxDelay: 5m}
+"""
+EXTRA_STEP = """\
+  - name: verify
+    steps:
+      - name: probe
+        command: {run: "true"}
+"""
+
+
+def _drkit(runtime: Runtime, *args: str) -> tuple[int, str]:
+    out = runtime.stdout
+    assert isinstance(out, io.StringIO)
+    out.seek(0)
+    out.truncate()
+    code = run(list(args), runtime)
+    return code, out.getvalue()
+
+
+def _drill(runtime: Runtime, tmp_path: Path, delay: str, extra: str = "") -> str:
+    (tmp_path / "open.txt").unlink(missing_ok=True)
+    (tmp_path / "playbook.yaml").write_text(PLAYBOOK.replace("DELAY", delay) + extra, encoding="utf-8")
+    code, out = _drkit(runtime, "recover", "playbook.yaml", "-o", "json")
+    assert code in (0, ExitCode.OVER_RTO), runtime.stderr.getvalue()  # type: ignore[attr-defined]
+    return str(json.loads(out)["runId"])
+
+
+@pytest.fixture
+def three(runtime: Runtime, tmp_path: Path) -> list[str]:
+    """Three recoveries of 40s, 50s and 90s (the last over the 1m RTO); run ids oldest first."""
+    return [_drill(runtime, tmp_path, delay) for delay in ("40s", "50s", "90s")]
+
+
+def test_history_lists_runs_newest_first_with_the_rto_margin_and_the_trend(
+    runtime: Runtime, three: list[str]
+) -> None:
+    code, out = _drkit(runtime, "history")
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == three[::-1]
+    assert "recover over-rto  1m30s  RTO 1m00s, over by 30s" in lines[0]
+    assert "recover succeeded  40s  RTO 1m00s, under by 20s" in lines[2]
+    assert "nightly (recover): last 3: 40s 50s 1m30s; median 50s; latest slower by 45s (+100%)" in out
+
+
+def test_history_json_has_the_runs_and_the_trend(runtime: Runtime, three: list[str]) -> None:
+    code, out = _drkit(runtime, "history", "--limit", "2", "-o", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert [r["runId"] for r in document["runs"]] == three[:0:-1]
+    newest = document["runs"][0]
+    assert (newest["outcome"], newest["timeToRecovery"], newest["rto"], newest["overRtoBy"]) == (
+        "over-rto",
+        90.0,
+        60.0,
+        30.0,
+    )
+    [trend] = document["trends"]
+    assert trend["timesToRecovery"] == [40.0, 50.0, 90.0]
+    assert (trend["median"], trend["latestChange"], trend["latestChangeRatio"]) == (50.0, 45.0, 1.0)
+
+
+def test_compare_shows_phase_and_step_deltas_and_marks_steps_in_one_run(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    a = _drill(runtime, tmp_path, "90s")
+    b = _drill(runtime, tmp_path, "30s", EXTRA_STEP)
+
+    code, out = _drkit(runtime, "history", "--compare", a, b)
+    assert code == 0
+    assert f"A {a}  nightly  over-rto  1m30s" in out
+    assert f"B {b}  nightly  succeeded  30s" in out
+    assert "time to recovery: -1m00s" in out
+    assert "  restore: 1m30s succeeded -> 30s succeeded  -1m00s" in out
+    assert "  restore/gate: 1m30s succeeded -> 30s succeeded  -1m00s" in out
+    assert "  verify/probe: (not in this run) -> 0s succeeded\n" in out
+
+    code, out = _drkit(runtime, "history", "--compare", a, b, "-o", "json")
+    document = json.loads(out)
+    assert (document["a"]["outcome"], document["b"]["outcome"], document["delta"]) == (
+        "over-rto",
+        "succeeded",
+        -60,
+    )
+    assert document["steps"][1] == {
+        "name": "verify/probe",
+        "a": None,
+        "b": {"status": "succeeded", "duration": 0.0},
+        "delta": None,
+    }
+
+
+def test_compare_of_an_unknown_run_is_a_usage_error_with_a_suggestion(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    known = _drill(runtime, tmp_path, "1s")
+    typo = known[:-1] + ("0" if known[-1] != "0" else "1")
+
+    code, _ = _drkit(runtime, "history", "--compare", known, typo)
+
+    assert code == ExitCode.USAGE
+    assert f"did you mean '{known}'?" in runtime.stderr.getvalue()  # type: ignore[attr-defined]
+
+
+def test_history_without_runs_says_so(runtime: Runtime) -> None:
+    code, out = _drkit(runtime, "history")
+    assert (code, out) == (0, f"no finished runs recorded under {runtime.state_dir}\n")
