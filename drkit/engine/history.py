@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from drkit.engine.request import RunMode
 from drkit.engine.runs import RunPaths, recorded_run_ids, run_dir
+from drkit.errors import UsageError
+from drkit.playbook.suggest import did_you_mean
 from drkit.report.history import History, HistoryEntry, Trend
 from drkit.report.json_report import read_report
 from drkit.report.model import Outcome, RunReport
@@ -168,10 +170,24 @@ def read_history(state_dir: Path, *, playbook: str | None = None, limit: int = 2
             "WHERE ?1 IS NULL OR playbook = ?1 ORDER BY started_at DESC, run_id DESC LIMIT ?2",
             (playbook or None, limit),
         ).fetchall()
+        if playbook and not rows:
+            _refuse_unknown_playbook(db, playbook)
         entries = tuple(HistoryEntry(*row) for row in rows)
         kinds = sorted({(e.playbook, e.mode) for e in entries if e.mode in _RECOVERIES})
         trends = tuple(_trend(name, mode, _recent_recoveries(db, name, mode)) for name, mode in kinds)
     return History(entries, trends)
+
+
+def _refuse_unknown_playbook(db: sqlite3.Connection, playbook: str) -> None:
+    """--playbook names none of the recorded playbooks: a usage error with the nearest one, not silence."""
+    known = [str(name) for (name,) in db.execute("SELECT DISTINCT playbook FROM runs ORDER BY playbook")]
+    if not known:
+        return  # nothing recorded at all: the empty history says so
+    near = did_you_mean(playbook, known)
+    raise UsageError(
+        f"no runs of playbook {playbook!r} in the history",
+        hint=near or f"recorded playbooks: {', '.join(known[:10])}",
+    )
 
 
 def _recent_recoveries(db: sqlite3.Connection, playbook: str, mode: str) -> list[float]:

@@ -131,3 +131,18 @@ def test_compare_of_an_unknown_run_is_a_usage_error_with_a_suggestion(
 def test_history_without_runs_says_so(runtime: Runtime) -> None:
     code, out = _drkit(runtime, "history")
     assert (code, out) == (0, f"no finished runs recorded under {runtime.state_dir}\n")
+
+
+def test_a_playbook_the_history_does_not_hold_is_a_usage_error_with_the_nearest_name(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    _drill(runtime, tmp_path, "40s")
+    code, out = _drkit(runtime, "history", "--playbook", "nighty")
+    assert code == ExitCode.USAGE
+    assert out == ""
+    errors = runtime.stderr.getvalue()  # type: ignore[attr-defined]
+    assert "no runs of playbook 'nighty' in the history" in errors
+    assert "did you mean 'nightly'?" in errors
+    code, out = _drkit(runtime, "history", "--playbook", "nightly")
+    assert code == 0
+    assert "nightly" in out
