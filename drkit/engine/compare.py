@@ -28,7 +28,7 @@ def compare_runs(run_a: str, run_b: str, runtime: Runtime) -> Comparison:
 
 
 def _side(run_id: str, report: RunReport) -> RunSide:
-    return RunSide(run_id, report.playbook_name, str(report.outcome), report.elapsed)
+    return RunSide(run_id, report.playbook_name, str(report.outcome), report.time_to_recovery)
 
 
 def _rows(a: Sequence[tuple[str, Side]], b: Sequence[tuple[str, Side]]) -> tuple[Row, ...]:

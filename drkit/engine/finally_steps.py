@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from drkit.engine.request import RunMode
 from drkit.engine.selection import PhaseSelection
 from drkit.playbook.model import FINALLY_PHASE, Phase, Playbook
-from drkit.report.model import Outcome, StepReport, StepState
+from drkit.report.model import Outcome, StepReport
 
 
 def finally_selection(playbook: Playbook, mode: RunMode) -> PhaseSelection | None:
@@ -28,7 +28,7 @@ def finally_selection(playbook: Playbook, mode: RunMode) -> PhaseSelection | Non
 
 
 def finally_failures(steps: Sequence[StepReport]) -> list[StepReport]:
-    return [s for s in steps if s.status is StepState.FAILED and not s.tolerated]
+    return [s for s in steps if s.fails_the_run]
 
 
 def with_finally_failures(

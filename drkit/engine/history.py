@@ -43,7 +43,7 @@ _MIGRATIONS: tuple[str, ...] = (
         mode TEXT NOT NULL,
         outcome TEXT NOT NULL,
         started_at REAL,
-        elapsed REAL NOT NULL,
+        time_to_recovery REAL NOT NULL,  -- what the RTO judged (RunReport.time_to_recovery)
         rto REAL,
         report_mtime_ns INTEGER NOT NULL  -- of the report.json indexed: a newer one is read again
     );
@@ -104,7 +104,7 @@ def _store(db: sqlite3.Connection, report: RunReport, report_mtime_ns: int) -> N
             report.mode,
             str(report.outcome),
             report.first_started_at,
-            report.elapsed,
+            report.time_to_recovery,
             report.rto,
             report_mtime_ns,
         ),
@@ -166,7 +166,7 @@ def read_history(state_dir: Path, *, playbook: str | None = None, limit: int = 2
     catch_up(state_dir)
     with _connect(state_dir) as db:
         rows = db.execute(
-            "SELECT run_id, playbook, context, mode, outcome, started_at, elapsed, rto FROM runs "
+            "SELECT run_id, playbook, context, mode, outcome, started_at, time_to_recovery, rto FROM runs "
             "WHERE ?1 IS NULL OR playbook = ?1 ORDER BY started_at DESC, run_id DESC LIMIT ?2",
             (playbook or None, limit),
         ).fetchall()
@@ -194,7 +194,7 @@ def _recent_recoveries(db: sqlite3.Connection, playbook: str, mode: str) -> list
     """Times to recovery of the playbook's last runs in this mode that got through (succeeded or over the
     RTO), oldest first: a failed or refused run says nothing about how long recovery takes."""
     rows = db.execute(
-        "SELECT elapsed FROM runs WHERE playbook = ? AND mode = ? AND outcome IN (?, ?) "
+        "SELECT time_to_recovery FROM runs WHERE playbook = ? AND mode = ? AND outcome IN (?, ?) "
         "ORDER BY started_at DESC, run_id DESC LIMIT ?",
         (playbook, mode, str(Outcome.SUCCEEDED), str(Outcome.OVER_RTO), TREND_LENGTH),
     ).fetchall()

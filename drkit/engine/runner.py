@@ -504,7 +504,7 @@ class _Run:
                         current = b
                         report = self._execute_step(b)
                         current = None
-                        if report.status is StepState.FAILED and not report.tolerated:
+                        if report.fails_the_run:
                             failures.append(report)
                             # A health check reports every checklist: one failing does not stop the others.
                             if self.request.mode is not RunMode.CHECK:

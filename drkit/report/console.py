@@ -434,7 +434,7 @@ def outcome_line(report: RunReport) -> Text:
     if across_attempts(report):
         text += f"\n  {attempts_text(report)}"
     steps = (*report.steps, *report.finally_steps)
-    failed = [s.path for s in steps if s.status is StepState.FAILED and not s.tolerated]
+    failed = [s.path for s in steps if s.fails_the_run]
     if report.outcome is Outcome.FAILED and failed:
         text += f"\n  failed at {', '.join(failed)} (see above)"
     elif report.message:

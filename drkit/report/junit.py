@@ -69,7 +69,7 @@ def _phase_suite(report: RunReport, phase: PhaseReport) -> ET.Element:
 def _step_case(classname: str, step: StepReport) -> ET.Element:
     case = ET.Element("testcase", classname=classname, name=step.name, time=_seconds(step.duration))
     out = [f"kind: {step.kind}", f"status: {step.label}"]
-    if step.status is StepState.FAILED and not step.tolerated:
+    if step.fails_the_run:
         failure = ET.SubElement(case, "failure", message=headline(step), type=FAILURE_TYPE)
         failure.text = "\n".join(_failure_text(step))
     elif step.status in SKIP_REASONS:
@@ -105,7 +105,7 @@ def _item_case(classname: str, step: StepReport, item: ChecklistItemReport) -> E
     case = ET.Element("testcase", classname=classname, name=item.name, time=_seconds(time))
     if item.passed:
         _system_out(case, item_status(item) + (f"\n{item.message}" if item.message else ""))
-    elif step.status is StepState.FAILED and not step.tolerated:
+    elif step.fails_the_run:
         failure = ET.SubElement(case, "failure", message=item.message or "failing", type=FAILURE_TYPE)
         failure.text = "\n".join([item.description, *message_parts(item.message)]).strip()
     else:

@@ -52,7 +52,8 @@ def build_registry(report: RunReport, mask: Callable[[str], str]) -> CollectorRe
     def run_gauge(name: str, doc: str, value: float) -> None:
         gauge(name, doc).labels(**labels).set(value)
 
-    run_gauge("drkit_run_duration_seconds", "Time to recovery (first start to end).", report.elapsed)
+    recovery = "Time to recovery, as the RTO judged it (first start to the end of the phases)."
+    run_gauge("drkit_run_duration_seconds", recovery, report.time_to_recovery)
     if report.rto is not None:
         run_gauge("drkit_rto_seconds", "The playbook's recovery time objective.", report.rto)
     succeeded = report.outcome is Outcome.SUCCEEDED

@@ -169,6 +169,11 @@ class StepReport:
         return f"{self.phase}/{self.name}"
 
     @property
+    def fails_the_run(self) -> bool:
+        """Failed, and not tolerated by continueOnError: what decides a run's failure."""
+        return self.status is StepState.FAILED and not self.tolerated
+
+    @property
     def retried(self) -> int:
         """How many requests this step repeated."""
         return sum(r.count for r in self.retries)
@@ -263,7 +268,7 @@ class PhaseReport:
     @property
     def status(self) -> StepState:
         states = [s.status for s in self.steps]
-        if any(s.status is StepState.FAILED and not s.tolerated for s in self.steps):
+        if any(s.fails_the_run for s in self.steps):
             return StepState.FAILED
         if states and all(s is StepState.PLANNED for s in states):
             return StepState.PLANNED
@@ -351,6 +356,12 @@ class RunReport:
     @property
     def steps(self) -> tuple[StepReport, ...]:
         return tuple(step for phase in self.phases for step in phase.steps)
+
+    @property
+    def time_to_recovery(self) -> float:
+        """What the RTO is judged on (see rto_basis): the history, metrics and notifications say this figure,
+        so none of them can disagree with the outcome."""
+        return self.rto_measured
 
     @property
     def over_budget_phases(self) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from drkit.playbook.durations import format_duration
-from drkit.report.model import RunReport, StepReport, StepState
+from drkit.report.model import RunReport, StepReport
 
 MAX_MESSAGE_CHARS = 500  # a step message can be a command's output; the report holds the rest
 
@@ -15,7 +15,7 @@ MAX_MESSAGE_CHARS = 500  # a step message can be a command's output; the report 
 def failing_step(report: RunReport) -> StepReport | None:
     """The first step that failed and was not tolerated (a `finally:` step after the phases' steps)."""
     for step in (*report.steps, *report.finally_steps):
-        if step.status is StepState.FAILED and not step.tolerated:
+        if step.fails_the_run:
             return step
     return None
 
@@ -23,7 +23,7 @@ def failing_step(report: RunReport) -> StepReport | None:
 def webhook_message(report: RunReport, mask: Callable[[str], str]) -> dict[str, object]:
     """The message's JSON body; every string from the run passes through `mask`."""
     cluster = report.cluster.where if report.cluster is not None else "no cluster"
-    recovery = format_duration(report.elapsed)
+    recovery = format_duration(report.time_to_recovery)
     if report.rto is not None:
         recovery += f" (RTO {format_duration(report.rto)})"
     headline = f"drkit {report.mode} {report.playbook_name}: {report.outcome} on {cluster}"

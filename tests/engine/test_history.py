@@ -16,8 +16,9 @@ from helpers import FakeClock, WritePlaybook
 from drkit.context import Runtime
 from drkit.engine import NullListener, RunMode, resume
 from drkit.engine.history import HistorySink, database_path, read_history, record_run
+from drkit.engine.metrics_sink import MetricsSink
 from drkit.engine.prune import PruneRequest, prune_runs
-from drkit.report.model import RunReport
+from drkit.report.model import Outcome, RunReport
 
 PLAYBOOK = """
 apiVersion: drkit.io/v1
@@ -192,9 +193,28 @@ def test_a_report_rewritten_without_the_sink_is_read_again(
     path = runtime.state_dir / "runs" / str(report.run_id) / "report.json"
     # What a resume whose recording failed leaves: a newer report.json than the row.
     document = json.loads(path.read_text(encoding="utf-8"))
-    path.write_text(json.dumps({**document, "outcome": "succeeded", "elapsed": 900.0}), encoding="utf-8")
+    rewritten = {**document, "outcome": "succeeded", "elapsed": 900.0, "rtoMeasured": 900.0}
+    path.write_text(json.dumps(rewritten), encoding="utf-8")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
     [entry] = read_history(runtime.state_dir).entries
     assert (entry.outcome, entry.time_to_recovery) == ("succeeded", 900.0)
+
+
+def test_the_time_to_recovery_of_history_and_metrics_is_the_one_the_rto_judged(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    # A slow `finally:` step (restoring a scaled-down controller) comes after recovery: 30 s of the run's
+    # wall clock that neither the outcome nor anything that reports the time to recovery may count.
+    text = PLAYBOOK.replace("NAME", "tidy").replace("OUTCOME", "ok").replace("TAKES", "100s")
+    text += "finally:\n  - name: restore\n    script: {outcomes: [ok], takes: 30s}\n"
+    report = run(write_playbook(text, "tidy.yaml"), runtime, sinks=(HistorySink(), MetricsSink()))
+
+    assert report.outcome is Outcome.SUCCEEDED  # 105 s of phases within the 2m RTO
+    assert report.elapsed == 135  # the finally step included
+    [entry] = read_history(runtime.state_dir).entries
+    assert entry.time_to_recovery == 105
+    assert entry.rto_margin == -15
+    metrics = (runtime.state_dir / "runs" / str(report.run_id) / "metrics.prom").read_text(encoding="utf-8")
+    assert 'drkit_run_duration_seconds{cluster="",mode="drill",playbook="tidy"} 105.0' in metrics
