@@ -219,14 +219,13 @@ def attempts_in(events: list[dict[str, Any]]) -> tuple[AttemptReport, ...]:
     nothing, when drkit died)."""
     attempts: list[AttemptReport] = []
     for event in events:
-        kind, at = event.get("event"), event.get("at")
-        if kind == "run-started" and isinstance(at, int | float):
-            attempts.append(AttemptReport(started_at=float(at), finished_at=None, outcome=None))
+        kind, at = event.get("event"), _event_time(event)
+        if kind == "run-started" and at is not None:
+            attempts.append(AttemptReport(started_at=at, finished_at=None, outcome=None))
         elif kind in ("run-finished", "interrupted") and attempts and attempts[-1].outcome is None:
             outcome = Outcome.INTERRUPTED if kind == "interrupted" else Outcome(str(event.get("outcome")))
             signal = event.get("signal") if kind == "interrupted" else None
-            at_end = float(at) if isinstance(at, int | float) else None
-            attempts[-1] = replace(attempts[-1], finished_at=at_end, outcome=outcome, signal=signal)
+            attempts[-1] = replace(attempts[-1], finished_at=at, outcome=outcome, signal=signal)
     return tuple(attempts)
 
 
@@ -309,6 +308,7 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
     for step in previous.finished.values():
         phases.setdefault(step.phase, []).append(step)
     final = tuple(phases.pop(FINALLY_PHASE, ()))
+    so_far = _recovery_so_far(events)
     return RunReport(
         run_id=run_id,
         playbook_name=str(started.get("playbookName", "")),
@@ -316,8 +316,9 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
         mode=str(started.get("mode", "")),
         outcome=Outcome.RUNNING,
         phases=tuple(PhaseReport(name=name, steps=tuple(steps)) for name, steps in phases.items()),
-        rto_measured=previous.executed_seconds,
-        rto_basis=RtoBasis.THIS_RUN if len(previous.attempts) < 2 else RtoBasis.WITH_PREVIOUS_ATTEMPTS,
+        rto_measured=so_far,
+        rto_basis=RtoBasis.WALL_CLOCK,
+        elapsed=so_far,
         step_time=previous.executed_seconds,
         started_at=previous.attempts[-1].started_at if previous.attempts else None,
         first_started_at=started.get("at"),
@@ -326,3 +327,24 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
         message="the run did not finish (drkit was stopped); `drkit resume` continues it",
         finally_steps=final,
     )
+
+
+def _recovery_so_far(events: list[dict[str, Any]]) -> float:
+    """Judged as a finished run's report is: wall clock from the first start to the last event recorded, or to
+    where the last attempt's `finally:` steps began (they are not recovery)."""
+    times = [at for at in map(_event_time, events) if at is not None]
+    if not times:
+        return 0.0
+    starts = [i for i, e in enumerate(events) if e.get("event") == "run-started"]
+    finally_began = [
+        _event_time(e)
+        for e in events[starts[-1] if starts else 0 :]
+        if e.get("event") == "step-started" and e.get("phase") == FINALLY_PHASE
+    ]
+    end = finally_began[0] if finally_began and finally_began[0] is not None else times[-1]
+    return max(0.0, end - times[0])
+
+
+def _event_time(event: Mapping[str, Any]) -> float | None:
+    at = event.get("at")
+    return float(at) if isinstance(at, int | float) else None

@@ -350,3 +350,31 @@ def test_a_finished_run_cannot_be_resumed(
     with pytest.raises(UsageError) as caught:
         resume(report.run_id, runtime, NullListener(), None)
     assert "nothing to resume" in caught.value.message
+
+
+def test_a_killed_runs_report_rebuilt_from_its_journal_counts_time_as_a_finished_one_would(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    text = """
+apiVersion: drkit.io/v1
+kind: Playbook
+metadata: {name: killed}
+phases:
+  - name: rebuild
+    steps:
+      - {name: restore, script: {takes: 40s}}
+      - {name: gate, script: {outcomes: [fail], takes: 5s}}
+"""
+    report = run(write_playbook(text), runtime, RunMode.RECOVER)
+    directory = runtime.state_dir / "runs" / str(report.run_id)
+    events = read_journal(directory / "journal.jsonl")
+    (directory / "report.json").unlink()  # what `kill -9` leaves: the journal only
+
+    rebuilt = show_run(str(report.run_id), runtime)
+
+    assert rebuilt.outcome is Outcome.RUNNING
+    assert rebuilt.rto_basis is RtoBasis.WALL_CLOCK
+    so_far = events[-1]["at"] - events[0]["at"]  # first start to the last thing recorded
+    assert rebuilt.step_time == 45
+    assert so_far >= rebuilt.step_time
+    assert rebuilt.rto_measured == rebuilt.elapsed == so_far
