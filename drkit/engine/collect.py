@@ -83,6 +83,7 @@ class _Collector:
     conditions: list[str] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by uid (or name), so none twice
     pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by namespace, listed once
+    namespace_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # listed once each
     out_of_time: bool = False
 
     def gather(self, cluster: Cluster, evidence: FailureEvidence) -> None:
@@ -118,20 +119,23 @@ class _Collector:
 
     def _object_events(self, cluster: Cluster, ref: ObjectRef) -> None:
         namespace = ref.namespace or "default"  # where the events of cluster-scoped objects are
-        selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
-        found = self._read(
-            f"events of {ref}",
-            lambda: cluster.list("v1", "Event", namespace, field_selector=selector),
-        )
-        for event in found or []:  # checked again: a server may not support these field selectors
+        for event in self._events_of(cluster, namespace, f"events of {ref}"):
             involved = event.get("involvedObject") or {}
             if involved.get("name") == ref.name and involved.get("kind") == ref.kind:
                 self._keep_event(event)
 
     def _namespace_events(self, cluster: Cluster, namespace: str) -> None:
-        found = self._read(f"events of namespace {namespace}", lambda: cluster.list("v1", "Event", namespace))
-        for event in found or []:
+        for event in self._events_of(cluster, namespace, f"events of namespace {namespace}"):
             self._keep_event(event)
+
+    def _events_of(self, cluster: Cluster, namespace: str, what: str) -> list[dict[str, Any]]:
+        """A namespace's events, listed once however many of its objects are gathered: one request, as
+        `kubectl get events -n NS` would make, instead of one per object. `what` names the need in a note."""
+        if namespace not in self.namespace_events:
+            self.namespace_events[namespace] = (
+                self._read(what, lambda: cluster.list("v1", "Event", namespace)) or []
+            )
+        return self.namespace_events[namespace]
 
     def _owned_pods(self, cluster: Cluster, obj: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The pods `obj` is, owns, or owns through its ReplicaSets (a Deployment's)."""

@@ -205,6 +205,28 @@ def test_a_failed_step_s_objects_are_gathered_with_events_and_owned_pods(
     assert "name: creds" in secret
 
 
+def test_a_namespace_s_events_and_pods_are_listed_once_however_many_of_its_objects_failed(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed: list[tuple[str, str | None]] = []
+    list_objects = cluster.list
+
+    def counting(api_version: str, kind: str, namespace: str | None = None, **kw: Any) -> Any:
+        listed.append((kind, namespace))
+        return list_objects(api_version, kind, namespace, **kw)
+
+    monkeypatch.setattr(cluster, "list", counting)
+    pod = ObjectRef("v1", "Pod", "ml", "other")
+    evidence = FailureEvidence("deploy", 1, (DEPLOYMENT, SECRET, pod), (CollectSpec("events", "ml"),))
+
+    report = collect_failure(lambda: cluster, evidence, tmp_path, Masker(cluster.secrets), _ticking())
+
+    # What a careful script would ask: the namespace's events, its ReplicaSets and its pods, once each.
+    assert sorted(listed) == [("Event", "ml"), ("Pod", "ml"), ("ReplicaSet", "ml")]
+    assert "Deployment ml/api: ProgressDeadlineExceeded: no progress" in report.warnings
+    assert "Pod ml/other: BackOff: restarting" in report.warnings
+
+
 def test_the_playbook_s_collect_lists_add_namespace_events_and_selected_pods(
     cluster: Cluster, tmp_path: Path
 ) -> None:
