@@ -8,8 +8,9 @@ order, each bounded by its own timeouts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +28,9 @@ class FinishedRun:
     report: RunReport  # final and masked: what report.json holds
     directory: Path  # the run's directory (report.json, journal.jsonl, collected/)
     runtime: Runtime  # env (a sink's settings), clocks, the state directory
+    # What a sink is doing while it takes time (a webhook retried): shown at once, so nobody stares at a
+    # terminal that seems finished. The sink's own name is put in front by the caller.
+    say: Callable[[str], None] = field(default=lambda _: None, compare=False)
 
 
 class RunSink(Protocol):
@@ -47,7 +51,7 @@ def record_finished(run: FinishedRun, sinks: Sequence[RunSink]) -> list[str]:
     lines: list[str] = []
     for sink in sinks:
         try:
-            line = sink.record(run)
+            line = sink.record(replace(run, say=partial(_prefixed, run.say, sink.name)))
         except Exception as exc:  # a sink must never cost the run its outcome
             first = (run.runtime.secrets.mask(str(exc)).splitlines() or [""])[0][:200]
             lines.append(f"{sink.name}: not recorded ({type(exc).__name__}: {first})")
@@ -55,3 +59,7 @@ def record_finished(run: FinishedRun, sinks: Sequence[RunSink]) -> list[str]:
         if line:
             lines.append(f"{sink.name}: {line}")
     return lines
+
+
+def _prefixed(say: Callable[[str], None], name: str, text: str) -> None:
+    say(f"{name}: {text}")

@@ -192,7 +192,7 @@ class ClearRecord:
         masked = self.masker.data(report.to_json())
         report = RunReport.from_json(masked) if isinstance(masked, dict) else report
         write_run_reports(report, self.paths.directory)
-        finished = FinishedRun(report, self.paths.directory, self.runtime)
+        finished = FinishedRun(report, self.paths.directory, self.runtime, say=self.notice)
         for line in record_finished(finished, run_sinks(self.runtime)):
             self.notice(line)
         return report

@@ -789,11 +789,12 @@ class _Run:
         masked = self.masker.data(report.to_json())
         report = RunReport.from_json(masked) if isinstance(masked, dict) else report
         write_run_reports(report, self.paths.directory)
-        finished = FinishedRun(report, self.paths.directory, self.runtime)
+        self.listener.run_finished(report)  # the outcome first; then where the run went, as it goes there
+        finished = FinishedRun(
+            report, self.paths.directory, self.runtime, say=lambda text: self.listener.recorded([text])
+        )
         sinks = self.options.sinks if self.options.sinks is not None else run_sinks(self.runtime)
-        lines = record_finished(finished, sinks)
-        self.listener.run_finished(report)
-        if lines:
+        if lines := record_finished(finished, sinks):
             self.listener.recorded(lines)
         return report
 

@@ -48,7 +48,8 @@ class WebhookSink:
         # The engine registered it from the environment; again here for a runtime that did not.
         run.runtime.secrets.add(url)
         body = webhook_message(run.report, run.runtime.secrets.mask)
-        attempts = post_webhook(url, body, monotonic=run.runtime.monotonic, sleep=run.runtime.sleep)
+        runtime = run.runtime
+        attempts = post_webhook(url, body, monotonic=runtime.monotonic, sleep=runtime.sleep, on_retry=run.say)
         host = urlsplit(url).hostname or "the webhook"
         tries = "" if attempts == 1 else f" after {attempts} attempts"
         return f"sent to {host}{tries}"

@@ -44,8 +44,10 @@ def post_webhook(
     monotonic: Callable[[], float],
     sleep: Callable[[float], None],
     policy: WebhookPolicy | None = None,
+    on_retry: Callable[[str], None] = lambda _: None,
 ) -> int:
-    """POST `body` as JSON until the receiver takes it; how many attempts that took. Raises after the last."""
+    """POST `body` as JSON until the receiver takes it; how many attempts that took. Raises after the last.
+    `on_retry` hears each failed attempt and the wait before the next, in words that name the host only."""
     policy = policy or WebhookPolicy()
     host = urlsplit(url).hostname or "the webhook"
     deadline = monotonic() + policy.total
@@ -79,11 +81,18 @@ def post_webhook(
         # Stop when the next wait would leave no time for the attempt after it.
         return monotonic() + delay(state) >= deadline
 
+    def retrying_soon(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        said = error.message if isinstance(error, AdapterError) else f"webhook {host}: {error}"
+        on_retry(f"retrying: {said} (attempt {state.attempt_number + 1} in {wait:.1f}s)")
+
     retrying = Retrying(
         retry=retry_if_exception(retryable),
         stop=out_of_time,
         wait=delay,
         sleep=sleep,
+        before_sleep=retrying_soon,
         reraise=True,
     )
     retrying(attempt)

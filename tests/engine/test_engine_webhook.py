@@ -52,7 +52,12 @@ def test_a_failed_run_is_posted_after_the_receiver_recovers_from_503s(
     assert "only/work-" in body["text"]
     assert str(report.run_id) in body["text"]
     assert body["blocks"]
-    assert recorded == ["webhook: sent to 127.0.0.1 after 3 attempts"]
+    # Each wait is said as it begins (nobody stares at a terminal that seems done), then the result.
+    assert recorded == [
+        "webhook: retrying: webhook 127.0.0.1 answered HTTP 503 (attempt 2 in 1.0s)",
+        "webhook: retrying: webhook 127.0.0.1 answered HTTP 503 (attempt 3 in 1.0s)",
+        "webhook: sent to 127.0.0.1 after 3 attempts",
+    ]
 
 
 def test_a_succeeded_run_is_not_posted_unless_asked_for_always(
@@ -104,8 +109,13 @@ def test_a_dead_receiver_costs_one_line_a_bounded_wait_and_not_the_outcome(
     before = len(clock.sleeps)
     report, recorded = drill(write_playbook, runtime, "fail", DRKIT_WEBHOOK_URL=dead)
     assert report.outcome is Outcome.FAILED
-    assert recorded == ["webhook: not recorded (UnreachableError: webhook 127.0.0.1: no answer)"]
+    *retried, last = recorded
+    assert last == "webhook: not recorded (UnreachableError: webhook 127.0.0.1: no answer)"
     waits = clock.sleeps[before:]
+    assert retried == [
+        f"webhook: retrying: webhook 127.0.0.1: no answer (attempt {n} in {wait:.1f}s)"
+        for n, wait in enumerate(waits, start=2)
+    ]
     assert len(waits) >= 2  # it was retried
     assert sum(waits) < 15  # the bound on the whole exchange (issue 12: about 15 s)
 
