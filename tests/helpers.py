@@ -1,11 +1,13 @@
 """Running drkit from tests, through the real CLI boundary.
 
 `run_drkit` runs in-process (fast; click's stream isolation swaps stdout/stderr/env) and returns the exit code
-the boundary computed; `start_drkit` starts a real `python -m drkit` process for signals and crashes.
+the boundary computed; `run_drkit_on` runs in-process on a test's `Runtime` (its fake clock, its StringIO
+consoles); `start_drkit` starts a real `python -m drkit` process for signals and crashes.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -18,6 +20,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from drkit.cli import run
+from drkit.context import Runtime
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # A child process imports drkit and the lab (its own distribution under lab/) from this checkout.
@@ -76,6 +79,17 @@ def run_drkit(
         finally:
             os.chdir(previous)
     return DrkitResult(out.getvalue().decode(), err.getvalue().decode(), int(code))
+
+
+def run_drkit_on(runtime: Runtime, *args: str) -> tuple[int, str]:
+    """Run `drkit ARGS` in-process on `runtime`; the exit code and what this call printed to its stdout
+    (a StringIO, emptied first, so each call of a test reads only its own output)."""
+    out = runtime.stdout
+    assert isinstance(out, io.StringIO)
+    out.seek(0)
+    out.truncate()
+    code = run(list(args), runtime)
+    return code, out.getvalue()
 
 
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

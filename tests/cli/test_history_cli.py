@@ -3,13 +3,12 @@ and JSON, through the real CLI on the fake clock (a retry's delay is the time a 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
+from helpers import run_drkit_on
 
-from drkit.cli import run
 from drkit.context import Runtime
 from drkit.errors import ExitCode
 
@@ -34,19 +33,10 @@ EXTRA_STEP = """\
 """
 
 
-def _drkit(runtime: Runtime, *args: str) -> tuple[int, str]:
-    out = runtime.stdout
-    assert isinstance(out, io.StringIO)
-    out.seek(0)
-    out.truncate()
-    code = run(list(args), runtime)
-    return code, out.getvalue()
-
-
 def _drill(runtime: Runtime, tmp_path: Path, delay: str, extra: str = "") -> str:
     (tmp_path / "open.txt").unlink(missing_ok=True)
     (tmp_path / "playbook.yaml").write_text(PLAYBOOK.replace("DELAY", delay) + extra, encoding="utf-8")
-    code, out = _drkit(runtime, "recover", "playbook.yaml", "-o", "json")
+    code, out = run_drkit_on(runtime, "recover", "playbook.yaml", "-o", "json")
     assert code in (0, ExitCode.OVER_RTO), runtime.stderr.getvalue()  # type: ignore[attr-defined]
     return str(json.loads(out)["runId"])
 
@@ -60,7 +50,7 @@ def three(runtime: Runtime, tmp_path: Path) -> list[str]:
 def test_history_lists_runs_newest_first_with_the_rto_margin_and_the_trend(
     runtime: Runtime, three: list[str]
 ) -> None:
-    code, out = _drkit(runtime, "history")
+    code, out = run_drkit_on(runtime, "history")
     assert code == 0
     lines = out.splitlines()
     assert [line.split()[0] for line in lines[:3]] == three[::-1]
@@ -70,7 +60,7 @@ def test_history_lists_runs_newest_first_with_the_rto_margin_and_the_trend(
 
 
 def test_history_json_has_the_runs_and_the_trend(runtime: Runtime, three: list[str]) -> None:
-    code, out = _drkit(runtime, "history", "--limit", "2", "-o", "json")
+    code, out = run_drkit_on(runtime, "history", "--limit", "2", "-o", "json")
     assert code == 0
     document = json.loads(out)
     assert [r["runId"] for r in document["runs"]] == three[:0:-1]
@@ -92,7 +82,7 @@ def test_compare_shows_phase_and_step_deltas_and_marks_steps_in_one_run(
     a = _drill(runtime, tmp_path, "90s")
     b = _drill(runtime, tmp_path, "30s", EXTRA_STEP)
 
-    code, out = _drkit(runtime, "history", "--compare", a, b)
+    code, out = run_drkit_on(runtime, "history", "--compare", a, b)
     assert code == 0
     assert f"A {a}  nightly  over-rto  1m30s" in out
     assert f"B {b}  nightly  succeeded  30s" in out
@@ -101,7 +91,7 @@ def test_compare_shows_phase_and_step_deltas_and_marks_steps_in_one_run(
     assert "  restore/gate: 1m30s succeeded -> 30s succeeded  -1m00s" in out
     assert "  verify/probe: (not in this run) -> 0s succeeded\n" in out
 
-    code, out = _drkit(runtime, "history", "--compare", a, b, "-o", "json")
+    code, out = run_drkit_on(runtime, "history", "--compare", a, b, "-o", "json")
     document = json.loads(out)
     assert (document["a"]["outcome"], document["b"]["outcome"], document["delta"]) == (
         "over-rto",
@@ -122,14 +112,14 @@ def test_compare_of_an_unknown_run_is_a_usage_error_with_a_suggestion(
     known = _drill(runtime, tmp_path, "1s")
     typo = known[:-1] + ("0" if known[-1] != "0" else "1")
 
-    code, _ = _drkit(runtime, "history", "--compare", known, typo)
+    code, _ = run_drkit_on(runtime, "history", "--compare", known, typo)
 
     assert code == ExitCode.USAGE
     assert f"did you mean '{known}'?" in runtime.stderr.getvalue()  # type: ignore[attr-defined]
 
 
 def test_history_without_runs_says_so(runtime: Runtime) -> None:
-    code, out = _drkit(runtime, "history")
+    code, out = run_drkit_on(runtime, "history")
     assert (code, out) == (0, f"no finished runs recorded under {runtime.state_dir}\n")
 
 
@@ -137,12 +127,12 @@ def test_a_playbook_the_history_does_not_hold_is_a_usage_error_with_the_nearest_
     runtime: Runtime, tmp_path: Path
 ) -> None:
     _drill(runtime, tmp_path, "40s")
-    code, out = _drkit(runtime, "history", "--playbook", "nighty")
+    code, out = run_drkit_on(runtime, "history", "--playbook", "nighty")
     assert code == ExitCode.USAGE
     assert out == ""
     errors = runtime.stderr.getvalue()  # type: ignore[attr-defined]
     assert "no runs of playbook 'nighty' in the history" in errors
     assert "did you mean 'nightly'?" in errors
-    code, out = _drkit(runtime, "history", "--playbook", "nightly")
+    code, out = run_drkit_on(runtime, "history", "--playbook", "nightly")
     assert code == 0
     assert "nightly" in out

@@ -3,7 +3,6 @@ refused (exit 3) before any request, naming both, unless `--other-cluster` says 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -32,23 +31,11 @@ phases:
 SETTINGS = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: default}\ndata: {k: v}\n"
 
 
-def _use_context(path: Path, lab: Lab, current: str) -> None:
+def _use_context(lab: Lab, current: str) -> Path:
     """One kubeconfig, three contexts, switched as `kubectl config use-context` would: the lab's, another name
     for the same server, and one on another server."""
     servers = {"drkit-lab": lab.server.url, "lab-alias": lab.server.url, "elsewhere": NOWHERE}
-    (path.parent / "ca.crt").write_bytes(lab.ca_pem)
-    ca = str(path.parent / "ca.crt")
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {"name": n, "cluster": {"server": s, "certificate-authority": ca}} for n, s in servers.items()
-        ],
-        "users": [{"name": "admin", "user": {"token": lab.token}}],
-        "contexts": [{"name": n, "context": {"cluster": n, "user": "admin"}} for n in servers],
-        "current-context": current,
-    }
-    path.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
+    return lab.kubeconfig_with_contexts("switched-kubeconfig", servers, current=current)
 
 
 def test_resume_stays_on_the_runs_cluster_unless_told_otherwise(
@@ -56,18 +43,15 @@ def test_resume_stays_on_the_runs_cluster_unless_told_otherwise(
 ) -> None:
     write_playbook(PLAYBOOK)
     (tmp_path / "settings.yaml").write_text(SETTINGS, encoding="utf-8")
-    kubeconfig = tmp_path / "kube" / "config"
-    kubeconfig.parent.mkdir()
-    env = {"KUBECONFIG": str(kubeconfig)}
     with running_lab(tmp_path / "lab", Store()) as lab:
         lab_server = lab.server.url
-        _use_context(kubeconfig, lab, "drkit-lab")
+        env = {"KUBECONFIG": str(_use_context(lab, "drkit-lab"))}
         first = run_drkit("recover", "playbook.yaml", "--yes", "-o", "json", cwd=tmp_path, env=env)
         assert first.exit_code == ExitCode.DRILL_FAILED, first.stderr  # the gate: open.txt is missing
         run_id = first.json["runId"]
         assert first.json["cluster"] == {"context": "drkit-lab", "server": lab_server}
 
-        _use_context(kubeconfig, lab, "lab-alias")
+        _use_context(lab, "lab-alias")
         refused = run_drkit("resume", run_id, "--yes", cwd=tmp_path, env=env)
         assert refused.exit_code == ExitCode.REFUSED, refused.stderr
         assert f"acted on context drkit-lab ({lab_server})" in refused.stderr
@@ -77,7 +61,7 @@ def test_resume_stays_on_the_runs_cluster_unless_told_otherwise(
         told = run_drkit("resume", run_id, "--yes", "--other-cluster", "-o", "json", cwd=tmp_path, env=env)
         assert told.exit_code == ExitCode.DRILL_FAILED, told.stderr  # it went on, to the gate again
         assert told.json["cluster"] == {"context": "lab-alias", "server": lab_server}
-        _use_context(kubeconfig, lab, "elsewhere")
+        _use_context(lab, "elsewhere")
 
     # No API server is up any more: only a refusal before any request gives exit 3 (a request: exit 5).
     moved = run_drkit("resume", run_id, "--yes", cwd=tmp_path, env=env)

@@ -6,7 +6,6 @@ run is a real process holding the run's lock, as a drkit driving it does.
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -14,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import FakeClock
+from helpers import FakeClock, run_drkit_on
 
-from drkit.cli import run
 from drkit.context import Runtime
 
 PLAYBOOK = """\
@@ -31,22 +29,13 @@ phases:
 HOUR = 3600.0
 
 
-def _drkit(runtime: Runtime, *args: str) -> tuple[int, str]:
-    out = runtime.stdout
-    assert isinstance(out, io.StringIO)
-    out.seek(0)
-    out.truncate()
-    code = run(list(args), runtime)
-    return code, out.getvalue()
-
-
 @pytest.fixture
 def recorded(runtime: Runtime, clock: FakeClock, tmp_path: Path) -> list[str]:
     """Four runs an hour apart, the last one finished two hours before now; run ids oldest first."""
     (tmp_path / "playbook.yaml").write_text(PLAYBOOK, encoding="utf-8")
     ids = []
     for _ in range(4):
-        code, out = _drkit(runtime, "recover", "playbook.yaml", "-o", "json")
+        code, out = run_drkit_on(runtime, "recover", "playbook.yaml", "-o", "json")
         assert code == 0, runtime.stderr.getvalue()  # type: ignore[attr-defined]
         ids.append(json.loads(out)["runId"])
         clock.advance(HOUR)
@@ -59,20 +48,20 @@ def _left(runtime: Runtime) -> list[str]:
 
 
 def test_keep_leaves_the_newest_runs_and_says_what_it_removed(runtime: Runtime, recorded: list[str]) -> None:
-    code, out = _drkit(runtime, "runs", "prune", "--keep", "1")
+    code, out = run_drkit_on(runtime, "runs", "prune", "--keep", "1")
     assert code == 0
     assert _left(runtime) == recorded[3:]
     for run_id in recorded[:3]:
         assert f"removed {run_id}  history  recover succeeded" in out
     assert f"removed 3 runs of 4 in {runtime.state_dir / 'runs'}; 1 kept" in out
-    _, listing = _drkit(runtime, "runs", "list")
+    _, listing = run_drkit_on(runtime, "runs", "list")
     assert recorded[3] in listing
     assert recorded[0] not in listing
 
 
 def test_older_than_counts_from_each_runs_last_event(runtime: Runtime, recorded: list[str]) -> None:
     # Last events: 5h, 4h, 3h and 2h ago (plus the runs' own few fake seconds).
-    code, out = _drkit(runtime, "runs", "prune", "--older-than", "3h30m")
+    code, out = run_drkit_on(runtime, "runs", "prune", "--older-than", "3h30m")
     assert code == 0
     assert _left(runtime) == recorded[2:]
     assert "removed 2 runs of 4" in out
@@ -81,19 +70,19 @@ def test_older_than_counts_from_each_runs_last_event(runtime: Runtime, recorded:
 def test_with_both_a_run_goes_only_when_beyond_the_newest_and_older(
     runtime: Runtime, recorded: list[str]
 ) -> None:
-    code, _ = _drkit(runtime, "runs", "prune", "--keep", "3", "--older-than", "90m")
+    code, _ = run_drkit_on(runtime, "runs", "prune", "--keep", "3", "--older-than", "90m")
     assert code == 0
     assert _left(runtime) == recorded[1:]  # three kept by --keep, though all four are older than 90m
-    code, _ = _drkit(runtime, "runs", "prune", "--keep", "0", "--older-than", "2h30m")
+    code, _ = run_drkit_on(runtime, "runs", "prune", "--keep", "0", "--older-than", "2h30m")
     assert _left(runtime) == recorded[3:]  # --keep 0 bounds nothing; the 2h-old run is younger
 
 
 def test_dry_run_says_the_same_and_removes_nothing(runtime: Runtime, recorded: list[str]) -> None:
-    code, dry = _drkit(runtime, "runs", "prune", "--keep", "2", "--dry-run")
+    code, dry = run_drkit_on(runtime, "runs", "prune", "--keep", "2", "--dry-run")
     assert code == 0
     assert _left(runtime) == sorted(recorded)
     assert "would remove 2 runs of 4" in dry
-    _, real = _drkit(runtime, "runs", "prune", "--keep", "2")
+    _, real = run_drkit_on(runtime, "runs", "prune", "--keep", "2")
     assert dry.replace("would remove", "removed") == real
 
 
@@ -113,8 +102,8 @@ def live_process() -> Iterator[int]:
 def test_a_running_run_is_never_removed(runtime: Runtime, recorded: list[str], live_process: int) -> None:
     running = runtime.state_dir / "runs" / recorded[0]
     (running / "lock").write_text(f"{live_process}\n", encoding="utf-8")
-    _, dry = _drkit(runtime, "runs", "prune", "--older-than", "0s", "--dry-run")
-    code, out = _drkit(runtime, "runs", "prune", "--older-than", "0s")
+    _, dry = run_drkit_on(runtime, "runs", "prune", "--older-than", "0s", "--dry-run")
+    code, out = run_drkit_on(runtime, "runs", "prune", "--older-than", "0s")
     assert code == 0
     assert _left(runtime) == [recorded[0]]
     assert (running / "journal.jsonl").is_file()
@@ -131,7 +120,7 @@ def test_a_crashed_runs_stale_lock_does_not_protect_it(runtime: Runtime, recorde
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
     )
     (runtime.state_dir / "runs" / recorded[0] / "lock").write_text(dead.stdout, encoding="utf-8")
-    code, _ = _drkit(runtime, "runs", "prune", "--older-than", "0s")
+    code, _ = run_drkit_on(runtime, "runs", "prune", "--older-than", "0s")
     assert code == 0
     assert _left(runtime) == []
 
@@ -139,9 +128,9 @@ def test_a_crashed_runs_stale_lock_does_not_protect_it(runtime: Runtime, recorde
 def test_a_prune_cut_short_is_finished_by_the_next(runtime: Runtime, recorded: list[str]) -> None:
     runs = runtime.state_dir / "runs"
     (runs / recorded[0]).rename(runs / f".pruning-{recorded[0]}")  # renamed out, not yet deleted
-    _, listing = _drkit(runtime, "runs", "list")
+    _, listing = run_drkit_on(runtime, "runs", "list")
     assert recorded[0] not in listing
-    code, _ = _drkit(runtime, "runs", "prune", "--keep", "3")
+    code, _ = run_drkit_on(runtime, "runs", "prune", "--keep", "3")
     assert code == 0
     assert _left(runtime) == recorded[1:]
 
@@ -159,7 +148,7 @@ def test_a_prune_cut_short_is_finished_by_the_next(runtime: Runtime, recorded: l
 def test_bad_options_are_usage_errors_that_remove_nothing(
     runtime: Runtime, recorded: list[str], args: list[str], message: str
 ) -> None:
-    code, _ = _drkit(runtime, "runs", "prune", *args)
+    code, _ = run_drkit_on(runtime, "runs", "prune", *args)
     assert code == 2
     assert message in runtime.stderr.getvalue()  # type: ignore[attr-defined]
     assert _left(runtime) == sorted(recorded)

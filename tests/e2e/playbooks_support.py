@@ -185,12 +185,12 @@ def model_ready(obj: dict[str, Any] | None) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def wait_until(condition: Callable[[], T], seconds: float = 30) -> T:
-    """The first truthy value of `condition`, asked every 0.1 s; fail after `seconds`."""
+def wait_until(condition: Callable[[], T], seconds: float = 30, every: float = 0.1) -> T:
+    """The first truthy value of `condition`, asked every `every` s; fail after `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(every)
     raise AssertionError(f"condition not met within {seconds}s")

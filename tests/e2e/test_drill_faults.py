@@ -16,22 +16,18 @@ import json
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cluster_state import State, compare, snapshot, workflows_per_step
-from e2e_cluster import lab_control_plane
 from helpers import start_drkit
 from lab_helpers import LabHandle
 from playbooks_support import (
     DRILL,
     Platform,
     lab_controller_outage,
-    lab_start_platform,
-    open_cluster,
     runs_of,
     steps,
     wait_for_step_start,
@@ -94,23 +90,6 @@ MLFLOW_OUTAGE = 30.0
 SINGLE_FAULTS = {"latency-50ms", "errors-10pct", "dropped-connections-5pct", "watch-cut-every-3s"}
 EACH_FAULT = os.environ.get("DRKIT_FAULT_SCENARIOS", "") == "each"
 CHOSEN = [s for s in SCENARIOS if EACH_FAULT or s.name not in SINGLE_FAULTS]
-
-
-@pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    plane = lab_control_plane(request.node)
-    handle = lab_start_platform(tmp_path_factory.mktemp("faults-lab"), plane)
-    try:
-        yield handle
-    finally:
-        handle.lab.stop()
-
-
-@pytest.fixture(scope="module")
-def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig) as cluster:
-        yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("faults-work"))
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_cluster import lab_control_plane
 from e2e_support import lab_install_sealing_key
 from helpers import start_drkit
 from lab_helpers import LabHandle
 from playbooks_support import (
     PLAYBOOKS,
     Platform,
-    lab_start_platform,
-    open_cluster,
     runs_of,
     steps,
     wait_for_step_start,
@@ -34,23 +30,6 @@ from playbooks_support import (
 from drkit.kube import ObjectRef
 
 pytestmark = [pytest.mark.real_plane, pytest.mark.lab_only, pytest.mark.mlflow]
-
-
-@pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    plane = lab_control_plane(request.node)
-    handle = lab_start_platform(tmp_path_factory.mktemp("permanent-lab"), plane)
-    try:
-        yield handle
-    finally:
-        handle.lab.stop()
-
-
-@pytest.fixture(scope="module")
-def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig) as cluster:
-        yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("permanent-work"))
 
 
 def _drill_copy(platform: Platform, name: str, replace: tuple[str, str] | None = None) -> Path:

@@ -13,11 +13,8 @@ more minutes; tests/e2e/test_playbooks.py runs the shipped drill itself on the r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from e2e_cluster import lab_control_plane
-from lab_helpers import LabHandle
 from playbooks_support import (
     INFERENCE,
     MLFLOW3_URI,
@@ -27,10 +24,8 @@ from playbooks_support import (
     Platform,
     explain,
     items,
-    lab_start_platform,
     manifest_uris,
     model_ready,
-    open_cluster,
     steps,
     wait_until,
 )
@@ -38,22 +33,6 @@ from playbooks_support import (
 from drkit.kube import ObjectRef
 
 pytestmark = [pytest.mark.lab_only, pytest.mark.mlflow]
-
-
-@pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = lab_start_platform(tmp_path_factory.mktemp("scenarios-lab"), lab_control_plane(request.node))
-    try:
-        yield handle
-    finally:
-        handle.lab.stop()
-
-
-@pytest.fixture(scope="module")
-def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig) as cluster:
-        yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("scenarios-work"))
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,14 @@ import re
 import signal
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from e2e_cluster import E2ECluster
 from helpers import run_drkit, start_drkit
+from playbooks_support import wait_until
 from ruamel.yaml import YAML
 
 from drkit.context import Runtime
@@ -166,15 +167,6 @@ class ArgoEnv:
 
     def workflows(self, selector: str = "") -> list[dict[str, Any]]:
         return self.cluster.list(ARGO, "Workflow", self.namespace, label_selector=selector)
-
-    def wait_until(self, condition: Callable[[], Any], seconds: float = 30) -> Any:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"condition not met within {seconds}s")
 
 
 @pytest.fixture
@@ -326,7 +318,7 @@ def test_a_resumed_run_reattaches_to_its_workflow_instead_of_submitting_another(
     path = argo.playbook("{workflowTemplate: slow, namespace: NS, parameters: {seconds: '3'}}")
     crashed = start_drkit("drill", str(path), "--yes", *argo.e2e.cli_args(), cwd=argo.workdir)
     try:
-        (workflow,) = argo.wait_until(lambda: argo.workflows(f"{STEP_LABEL}=pipelines.train"))
+        (workflow,) = wait_until(lambda: argo.workflows(f"{STEP_LABEL}=pipelines.train"), every=0.05)
     finally:
         crashed.send_signal(signal.SIGKILL)  # a crash: no chance to clean up or journal anything
         crashed.communicate(timeout=30)
@@ -367,8 +359,9 @@ def test_a_workflow_deleted_while_running_fails_the_step_with_the_last_phase_see
     path = argo.playbook("{workflowTemplate: slow, namespace: NS, parameters: {seconds: '20'}}")
     proc = start_drkit("drill", str(path), "--yes", *argo.e2e.cli_args(), "-o", "json", cwd=argo.workdir)
     try:
-        (workflow,) = argo.wait_until(
-            lambda: [w for w in argo.workflows() if (w.get("status") or {}).get("phase") == "Running"]
+        (workflow,) = wait_until(
+            lambda: [w for w in argo.workflows() if (w.get("status") or {}).get("phase") == "Running"],
+            every=0.05,
         )
         argo.cluster.delete(ObjectRef.of(workflow))
         out, err = proc.communicate(timeout=60)

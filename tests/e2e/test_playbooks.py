@@ -15,13 +15,11 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 import yaml
 from cluster_state import State, compare, snapshot, workflows_per_step
 from crash_support import CRASH_POINTS, run_with_crashes
-from e2e_cluster import lab_control_plane
 from helpers import run_drkit, start_drkit
 from lab_helpers import LabHandle
 from playbooks_support import (
@@ -38,10 +36,8 @@ from playbooks_support import (
     explain,
     items,
     lab_controller_outage,
-    lab_start_platform,
     lab_write_requests,
     manifest_uris,
-    open_cluster,
     steps,
     wait_until,
 )
@@ -59,27 +55,10 @@ PIPELINE_STEPS = ("pipelines.data-pipeline", "pipelines.train-baseline", "pipeli
 
 
 @pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    plane = lab_control_plane(request.node)
-    handle = lab_start_platform(tmp_path_factory.mktemp("playbooks-lab"), plane)
-    try:
-        yield handle
-    finally:
-        handle.lab.stop()
-
-
-@pytest.fixture(scope="module")
 def fault_free_drill() -> dict[str, State]:
     """The cluster state the full drill left, fault-free: the crash suite's reference (filled by the drill's
     test; the crash suite runs its own fault-free drill first when run alone)."""
     return {}
-
-
-@pytest.fixture(scope="module")
-def platform(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    assert lab.mlflow_uri is not None
-    with open_cluster(lab.kubeconfig) as cluster:
-        yield Platform(lab.kubeconfig, lab.mlflow_uri, cluster, tmp_path_factory.mktemp("work"))
 
 
 def _validate(platform: Platform, *extra: str) -> tuple[int, dict[str, dict[str, object]], str]:

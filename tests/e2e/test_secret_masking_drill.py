@@ -26,7 +26,7 @@ import pytest
 from e2e_cluster import lab_control_plane
 from helpers import REPO_ROOT, DrkitResult, run_drkit
 from lab_helpers import LabHandle
-from playbooks_support import INFERENCE, Platform, explain, lab_start_platform, open_cluster, steps
+from playbooks_support import INFERENCE, Platform, explain, lab_start_platform, steps
 from ruamel.yaml import YAML
 
 # Not `real_plane`: masking happens in drkit, whatever serves the API (the kube adapter's registration of
@@ -104,34 +104,32 @@ def _status(url: str, authorization: str | None) -> int:
 
 
 def test_a_full_drill_with_basic_auth_and_sealed_secrets_leaks_no_secret(
-    lab: LabHandle, tmp_path_factory: pytest.TempPathFactory
+    lab: LabHandle, platform: Platform
 ) -> None:
     assert lab.mlflow_uri is not None
     credentials = lab.lab.mlflow_client_env
     password = credentials["MLFLOW_TRACKING_PASSWORD"]
     pair = base64.b64encode(f"{credentials['MLFLOW_TRACKING_USERNAME']}:{password}".encode()).decode()
-    work = tmp_path_factory.mktemp("secrets-work")
-    with open_cluster(lab.kubeconfig) as cluster:
-        platform = Platform(lab.kubeconfig, lab.mlflow_uri, cluster, work)
-        manifests = platform.copy_manifests("drill")
-        probe_file = work / "probe.txt"  # outside drkit's state directory (work/.drkit)
-        playbook = _leaky_drill(platform, probe_file)
+    work = platform.workdir
+    manifests = platform.copy_manifests("drill")
+    probe_file = work / "probe.txt"  # outside drkit's state directory (work/.drkit)
+    playbook = _leaky_drill(platform, probe_file)
 
-        drill = run_drkit(
-            "drill",
-            str(playbook),
-            "--yes",
-            "--kubeconfig",
-            str(lab.kubeconfig),
-            *platform.run_args(manifests),
-            "--set",
-            f"mlflow_credential=Basic {pair}",
-            cwd=work,
-            env=credentials,  # MLFLOW_TRACKING_USERNAME/PASSWORD, as a user exports them
-        )
-        assert drill.exit_code == 0, explain(drill)
-        secret = cluster.get("v1", "Secret", SECRET, INFERENCE)
-        (sealing_key,) = cluster.list("v1", "Secret", "kube-system", label_selector=SEALING_KEY_SELECTOR)
+    drill = run_drkit(
+        "drill",
+        str(playbook),
+        "--yes",
+        "--kubeconfig",
+        str(lab.kubeconfig),
+        *platform.run_args(manifests),
+        "--set",
+        f"mlflow_credential=Basic {pair}",
+        cwd=work,
+        env=credentials,  # MLFLOW_TRACKING_USERNAME/PASSWORD, as a user exports them
+    )
+    assert drill.exit_code == 0, explain(drill)
+    secret = platform.cluster.get("v1", "Secret", SECRET, INFERENCE)
+    (sealing_key,) = platform.cluster.list("v1", "Secret", "kube-system", label_selector=SEALING_KEY_SELECTOR)
 
     runs_list = run_drkit("runs", "list", cwd=work)
     (run_dir,) = (work / ".drkit" / "runs").iterdir()

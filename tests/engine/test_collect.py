@@ -16,7 +16,7 @@ from helpers import WritePlaybook
 from kube_lab import Lab
 
 from drkit.context import Runtime
-from drkit.engine.collect import LAST_APPLIED, FailureEvidence, collect_failure
+from drkit.engine.collect import FailureEvidence, collect_failure
 from drkit.engine.redaction import Masker
 from drkit.engine.request import RunMode
 from drkit.kube import Cluster, ObjectRef, open_cluster
@@ -28,6 +28,8 @@ from drkit.secret_registry import SecretRegistry
 SECRET_VALUE = "hunter2-very-secret"
 DEPLOYMENT = ObjectRef("apps/v1", "Deployment", "ml", "api")
 SECRET = ObjectRef("v1", "Secret", "ml", "creds")
+# kubectl's own name, spelled out (not drkit's constant), so that a wrong constant in drkit fails the test.
+KUBECTL_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def _event(
@@ -108,7 +110,7 @@ def cluster(lab: Lab, tmp_path: Path) -> Iterator[Cluster]:
                 "name": "creds",
                 "namespace": "ml",
                 # What `kubectl apply` keeps: the Secret's data again.
-                "annotations": {LAST_APPLIED: json.dumps({"stringData": {"password": SECRET_VALUE}})},
+                "annotations": {KUBECTL_LAST_APPLIED: json.dumps({"stringData": {"password": SECRET_VALUE}})},
             },
             "stringData": {"password": SECRET_VALUE},
         }
@@ -201,7 +203,7 @@ def test_a_failed_step_s_objects_are_gathered_with_events_and_owned_pods(
     assert SECRET_VALUE not in _read_all(directory)
     secret = (directory / "objects/secret-ml-creds.yaml").read_text()
     assert "password" not in secret
-    assert LAST_APPLIED not in secret
+    assert KUBECTL_LAST_APPLIED not in secret
     assert "name: creds" in secret
 
 

@@ -18,7 +18,6 @@ from drkit.engine import NullListener, RunMode, RunRequest, execute, plan, resum
 from drkit.engine.journal import read_journal
 from drkit.errors import ExitCode, RefusedError
 from drkit.report.model import ClusterRef, Outcome, RunReport
-from drkit_lab.kubeconfig import render_kubeconfig, write_kubeconfig
 
 PLAYBOOK = """
 apiVersion: drkit.io/v1
@@ -64,8 +63,9 @@ def _journal(runtime: Runtime, run_id: str) -> list[dict[str, object]]:
 
 def _other_context(lab: Lab) -> Path:
     """Context drkit-lab-b: another name (the playbook allows it too) for the same API server."""
-    text = render_kubeconfig(server=lab.server.url, ca_pem=lab.ca_pem, token=lab.token, context="drkit-lab-b")
-    return write_kubeconfig(lab.state_dir / "other-context", text)
+    return lab.kubeconfig_with_contexts(
+        "other-context", {"drkit-lab-b": lab.server.url}, current="drkit-lab-b"
+    )
 
 
 def test_the_journal_and_the_report_name_the_cluster_the_run_acted_on(

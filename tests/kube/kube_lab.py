@@ -3,7 +3,8 @@ kubeconfig that points drkit at it, as drkit would be pointed at any cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,20 @@ class Lab:
             server=server or self.server.url, ca_pem=self.ca_pem, token=token or self.token
         )
         return write_kubeconfig(self.state_dir / name, text)
+
+    def kubeconfig_with_contexts(self, name: str, servers: Mapping[str, str], *, current: str) -> Path:
+        """`name` in the lab's state dir: one kubeconfig with a context per `servers` entry (context name ->
+        API server), each with the lab's CA and token, `current` selected. Written again with another
+        `current`, it is switched as `kubectl config use-context` would."""
+        yaml = YAML(typ="safe", pure=True)
+        docs = [
+            yaml.load(render_kubeconfig(server=url, ca_pem=self.ca_pem, token=self.token, context=context))
+            for context, url in servers.items()
+        ]
+        merged = {**docs[0], "current-context": current}
+        for key in ("clusters", "users", "contexts"):
+            merged[key] = [entry for doc in docs for entry in doc[key]]
+        return write_kubeconfig(self.state_dir / name, json.dumps(merged))  # JSON is YAML
 
 
 @dataclass
