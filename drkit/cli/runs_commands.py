@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from datetime import UTC, datetime
 from typing import Literal
 
 import click
@@ -19,6 +18,7 @@ from drkit.report.console import make_console, render_runs, render_summary
 from drkit.report.json_report import dumps
 from drkit.report.markdown import render_markdown
 from drkit.report.model import RunSummary
+from drkit.report.times import utc_minute
 
 
 @click.group()
@@ -110,9 +110,9 @@ def prune(ctx: click.Context, older_than: float | None, keep: int | None, dry_ru
     )
     verb = "would remove" if dry_run else "removed"
     for run in result.removed:
-        when = datetime.fromtimestamp(run.last_event_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
         runtime.stdout.write(
-            f"{verb} {run.run_id}  {run.playbook}  {run.mode} {run.outcome}  (last event {when})\n"
+            f"{verb} {run.run_id}  {run.playbook}  {run.mode} {run.outcome}  "
+            f"(last event {utc_minute(run.last_event_at)})\n"
         )
     for skipped in result.skipped:
         runtime.stdout.write(f"kept {skipped.run_id}: {skipped.reason}\n")

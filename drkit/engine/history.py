@@ -82,6 +82,8 @@ def _connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
+    if int(db.execute("PRAGMA user_version").fetchone()[0]) == len(_MIGRATIONS):
+        return  # the usual case: no write lock taken just to read
     with db:
         db.execute("BEGIN IMMEDIATE")  # two first runs must not both create the tables
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
@@ -142,11 +144,15 @@ def forget_runs(state_dir: Path, run_ids: Iterable[str]) -> None:
 
 def catch_up(state_dir: Path) -> int:
     """Index the finished runs whose report.json the database does not hold yet, or holds an older one of (a
-    resume whose recording failed); how many were read."""
+    resume whose recording failed), and forget those whose directory is gone; how many were read."""
     added = 0
     with _connect(state_dir) as db:
         held = dict(db.execute("SELECT run_id, report_mtime_ns FROM runs").fetchall())
-        for run_id in recorded_run_ids(state_dir):
+        recorded = recorded_run_ids(state_dir)
+        # A run directory removed by hand takes its row with it: the directories are the truth.
+        gone = [(run_id,) for run_id in held.keys() - set(recorded)]
+        db.executemany("DELETE FROM runs WHERE run_id = ?", gone)
+        for run_id in recorded:
             report_path = RunPaths(run_dir(state_dir, run_id)).report
             mtime_ns = _mtime_ns(report_path)
             if not mtime_ns or held.get(run_id) == mtime_ns:

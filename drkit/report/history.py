@@ -4,10 +4,10 @@ per playbook, and two runs compared phase by phase and step by step (`drkit hist
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from drkit.playbook.durations import format_duration
+from drkit.report.times import utc_minute
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,6 @@ class Comparison:
         return self.b.time_to_recovery - self.a.time_to_recovery
 
 
-def _when(at: float | None) -> str:
-    return "?" if at is None else datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _signed(seconds: float) -> str:
     return ("+" if seconds >= 0 else "-") + format_duration(abs(seconds))
 
@@ -131,7 +127,7 @@ def history_text(found: History, state_dir: Path) -> str:
     if not found.entries:
         return f"no finished runs recorded under {state_dir}\n"
     runs = "".join(
-        f"{e.run_id}  {e.playbook}  {e.context or '-'}  {_when(e.started_at)}  {e.mode} {e.outcome}  "
+        f"{e.run_id}  {e.playbook}  {e.context or '-'}  {utc_minute(e.started_at)}  {e.mode} {e.outcome}  "
         f"{format_duration(e.time_to_recovery)}  {_rto_text(e)}\n"
         for e in found.entries
     )

@@ -19,6 +19,11 @@ def utc_timestamp(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def utc_minute(seconds: float | None) -> str:
+    """To the minute, for lists of runs (`drkit history`, `drkit runs prune`); "?" when unknown."""
+    return "?" if seconds is None else datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def across_attempts(report: RunReport) -> bool:
     """Whether the run took more than one attempt (it was resumed): then its times need their labels."""
     return report.resumed or len(report.attempts) > 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -88,6 +89,16 @@ def test_history_catches_up_on_reports_it_does_not_hold_and_losing_the_file_lose
 
     database_path(runtime.state_dir).unlink()
     assert [e.run_id for e in read_history(runtime.state_dir).entries] == ids
+
+
+def test_a_run_directory_removed_by_hand_leaves_the_history_too(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    kept, removed = (_drill(write_playbook, runtime, "10s") for _ in range(2))
+    shutil.rmtree(runtime.state_dir / "runs" / str(removed.run_id))  # not `drkit runs prune`: rm -r
+
+    assert [e.run_id for e in read_history(runtime.state_dir).entries] == [kept.run_id]
+    assert _rows(runtime.state_dir, "SELECT DISTINCT run_id FROM steps") == [(kept.run_id,)]
 
 
 def test_a_resumed_run_replaces_its_row(
