@@ -11,7 +11,7 @@ import threading
 
 from drkit.context import Runtime
 from drkit.errors import RefusedError
-from drkit.kube.client import Cluster, ClusterConfig, current_context, open_cluster
+from drkit.kube.client import Cluster, ClusterConfig, open_cluster
 from drkit.kube.identity import describe_context
 from drkit.playbook.model import Playbook
 from drkit.report.model import ClusterRef
@@ -49,19 +49,24 @@ class ClusterAccess:
         self._kubeconfig = kubeconfig
         self._context = context
         self._cluster: Cluster | None = None
-        self._lock = threading.Lock()
+        self._where: ClusterRef | None = None
+        self._lock = threading.RLock()  # get() asks where() under it
 
     def context_name(self) -> str:
         """The context drkit would use, read from the kubeconfig without connecting."""
-        config = ClusterConfig.from_env(self._runtime.env, kubeconfig=self._kubeconfig, context=self._context)
-        return current_context(config)
+        return self.where().context
 
     def where(self) -> ClusterRef:
-        """The context drkit would use and its API server, read from the kubeconfig without connecting."""
-        identity = describe_context(
-            ClusterConfig.from_env(self._runtime.env, kubeconfig=self._kubeconfig, context=self._context)
-        )
-        return ClusterRef(identity.context, identity.server)
+        """The context drkit would use and its API server, read from the kubeconfig once, without connecting
+        (the safety checks, the journal and the connection all ask)."""
+        with self._lock:
+            if self._where is None:
+                config = ClusterConfig.from_env(
+                    self._runtime.env, kubeconfig=self._kubeconfig, context=self._context
+                )
+                identity = describe_context(config)
+                self._where = ClusterRef(identity.context, identity.server)
+            return self._where
 
     def get(self) -> Cluster:
         with self._lock:
