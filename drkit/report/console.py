@@ -214,7 +214,7 @@ class LiveListener:
 
     def run_started(self, overview: RunReport) -> None:
         self._report = overview
-        self._steps = {(s.phase, s.index): s for s in (*overview.steps, *overview.finally_steps)}
+        self._steps = {(s.phase, s.index): s for s in overview.every_step}
         self._live = Live(_Renderable(self), console=self.console, refresh_per_second=8, transient=False)
         self._live.start()
 
@@ -241,7 +241,7 @@ class LiveListener:
 
     def run_finished(self, report: RunReport) -> None:
         self._report = report
-        self._steps = {(s.phase, s.index): s for s in (*report.steps, *report.finally_steps)}
+        self._steps = {(s.phase, s.index): s for s in report.every_step}
         self._running = None
         if self._live is not None:
             self._live.stop()
@@ -323,7 +323,7 @@ def render_summary(console: Console, report: RunReport) -> None:
         console.print(Text("finally (run whatever happened, not part of the RTO):", style="bold"))
         for step in report.finally_steps:
             console.print(_step_line(step, with_message=step.status is not StepState.FAILED))
-    failed = [s for s in (*report.steps, *report.finally_steps) if s.status is StepState.FAILED]
+    failed = [s for s in report.every_step if s.status is StepState.FAILED]
     done = [s for s in report.steps if s.status is StepState.SUCCEEDED and not s.previous_attempt]
     if any(s.checklist_items or step_highlights(s) for s in done):
         console.print()
@@ -433,8 +433,7 @@ def outcome_line(report: RunReport) -> Text:
     text = f"{report.mode} {report.outcome}: {measured}{rto}"
     if across_attempts(report):
         text += f"\n  {attempts_text(report)}"
-    steps = (*report.steps, *report.finally_steps)
-    failed = [s.path for s in steps if s.fails_the_run]
+    failed = [s.path for s in report.every_step if s.fails_the_run]
     if report.outcome is Outcome.FAILED and failed:
         text += f"\n  failed at {', '.join(failed)} (see above)"
     elif report.message:

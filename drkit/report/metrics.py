@@ -71,7 +71,7 @@ def build_registry(report: RunReport, mask: Callable[[str], str]) -> CollectorRe
             steps.labels(**labels, phase=mask(phase.name), step=mask(step.name)).set(step.duration)
     retries = gauge("drkit_retried_requests", "Requests the run repeated, by cause.", "cause")
     by_cause: Counter[str] = Counter()
-    for step in (*report.steps, *report.finally_steps):
+    for step in report.every_step:
         for retry in step.retries:
             by_cause[mask(retry.cause)] += retry.count
     for cause, count in sorted(by_cause.items()):

@@ -358,6 +358,11 @@ class RunReport:
         return tuple(step for phase in self.phases for step in phase.steps)
 
     @property
+    def every_step(self) -> tuple[StepReport, ...]:
+        """The phases' steps, then the `finally:` steps: all that ran, or would."""
+        return (*self.steps, *self.finally_steps)
+
+    @property
     def time_to_recovery(self) -> float:
         """What the RTO is judged on (see rto_basis): the history, metrics and notifications say this figure,
         so none of them can disagree with the outcome."""

@@ -14,7 +14,7 @@ MAX_MESSAGE_CHARS = 500  # a step message can be a command's output; the report 
 
 def failing_step(report: RunReport) -> StepReport | None:
     """The first step that failed and was not tolerated (a `finally:` step after the phases' steps)."""
-    for step in (*report.steps, *report.finally_steps):
+    for step in report.every_step:
         if step.fails_the_run:
             return step
     return None
