@@ -30,7 +30,6 @@ REQUEST_SECONDS = 5.0  # one request; never repeated
 BUDGET_SECONDS = 30.0  # the whole collection of one failed step
 OBJECT_LIMIT = 10  # objects of one step whose state, events and pods are gathered
 PODS_PER_OBJECT = 3  # pods of one object whose logs are gathered
-DEFAULT_TAIL = 100  # log lines per container for the pods of the step's objects
 WARNINGS_SHOWN = 5  # Warning events the report repeats, newest last
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -115,7 +114,7 @@ class _Collector:
         for pod in self._owned_pods(cluster, obj)[:PODS_PER_OBJECT] if obj is not None else []:
             if (pod_ref := ObjectRef.of(pod)) != ref:  # a pod's own events say why it does not start
                 self._object_events(cluster, pod_ref)
-            self._pod_logs(cluster, pod, "", DEFAULT_TAIL)
+            self._pod_logs(cluster, pod, "", CollectSpec.tail)  # as a `collect:` entry gets
 
     def _object_events(self, cluster: Cluster, ref: ObjectRef) -> None:
         namespace = ref.namespace or "default"  # where the events of cluster-scoped objects are
