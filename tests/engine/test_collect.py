@@ -3,6 +3,7 @@ kubelet: pod logs cannot be read, which is noted like any other read that fails)
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import json
@@ -227,6 +228,53 @@ def test_a_namespace_s_events_and_pods_are_listed_once_however_many_of_its_objec
     assert sorted(listed) == [("Event", "ml"), ("Pod", "ml"), ("ReplicaSet", "ml")]
     assert "Deployment ml/api: ProgressDeadlineExceeded: no progress" in report.warnings
     assert "Pod ml/other: BackOff: restarting" in report.warnings
+
+
+def test_a_pod_log_is_kept_only_with_the_values_of_the_secrets_the_pod_takes_masked(
+    lab: Lab, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written past drkit (as any workload's Secret is): drkit has never read it, so nothing masks it yet.
+    token = "tok-5e1f0c2b9a"
+    secrets = lab.store.registry.by_kind("v1", "Secret")
+    pods = lab.store.registry.by_kind("v1", "Pod")
+    assert secrets is not None
+    assert pods is not None
+    lab.store.create(secrets, _secret("api-token", token))
+    for name, secret in (("worker", "api-token"), ("orphan", "never-made")):
+        lab.store.create(
+            pods,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": name, "namespace": "ml", "labels": {"app": "worker"}},
+                "spec": {
+                    "containers": [
+                        {"name": "main", "image": "w", "envFrom": [{"secretRef": {"name": secret}}]}
+                    ]
+                },
+            },
+        )
+    # What the workloads printed: their token, as a careless one does at start-up.
+    monkeypatch.setattr(cluster, "pod_log", lambda ns, name, c, tail_lines=None: f"starting with {token}\n")
+    evidence = FailureEvidence("deploy", 1, (), (CollectSpec("logs", "ml", selector="app=worker"),))
+
+    report = collect_failure(lambda: cluster, evidence, tmp_path, Masker(cluster.secrets), _ticking())
+
+    assert report.files == ("logs/ml-worker-main.log",)
+    assert (tmp_path / report.directory / "logs/ml-worker-main.log").read_text() == "starting with ****\n"
+    # The other pod's Secret cannot be read, so nothing could mask it: its log is not written at all.
+    assert any(n.startswith("log of ml/orphan not kept") for n in report.notes), report.notes
+    assert token not in _read_all(tmp_path)
+
+
+def _secret(name: str, value: str) -> dict[str, Any]:
+    encoded = base64.b64encode(value.encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "ml"},
+        "data": {"token": encoded},
+    }
 
 
 def test_the_playbook_s_collect_lists_add_namespace_events_and_selected_pods(
