@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -84,7 +84,6 @@ class _Collector:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # by uid (or name), so none twice
     pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by namespace, listed once
     namespace_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # listed once each
-    secrets_read: set[tuple[str, str]] = field(default_factory=set)  # (namespace, name), values registered
     out_of_time: bool = False
 
     def gather(self, cluster: Cluster, evidence: FailureEvidence) -> None:
@@ -169,35 +168,20 @@ class _Collector:
             self._pod_logs(cluster, pod, spec.container, spec.tail)
 
     def _pod_logs(self, cluster: Cluster, pod: Mapping[str, Any], container: str, tail: int) -> None:
+        """The last lines of each container's log, kept only when every value it could hold is masked."""
         meta = pod.get("metadata") or {}
         namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
-        if not self._secrets_known(cluster, namespace, name, _secret_names(pod)):
-            return
         names = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
         for each in [container] if container else names:
-            text = self._read(
-                f"log of {namespace}/{name} {each}",
-                partial(cluster.pod_log, namespace, name, each, tail_lines=tail),
+            log = self._read(
+                f"log of {namespace}/{name} {each}", partial(cluster.pod_log, pod, each, tail_lines=tail)
             )
-            if text is not None:
-                self._write(f"logs/{_file_name(namespace, name, each)}.log", text)
-
-    def _secrets_known(self, cluster: Cluster, namespace: str, pod: str, secrets: Sequence[str]) -> bool:
-        """A workload may print what its Secrets hold: each Secret the pod takes is read first (the kube
-        adapter registers every Secret value it reads, so the masker hides them in the log). When one cannot
-        be read, the pod's log is not kept: it could not be masked."""
-        for secret in secrets:
-            if (namespace, secret) in self.secrets_read:
+            if log is None:
                 continue
-            read = self._read(
-                f"Secret {namespace}/{secret} (to mask it in the log of {namespace}/{pod})",
-                partial(cluster.get, "v1", "Secret", secret, namespace),
-            )
-            if read is None:  # why it could not be read is noted already
-                self.note(f"log of {namespace}/{pod} not kept: it could hold Secret {secret}, unread")
-                return False
-            self.secrets_read.add((namespace, secret))
-        return True
+            if not log.maskable:
+                self.note(f"log of {namespace}/{name} not kept: {log.withheld_because()}")
+                return
+            self._write(f"logs/{_file_name(namespace, name, each)}.log", log.text)
 
     # -- bookkeeping --
 
@@ -267,22 +251,6 @@ def _conditions(obj: Mapping[str, Any]) -> str:
             reason = f" ({condition['reason']})" if condition.get("reason") else ""
             shown.append(f"{condition['type']}={condition.get('status', '?')}{reason}")
     return ", ".join(shown)
-
-
-def _secret_names(pod: Mapping[str, Any]) -> list[str]:
-    """The Secrets a pod takes values from: env, envFrom, secret volumes and projected volumes."""
-    spec = pod.get("spec") or {}
-    names: list[object] = []
-    for c in (*(spec.get("initContainers") or ()), *(spec.get("containers") or ())):
-        names += [
-            ((e.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name") for e in c.get("env") or ()
-        ]
-        names += [(e.get("secretRef") or {}).get("name") for e in c.get("envFrom") or ()]
-    for volume in spec.get("volumes") or ():
-        names.append((volume.get("secret") or {}).get("secretName"))
-        sources = (volume.get("projected") or {}).get("sources") or ()
-        names += [(source.get("secret") or {}).get("name") for source in sources]
-    return sorted({str(n) for n in names if n})
 
 
 def _owned_by(obj: Mapping[str, Any], uids: Iterable[object]) -> bool:

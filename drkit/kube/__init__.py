@@ -24,6 +24,7 @@ from drkit.kube.errors import (
     Unauthorized,
     UnknownKind,
 )
+from drkit.kube.pod_secrets import PodLog
 from drkit.kube.readiness import CustomRule, ReadinessResult, ReadinessRules, Status, compute_status
 from drkit.kube.refs import ObjectRef, ResourceInfo
 from drkit.kube.retry import NO_RETRY, RetryPolicy
@@ -46,6 +47,7 @@ __all__ = [
     "KubeError",
     "NotFound",
     "ObjectRef",
+    "PodLog",
     "ProxyAnswer",
     "ReadinessResult",
     "ReadinessRules",

@@ -35,6 +35,7 @@ from drkit.kube.discovery import Discovery, ServedResources, group_version_path
 from drkit.kube.errors import (
     ClusterUnreachable,
     Conflict,
+    Forbidden,
     Gone,
     Invalid,
     KubeError,
@@ -45,6 +46,7 @@ from drkit.kube.errors import (
     redact,
     translate,
 )
+from drkit.kube.pod_secrets import PodLog, secret_names
 from drkit.kube.refs import ObjectRef, ResourceInfo
 from drkit.kube.retry import NO_RETRY, RetryPolicy, Safety, call_with_retry
 from drkit.kube.service_proxy import (
@@ -175,6 +177,8 @@ class Cluster:
         self.host: str = str(client_configuration.host)
         self._api: ApiClient = ApiClient(client_configuration)
         self._discovery = Discovery(self._get_json_for_discovery)
+        # (namespace, name) of the Secrets whose values are registered: read once before any pod log.
+        self._secrets_masked: set[tuple[str, str]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -578,16 +582,40 @@ class Cluster:
 
     def pod_log(
         self,
-        namespace: str,
-        name: str,
+        pod: Mapping[str, Any],
         container: str,
         tail_lines: int | None = None,
         previous: bool = False,
+    ) -> PodLog:
+        """What `kubectl logs -n NAMESPACE NAME -c CONTAINER [--tail N] [--previous]` prints, for `pod` as
+        read from the server. The Secrets the pod takes are read first (once per Cluster), so their values
+        are masked wherever the log is shown; the ones that cannot be read are named in the answer.
+
+        The API server asks the pod's kubelet (`pods/log`, verb get). Its refusals are translated KubeErrors:
+        NotFound for a missing pod, Invalid for an unknown container, one not started or a previous run that
+        does not exist (the server's words), Forbidden naming the `pods/log` rule. A read, retried on 429/5xx.
+        """
+        meta = pod.get("metadata") or {}
+        namespace, name = str(meta.get("namespace") or self.default_namespace), str(meta.get("name") or "")
+        unmasked = tuple(s for s in secret_names(pod) if not self._secret_masked(namespace, s))
+        return PodLog(self._log_text(namespace, name, container, tail_lines, previous), unmasked)
+
+    def _secret_masked(self, namespace: str, name: str) -> bool:
+        """Whether the Secret's values are registered for masking, reading it if it was not yet."""
+        if (namespace, name) in self._secrets_masked:
+            return True
+        try:
+            found = self.get("v1", "Secret", name, namespace)
+        except Forbidden:
+            return False
+        if found is None:  # deleted while the pod may still hold its values: nothing left to mask them by
+            return False
+        self._secrets_masked.add((namespace, name))
+        return True
+
+    def _log_text(
+        self, namespace: str, name: str, container: str, tail_lines: int | None, previous: bool
     ) -> str:
-        """What `kubectl logs -n NAMESPACE NAME -c CONTAINER [--tail N] [--previous]` prints: the API server
-        asks the pod's kubelet (`pods/log`, verb get). Its refusals are translated KubeErrors: NotFound for a
-        missing pod, Invalid for an unknown container, one not started or a previous run that does not exist
-        (the server's words), Forbidden naming the `pods/log` rule. A read: retried on 429/5xx."""
         op = Operation("get", self.context, POD_LOG, namespace, name)
         path = f"/api/v1/namespaces/{namespace}/pods/{name}/log"
         query = _query(

@@ -6,19 +6,20 @@ fetches the container's log through the API server (`pods/log`, as `kubectl logs
 [--previous]`) and passes when every `contains` text and every `matches` regular expression is found in it,
 and no `absent` text is. A failure names the pod, the container and what was missing (or present), and shows
 the log's last lines, with anything that looks like a credential redacted (the engine also masks the
-playbook's secret values, as for every item).
+playbook's secret values, as for every item, and the kube adapter reads the Secrets the pod takes first so
+their values are masked too; when one cannot be read the log is still judged, but no line of it is shown).
 
 A log grows without the Pod changing, so there is no watch to wait on: the checklist retries this item on
 its timer until the checklist's timeout. `previous: true` reads the run before the current one (what an
 on-call engineer reads after a restart, an OOMKilled MLServer's say). RBAC: `get` on `pods/log` (and `list`
-on `pods` with a selector, `get` with a name).
+on `pods` with a selector, `get` with a name; `get` on the pods' `secrets` to show their lines).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drkit.errors import DrkitError
@@ -145,6 +146,7 @@ class LogVerdict:
     unwanted: tuple[str, ...] = ()
     last_lines: tuple[str, ...] = ()
     error: str | None = None
+    withheld: str | None = None  # why no line is shown: the log could hold a value drkit cannot mask
 
     @property
     def passed(self) -> bool:
@@ -196,11 +198,14 @@ class PodLogsProbe:
         for pod in pods:
             name = _name(pod)
             try:
-                text = cluster.pod_log(namespace, name, s.container, s.tail_lines, s.previous)
+                log = cluster.pod_log(pod, s.container, s.tail_lines, s.previous)
             except DrkitError as exc:  # a KubeError: not started yet, no previous run, RBAC...
                 verdicts.append(LogVerdict(name, error=exc.message))
                 continue
-            verdicts.append(judge_log(s, name, text, ctx.runtime.secrets.mask))
+            verdict = judge_log(s, name, log.text, ctx.runtime.secrets.mask)
+            if not log.maskable:  # judged all the same; only what would be shown is left out
+                verdict = replace(verdict, last_lines=(), withheld=log.withheld_because())
+            verdicts.append(verdict)
         return report(s, verdicts)
 
 
@@ -233,7 +238,10 @@ def report(settings: PodLogsSettings, verdicts: list[LogVerdict]) -> StepResult:
             said.append(f"missing {', '.join(v.missing)}")
         if v.unwanted:
             said.append(f"has {', '.join(v.unwanted)}")
-        tail = " | ".join(v.last_lines) if v.last_lines else "(the log is empty)"
+        if v.withheld is not None:
+            tail = f"(not shown: {v.withheld})"
+        else:
+            tail = " | ".join(v.last_lines) if v.last_lines else "(the log is empty)"
         parts.append(f"{where}: {'; '.join(said)}; last lines: {tail}")
     return StepResult(
         StepStatus.FAILED,

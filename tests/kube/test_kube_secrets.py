@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
+import pytest
 from kube_lab import Lab
 
 from drkit.kube import Cluster, ClusterConfig
@@ -108,3 +110,54 @@ def test_every_secret_sent_or_read_is_registered_as_stored_and_decoded(lab: Lab,
             stream.interrupt()
         assert event.object["metadata"]["name"] == "watched"
         assert "watched-value-5678" in registry
+
+
+def _pod(name: str, secret: str) -> dict[str, Any]:
+    """A pod (never bound to a node, so its log is empty) that takes `secret` through an env var."""
+    env = [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "token"}}}]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"containers": [{"name": "main", "image": "w", "env": env}]},
+    }
+
+
+def test_a_pods_log_is_read_after_the_secrets_it_takes_and_names_the_ones_it_could_not_mask(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = ClusterConfig.from_env({"KUBECONFIG": str(lab.kubeconfig)})
+    with Cluster(config) as writer:  # a workload's Secret, written past the reader: it has never seen it
+        writer.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        writer.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "api-token", "namespace": NAMESPACE},
+                "stringData": {"token": "tok-log-4c1d9e"},
+            }
+        )
+        kept, orphan = writer.apply(_pod("worker", "api-token")), writer.apply(_pod("orphan", "gone"))
+    registry = SecretRegistry()
+    with Cluster(config, secrets=registry) as reader:
+        secret_reads: list[str] = []
+        real_get = reader.get
+
+        def counting_get(api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+            if kind == "Secret":
+                secret_reads.append(name)
+            return real_get(api_version, kind, name, namespace)
+
+        monkeypatch.setattr(reader, "get", counting_get)
+
+        first = reader.pod_log(kept, "main")
+        again = reader.pod_log(kept, "main", tail_lines=5)
+        unmaskable = reader.pod_log(orphan, "main")
+
+    assert first.maskable
+    assert again.maskable
+    assert registry.mask("printed tok-log-4c1d9e") == "printed ****"
+    assert unmaskable.unmasked_secrets == ("gone",)
+    assert "Secret gone" in unmaskable.withheld_because()
+    # Read once for both logs of the pod that takes it.
+    assert secret_reads == ["api-token", "gone"]

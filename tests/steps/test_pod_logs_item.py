@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster_support import running_server
 from steps_support import playbook_in
 
 from drkit.secret_registry import SecretRegistry
@@ -116,3 +117,36 @@ def test_known_secrets_in_the_shown_lines_are_masked_before_a_line_is_cut() -> N
 
     assert verdict.last_lines == ("word " * 46 + "**** tail",)
     assert "known" not in verdict.last_lines[0]
+
+
+def test_a_log_that_could_hold_an_unreadable_secret_is_judged_but_none_of_its_lines_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    printed = "Traceback: connecting with password pw-unreadable-77"
+    with running_server(tmp_path, crds=()) as server:
+        server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "financial-inference"}})
+        env = [{"name": "PW", "valueFrom": {"secretKeyRef": {"name": "deleted-creds", "key": "pw"}}}]
+        server.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": "mlserver-0",
+                    "namespace": "financial-inference",
+                    "labels": {"app": "mlserver"},
+                },
+                "spec": {"containers": [{"name": "mlserver", "image": "m", "env": env}]},
+            }
+        )
+        # No kubelet in this lab: what the container printed is put where the kubelet's answer would be.
+        monkeypatch.setattr(server.cluster, "_log_text", lambda *_: f"{printed}\nshutting down\n")
+        probe = PROBE_KIND.build("no-traceback", {**BASE, "absent": ["Traceback"]}, playbook_in(tmp_path))
+
+        result = probe.attempt(server.context())
+
+    assert result.status is StepStatus.FAILED
+    assert "has 'Traceback'" in result.message  # judged on the whole log all the same
+    assert "not shown" in result.message
+    assert "Secret deleted-creds" in result.message
+    assert "pw-unreadable-77" not in result.message
+    assert "shutting down" not in result.message
