@@ -110,11 +110,16 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def redact(text: str, limit: int = BODY_LIMIT) -> str:
-    """`text` with anything that looks like a credential or Secret data removed, then cut to `limit` chars."""
+def redact_credentials(text: str) -> str:
+    """`text` with anything that looks like a credential or Secret data replaced, its layout kept."""
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
-    text = " ".join(text.split())
+    return text
+
+
+def redact(text: str, limit: int = BODY_LIMIT) -> str:
+    """`text` with anything that looks like a credential or Secret data removed, then cut to `limit` chars."""
+    text = " ".join(redact_credentials(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

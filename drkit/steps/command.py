@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drkit.kube.errors import redact_credentials
 from drkit.playbook.fields import Bool, Field, Int, KindSchema, ListOf, MapOf, Obj, OneOf, Str
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.processes import ProcessResult, run_process
@@ -112,10 +113,16 @@ def parse_settings(body: object) -> CommandSettings:
 def execute(settings: CommandSettings, ctx: StepContext, *, timeout: float | None) -> StepResult:
     """Run the program once and turn its exit status and output into a result.
 
-    The program's output is masked with the run's secrets before it is cut short (for the live view, the
+    The program's output is masked with the run's secrets, and whatever looks like a credential is redacted,
+    before it is cut short (for the live view, the
     failure message): a cut through a secret would leave a prefix the masking no longer recognises."""
     env = {**ctx.runtime.env, **settings.env}
-    mask = ctx.runtime.secrets.mask
+
+    def mask(text: str) -> str:
+        # The run's secrets, then what looks like one: a program may print a Secret drkit never read
+        # (`kubectl get secret -o yaml`, a token in a traceback).
+        return redact_credentials(ctx.runtime.secrets.mask(text))
+
     outcome = run_process(
         settings.command,
         cwd=settings.workdir(ctx.base_dir),

@@ -121,3 +121,21 @@ def test_probe_passes_on_the_expected_exit(runtime: Runtime) -> None:
     probe = command.PROBE_KIND.build("p", {"run": "exit 1", "expectExit": 1}, context(runtime).playbook)
     assert probe.attempt(context(runtime)).status is StepStatus.SUCCEEDED
     assert probe.describe() == "`exit 1` exits with 1"
+
+
+def test_a_secret_the_program_prints_but_drkit_never_read_is_redacted_in_the_tail_and_progress(
+    runtime: Runtime,
+) -> None:
+    # What `kubectl get secret -o yaml` and a careless script print: values drkit has no registry entry for.
+    blob = "dG9rLXByaW50ZWQtYnktdGhlLXdvcmtsb2FkLTc3Nzc3Nzc3"
+    script = f"echo 'data:'; echo '  token: {blob}'; echo 'password=pw-99x'"
+    progress: list[str] = []
+
+    result = run_step({"run": script}, runtime, progress=progress)
+
+    tail = result.details["outputTail"]
+    assert isinstance(tail, list)
+    recorded = "\n".join([*tail, *progress])
+    assert blob not in recorded
+    assert "pw-99x" not in recorded
+    assert tail == ["data:", "  token: <redacted>", "password=<redacted>"]
