@@ -297,8 +297,8 @@ class Kubelet(Operator):
         return None
 
     def _warn(self, pod: Obj, reason: str, message: str, now: str) -> None:
-        """A Warning Event about `pod`, as a kubelet records one (once: the same warning again is left as is,
-        where a kubelet would count it)."""
+        """A Warning Event about `pod`, as a kubelet's event recorder records one: the same warning again
+        is counted on the first one's Event (`count`, `lastTimestamp`), not recorded twice."""
         meta = pod["metadata"]
         uid = str(meta.get("uid", ""))
         event = {
@@ -321,11 +321,19 @@ class Kubelet(Operator):
             "lastTimestamp": now,
             "count": 1,
         }
+        events = self.api.require("v1", "Event")
         try:
-            self.api.create(self.api.require("v1", "Event"), event)
+            self.api.create(events, event)
         except ApiError as exc:
             if exc.code != 409:
                 raise
+
+            def seen_again(current: Obj) -> Obj:
+                current["count"] = int(current.get("count") or 1) + 1
+                current["lastTimestamp"] = now
+                return current
+
+            self.api.mutate(events, meta["namespace"], event["metadata"]["name"], seen_again)
 
     def _run_containers(self, rt: ResourceType, pod: Obj, uid: str, now: str) -> float | None:
         """A pod with real containers: start them, report what they do; the runtime wakes us on changes."""

@@ -140,6 +140,20 @@ def test_a_doomed_template_stays_pending_waiting(cluster: Cluster, spec: dict[st
     (event,) = [e for e in cluster.list("v1", "Event", NS) if e["involvedObject"]["name"] == "doomed"]
     assert (event["type"], event["reason"], event["message"]) == ("Warning", "Failed", f"Error: {reason}")
     assert event["involvedObject"]["uid"] == stuck["metadata"]["uid"]
+    assert event["count"] == 1
+
+    # Looked at again (any change to the pod), the same warning is counted on that Event, not recorded twice.
+    def relabel(obj: dict[str, Any]) -> dict[str, Any]:
+        obj["metadata"].setdefault("labels", {})["looked-at"] = "again"
+        return obj
+
+    cluster.mutate("v1", "Pod", NS, "doomed", relabel)
+    again = cluster.wait_for(
+        "v1", "Event", NS, event["metadata"]["name"], lambda o: int((o or {}).get("count") or 0) >= 2
+    )
+    assert again is not None
+    assert again["count"] == 2
+    assert len([e for e in cluster.list("v1", "Event", NS) if e["involvedObject"]["name"] == "doomed"]) == 1
     # It never gets further, however long the kubelet looks at it.
     with pytest.raises(AssertionError, match="timed out"):
         cluster.wait_for(
