@@ -301,9 +301,10 @@ class Kubelet(Operator):
         is counted on the first one's Event (`count`, `lastTimestamp`), not recorded twice."""
         meta = pod["metadata"]
         uid = str(meta.get("uid", ""))
-        event = {
+        name = f"{meta['name']}.{stable_hash([uid, reason, message])}"
+        event: Obj = {
             "metadata": {
-                "name": f"{meta['name']}.{stable_hash([uid, reason, message])}",
+                "name": name,
                 "namespace": meta["namespace"],
             },
             "involvedObject": {
@@ -333,7 +334,7 @@ class Kubelet(Operator):
                 current["lastTimestamp"] = now
                 return current
 
-            self.api.mutate(events, meta["namespace"], event["metadata"]["name"], seen_again)
+            self.api.mutate(events, meta["namespace"], name, seen_again)
 
     def _run_containers(self, rt: ResourceType, pod: Obj, uid: str, now: str) -> float | None:
         """A pod with real containers: start them, report what they do; the runtime wakes us on changes."""
