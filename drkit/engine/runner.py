@@ -350,7 +350,7 @@ class _Run:
 
     def _plans(self) -> dict[tuple[str, int], StepPlan]:
         plans: dict[tuple[str, int], StepPlan] = {}
-        ctx = self._context(deadline=None)
+        ctx = replace(self._context(deadline=None), plan_reads_state=self.request.mode is RunMode.PLAN)
         for b in self._pending():
             try:
                 plans[(b.phase.name, b.index)] = b.step.plan(ctx)

@@ -101,7 +101,10 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1 <redacted>"),
     (
         re.compile(
-            rf'((?:["\']?\b(?:{_SECRET_KEYS})\w*["\']?\s*[:=]\s*)+)("[^"]*"|\'[^\']*\'|[^\s,;}}\]]+)', re.I
+            # A value already masked (`****`, the run's known secrets) is left as it is.
+            rf'((?:["\']?\b(?:{_SECRET_KEYS})\w*["\']?\s*[:=]\s*)+)(?!\*{{4}}(?:[\s,;}}\]]|$))'
+            rf'("[^"]*"|\'[^\']*\'|[^\s,;}}\]]+)',
+            re.I,
         ),
         r"\1<redacted>",
     ),

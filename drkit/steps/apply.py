@@ -119,6 +119,9 @@ class ApplyStep:
         created_kinds = _crd_kinds(manifests)
         actions: list[str] = []
         for wave, objs in group_into_waves(manifests, ObjectRef.of, apply_wave):
+            if not ctx.plan_reads_state:
+                actions += [f"wave {int(wave)} ({wave.label}): apply {ObjectRef.of(m)}" for m in objs]
+                continue
             states = in_parallel(lambda m: _exists(cluster, ObjectRef.of(m), created_kinds), objs)
             actions += [
                 f"wave {int(wave)} ({wave.label}): apply {ObjectRef.of(m)} ({s})"

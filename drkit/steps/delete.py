@@ -136,6 +136,9 @@ class DeleteStep:
         cluster = ctx.cluster()
         actions: list[str] = []
         for wave, refs in group_into_waves(list(targets.refs), _same, delete_wave):
+            if not ctx.plan_reads_state:
+                actions += [f"wave {int(wave)} ({wave.label}): delete {r}" for r in refs]
+                continue
             states = in_parallel(lambda r: _exists(cluster, r), refs)
             actions += [
                 f"wave {int(wave)} ({wave.label}): delete {r} ({s})"

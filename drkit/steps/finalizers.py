@@ -451,6 +451,12 @@ class ClearFinalizersStep:
 
     def plan(self, ctx: StepContext) -> StepPlan:
         self._refuse(ctx)
+        where = ", ".join(self.settings.namespaces)
+        if not ctx.plan_reads_state:  # a sweep of every namespaced kind, stale once earlier steps ran
+            return StepPlan(
+                summary=f"would remove finalizers from the objects found stuck in {where} when it runs",
+                destructive=True,
+            )
         found = diagnose(
             ctx.cluster(),
             self.settings.namespaces,
@@ -459,7 +465,6 @@ class ClearFinalizersStep:
             kinds=self.settings.kinds,
         )
         actions = describe_removals(found, self.settings)
-        where = ", ".join(self.settings.namespaces)
         count = sum(1 for o in found.stuck if removal_for(o, self.settings).remove)
         return StepPlan(
             summary=f"would remove finalizers from {count} stuck objects in {where} (as of now)",

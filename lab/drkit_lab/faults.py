@@ -1,13 +1,16 @@
 """Injected misbehaviour of the lab's API server: latency, error responses, dropped connections, cut watches.
 
-Drills must hold up against a flaky control plane, so the lab can be made flaky on purpose and repeatably: one
-seeded random generator decides which requests fail. Settings change at run time through `/lab/faults`.
+Drills must hold up against a flaky control plane, so the lab can be made flaky on purpose and repeatably: the
+fate of a request is drawn from the seed, the request (method and path) and how many times that request was
+seen before, so the same run meets the same faults whatever order its threads send their requests in.
+Settings change at run time through `/lab/faults`.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 import threading
+from collections import Counter
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
@@ -76,7 +79,7 @@ class Faults:
     def __init__(self, settings: FaultSettings | None = None) -> None:
         self._lock = threading.Lock()
         self._settings = settings or FaultSettings()
-        self._random = random.Random(self._settings.seed)  # noqa: S311 - fault injection, not security
+        self._seen: Counter[str] = Counter()  # requests by key, since the seed was set
 
     @property
     def settings(self) -> FaultSettings:
@@ -86,19 +89,32 @@ class Faults:
     def update(self, settings: FaultSettings) -> None:
         with self._lock:
             if settings.seed != self._settings.seed:
-                self._random = random.Random(settings.seed)  # noqa: S311
+                self._seen.clear()
             self._settings = settings
 
-    def decide(self, *, errors_allowed: bool = True) -> Decision:
-        """What to do with one request. `errors_allowed` False (health, version) still gets latency."""
+    def decide(self, request: str = "", *, errors_allowed: bool = True) -> Decision:
+        """What to do with one request (`request`: its method and path). `errors_allowed` False (health,
+        version) still gets latency."""
         with self._lock:
             s = self._settings
-            delay = s.latency_ms / 1000.0
-            if s.drop_rate and errors_allowed and self._random.random() < s.drop_rate:
-                return Decision("drop", delay)
-            if s.error_rate and errors_allowed and s.error_codes and self._random.random() < s.error_rate:
-                return Decision("error", delay, self._random.choice(s.error_codes))
+            nth = self._seen[request]
+            self._seen[request] += 1
+        delay = s.latency_ms / 1000.0
+        if not errors_allowed:
             return Decision("pass", delay)
+        drop, error, pick = _draws(s.seed, request, nth)
+        if s.drop_rate and drop < s.drop_rate:
+            return Decision("drop", delay)
+        if s.error_rate and s.error_codes and error < s.error_rate:
+            return Decision("error", delay, s.error_codes[int(pick * len(s.error_codes))])
+        return Decision("pass", delay)
+
+
+def _draws(seed: int, request: str, nth: int) -> tuple[float, float, float]:
+    """Three numbers in [0, 1) fixed by the seed, the request and its repetition."""
+    digest = hashlib.blake2b(f"{seed}|{request}|{nth}".encode(), digest_size=24).digest()
+    scale = float(1 << 64)
+    return tuple(int.from_bytes(digest[i : i + 8], "big") / scale for i in (0, 8, 16))  # type: ignore[return-value]
 
 
 # What an injected error answers with, worded as kube-apiserver words these statuses.

@@ -190,7 +190,9 @@ class _Handler(BaseHTTPRequestHandler):
         is_admin = path.startswith("/lab/") or path == "/lab"
         try:
             if not is_admin and not self._system:
-                decision = api.faults.decide(errors_allowed=path not in (*HEALTH_PATHS, "/version"))
+                decision = api.faults.decide(
+                    f"{request.method} {path}", errors_allowed=path not in (*HEALTH_PATHS, "/version")
+                )
                 if decision.delay_seconds:
                     time.sleep(decision.delay_seconds)
                 if decision.verdict == "drop":

@@ -157,7 +157,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = read_body(self.headers, self.rfile)
         if path == "/lab" or path.startswith("/lab/"):
             return self._admin(path, body)
-        decision = proxy.faults.decide(errors_allowed=path not in (*HEALTH_PATHS, "/version"))
+        decision = proxy.faults.decide(
+            f"{self.command} {path}", errors_allowed=path not in (*HEALTH_PATHS, "/version")
+        )
         if decision.delay_seconds:
             time.sleep(decision.delay_seconds)
         if decision.verdict == "drop":

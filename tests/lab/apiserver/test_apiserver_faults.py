@@ -32,6 +32,23 @@ def test_same_seed_same_decisions() -> None:
     assert any(v.startswith("error:") for v in first)
 
 
+def test_a_requests_fate_does_not_depend_on_the_order_threads_send_requests_in() -> None:
+    requests = [f"GET /api/v1/namespaces/ns/configmaps/cm-{i}" for i in range(40)]
+
+    def fates(order: list[str]) -> dict[str, list[str]]:
+        faults = Faults(FaultSettings(error_rate=0.3, seed=7))
+        seen: dict[str, list[str]] = {r: [] for r in order}
+        for _ in range(3):  # each request sent three times (its retries)
+            for request in order:
+                decision = faults.decide(request)
+                seen[request].append(f"{decision.verdict}:{decision.code}")
+        return seen
+
+    forwards = fates(requests)
+    assert forwards == fates(list(reversed(requests)))
+    assert any(fate[0] != fate[1] for fate in forwards.values())  # a retry is a new draw
+
+
 def test_checks_of_the_lab_itself_are_never_failed() -> None:
     faults = Faults(FaultSettings(error_rate=1.0, drop_rate=1.0, latency_ms=5))
     decision = faults.decide(errors_allowed=False)
