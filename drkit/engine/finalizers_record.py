@@ -35,8 +35,9 @@ from drkit.report.model import (
     StepState,
 )
 from drkit.report.stuck import AuditRecord, ClearView
+from drkit.run_mode import RunMode
 
-MODE = "finalizers-clear"
+MODE = RunMode.FINALIZERS_CLEAR
 PHASE = "finalizers"
 STEP = "clear"
 STEP_KIND = "clearFinalizers"  # the drill step's kind: its highlights render the same details

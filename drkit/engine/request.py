@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
-
-class RunMode(StrEnum):
-    DRILL = "drill"  # every phase, teardown included
-    RECOVER = "recover"  # skips drill-only phases: never tears down what is left of a platform
-    CHECK = "check"  # checklists only, no steps
-    PLAN = "plan"  # every selected step's plan(); nothing runs, nothing is written
+from drkit.run_mode import RunMode
 
 
 @dataclass(frozen=True)
@@ -26,3 +20,6 @@ class RunRequest:
     checklists: tuple[str, ...] = ()  # CHECK mode: the checklists to run; empty means all
     kubeconfig: str | None = None  # default: $KUBECONFIG, ~/.kube/config, in-cluster
     context: str | None = None  # default: the kubeconfig's current-context
+
+
+__all__ = ["RunMode", "RunRequest"]

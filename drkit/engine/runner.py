@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NoReturn
 
 import drkit
 from drkit.context import Runtime
@@ -115,7 +116,7 @@ def run_playbook(
     )
     try:
         if request.mode is RunMode.PLAN:
-            return run.plan_report(run_id=None)
+            return run.plan_report()
         run.confirm_destructive(confirm)
         return run.execute()
     finally:
@@ -383,7 +384,8 @@ class _Run:
             steps[phase.name] = reports
         return steps
 
-    def plan_report(self, run_id: str | None) -> RunReport:
+    def plan_report(self) -> RunReport:
+        """What every pending step would do; no run id: a plan records nothing."""
         phases = []
         for selection in self._all_selections():
             reports = []
@@ -401,7 +403,7 @@ class _Run:
                 reports.append(report)
             phases.append(self._phase_report(selection.phase, reports))
         final = phases.pop().steps if self.final is not None else ()
-        return self._report(Outcome.PLANNED, "", phases=tuple(phases), run_id=run_id, finally_steps=final)
+        return self._report(Outcome.PLANNED, "", phases=tuple(phases), finally_steps=final)
 
     def destructive_reasons(self) -> list[str]:
         reasons = [
@@ -424,7 +426,7 @@ class _Run:
         reasons = self.destructive_reasons()
         if not reasons or self.request.assume_yes:
             return
-        self.listener.plan_ready(self.plan_report(run_id=None))
+        self.listener.plan_ready(self.plan_report())
         what = f"{self.request.mode} of playbook {self.playbook.name!r}"
         if confirm is None:
             raise RefusedError(
@@ -673,7 +675,6 @@ class _Run:
         message: str,
         *,
         phases: tuple[PhaseReport, ...] | None = None,
-        run_id: str | None = "",
         finally_steps: tuple[StepReport, ...] | None = None,
     ) -> RunReport:
         if phases is None:
@@ -689,10 +690,10 @@ class _Run:
         previous = self.options.previous
         times = self._times(outcome)
         return RunReport(
-            run_id=self.run_id if run_id == "" else run_id,
+            run_id=None if outcome is Outcome.PLANNED else self.run_id,
             playbook_name=self.playbook.name,
             playbook_path=str(self.request.playbook_path),
-            mode=str(self.request.mode),
+            mode=self.request.mode,
             outcome=outcome,
             phases=phases,
             rto=self.playbook.rto,
@@ -830,7 +831,7 @@ class _Run:
         finally_failed, _ = self._run_finally()
         return with_finally_failures(outcome, message, finally_failed)[1]
 
-    def _internal_error(self, current: BuiltStep | None, exc: Exception) -> None:
+    def _internal_error(self, current: BuiltStep | None, exc: Exception) -> NoReturn:
         text = f"internal error: {type(exc).__name__}: {self.masker.text(str(exc))[:300]}"
         if current is not None:
             self._set(current, StepState.FAILED, text)

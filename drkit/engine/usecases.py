@@ -139,7 +139,8 @@ def resume(
     started = next((e for e in events if e.get("event") == "run-started"), None)
     if started is None:
         raise UsageError(f"run {run_id} has no run-started event in {paths.journal}; it cannot be resumed")
-    if started.get("mode") not in set(RunMode):  # e.g. a `drkit finalizers clear` record: no playbook
+    mode = started.get("mode")
+    if mode not in set(RunMode) or not RunMode(mode).plays_a_playbook:  # `drkit finalizers clear`'s record
         raise UsageError(
             f"run {run_id} is a {started.get('mode')} record, not a playbook run; it cannot be resumed",
             hint="run the command again: it acts on what is still there",
@@ -313,7 +314,7 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
         run_id=run_id,
         playbook_name=str(started.get("playbookName", "")),
         playbook_path=str(started.get("playbook", "")),
-        mode=str(started.get("mode", "")),
+        mode=RunMode(started.get("mode", RunMode.DRILL)),
         outcome=Outcome.RUNNING,
         phases=tuple(PhaseReport(name=name, steps=tuple(steps)) for name, steps in phases.items()),
         rto_measured=so_far,

@@ -441,7 +441,7 @@ def outcome_line(report: RunReport) -> Text:
     not_run = [s.path for s in report.steps if s.status is StepState.NOT_RUN]
     if not_run:
         text += f"\n  not run: {', '.join(not_run)}"
-    if report.run_id and report.outcome is Outcome.FAILED and report.mode in ("drill", "recover"):
+    if report.run_id and report.outcome is Outcome.FAILED and report.mode.tears_down_or_rebuilds:
         text += f"\n  after fixing it: drkit resume {report.run_id}"
     if report.run_id:
         text += f"\n  run {report.run_id}"

@@ -172,7 +172,7 @@ def _failures(report: RunReport) -> str:
     not_run = [s.path for s in report.steps if s.status is StepState.NOT_RUN]
     if not_run:
         blocks.append("Not run: " + ", ".join(f"`{_code(p)}`" for p in not_run))
-    if report.run_id and report.outcome is Outcome.FAILED and report.mode in ("drill", "recover"):
+    if report.run_id and report.outcome is Outcome.FAILED and report.mode.tears_down_or_rebuilds:
         blocks.append(f"After fixing it: `drkit resume {report.run_id}`")
     return "\n\n".join(blocks)
 

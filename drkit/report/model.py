@@ -14,6 +14,7 @@ from typing import Any
 
 from drkit.report.collected import CollectedReport
 from drkit.report.reproduction import DiffReport, ParityReport
+from drkit.run_mode import RunMode
 
 SCHEMA_VERSION = 2  # 2: firstStartedAt, elapsed, stepTime, attempts, cluster; rtoBasis wall-clock
 
@@ -333,7 +334,7 @@ class RunReport:
     run_id: str | None  # None for `drkit plan`, which records nothing
     playbook_name: str
     playbook_path: str
-    mode: str  # drill | recover | check | plan
+    mode: RunMode
     outcome: Outcome
     phases: tuple[PhaseReport, ...]
     rto: float | None = None
@@ -409,7 +410,7 @@ class RunReport:
             run_id=data.get("runId"),
             playbook_name=str(playbook.get("name", "")),
             playbook_path=str(playbook.get("path", "")),
-            mode=str(data.get("mode", "")),
+            mode=RunMode(data.get("mode", RunMode.DRILL)),
             outcome=Outcome(data.get("outcome", Outcome.RUNNING)),
             phases=tuple(PhaseReport.from_json(p) for p in data.get("phases") or ()),
             rto=_opt_float(data.get("rto")),

@@ -7,6 +7,7 @@ import pytest
 from report_support import FAILING_MESSAGE
 
 from drkit.report.model import ChecklistItemReport, Outcome, PhaseReport, RunReport, StepReport, StepState
+from drkit.run_mode import RunMode
 
 
 def _audit(obj: str, finalizer: str) -> dict[str, object]:
@@ -97,7 +98,7 @@ def drill_report() -> RunReport:
         run_id="20260101-000000-abcd",
         playbook_name="platform",
         playbook_path="playbooks/platform.yaml",
-        mode="drill",
+        mode=RunMode.DRILL,
         outcome=Outcome.FAILED,
         phases=(
             PhaseReport("teardown", (unstick,), budget=60.0, drill_only=True, started_at=1_767_225_600.0),

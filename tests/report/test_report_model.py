@@ -20,6 +20,7 @@ from drkit.report.model import (
     StepReport,
     StepState,
 )
+from drkit.run_mode import RunMode
 
 FIRST_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -62,7 +63,7 @@ def sample() -> RunReport:
         run_id="20260101-000000-abcd",
         playbook_name="demo",
         playbook_path="/p.yaml",
-        mode="drill",
+        mode=RunMode.DRILL,
         outcome=Outcome.OVER_RTO,
         phases=(
             PhaseReport("rebuild", (ok, previous), budget=3.0),

@@ -21,6 +21,7 @@ from drkit.report.reproduction import (
     Verdict,
     WorstDifference,
 )
+from drkit.run_mode import RunMode
 
 OLD, NEW = "m-aaaa", "m-bbbb"
 ENDPOINT = "service financial-inference/mlserver:9000 via the API server"
@@ -93,7 +94,7 @@ def _report() -> RunReport:
         run_id="20260101-000000-abcd",
         playbook_name="p",
         playbook_path="p.yaml",
-        mode="drill",
+        mode=RunMode.DRILL,
         outcome=Outcome.FAILED,
         phases=(PhaseReport("validate", (parity, diff)),),
     )

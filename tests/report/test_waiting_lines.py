@@ -12,6 +12,7 @@ from helpers import FakeClock
 from drkit.report.console import LiveListener, PlainListener, make_console
 from drkit.report.model import Outcome, PhaseReport, RunReport, StepReport, StepState
 from drkit.report.waiting import Heartbeat, line_due_at
+from drkit.run_mode import RunMode
 
 WAITING = "0/1 ready; Server seldon-mesh/mlserver: Ready=False (Reconciling)"
 STEP = StepReport("deploy", 1, "serving", "wait", StepState.PENDING)
@@ -109,7 +110,7 @@ def test_the_live_view_shows_each_awaited_object() -> None:
     clock = FakeClock()
     listener = LiveListener(make_console(io.StringIO(), terminal=False), clock.monotonic)
     running = RunReport(
-        run_id="r", playbook_name="p", playbook_path="p.yaml", mode="drill", outcome=Outcome.RUNNING,
+        run_id="r", playbook_name="p", playbook_path="p.yaml", mode=RunMode.DRILL, outcome=Outcome.RUNNING,
         phases=(PhaseReport("deploy", (STEP,)),),
     )  # fmt: skip
     listener.run_started(running)
