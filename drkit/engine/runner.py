@@ -278,8 +278,9 @@ class _Run:
                 done.add((b.phase.name, b.index))
         return done
 
-    def _context(self, deadline: float | None, *, with_cluster: bool = True) -> StepContext:
+    def _context(self, deadline: float | None, *, with_cluster: bool = True, phase: str = "") -> StepContext:
         context = StepContext(
+            phase=phase,
             runtime=self.runtime,
             playbook=self.playbook,
             run_id=self.run_id,
@@ -354,7 +355,7 @@ class _Run:
         ctx = replace(self._context(deadline=None), plan_reads_state=self.request.mode is RunMode.PLAN)
         for b in self._pending():
             try:
-                plans[(b.phase.name, b.index)] = b.step.plan(ctx)
+                plans[(b.phase.name, b.index)] = b.step.plan(replace(ctx, phase=b.phase.name))
             except StepConfigError as exc:
                 raise config_problem(b.spec, exc) from exc
             except AdapterError as exc:  # the cluster or MLflow failed a plan: say so before any step ran
@@ -610,7 +611,7 @@ class _Run:
 
     def _attempt(self, b: BuiltStep, deadline: float | None) -> tuple[StepResult, str | None]:
         try:
-            return b.step.run(self._context(deadline)), None
+            return b.step.run(self._context(deadline, phase=b.phase.name)), None
         except DrkitError as exc:
             return StepResult(StepStatus.FAILED, exc.message), exc.hint
         except StepConfigError as exc:

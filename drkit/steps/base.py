@@ -64,6 +64,8 @@ class StepContext:
     cluster: Callable[[], Cluster] = field(default_factory=lambda: _no_cluster)
     # Told about every request an adapter the step opens itself (MLflow) repeats; the run counts them.
     on_retry: RetryListener | None = None
+    # The name of the phase this step is in (labels, snapshot paths); "" outside a run (unit tests).
+    phase: str = ""
     # Whether plan() describes what each action would meet now (`drkit plan`). A run plans every step before
     # the first one to confirm and check it; the cluster state a plan would describe is read again by the
     # step when it runs, after earlier steps changed it, so there plan() leaves that state unread.

@@ -23,7 +23,6 @@ from drkit.steps.golden_models import (
     read_identity,
     recorded_outputs,
 )
-from drkit.steps.snapshot_refs import phase_of
 from drkit.steps.v2_client import DEFAULT_TIMEOUT_SECONDS, INTERVAL_FIELD, with_request
 
 BODY = Obj(
@@ -61,7 +60,7 @@ class GoldenPredictionsStep:
         return StepPlan(summary=f"would record the predictions of {names}")
 
     def run(self, ctx: StepContext) -> StepResult:
-        phase = phase_of(ctx.playbook, self.spec).name
+        phase = ctx.phase
         recorded: list[dict[str, object]] = []
         lines: list[str] = []
         for model in self.settings.models:

@@ -20,7 +20,6 @@ from drkit.reproduction.snapshots import snapshot_path, write_snapshot
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.inventory_support import INVENTORY_KIND, INVENTORY_SCHEMA
 from drkit.steps.settings import StepConfigError, as_mapping
-from drkit.steps.snapshot_refs import phase_of
 from drkit.steps.sources import SOURCE_FIELDS, Source, check_source, parse_source, refs_of, render
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
@@ -105,7 +104,7 @@ class InventoryStep:
         else:
             kinds, unreadable = default_kinds(cluster)
         inventory = collect_inventory(cluster, namespaces, kinds, new_salt(), unreadable)
-        phase = phase_of(ctx.playbook, self.spec).name
+        phase = ctx.phase
         path = snapshot_path(ctx.run_dir, phase, self.spec.name)
         write_snapshot(
             path, {"schema": INVENTORY_SCHEMA, "step": f"{phase}/{self.spec.name}", **inventory.to_json()}

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from drkit.kube import Cluster, KubeError, ObjectRef, UnknownKind, wait_for
 from drkit.playbook.fields import Bool, Field, KindSchema, MapOf, Obj, Str
-from drkit.playbook.model import Playbook, StepSpec
+from drkit.playbook.model import StepSpec
 from drkit.steps import argo_status
 from drkit.steps.argo_status import API_VERSION
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
@@ -121,11 +121,6 @@ def parse_settings(body: object) -> PipelineSettings:
         labels=labels,
         on_timeout="stop" if on_timeout == "stop" else "fail",
     )
-
-
-def phase_name_of(spec: StepSpec, playbook: Playbook) -> str:
-    """The name of the phase that holds `spec` ("" when it is not in the playbook, as in unit tests)."""
-    return next((p.name for p in playbook.phases if any(s is spec or s == spec for s in p.steps)), "")
 
 
 def run_labels(run_id: str, phase: str, step: str) -> dict[str, str]:
@@ -235,7 +230,7 @@ class PipelineStep:
         s = self.settings
         cluster = ctx.cluster()
         namespace = s.namespace or cluster.default_namespace
-        labels = run_labels(ctx.run_id, phase_name_of(self.spec, ctx.playbook), self.spec.name)
+        labels = run_labels(ctx.run_id, ctx.phase, self.spec.name)
         workflow = self._previous(cluster, namespace, labels)
         reattached = workflow is not None
         if workflow is None:

@@ -24,14 +24,6 @@ class SnapshotStep:
         return f"{self.phase.name}/{self.spec.name}"
 
 
-def phase_of(playbook: Playbook, spec: StepSpec) -> Phase:
-    """The phase holding this very step (a `check`-mode run synthesises steps outside any phase)."""
-    for phase in playbook.phases:
-        if any(s is spec for s in phase.steps):
-            return phase
-    return Phase(name="run", steps=(spec,), position=spec.position)
-
-
 def resolve_snapshot(playbook: Playbook, reference: str, kind: str, me: StepSpec) -> SnapshotStep:
     """The `kind` step `reference` names, which must come before `me`; StepConfigError saying why not."""
     order = [(phase, spec) for phase in playbook.phases for spec in phase.steps]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from drkit.playbook.model import Phase, Playbook, StepSpec, Target
+from drkit.playbook.model import StepSpec
 from drkit.playbook.source import Position
 from drkit.steps.pipeline import (
     RUN_ID_LABEL,
     STEP_LABEL,
     parse_settings,
-    phase_name_of,
     run_labels,
     workflow_manifest,
 )
@@ -69,17 +66,6 @@ def test_drkits_own_labels_cannot_be_overridden() -> None:
 
 def test_labels_name_the_run_and_the_phase_and_step() -> None:
     spec = StepSpec(kind="pipeline", name="train model", body={"workflowTemplate": "t"}, position=HERE)
-    other = StepSpec(kind="command", name="x", body={"run": "true"}, position=Position("playbook.yaml", 9, 7))
-    playbook = Playbook(
-        name="p",
-        path=Path("playbook.yaml"),
-        position=HERE,
-        target=Target(),
-        vars={},
-        phases=(Phase("rebuild", (other,), HERE), Phase("pipelines", (spec,), HERE)),
-        checklists={},
-    )
-    assert phase_name_of(spec, playbook) == "pipelines"
     labels = run_labels("20260101-000000-abcd", "pipelines", spec.name)
     assert labels[RUN_ID_LABEL] == "20260101-000000-abcd"
     assert labels[STEP_LABEL].startswith("pipelines.train-model-")  # sanitised, with a hash of the original
