@@ -35,17 +35,16 @@ from drkit.playbook.model import (
     VarSource,
 )
 from drkit.playbook.problems import (
-    MASK,
     Problem,
     is_secret_name,
     mask_secret_assignments,
-    mask_values,
 )
 from drkit.playbook.source import Position
 from drkit.playbook.suggest import did_you_mean
 from drkit.playbook.validate import NULL, STR, SourceText, Validator
 from drkit.playbook.variables import EnvProblem, expand_env, has_env_reference, reference_offsets
 from drkit.playbook.yaml_input import PLAYBOOK_LIMITS, YamlInputError, compose, read_limited
+from drkit.secret_registry import MASK, SecretRegistry
 
 SET_POSITION_FILE = "<--set>"
 
@@ -727,18 +726,16 @@ class _Loader:
         """Problems in file order, deduplicated, each with its (masked) line; no secret value anywhere."""
         seen: set[tuple[Position, str]] = set()
         result: list[Problem] = []
+        secrets = SecretRegistry(self.v.secret_values)  # masked as a run masks them, from the same rule
         for problem in self.v.problems:
             if (problem.position, problem.message) in seen:
                 continue
             seen.add((problem.position, problem.message))
-            secrets = self.v.secret_values
             line = ""
             if problem.position.file == self.source.filename:
-                line = mask_values(self._masked_line(problem.position.line), secrets)
-            hint = mask_values(problem.hint, secrets) if problem.hint else None
-            result.append(
-                replace(problem, message=mask_values(problem.message, secrets), hint=hint, line_text=line)
-            )
+                line = secrets.mask(self._masked_line(problem.position.line))
+            hint = secrets.mask(problem.hint) if problem.hint else None
+            result.append(replace(problem, message=secrets.mask(problem.message), hint=hint, line_text=line))
         own = self.source.filename
         result.sort(key=lambda p: (p.position.file != own, p.position.line, p.position.column))
         return tuple(result)

@@ -7,12 +7,11 @@ masked: a secret typed into a playbook must not reach a terminal, a CI log or a 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drkit.playbook.source import Position
-
-MASK = "****"
+from drkit.secret_registry import MASK
 
 # Names that hold secrets: a variable so named is secret, and a line whose key matches has its value masked.
 SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)")
@@ -20,8 +19,6 @@ SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credent
 # value ends at `,` `}` `]` or a comment. Whether the key looks secret is decided after matching.
 _ASSIGNMENT_KEY = re.compile(r"""(?<![\w.-])["']?[\w.-]++["']?\s*+[:=]\s*+""")
 _ASSIGNMENT_VALUE = re.compile(r"""(?x)"[^"]*+"?|'[^']*+'?|[^,}\]\s\#][^,}\]\#]*?(?=\s*(?:[,}\]\#]|$))""")
-# Secret values shorter than this are not searched for in messages: masking every "a" would garble them.
-_MIN_MASKED_VALUE = 3
 
 # Characters shown as U+FFFD in a source line (everything below space but the tab, and DEL and C1 controls).
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
@@ -65,13 +62,6 @@ def mask_secret_assignments(line: str) -> str:
         parts += [line[done : key.end()], MASK]
         done = value.end()
     return "".join(parts) + line[done:]
-
-
-def mask_values(text: str, secret_values: Iterable[str]) -> str:
-    """Replace every occurrence of a known secret value (longest first, so overlaps mask completely)."""
-    for value in sorted({v for v in secret_values if len(v) >= _MIN_MASKED_VALUE}, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text
 
 
 def render_problems(problems: Sequence[Problem], *, color: bool = False) -> str:
