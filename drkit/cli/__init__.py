@@ -26,6 +26,7 @@ from drkit.cli.history_commands import history
 from drkit.cli.init_commands import examples, init
 from drkit.cli.models_commands import models
 from drkit.cli.playbook_commands import schema, validate
+from drkit.cli.rbac_commands import rbac
 from drkit.cli.run_commands import check, drill, plan, recover, resume
 from drkit.cli.runs_commands import report_command, runs
 from drkit.cli.signals import sigterm_interrupts
@@ -132,6 +133,7 @@ COMMANDS = (
     finalizers,
     models,
     diff,
+    rbac,
 )
 for command in COMMANDS:
     cli.add_command(command)

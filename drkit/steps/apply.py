@@ -27,6 +27,7 @@ from drkit.kube import (
 from drkit.kube.watch import WaitResult
 from drkit.playbook.fields import Bool, Field, KindSchema, Obj
 from drkit.playbook.model import StepSpec
+from drkit.steps.access import APPLY, AccessScope, StepAccess, of_manifests
 from drkit.steps.awaiting import AwaitedObjects, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
@@ -110,6 +111,9 @@ class ApplyStep:
             monotonic=ctx.runtime.monotonic,
             timeout=ctx.remaining(),
         )
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        return of_manifests(self._render(ctx), APPLY, scope)
 
     # --- plan ----------------------------------------------------------------------------------------
 

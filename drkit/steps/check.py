@@ -18,6 +18,7 @@ from drkit.errors import DrkitError
 from drkit.playbook.fields import Duration, Field, KindSchema, Obj, OneOf, Str
 from drkit.playbook.model import Checklist, Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
+from drkit.steps.access import AccessDeclared, AccessScope, StepAccess
 from drkit.steps.base import Probe, ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.cluster_changes import Change, Watchable, WatchPoint, wait_for_any_change
 from drkit.steps.settings import StepConfigError, as_mapping, opt_number
@@ -226,6 +227,15 @@ class CheckStep:
             # The loader rejects such playbooks; a playbook built by hand (tests, library use) can get here.
             raise StepConfigError(f"checklist {self.settings.checklist!r} is not defined")
         return checklist
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """What its items need together."""
+        probes = build_probes(self._checklist(ctx.playbook), ctx.playbook, self.probe_kinds)
+        needed = StepAccess()
+        for probe in probes:
+            if isinstance(probe, AccessDeclared):
+                needed += probe.access(ctx, scope)
+        return needed
 
     def plan(self, ctx: StepContext) -> StepPlan:
         checklist = self._checklist(ctx.playbook)

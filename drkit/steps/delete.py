@@ -20,6 +20,7 @@ from drkit.errors import DrkitError
 from drkit.kube import Cluster, Deleted, ObjectRef, UnknownKind, gone, wait_for
 from drkit.playbook.fields import Bool, Field, KindSchema, Obj, Str
 from drkit.playbook.model import Playbook, StepSpec
+from drkit.steps.access import READ, AccessScope, StepAccess, Verb, defined_kinds, on_objects
 from drkit.steps.awaiting import AwaitedObjects, gone_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.safety import refuse_protected
@@ -38,6 +39,7 @@ from drkit.steps.timestamps import parse_time
 from drkit.steps.waves import delete_wave, group_into_waves, in_parallel, is_crd
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0
+DELETE: tuple[Verb, ...] = (*READ, "delete")
 Propagation = Literal["Background", "Foreground", "Orphan"]
 PROPAGATIONS: tuple[Propagation, ...] = ("Background", "Foreground", "Orphan")
 
@@ -99,6 +101,22 @@ class DeleteStep:
     def check_inputs(self, ctx: StepContext) -> None:
         if not self.settings.source.is_literal:
             check_source(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """Delete, and read to wait until gone; the CRDs a rendered source holds are left alone."""
+        source = self.settings.source
+        manifests = (
+            []
+            if source.is_literal
+            else render(source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
+        )
+        deleted = (
+            source.literal_refs() if source.is_literal else [r for r in refs_of(manifests) if not is_crd(r)]
+        )
+        namespaces = tuple(r.name for r in deleted if r.kind == "Namespace" and r.api_version == "v1")
+        return StepAccess(
+            tuple(on_objects(deleted, DELETE, scope)), tuple(defined_kinds(manifests)), namespaces
+        )
 
     def check_safety(self, playbook: Playbook) -> None:
         """Literal refs and namespaces are refused as soon as the playbook is loaded."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from drkit.playbook.fields import KindSchema, Obj
 from drkit.playbook.model import StepSpec
 from drkit.reproduction.snapshots import snapshot_path, write_snapshot
+from drkit.steps.access import AccessScope, StepAccess, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.golden_models import (
     GOLDEN_KIND,
@@ -23,7 +24,7 @@ from drkit.steps.golden_models import (
     read_identity,
     recorded_outputs,
 )
-from drkit.steps.v2_client import DEFAULT_TIMEOUT_SECONDS, INTERVAL_FIELD, with_request
+from drkit.steps.v2_client import DEFAULT_TIMEOUT_SECONDS, INTERVAL_FIELD, inference_access, with_request
 
 BODY = Obj(
     description="Record each model's answers to known requests, to replay after the rebuild.",
@@ -52,6 +53,16 @@ class GoldenPredictionsStep:
     def __init__(self, spec: StepSpec, settings: GoldenSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """Each model's answers, and the object that says which model it serves (read by name)."""
+        rules = [a for m in self.settings.models for a in inference_access(m.inference)]
+        rules += [
+            on(o.api_version, o.kind, ("get",), o.namespace, names=(o.name,))
+            for o in (m.model_object for m in self.settings.models)
+            if o is not None
+        ]
+        return StepAccess(tuple(rules))
 
     def plan(self, ctx: StepContext) -> StepPlan:
         for model in self.settings.models:

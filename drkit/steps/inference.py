@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from drkit.playbook.fields import Field, KindSchema, Obj
 from drkit.playbook.model import Playbook, StepSpec
+from drkit.steps.access import AccessScope, StepAccess
 from drkit.steps.base import (
     ProbeKind,
     StepContext,
@@ -39,6 +40,7 @@ from drkit.steps.v2_client import (
     InferenceSettings,
     attempt_once,
     endpoint_for,
+    inference_access,
     parse_settings,
     with_request,
 )
@@ -95,6 +97,9 @@ class InferenceProbe:
     def describe(self) -> str:
         return self.settings.describe()
 
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        return StepAccess(inference_access(self.settings))
+
     def attempt(self, ctx: StepContext) -> StepResult:
         outcome = attempt_once(self.settings, ctx, self.endpoint)
         result = outcome.result
@@ -112,6 +117,9 @@ class InferenceStep:
     def __init__(self, spec: StepSpec, settings: InferenceSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        return StepAccess(inference_access(self.settings))
 
     def plan(self, ctx: StepContext) -> StepPlan:
         with_request(self.settings, ctx.base_dir)  # a bad request file is a playbook problem, before any run

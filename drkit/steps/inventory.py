@@ -17,6 +17,7 @@ from drkit.playbook.fields import Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.reproduction.collect import collect_inventory, default_kinds, new_salt, resolve_kinds
 from drkit.reproduction.snapshots import snapshot_path, write_snapshot
+from drkit.steps.access import EVERY_KIND, AccessScope, StepAccess, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.inventory_support import INVENTORY_KIND, INVENTORY_SCHEMA
 from drkit.steps.settings import StepConfigError, as_mapping
@@ -79,6 +80,11 @@ class InventoryStep:
     def check_inputs(self, ctx: StepContext) -> None:
         if self.settings.source is not None:
             check_source(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """Every kind is listed in each namespace (the kinds are found by discovery, so a rule per kind
+        could not be written before the run); the reproductionDiff of this snapshot reads the same."""
+        return StepAccess(tuple(on(EVERY_KIND, EVERY_KIND, ("list",), n) for n in self._namespaces(ctx)))
 
     def plan(self, ctx: StepContext) -> StepPlan:
         what = ", ".join(self.settings.kinds) or "every namespaced kind except generated ones"

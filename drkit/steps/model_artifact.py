@@ -24,6 +24,7 @@ from drkit.mlflow.client import MlflowClient, MlflowSettings
 from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, ListOf, Obj, OneOf, Str
 from drkit.playbook.model import Playbook
 from drkit.steps import artifact_rules as rules
+from drkit.steps.access import Access, AccessScope, StepAccess, on
 from drkit.steps.artifact_rules import (
     CheckResult,
     ColumnSpec,
@@ -508,6 +509,21 @@ class ModelArtifactProbe:
 
     def describe(self) -> str:
         return self.settings.describe()
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """The Model and the serving workload, each read by name (MLflow and storage are not the API)."""
+        s = self.settings
+        rules: list[Access] = []
+        if s.model is not None:
+            rules.append(on(SELDON_API, "Model", ("get",), s.model.namespace, names=(s.model.name,)))
+        if s.server is not None:
+            server = s.server
+            workloads = (
+                [(SELDON_API, "Server"), ("apps/v1", "StatefulSet")] if server.kind == "Server" else []
+            )
+            for api_version, kind in workloads or [("apps/v1", server.kind)]:
+                rules.append(on(api_version, kind, ("get",), server.namespace, names=(server.name,)))
+        return StepAccess(tuple(rules))
 
     def attempt(self, ctx: StepContext) -> StepResult:
         s = self.settings

@@ -46,9 +46,10 @@ from drkit.mlflow import (
 from drkit.mlflow.client import Auth
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import StepSpec
+from drkit.steps.access import APPLY, AccessScope, StepAccess, of_manifests
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
-from drkit.steps.sources import plain_json
+from drkit.steps.sources import Source, plain_json, render
 
 DEFAULT_STORAGE_ROOT = "s3://mlflow-artifacts/"
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -340,6 +341,14 @@ class ModelUrisStep:
     def __init__(self, spec: StepSpec, settings: ModelUrisSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """Only with `apply`: the rewritten Model manifests are applied. MLflow is not the API server."""
+        if not self.settings.apply:
+            return StepAccess()
+        source = Source(files=self.settings.files)
+        manifests = render(source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
+        return of_manifests(manifests, APPLY, scope)
 
     def _client(self, ctx: StepContext) -> MlflowClient:
         ca = None if self.settings.ca_bundle is None else ctx.base_dir / self.settings.ca_bundle

@@ -25,6 +25,7 @@ from drkit.kube import Cluster, KubeError, ObjectRef, UnknownKind, wait_for
 from drkit.playbook.fields import Bool, Field, KindSchema, MapOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps import argo_status
+from drkit.steps.access import READ, AccessScope, StepAccess, Verb, on
 from drkit.steps.argo_status import API_VERSION
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str, str_map
@@ -188,6 +189,20 @@ class PipelineStep:
     def __init__(self, spec: StepSpec, settings: PipelineSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """Submit the Workflow and watch it (a timeout with `onTimeout: stop` patches it to shutdown); read
+        the template (listed too, to name the others when it is missing). drkit deletes no Workflow."""
+        s = self.settings
+        namespace = scope.namespace_of(s.namespace)
+        workflow: tuple[Verb, ...] = (*READ, "create", *(("patch",) if s.on_timeout == "stop" else ()))
+        template_namespace = None if s.cluster_scope else namespace
+        return StepAccess(
+            (
+                on(API_VERSION, "Workflow", workflow, namespace),
+                on(API_VERSION, s.template_kind, ("get", "list"), template_namespace),
+            )
+        )
 
     # --- plan --------------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from drkit.errors import DrkitError
 from drkit.kube.errors import redact
 from drkit.playbook.fields import Bool, Field, Int, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import Playbook
+from drkit.steps.access import AccessScope, StepAccess, pod_log_access
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, compile_regex, opt_bool, opt_str
 from drkit.steps.wait import SELECTOR, label_selector
@@ -180,6 +181,9 @@ class PodLogsProbe:
 
     def describe(self) -> str:
         return self.settings.describe()
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        return StepAccess(tuple(pod_log_access(scope.namespace_of(self.settings.namespace))))
 
     def attempt(self, ctx: StepContext) -> StepResult:
         s = self.settings

@@ -17,6 +17,7 @@ from typing import Any
 from drkit.kube import Status, compute_status
 from drkit.playbook.fields import Bool, Field, Int, KindSchema, Obj, Str
 from drkit.playbook.model import Playbook
+from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.cluster_changes import WatchPoint, list_watched
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
@@ -110,6 +111,9 @@ class PodsProbe:
 
     def watch_point(self) -> WatchPoint | None:
         return self._point
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        return StepAccess((on("v1", "Pod", READ, self.settings.namespace),))  # no namespace: every one
 
     def attempt(self, ctx: StepContext) -> StepResult:
         s = self.settings

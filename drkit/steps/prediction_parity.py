@@ -22,6 +22,7 @@ from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.reproduction import ModelIdentity, ModelParity, ParityReport, Verdict
 from drkit.reproduction.parity import Tolerance, compare_outputs
 from drkit.reproduction.snapshots import read_snapshot, snapshot_path
+from drkit.steps.access import AccessScope, StepAccess
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.golden_models import (
     GOLDEN_KIND,
@@ -93,6 +94,11 @@ class PredictionParityStep:
 
     def check_playbook(self, playbook: Playbook) -> None:
         resolve_snapshot(playbook, self.settings.snapshot, GOLDEN_KIND, self.spec)
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """It asks the models its snapshot step asked, as that step did."""
+        source = resolve_snapshot(ctx.playbook, self.settings.snapshot, GOLDEN_KIND, self.spec)
+        return StepAccess(same_as=(source.path,))
 
     def plan(self, ctx: StepContext) -> StepPlan:
         source = resolve_snapshot(ctx.playbook, self.settings.snapshot, GOLDEN_KIND, self.spec)

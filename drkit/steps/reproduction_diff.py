@@ -18,6 +18,7 @@ from drkit.reproduction.collect import collect_inventory
 from drkit.reproduction.diff import Rule, diff_inventories
 from drkit.reproduction.inventory import Inventory
 from drkit.reproduction.snapshots import read_snapshot, snapshot_path
+from drkit.steps.access import AccessScope, StepAccess
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.inventory_support import (
     EXPECT_FIELD,
@@ -94,6 +95,11 @@ class ReproductionDiffStep:
 
     def check_playbook(self, playbook: Playbook) -> None:
         resolve_snapshot(playbook, self.settings.snapshot, INVENTORY_KIND, self.spec)
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """It lists again what its inventory step listed."""
+        source = resolve_snapshot(ctx.playbook, self.settings.snapshot, INVENTORY_KIND, self.spec)
+        return StepAccess(same_as=(source.path,))
 
     def plan(self, ctx: StepContext) -> StepPlan:
         source = resolve_snapshot(ctx.playbook, self.settings.snapshot, INVENTORY_KIND, self.spec)

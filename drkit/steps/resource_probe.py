@@ -20,6 +20,7 @@ from typing import Any
 from drkit.kube import ReadinessRules, Status, compute_status
 from drkit.playbook.fields import AnyValue, Field, Int, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import Playbook
+from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.cluster_changes import WatchPoint, list_watched
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, kube_path, parse_readiness, rules_for
@@ -170,6 +171,10 @@ class ResourceProbe:
 
     def watch_point(self) -> WatchPoint | None:
         return self._point
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        s = self.settings  # listed and watched even for one name (a field selector); no namespace: every one
+        return StepAccess((on(s.api_version, s.kind, READ, s.namespace),))
 
     def attempt(self, ctx: StepContext) -> StepResult:
         s = self.settings

@@ -18,6 +18,7 @@ from drkit.errors import StepFailure
 from drkit.kube import Cluster, ObjectRef, wait_for
 from drkit.playbook.fields import Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import StepSpec
+from drkit.steps.access import APPLY, READ, AccessScope, StepAccess, of_manifests, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_str
 from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
@@ -206,6 +207,19 @@ class SealedSecretsStep:
 
     def _render(self, ctx: StepContext) -> list[Manifest]:
         return render(self.settings.source, ctx.base_dir, ctx.runtime.env, monotonic=ctx.runtime.monotonic)
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        """Apply the SealedSecrets and wait for them; list the controller's sealing keys (their data is
+        never read into the report); wait for the Secrets the controller makes."""
+        manifests = self._render(ctx)
+        s = self.settings
+        secrets = {scope.namespace_of(e.namespace) for e in expected_secrets(manifests, s)}
+        return of_manifests(manifests, APPLY, scope) + StepAccess(
+            (
+                on("v1", "Secret", ("list",), s.controller_namespace),
+                *(on("v1", "Secret", READ, namespace) for namespace in sorted(secrets)),
+            )
+        )
 
     def plan(self, ctx: StepContext) -> StepPlan:
         manifests = self._render(ctx)

@@ -40,6 +40,7 @@ from drkit.playbook.fields import (
     Str,
 )
 from drkit.playbook.problems import is_secret_name
+from drkit.steps.access import Access, service_proxy_access
 from drkit.steps.base import StepContext, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str, str_map
 from drkit.steps.v2 import (
@@ -422,6 +423,11 @@ class ServiceEndpoint:
             method, self.service, path, body=body, headers=self.headers, repeatable=True
         )
         return Answer(answer.status, answer.body.decode("utf-8", "replace"))
+
+
+def inference_access(settings: InferenceSettings) -> tuple[Access, ...]:
+    """Through the API server's service proxy; a plain URL is not the API server and needs no rule."""
+    return (service_proxy_access(settings.service.namespace),) if settings.service is not None else ()
 
 
 def endpoint_for(settings: InferenceSettings) -> Endpoint:

@@ -29,6 +29,7 @@ from drkit.kube import (
 from drkit.kube.client import Cluster
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, MapOf, Obj, OneOf, Str
 from drkit.playbook.model import StepSpec
+from drkit.steps.access import READ, AccessScope, StepAccess, on, on_objects
 from drkit.steps.awaiting import AwaitedObjects, exists_state, gone_state, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, parse_readiness, rules_for
@@ -247,6 +248,12 @@ class WaitStep:
     def __init__(self, spec: StepSpec, settings: WaitSettings) -> None:
         self.spec = spec
         self.settings = settings
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
+        s = self.settings
+        if s.selection is not None:  # no namespace: every namespace, a cluster-wide rule
+            return StepAccess((on(s.selection.api_version, s.selection.kind, READ, s.selection.namespace),))
+        return StepAccess(tuple(on_objects(s.objects, READ, scope)))
 
     def plan(self, ctx: StepContext) -> StepPlan:
         s = self.settings

@@ -1,0 +1,157 @@
+"""What API access a step needs, declared by the step kind from its settings, for `drkit rbac`.
+
+A declaration names kinds (apiVersion + kind), not resource plurals: the plural and the scope come from the
+cluster's discovery or a table (drkit.engine.rbac), so a step never guesses how a CRD is spelled. `"*"` as
+kind means every kind (a step that lists whatever a namespace holds). Discovery itself needs no rule: RBAC
+grants it to every authenticated user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from drkit.kube.refs import ObjectRef, ResourceInfo
+from drkit.steps.base import StepContext
+
+Verb = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
+READ: tuple[Verb, ...] = ("get", "list", "watch")
+# Server-side apply is a PATCH; the API server also asks for `create` when the object does not exist yet.
+APPLY: tuple[Verb, ...] = (*READ, "create", "patch")
+EVERY_KIND = "*"
+
+
+@dataclass(frozen=True, order=True)
+class KindRef:
+    """A kind, or one of its subresources (`pods` + `log`), or every kind (`*`)."""
+
+    api_version: str
+    kind: str
+    subresource: str | None = None
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
+
+
+@dataclass(frozen=True)
+class Access:
+    """`verbs` on `target` in `namespace`; namespace None: cluster-wide (a cluster-scoped kind, or every
+    namespace). `names` narrows the rule to those objects (RBAC resourceNames); empty: any."""
+
+    target: KindRef
+    verbs: tuple[Verb, ...]
+    namespace: str | None
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccessScope:
+    """What a declaration needs beyond its settings: the namespace that objects and steps without one act in
+    (the kubeconfig context's, or in-cluster the drill's own)."""
+
+    default_namespace: str
+
+    def namespace_of(self, namespace: str | None) -> str:
+        return namespace or self.default_namespace
+
+
+@runtime_checkable
+class AccessDeclared(Protocol):
+    """A step or checklist item that talks to the API server. `ctx` has no cluster: the declaration comes
+    from the settings and local inputs (rendered manifests), never from the live state."""
+
+    def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess: ...
+
+
+@dataclass(frozen=True)
+class StepAccess:
+    """A step's rules, and the kinds its own manifests define (CRDs), so their plurals are known without a
+    cluster."""
+
+    rules: tuple[Access, ...] = ()
+    defined_kinds: tuple[ResourceInfo, ...] = ()
+    # Namespaces the step deletes: a Role inside one would go with it, so their rules must be cluster-wide.
+    deleted_namespaces: tuple[str, ...] = ()
+    # Steps ("phase/step") whose reads this one repeats (it compares with their snapshot).
+    same_as: tuple[str, ...] = ()
+
+    def __add__(self, other: StepAccess) -> StepAccess:
+        return StepAccess(
+            self.rules + other.rules,
+            self.defined_kinds + other.defined_kinds,
+            self.deleted_namespaces + other.deleted_namespaces,
+            self.same_as + other.same_as,
+        )
+
+
+def of_manifests(
+    manifests: Sequence[Mapping[str, Any]], verbs: Iterable[Verb], scope: AccessScope
+) -> StepAccess:
+    """`verbs` on the kind of every manifest in its namespace, and the kinds its CRDs define."""
+    refs = [ObjectRef.of(m) for m in manifests]
+    return StepAccess(tuple(on_objects(refs, verbs, scope)), tuple(defined_kinds(manifests)))
+
+
+def defined_kinds(manifests: Sequence[Mapping[str, Any]]) -> list[ResourceInfo]:
+    """What each CustomResourceDefinition among `manifests` serves, as discovery would say it."""
+    kinds: list[ResourceInfo] = []
+    for m in manifests:
+        if m.get("kind") != "CustomResourceDefinition" or not isinstance(m.get("spec"), Mapping):
+            continue
+        spec = m["spec"]
+        names = spec.get("names") or {}
+        versions = [v for v in spec.get("versions") or [] if isinstance(v, Mapping)]
+        version = next((str(v.get("name")) for v in versions if v.get("storage")), "")
+        if spec.get("group") and names.get("kind") and names.get("plural"):
+            kinds.append(
+                ResourceInfo(
+                    group=str(spec["group"]),
+                    version=version,
+                    kind=str(names["kind"]),
+                    plural=str(names["plural"]),
+                    namespaced=spec.get("scope") != "Cluster",
+                )
+            )
+    return kinds
+
+
+def on(
+    api_version: str,
+    kind: str,
+    verbs: Iterable[Verb],
+    namespace: str | None,
+    *,
+    names: Iterable[str] = (),
+    subresource: str | None = None,
+) -> Access:
+    return Access(KindRef(api_version, kind, subresource), tuple(verbs), namespace, tuple(names))
+
+
+def on_objects(refs: Iterable[ObjectRef], verbs: Iterable[Verb], scope: AccessScope) -> list[Access]:
+    """`verbs` on the kind of each object, in its namespace (cluster-scoped kinds: see the resolver, which
+    drops the namespace of a kind that has none)."""
+    wanted = tuple(verbs)
+    seen: dict[tuple[KindRef, str], Access] = {}
+    for ref in refs:
+        namespace = scope.namespace_of(ref.namespace)
+        target = KindRef(ref.api_version, ref.kind)
+        seen.setdefault((target, namespace), Access(target, wanted, namespace))
+    return list(seen.values())
+
+
+def pod_log_access(namespace: str) -> list[Access]:
+    """Reading a pod's log: the pods, their log, and the Secrets the pod takes (read first, so their values
+    are masked in the log: drkit.kube.pod_secrets)."""
+    return [
+        on("v1", "Pod", ("get", "list"), namespace),
+        on("v1", "Pod", ("get",), namespace, subresource="log"),
+        on("v1", "Secret", ("get",), namespace),
+    ]
+
+
+def service_proxy_access(namespace: str) -> Access:
+    """A request through the API server's service proxy (POST for inference, GET for readiness). Not narrowed
+    by name: RBAC sees the proxied name as `[scheme:]name:port`, a spelling drkit should not pin."""
+    return on("v1", "Service", ("get", "create"), namespace, subresource="proxy")
