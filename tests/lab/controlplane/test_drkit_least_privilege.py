@@ -1,8 +1,9 @@
 """drkit with a least-privilege ServiceAccount token on the real control plane, where RBAC is enforced.
 
-The playbook applies two ConfigMaps and deletes them again. With a Role granting exactly what those steps
-need, the drill passes; with `delete` left out, real RBAC refuses the delete and drkit's failure names the
-missing verb and resource, and the rule to add.
+The playbook applies two ConfigMaps and deletes them again. The ServiceAccount gets exactly what
+`drkit rbac` generates for it, nothing written by hand: the drill passes; with `delete` taken out of the
+generated rule, real RBAC refuses the delete and drkit's failure names the missing verb and resource, and the
+rule to add; without the generated lease rules, the drill is refused before it writes anything.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from drkit.errors import ExitCode
 from drkit_lab.controlplane.real import RealControlPlane
 
 CONTEXT = "least-privilege"
-VERBS_FOR_APPLY_AND_DELETE = ["get", "list", "watch", "create", "patch", "delete"]
+RBAC_API = "/apis/rbac.authorization.k8s.io/v1"
+PLURALS = {"Role": "roles", "RoleBinding": "rolebindings", "ClusterRole": "clusterroles"}
+PLURALS["ClusterRoleBinding"] = "clusterrolebindings"
 
 
 def _admin(plane: RealControlPlane) -> requests.Session:
@@ -32,31 +35,34 @@ def _admin(plane: RealControlPlane) -> requests.Session:
     return session
 
 
+def _generated_rbac(playbook: Path, namespace: str) -> list[dict[str, Any]]:
+    """What `drkit rbac` prints for the playbook and the ServiceAccount NAMESPACE/drkit (no cluster asked)."""
+    result = run_drkit(
+        "rbac", str(playbook), "--service-account", f"{namespace}/drkit", "-o", "json", cwd=playbook.parent
+    )
+    assert result.exit_code == ExitCode.OK, result.stderr
+    items: list[dict[str, Any]] = result.json["items"]
+    return items
+
+
+def _create(admin: requests.Session, plane: RealControlPlane, obj: dict[str, Any]) -> None:
+    namespace = obj["metadata"].get("namespace")
+    where = f"/namespaces/{namespace}" if namespace else ""
+    admin.post(f"{plane.url}{RBAC_API}{where}/{PLURALS[obj['kind']]}", json=obj).raise_for_status()
+
+
 def _service_account_kubeconfig(
-    plane: RealControlPlane, tmp_path: Path, namespace: str, verbs: list[str], *, lease: bool = True
+    plane: RealControlPlane, tmp_path: Path, namespace: str, rbac: list[dict[str, Any]]
 ) -> Path:
-    """A namespace, a ServiceAccount bound to a Role with `verbs` on configmaps, and a kubeconfig for it;
-    with `lease`, also the Role in kube-system that lets it hold the drill lease."""
+    """A namespace, a ServiceAccount granted `rbac` (drkit's generated objects), and a kubeconfig for it."""
     admin = _admin(plane)
     core = f"{plane.url}/api/v1"
-    rbac = f"{plane.url}/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
     admin.post(f"{core}/namespaces", json={"metadata": {"name": namespace}}).raise_for_status()
     admin.post(
         f"{core}/namespaces/{namespace}/serviceaccounts", json={"metadata": {"name": "drkit"}}
     ).raise_for_status()
-    role = {
-        "metadata": {"name": "drkit"},
-        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}],
-    }
-    admin.post(f"{rbac}/roles", json=role).raise_for_status()
-    binding = {
-        "metadata": {"name": "drkit"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "drkit"},
-        "subjects": [{"kind": "ServiceAccount", "name": "drkit", "namespace": namespace}],
-    }
-    admin.post(f"{rbac}/rolebindings", json=binding).raise_for_status()
-    if lease:
-        _grant_the_drill_lease(admin, plane, namespace)
+    for obj in rbac:
+        _create(admin, plane, obj)
     issued = admin.post(
         f"{core}/namespaces/{namespace}/serviceaccounts/drkit/token",
         json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
@@ -85,33 +91,25 @@ def _service_account_kubeconfig(
     return path
 
 
-def _grant_the_drill_lease(admin: requests.Session, plane: RealControlPlane, namespace: str) -> None:
-    """What docs/reliability.md says a drill needs in kube-system: its own Lease, by name where RBAC can."""
-    rbac = f"{plane.url}/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system"
-    group = "coordination.k8s.io"
-    role = {
-        "metadata": {"name": f"drkit-lease-{namespace}"},
-        "rules": [
-            {"apiGroups": [group], "resources": ["leases"], "verbs": ["create"]},
-            {
-                "apiGroups": [group],
-                "resources": ["leases"],
-                "resourceNames": ["drkit-drill"],
-                "verbs": ["get", "update", "delete"],
-            },
-        ],
-    }
-    admin.post(f"{rbac}/roles", json=role).raise_for_status()
-    binding = {
-        "metadata": {"name": f"drkit-lease-{namespace}"},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": role["metadata"]["name"],
-        },
-        "subjects": [{"kind": "ServiceAccount", "name": "drkit", "namespace": namespace}],
-    }
-    admin.post(f"{rbac}/rolebindings", json=binding).raise_for_status()
+def _without_verb(rbac: list[dict[str, Any]], resource: str, verb: str) -> list[dict[str, Any]]:
+    """The generated objects with `verb` taken out of the one rule on `resource` that grants it."""
+    holding = [
+        rule
+        for obj in rbac
+        for rule in obj.get("rules", [])
+        if resource in rule["resources"] and verb in rule["verbs"]
+    ]
+    assert len(holding) == 1, holding
+    holding[0]["verbs"].remove(verb)
+    return rbac
+
+
+def _without_lease(rbac: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The generated objects without the rules on leases (the drill lease's, in kube-system)."""
+    for obj in rbac:
+        if "rules" in obj:
+            obj["rules"] = [r for r in obj["rules"] if "leases" not in r["resources"]]
+    return rbac
 
 
 def _playbook(tmp_path: Path, namespace: str) -> Path:
@@ -139,17 +137,17 @@ def _playbook(tmp_path: Path, namespace: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("namespace", "verbs", "code"),
-    [
-        ("lp-granted", VERBS_FOR_APPLY_AND_DELETE, ExitCode.OK),
-        ("lp-no-delete", [v for v in VERBS_FOR_APPLY_AND_DELETE if v != "delete"], ExitCode.DRILL_FAILED),
-    ],
+    ("namespace", "removed_verb", "code"),
+    [("lp-granted", None, ExitCode.OK), ("lp-no-delete", "delete", ExitCode.DRILL_FAILED)],
 )
-def test_a_drill_with_a_service_account_token_gets_exactly_what_its_role_grants(
-    real_plane: RealControlPlane, tmp_path: Path, namespace: str, verbs: list[str], code: ExitCode
+def test_a_drill_with_the_rules_drkit_rbac_generates_passes_and_fails_without_one(
+    real_plane: RealControlPlane, tmp_path: Path, namespace: str, removed_verb: str | None, code: ExitCode
 ) -> None:
-    kubeconfig = _service_account_kubeconfig(real_plane, tmp_path, namespace, verbs)
     playbook = _playbook(tmp_path, namespace)
+    rbac = _generated_rbac(playbook, namespace)
+    if removed_verb is not None:
+        rbac = _without_verb(rbac, "configmaps", removed_verb)
+    kubeconfig = _service_account_kubeconfig(real_plane, tmp_path, namespace, rbac)
     result = run_drkit(
         "drill", str(playbook), "--yes", "--kubeconfig", str(kubeconfig), "--output", "json", cwd=tmp_path
     )
@@ -173,12 +171,11 @@ def test_a_drill_that_may_not_hold_the_drill_lease_is_refused_before_any_write(
     real_plane: RealControlPlane, tmp_path: Path
 ) -> None:
     namespace = "lp-no-lease"
+    playbook = _playbook(tmp_path, namespace)
     kubeconfig = _service_account_kubeconfig(
-        real_plane, tmp_path, namespace, VERBS_FOR_APPLY_AND_DELETE, lease=False
+        real_plane, tmp_path, namespace, _without_lease(_generated_rbac(playbook, namespace))
     )
-    result = run_drkit(
-        "drill", str(_playbook(tmp_path, namespace)), "--yes", "--kubeconfig", str(kubeconfig), cwd=tmp_path
-    )
+    result = run_drkit("drill", str(playbook), "--yes", "--kubeconfig", str(kubeconfig), cwd=tmp_path)
     assert result.exit_code == ExitCode.REFUSED, result.stdout + result.stderr
     assert "may not hold the drill lease kube-system/drkit-drill" in result.stderr
     assert "resources: [leases]" in result.stderr
