@@ -2,7 +2,11 @@
 
 `current_context` answers without opening a connection, because the playbook's `target.contexts` safety
 check must run before the first request. Paths come from the Runtime's env (KUBECONFIG, HOME), never from
-os.environ (the in-cluster loader of the kubernetes library is the one exception: it reads the Pod's env).
+os.environ.
+
+In a Pod with no kubeconfig (KUBERNETES_SERVICE_HOST set), drkit uses the Pod's service account and calls
+that context `in-cluster`: a playbook runs there only if its `target.contexts` lists `in-cluster`, as for any
+other context, and `--context` naming anything else is an error rather than a silent switch.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from drkit.kube.errors import ConfigError
 from drkit.playbook.suggest import did_you_mean
 
 IN_CLUSTER_CONTEXT = "in-cluster"
+# Where the kubelet mounts a Pod's service-account token, CA and namespace.
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 CERT_DIR_PREFIX = "drkit-kube-"  # the private directories of inline certificates, one per connection
 # A client key file larger than this is not a key (RSA 8192 PEM is about 6 KiB): it is not read for masking.
 _MAX_KEY_FILE_BYTES = 64 * 1024
@@ -34,6 +40,10 @@ class ClusterConfig:
     kubeconfig: tuple[Path, ...] = ()
     context: str | None = None  # overrides the kubeconfig's current-context
     request_timeout: float = 30.0  # seconds for one non-watch request (connect + read)
+    # In-cluster only: the API server's address from the Pod's env, and the mounted service account.
+    service_host: str = ""
+    service_port: str = ""
+    service_account_dir: Path = SERVICE_ACCOUNT_DIR
 
     @property
     def in_cluster(self) -> bool:
@@ -60,7 +70,12 @@ class ClusterConfig:
         if existing:
             return cls(kubeconfig=existing, context=context)
         if env.get("KUBERNETES_SERVICE_HOST"):
-            return cls(kubeconfig=(), context=context)
+            return cls(
+                kubeconfig=(),
+                context=context,
+                service_host=env["KUBERNETES_SERVICE_HOST"],
+                service_port=env.get("KUBERNETES_SERVICE_PORT") or "443",
+            )
         where = ", ".join(str(p) for p in paths) or "$KUBECONFIG or ~/.kube/config"
         raise ConfigError(f"no kubeconfig found at {where}", hint=_KUBECONFIG_HINT)
 
@@ -119,6 +134,12 @@ def list_contexts(config: ClusterConfig) -> list[str]:
 def current_context(config: ClusterConfig) -> str:
     """The context drkit would use, checked to exist, without connecting to anything."""
     if config.in_cluster:
+        if config.context not in (None, IN_CLUSTER_CONTEXT):
+            raise ConfigError(
+                f"context {config.context!r} is not defined: there is no kubeconfig here, only the Pod's "
+                f"service account (context {IN_CLUSTER_CONTEXT!r})",
+                hint=f"pass --context {IN_CLUSTER_CONTEXT}, or mount a kubeconfig and set KUBECONFIG",
+            )
         return IN_CLUSTER_CONTEXT
     contexts, _ = _load_contexts(config)
     names = [str(c.get("name")) for c in contexts if c.get("name")]
@@ -139,9 +160,13 @@ def current_context(config: ClusterConfig) -> str:
 
 
 def context_namespace(config: ClusterConfig) -> str:
-    """The namespace the chosen context names (kubectl's default for namespaced objects without one)."""
+    """The namespace the chosen context names (kubectl's default for namespaced objects without one); in a
+    Pod, the Pod's own namespace, as kubectl there takes it."""
     if config.in_cluster:
-        return "default"
+        try:
+            return (config.service_account_dir / "namespace").read_text(encoding="utf-8").strip() or "default"
+        except OSError:
+            return "default"
     contexts, _ = _load_contexts(config)
     chosen = current_context(config)
     for entry in contexts:
@@ -154,13 +179,25 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     """A kubernetes `Configuration` for the chosen context. Inline certificate data is written under
     `temp_dir`, a private directory its caller removes when it is done with the connection."""
     from kubernetes.client import Configuration  # noqa: PLC0415 - lazy: start-up
-    from kubernetes.config import load_incluster_config, load_kube_config  # noqa: PLC0415 - lazy: start-up
+    from kubernetes.config import load_kube_config  # noqa: PLC0415 - lazy: start-up
     from kubernetes.config.config_exception import ConfigException  # noqa: PLC0415 - lazy: start-up
+    from kubernetes.config.incluster_config import InClusterConfigLoader  # noqa: PLC0415 - lazy: start-up
 
     client_config = Configuration()
     try:
         if config.in_cluster:
-            load_incluster_config(client_configuration=client_config)  # type: ignore[no-untyped-call]
+            current_context(config)  # refuses a --context that is not `in-cluster`
+            # The Runtime's env and the configured directory, not os.environ and the library's fixed paths;
+            # the token file is read again as the kubelet rotates it.
+            InClusterConfigLoader(  # type: ignore[no-untyped-call]
+                token_filename=str(config.service_account_dir / "token"),
+                cert_filename=str(config.service_account_dir / "ca.crt"),
+                try_refresh_token=True,
+                environ={
+                    "KUBERNETES_SERVICE_HOST": config.service_host,
+                    "KUBERNETES_SERVICE_PORT": config.service_port,
+                },
+            ).load_and_set(client_configuration=client_config)  # type: ignore[no-untyped-call]
         else:
             temp_dir.mkdir(parents=True, exist_ok=True)
             load_kube_config(  # type: ignore[no-untyped-call]
@@ -173,7 +210,19 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
             _own_certificate_files(client_config, temp_dir)
     except ConfigError:
         raise
-    except (ConfigException, OSError, ValueError) as exc:
+    except ConfigException as exc:
+        if (
+            config.in_cluster
+        ):  # the library's fixed sentences ("Service token file does not exist."): no secret
+            raise ConfigError(
+                f"cannot load the Pod's service account from {config.service_account_dir}: {exc}",
+                hint="mount the service-account token (automountServiceAccountToken), or set KUBECONFIG",
+            ) from None
+        raise ConfigError(
+            f"cannot load credentials of context {config.context or 'current'}: {type(exc).__name__}",
+            hint="check the kubeconfig's user entry (token, client certificate or exec plugin)",
+        ) from None
+    except (OSError, ValueError) as exc:
         raise ConfigError(
             f"cannot load credentials of context {config.context or 'current'}: {type(exc).__name__}",
             hint="check the kubeconfig's user entry (token, client certificate or exec plugin)",

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from drkit.engine.cluster import check_context_allowed
+from drkit.errors import RefusedError
 from drkit.kube import ClusterConfig, ConfigError, context_namespace, current_context, list_contexts
+from drkit.kube.config import credential_values, load_client_configuration
+from drkit.playbook.model import Playbook, Target
+from drkit.playbook.source import Position
 from drkit_lab.kubeconfig import render_kubeconfig, write_kubeconfig
 
 
@@ -84,6 +90,56 @@ def test_in_cluster_when_running_in_a_pod(tmp_path: Path) -> None:
     config = ClusterConfig.from_env({"HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": "10.0.0.1"})
     assert config.in_cluster
     assert current_context(config) == "in-cluster"
+
+
+def _pod(tmp_path: Path, *, token: str = "pod-token-value", namespace: str = "drkit") -> ClusterConfig:
+    """What a Pod without a kubeconfig sees: the service env, and the service account mounted in tmp."""
+    mounted = tmp_path / "serviceaccount"
+    mounted.mkdir()
+    (mounted / "token").write_text(token, encoding="utf-8")
+    (mounted / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    (mounted / "namespace").write_text(namespace, encoding="utf-8")
+    env = {"HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "6443"}
+    return replace(ClusterConfig.from_env(env), service_account_dir=mounted)
+
+
+def test_in_a_pod_the_service_account_is_loaded_from_the_runtime_env_and_its_mount(tmp_path: Path) -> None:
+    config = _pod(tmp_path)
+    loaded = load_client_configuration(config, tmp_path / "certs")
+    assert loaded.host == "https://10.96.0.1:6443"
+    assert loaded.ssl_ca_cert == str(config.service_account_dir / "ca.crt")
+    assert "pod-token-value" in credential_values(loaded)  # masked wherever drkit writes
+    assert context_namespace(config) == "drkit"  # objects without a namespace land in the Pod's own
+
+
+def test_in_a_pod_another_context_is_an_error_not_a_silent_switch(tmp_path: Path) -> None:
+    config = replace(_pod(tmp_path), context="prod")
+    with pytest.raises(ConfigError) as caught:
+        current_context(config)
+    assert "only the Pod's service account (context 'in-cluster')" in str(caught.value)
+    assert current_context(replace(config, context="in-cluster")) == "in-cluster"
+
+
+def test_in_a_pod_without_a_mounted_token_the_error_says_where_it_looked(tmp_path: Path) -> None:
+    config = _pod(tmp_path)
+    (config.service_account_dir / "token").unlink()
+    with pytest.raises(ConfigError) as caught:
+        load_client_configuration(config, tmp_path / "certs")
+    assert f"cannot load the Pod's service account from {config.service_account_dir}" in str(caught.value)
+    assert "token file does not exist" in str(caught.value)
+
+
+def test_a_playbook_runs_in_a_pod_only_when_its_target_contexts_list_in_cluster(tmp_path: Path) -> None:
+    context = current_context(_pod(tmp_path))
+    with pytest.raises(RefusedError) as caught:
+        check_context_allowed(_playbook_for(("drkit-lab",)), context)
+    assert "may not act on kubeconfig context 'in-cluster'" in str(caught.value)
+    check_context_allowed(_playbook_for(("drkit-lab", "in-cluster")), context)  # listed: allowed
+
+
+def _playbook_for(contexts: tuple[str, ...]) -> Playbook:
+    where = Position("playbook.yaml", 1, 1)
+    return Playbook("p", Path("playbook.yaml"), where, Target(contexts=contexts), {}, (), {})
 
 
 def test_broken_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
