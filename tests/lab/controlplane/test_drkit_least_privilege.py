@@ -9,6 +9,7 @@ rule to add; without the generated lease rules, the drill is refused before it w
 from __future__ import annotations
 
 import base64
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from ruamel.yaml import YAML
 
 from drkit.errors import ExitCode
 from drkit_lab.controlplane.real import RealControlPlane
+from drkit_lab.platforms.financial_mlops import find_kubectl
 
 CONTEXT = "least-privilege"
 RBAC_API = "/apis/rbac.authorization.k8s.io/v1"
@@ -183,3 +185,37 @@ def test_a_drill_that_may_not_hold_the_drill_lease_is_refused_before_any_write(
         _admin(real_plane).get(f"{real_plane.url}/api/v1/namespaces/{namespace}/configmaps").json()["items"]
     )
     assert {c["metadata"]["name"] for c in configmaps}.isdisjoint({"settings", "features"})  # nothing applied
+
+
+@pytest.mark.parametrize("output", ["yaml", "json"])
+def test_real_kubectl_accepts_what_drkit_rbac_prints(
+    real_plane: RealControlPlane, tmp_path: Path, output: str
+) -> None:
+    """The scheduled drill's own playbook (manifests/drkit), in both output forms, through a client-side
+    dry run of the real kubectl against the real API server's schema."""
+    root = Path(__file__).resolve().parents[3]
+    result = run_drkit(
+        "rbac",
+        "manifests/drkit/playbook.yaml",
+        "--set",
+        "manifests=../financial-mlops",
+        "-o",
+        output,
+        cwd=root,
+        env={"DRKIT_HOME": str(tmp_path / ".drkit")},
+    )
+    assert result.exit_code == ExitCode.OK, result.stderr
+    admin = tmp_path / "admin.kubeconfig"
+    admin.write_text(real_plane.kubeconfig_text(real_plane.credentials.lab), encoding="utf-8")
+    applied = subprocess.run(
+        [find_kubectl(), "--kubeconfig", str(admin), "apply", "--dry-run=client", "-o", "name", "-f", "-"],
+        input=result.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert applied.returncode == 0, applied.stderr
+    names = applied.stdout.split()
+    assert "clusterrole.rbac.authorization.k8s.io/drkit-drkit" in names
+    assert names.count("role.rbac.authorization.k8s.io/drkit-drkit") == 1  # the lease's, in kube-system
