@@ -197,7 +197,7 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
                     "KUBERNETES_SERVICE_HOST": config.service_host,
                     "KUBERNETES_SERVICE_PORT": config.service_port,
                 },
-            ).load_and_set(client_configuration=client_config)  # type: ignore[no-untyped-call]
+            ).load_and_set(client_configuration=client_config)
         else:
             temp_dir.mkdir(parents=True, exist_ok=True)
             load_kube_config(  # type: ignore[no-untyped-call]
