@@ -27,7 +27,7 @@ from drkit.engine.finally_steps import finally_selection
 from drkit.engine.request import RunMode
 from drkit.engine.usecases import load
 from drkit.errors import InternalError
-from drkit.kube.client import ClusterConfig, open_cluster
+from drkit.kube.client import Cluster, ClusterConfig, open_cluster
 from drkit.kube.config import context_namespace, current_context
 from drkit.kube.errors import UnknownKind
 from drkit.kube.refs import ResourceInfo
@@ -84,12 +84,6 @@ def least_privilege(request: RbacRequest, runtime: Runtime) -> RbacGrant:
     scope = AccessScope(context_namespace(config) if config else request.service_account[0])
     declared = {id(b): _declared(b, ctx, scope) for b in steps}
     defined = [k for access in declared.values() for k in access.defined_kinds]
-    if config is None:
-        resolve = _table(defined)
-        kinds_from = "a built-in table of core kinds and the CRDs in the manifests (no --context)"
-    else:
-        resolve = _discovered(runtime, request, _table(defined))
-        kinds_from = f"the discovery of context {current_context(config)!r}, then the CRDs in the manifests"
     by_path = {f"{b.phase.name}/{b.spec.name}": declared[id(b)] for b in steps}
     needs: list[tuple[BuiltStep | None, _Need]] = []
     for b in steps:
@@ -98,7 +92,16 @@ def least_privilege(request: RbacRequest, runtime: Runtime) -> RbacGrant:
         rules = [*own.rules, *(a for path in own.same_as if path in by_path for a in by_path[path].rules)]
         needs += [(b, _Need(a, label)) for a in rules]
     deleted = sorted({n for access in declared.values() for n in access.deleted_namespaces})
-    return _grant(request, needs, resolve, deleted, kinds_from, _quiet_steps(steps))
+    if config is None:
+        kinds_from = "a built-in table of core kinds and the CRDs in the manifests (no --context)"
+        return _grant(request, needs, _table(defined), deleted, kinds_from, _quiet_steps(steps))
+    kinds_from = f"the discovery of context {current_context(config)!r}, then the CRDs in the manifests"
+    cluster = open_cluster(runtime, kubeconfig=request.kubeconfig, context=request.context)
+    try:
+        resolve = _discovered(cluster, _table(defined))
+        return _grant(request, needs, resolve, deleted, kinds_from, _quiet_steps(steps))
+    finally:
+        cluster.close()
 
 
 def _quiet(_: str) -> None:
@@ -132,10 +135,9 @@ def _table(defined: Iterable[ResourceInfo]) -> Resolve:
     return lambda access: known.get((access.target.group, access.target.kind))
 
 
-def _discovered(runtime: Runtime, request: RbacRequest, fallback: Resolve) -> Resolve:
+def _discovered(cluster: Cluster, fallback: Resolve) -> Resolve:
     """The cluster's discovery first; a kind it does not serve yet (its CRD is applied by the drill) from the
     manifests. Discovery is readable by every authenticated user: no rule is needed for it."""
-    cluster = open_cluster(runtime, kubeconfig=request.kubeconfig, context=request.context)
 
     def resolve(access: Access) -> ResourceInfo | None:
         try:

@@ -219,3 +219,29 @@ def test_real_kubectl_accepts_what_drkit_rbac_prints(
     names = applied.stdout.split()
     assert "clusterrole.rbac.authorization.k8s.io/drkit-drkit" in names
     assert names.count("role.rbac.authorization.k8s.io/drkit-drkit") == 1  # the lease's, in kube-system
+
+
+def test_with_a_context_resource_names_come_from_that_clusters_discovery(
+    real_plane: RealControlPlane, tmp_path: Path
+) -> None:
+    """ControllerRevision is in no built-in table drkit has: only the cluster can say it is
+    `controllerrevisions` in `apps`, and without --context drkit says it cannot tell, at the step."""
+    path = tmp_path / "playbook.yaml"
+    path.write_text(
+        "apiVersion: drkit.io/v1\nkind: Playbook\nmetadata: {name: revisions}\ntarget: {contexts: [lab]}\n"
+        "phases:\n  - name: main\n    steps:\n      - name: revisions\n        wait:\n"
+        "          objects: [{apiVersion: apps/v1, kind: ControllerRevision, namespace: lp-disc, name: r}]\n"
+        "          for: exists\n",
+        encoding="utf-8",
+    )
+    admin = tmp_path / "admin.kubeconfig"
+    admin.write_text(real_plane.kubeconfig_text(real_plane.credentials.lab), encoding="utf-8")
+    without = run_drkit("rbac", str(path), "-o", "json", cwd=tmp_path)
+    assert without.exit_code == ExitCode.USAGE
+    assert f"{path}:8:" in without.stderr
+    assert "cannot tell the resource of kind ControllerRevision" in without.stderr
+    context = YAML(typ="safe", pure=True).load(admin.read_text())["current-context"]
+    found = run_drkit("rbac", str(path), "--kubeconfig", str(admin), "--context", context, cwd=tmp_path)
+    assert found.exit_code == ExitCode.OK, found.stderr
+    assert f"# Resource names from the discovery of context {context!r}" in found.stdout
+    assert '  - apiGroups: ["apps"]\n    resources: ["controllerrevisions"]' in found.stdout
