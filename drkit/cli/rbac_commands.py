@@ -67,7 +67,8 @@ def rbac(  # noqa: PLR0917 (click passes options as arguments)
         context=context,
     )
     grant = least_privilege(request, runtime)
-    if output == "json":
+    if output == "json":  # JSON has no comments: where the names came from goes to stderr
+        runtime.stderr.write(f"resource names from {grant.kinds_from}\n")
         write_json(runtime, render_json(grant))
         return 0
     command = ["drkit", "rbac", str(playbook), "--service-account", service_account]

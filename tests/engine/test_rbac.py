@@ -211,7 +211,8 @@ def test_the_drill_lease_is_held_in_kube_system_by_name(runtime: Runtime, tmp_pa
 def test_a_kind_neither_built_in_nor_defined_by_a_crd_is_a_problem_at_its_step(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    steps = "- name: ready\n  wait:\n    objects: [{apiVersion: example.io/v1, kind: Gadget, namespace: a, name: g}]\n"
+    gadget = "{apiVersion: example.io/v1, kind: Gadget, namespace: a, name: g}"
+    steps = f"- name: ready\n  wait:\n    objects: [{gadget}]\n"
     with pytest.raises(PlaybookError) as caught:
         _grant(runtime, _playbook(tmp_path, steps))
     problem = caught.value.problems[0]
