@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,9 @@ def _rules(rules: tuple[RbacRule, ...], needed_by: str) -> dict[tuple[str, str, 
         if any(needed_by in who for who in r.needed_by)
     }
 
+
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+KUBECTL = Path(sys.executable).parent / "kubectl"
 
 CONFIGMAP = """\
 ---
@@ -251,3 +256,14 @@ def test_cli_refuses_a_broken_playbook_and_a_malformed_service_account(
     code, _ = run_drkit_on(runtime, "rbac", str(broken), "--service-account", "just-a-name")
     assert code == ExitCode.USAGE
     assert "--service-account must be NAMESPACE/NAME" in runtime.stderr.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None and not KUBECTL.exists(), reason="needs kubectl")
+@pytest.mark.parametrize("shipped", sorted(p.name for p in PLAYBOOKS.glob("*.yaml")))
+def test_every_shipped_playbook_gets_its_rules(runtime: Runtime, shipped: str) -> None:
+    """Between them they use every step and item kind: one that talks to the API server without declaring
+    its access would fail here (an internal error), as would a kind the table cannot name."""
+    grant = least_privilege(RbacRequest(PLAYBOOKS / shipped), runtime)
+    assert ("coordination.k8s.io", "leases", ("drkit-drill",)) in {
+        (r.api_group, r.resource, r.names) for r in grant.namespaced["kube-system"]
+    }
