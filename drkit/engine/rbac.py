@@ -15,7 +15,7 @@ the namespace), so its rules go to the ClusterRole, and the output says so.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from drkit.context import Runtime
@@ -111,7 +111,7 @@ def _quiet(_: str) -> None:
 def _declared(built: BuiltStep, ctx: StepContext, scope: AccessScope) -> StepAccess:
     if isinstance(built.step, AccessDeclared):
         try:
-            return built.step.access(ctx, scope)
+            return built.step.access(replace(ctx, phase=built.phase.name), scope)
         except StepConfigError as exc:
             raise config_problem(built.spec, exc) from None
     if built.kind.needs_cluster:  # a kind that talks to the API server must say what it needs
