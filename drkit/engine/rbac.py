@@ -34,6 +34,7 @@ from drkit.kube.refs import ResourceInfo
 from drkit.report.rbac import VERB_ORDER, RbacGrant, RbacRule
 from drkit.steps.access import (
     EVERY_KIND,
+    NAMED_KIND,
     Access,
     AccessDeclared,
     AccessScope,
@@ -66,7 +67,9 @@ class _Need:
     needed_by: str
 
 
-Resolve = Callable[[Access], ResourceInfo | None]
+# The resources an access names: one for a kind given with its apiVersion (none when unknown), every kind
+# answering to the name for a kind as a playbook names it (NAMED_KIND).
+Resolve = Callable[[Access], list[ResourceInfo]]
 
 
 def least_privilege(request: RbacRequest, runtime: Runtime) -> RbacGrant:
@@ -132,16 +135,28 @@ def _quiet_steps(steps: Iterable[BuiltStep]) -> list[str]:
 
 def _table(defined: Iterable[ResourceInfo]) -> Resolve:
     known = {**BUILTIN_KINDS, **{(k.group, k.kind): k for k in defined}}
-    return lambda access: known.get((access.target.group, access.target.kind))
+
+    def resolve(access: Access) -> list[ResourceInfo]:
+        target = access.target
+        if target.api_version == NAMED_KIND:
+            return [info for info in known.values() if info.answers_to(target.kind)]
+        found = known.get((target.group, target.kind))
+        return [found] if found is not None else []
+
+    return resolve
 
 
 def _discovered(cluster: Cluster, fallback: Resolve) -> Resolve:
     """The cluster's discovery first; a kind it does not serve yet (its CRD is applied by the drill) from the
     manifests. Discovery is readable by every authenticated user: no rule is needed for it."""
 
-    def resolve(access: Access) -> ResourceInfo | None:
+    def resolve(access: Access) -> list[ResourceInfo]:
+        target = access.target
+        if target.api_version == NAMED_KIND:
+            served = cluster.served_resources().resources
+            return [i for i in served if i.answers_to(target.kind)] or fallback(access)
         try:
-            return cluster.resource_for(access.target.api_version, access.target.kind)
+            return [cluster.resource_for(target.api_version, target.kind)]
         except UnknownKind:
             return fallback(access)
 
@@ -177,9 +192,9 @@ def _grant(  # noqa: PLR0917
     kinds_from: str,
     notes: list[str],
 ) -> RbacGrant:
-    placed = [(_key(n.access, resolve, b), n) for b, n in needs]
+    placed = [(key, n) for b, n in needs for key in _keys(n.access, resolve, b)]
     acting = sorted({key[0] for key, _ in placed if key[0]})  # where the steps act on namespaced objects
-    placed += [(_key(n.access, resolve, None), n) for n in _engine_needs(acting)]
+    placed += [(key, n) for n in _engine_needs(acting) for key in _keys(n.access, resolve, None)]
     merged: dict[_Key, tuple[set[str], list[str]]] = {}
     for (namespace, group, resource, names), need in placed:
         key = (None if namespace in deleted else namespace, group, resource, names)
@@ -222,25 +237,34 @@ def _order(item: tuple[_Key, object]) -> tuple[str, str, str, tuple[str, ...]]:
     return (namespace or "", group, resource, names)
 
 
-def _key(access: Access, resolve: Resolve, built: BuiltStep | None) -> _Key:
-    group, resource, namespaced = _resource(access, resolve, built)
-    return (access.namespace if namespaced else None, group, resource, access.names)
+def _keys(access: Access, resolve: Resolve, built: BuiltStep | None) -> list[_Key]:
+    return [
+        (access.namespace if namespaced else None, group, resource, access.names)
+        for group, resource, namespaced in _resources(access, resolve, built)
+    ]
 
 
-def _resource(access: Access, resolve: Resolve, built: BuiltStep | None) -> tuple[str, str, bool]:
+def _resources(access: Access, resolve: Resolve, built: BuiltStep | None) -> list[tuple[str, str, bool]]:
     """(apiGroup, resource[/subresource], namespaced) of what `access` names."""
     target = access.target
     if target.kind == EVERY_KIND:
-        return "*", "*", True
-    info = resolve(access)
-    if info is None:
+        return [("*", "*", True)]
+    found = resolve(access)
+    if not found:
+        written = "as named" if target.api_version == NAMED_KIND else f"({target.api_version})"
         problem = StepConfigError(
-            f"cannot tell the resource of kind {target.kind} ({target.api_version}): not a core kind, and "
+            f"cannot tell the resource of kind {target.kind} {written}: not a core kind, and "
             "no CRD among the manifests defines it",
             hint="pass --context to read it from a cluster that serves it",
         )
         if built is None:
             raise InternalError(problem.message)
         raise config_problem(built.spec, problem)
-    resource = f"{info.plural}/{target.subresource}" if target.subresource else info.plural
-    return info.group, resource, info.namespaced
+    return [
+        (
+            info.group,
+            f"{info.plural}/{target.subresource}" if target.subresource else info.plural,
+            info.namespaced,
+        )
+        for info in found
+    ]

@@ -55,3 +55,10 @@ class ResourceInfo:
     def group_resource(self) -> str:
         """`models.mlops.seldon.io`, `deployments.apps`, `pods` (the form RBAC errors and kubectl use)."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def answers_to(self, name: str) -> bool:
+        """Whether `name` names it: `Model`, `models`, `models.mlops.seldon.io`, `Model.mlops.seldon.io`."""
+        names = {self.kind.lower(), self.plural.lower(), self.group_resource.lower()}
+        if self.group:
+            names.add(f"{self.kind}.{self.group}".lower())
+        return name.lower() in names

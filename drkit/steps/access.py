@@ -20,6 +20,9 @@ READ: tuple[Verb, ...] = ("get", "list", "watch")
 # Server-side apply is a PATCH; the API server also asks for `create` when the object does not exist yet.
 APPLY: tuple[Verb, ...] = (*READ, "create", "patch")
 EVERY_KIND = "*"
+# The apiVersion of a kind as a playbook names it (`Model`, `models.mlops.seldon.io`): any group's kind that
+# answers to the name (ResourceInfo.answers_to), resolved from discovery or the table.
+NAMED_KIND = "named"
 
 
 @dataclass(frozen=True, order=True)
@@ -129,16 +132,41 @@ def on(
     return Access(KindRef(api_version, kind, subresource), tuple(verbs), namespace, tuple(names))
 
 
+# Verbs RBAC can narrow to named objects (resourceNames); list, watch and create cannot be.
+_NAMEABLE: tuple[Verb, ...] = ("get", "update", "patch", "delete")
+
+
+def on_named_kind(name: str, verbs: Iterable[Verb], namespace: str | None) -> Access:
+    """`verbs` on the kind(s) a playbook names by `name`, in `namespace`."""
+    return Access(KindRef(NAMED_KIND, name), tuple(verbs), namespace)
+
+
 def on_objects(refs: Iterable[ObjectRef], verbs: Iterable[Verb], scope: AccessScope) -> list[Access]:
     """`verbs` on the kind of each object, in its namespace (cluster-scoped kinds: see the resolver, which
-    drops the namespace of a kind that has none)."""
+    drops the namespace of a kind that has none). Namespaces are named: the rule to delete the platform's
+    namespaces must not let the drill delete any other (a cluster-wide rule, as a namespace is)."""
     wanted = tuple(verbs)
+    refs = list(refs)
     seen: dict[tuple[KindRef, str], Access] = {}
     for ref in refs:
+        if _is_namespace(ref):
+            continue
         namespace = scope.namespace_of(ref.namespace)
         target = KindRef(ref.api_version, ref.kind)
         seen.setdefault((target, namespace), Access(target, wanted, namespace))
-    return list(seen.values())
+    rules = list(seen.values())
+    names = tuple(sorted({ref.name for ref in refs if _is_namespace(ref)}))
+    if names:
+        namespaces = KindRef("v1", "Namespace")
+        named = tuple(v for v in wanted if v in _NAMEABLE)
+        unnamed = tuple(v for v in wanted if v not in _NAMEABLE)
+        rules += [Access(namespaces, named, None, names)] if named else []
+        rules += [Access(namespaces, unnamed, None)] if unnamed else []
+    return rules
+
+
+def _is_namespace(ref: ObjectRef) -> bool:
+    return ref.kind == "Namespace" and ref.api_version == "v1"
 
 
 def pod_log_access(namespace: str) -> list[Access]:

@@ -22,7 +22,7 @@ from drkit.playbook.durations import format_duration
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.stuck import AuditRecord, ClearView, NamespaceOutcomeView
-from drkit.steps.access import EVERY_KIND, READ, Access, AccessScope, StepAccess, on
+from drkit.steps.access import EVERY_KIND, READ, Access, AccessScope, StepAccess, Verb, on, on_named_kind
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.safety import refuse_protected
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number
@@ -452,7 +452,11 @@ class ClearFinalizersStep:
         stuck objects by discovery) and patched (their finalizers); with `force`, the namespace finalized."""
         namespaces = self.settings.namespaces
         rules: list[Access] = [on("v1", "Namespace", READ, None)]  # watched until gone: not by name
-        rules += [on(EVERY_KIND, EVERY_KIND, ("get", "list", "patch"), n) for n in namespaces]
+        clearing: tuple[Verb, ...] = ("get", "list", "patch")
+        if self.settings.kinds:  # only these are looked through and cleared: only these are granted
+            rules += [on_named_kind(k, clearing, n) for n in namespaces for k in self.settings.kinds]
+        else:
+            rules += [on(EVERY_KIND, EVERY_KIND, clearing, n) for n in namespaces]
         if self.settings.force:
             rules.append(on("v1", "Namespace", ("update",), None, names=namespaces, subresource="finalize"))
         return StepAccess(tuple(rules))

@@ -229,11 +229,8 @@ class Diagnosis:
 
 
 def matches_kind(info: ResourceInfo, kinds: Iterable[str]) -> bool:
-    """`Model`, `models`, `models.mlops.seldon.io` and `Model.mlops.seldon.io` all name the Seldon Model."""
-    names = {info.kind.lower(), info.plural.lower(), info.group_resource.lower()}
-    if info.group:
-        names.add(f"{info.kind}.{info.group}".lower())
-    return any(k.lower() in names for k in kinds)
+    """Whether any of `kinds` names it, as a user writes a kind (ResourceInfo.answers_to)."""
+    return any(info.answers_to(k) for k in kinds)
 
 
 def collect_stuck(objects: Iterable[Mapping[str, Any]], now: float) -> list[StuckObject]:

@@ -105,7 +105,9 @@ def test_delete_adds_delete_and_the_rules_of_a_deleted_namespace_become_cluster_
     )
     grant = _grant(runtime, path)
     deletes = _rules(grant.cluster, "main/down")
-    assert deletes[("", "namespaces", ())] == ["get", "list", "watch", "delete"]
+    # Namespaces are cluster-wide, so what can be narrowed to the one deleted is: never any other.
+    assert deletes[("", "namespaces", ())] == ["list", "watch"]
+    assert deletes[("", "namespaces", ("gone",))] == ["get", "delete"]
     # The plural is the CRD's own; the Gadget in `gone` is ruled cluster-wide, as a Role in `gone` would
     # be deleted with it; the CRD itself is never deleted by a delete step.
     assert deletes[("example.io", "gadgets", ())] == ["get", "list", "watch", "delete"]
@@ -197,6 +199,18 @@ def test_clear_finalizers_patches_any_kind_in_its_namespaces_and_finalizes_only_
     assert _rules(grant.namespaced["stuck"], "main/unstick") == {("*", "*", ()): ["get", "list", "patch"]}
     finalize = ("", "namespaces/finalize", ("stuck",))
     assert (finalize in _rules(grant.cluster, "main/unstick")) is force
+
+
+def test_clear_finalizers_of_named_kinds_is_granted_on_those_kinds_only(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    # As a playbook names kinds: by kind, by plural with its group (the Seldon CRDs are in the table).
+    body = "{namespaces: [stuck], kinds: [Model, experiments.mlops.seldon.io]}"
+    grant = _grant(runtime, _playbook(tmp_path, f"- name: unstick\n  clearFinalizers: {body}\n"))
+    assert _rules(grant.namespaced["stuck"], "main/unstick") == {
+        ("mlops.seldon.io", "experiments", ()): ["get", "list", "patch"],
+        ("mlops.seldon.io", "models", ()): ["get", "list", "patch"],
+    }
 
 
 def test_the_drill_lease_is_held_in_kube_system_by_name(runtime: Runtime, tmp_path: Path) -> None:
