@@ -612,9 +612,7 @@ class _Run:
     def _attempt(self, b: BuiltStep, deadline: float | None) -> tuple[StepResult, str | None]:
         try:
             return b.step.run(self._context(deadline, phase=b.phase.name)), None
-        except DrkitError as exc:
-            return StepResult(StepStatus.FAILED, exc.message), exc.hint
-        except StepConfigError as exc:
+        except DrkitError as exc:  # StepConfigError too: a body only the run could find wrong
             return StepResult(StepStatus.FAILED, exc.message), exc.hint
 
     def _lease_lost(self, b: BuiltStep, why: str) -> StepReport:

@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from drkit.errors import UsageError
 
-class StepConfigError(ValueError):
-    """A step body the loader accepted but the step kind cannot use. The engine adds the position."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class StepConfigError(UsageError):
+    """A step body the loader accepted but the step kind cannot use: a playbook problem (exit 2). The engine
+    adds the position (engine.build.config_problem) before it reaches the user."""
 
 
 def as_mapping(body: object, kind: str) -> Mapping[str, object]:

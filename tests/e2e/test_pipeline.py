@@ -396,6 +396,7 @@ def test_progress_shows_which_nodes_run(argo: ArgoEnv, tmp_path: Path) -> None:
         deadline=runtime.monotonic() + 60,
         progress=lines.append,
         cluster=lambda: argo.cluster,
+        phase=playbook.phases[0].name,  # as the engine gives it: the labels name phase and step
     )
     result = STEP_KIND.build(spec).run(ctx)
     assert result.status is StepStatus.SUCCEEDED, result.message
