@@ -9,7 +9,9 @@ import click
 
 from drkit import engine
 from drkit.cli.common import parse_overrides, runtime_of, set_option
-from drkit.playbook.reference import playbook_reference
+from drkit.errors import exit_code_reference
+from drkit.playbook.reference import playbook_reference, step_kinds_page
+from drkit.report.schema import report_json_schema, report_reference
 from drkit.steps.registry import STEP_KINDS, probe_schemas, step_schemas
 
 
@@ -35,6 +37,15 @@ def _count(n: int, what: str) -> str:
 
 @click.command()
 @click.option(
+    "--of",
+    "subject",
+    type=click.Choice(["playbook", "step-kinds", "report", "exit-codes"]),
+    default="playbook",
+    show_default=True,
+    help="playbook: the playbook language; report: report.json (docs/report.schema.json); "
+    "step-kinds (docs/step-kinds.md) and exit-codes (docs/exit-codes.md): markdown only.",
+)
+@click.option(
     "-o",
     "--output",
     "--format",
@@ -52,15 +63,22 @@ def _count(n: int, what: str) -> str:
     help="Write to PATH instead of stdout.",
 )
 @click.pass_context
-def schema(ctx: click.Context, output_format: str, output_file: Path | None) -> int:
-    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference."""
+def schema(ctx: click.Context, subject: str, output_format: str, output_file: Path | None) -> int:
+    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference, or
+    those of report.json, or the exit-code table."""
     runtime = runtime_of(ctx)
-    if output_format == "markdown":
+    if subject == "exit-codes":
+        text = exit_code_reference()
+    elif subject == "step-kinds":
+        text = step_kinds_page(step_schemas(), probe_schemas())
+    elif subject == "report":
+        text = report_reference() if output_format == "markdown" else _json(report_json_schema())
+    elif output_format == "markdown":
         text = playbook_reference(
             step_schemas(), probe_schemas(), {kind: k.default_timeout for kind, k in STEP_KINDS.items()}
         )
     else:
-        text = json.dumps(engine.json_schema(), indent=2) + "\n"
+        text = _json(engine.json_schema())
     if output_file is None:
         runtime.stdout.write(text)
     else:
@@ -68,3 +86,7 @@ def schema(ctx: click.Context, output_format: str, output_file: Path | None) -> 
         target.write_text(text, encoding="utf-8")
         runtime.stderr.write(f"wrote {target}\n")
     return 0
+
+
+def _json(schema: object) -> str:
+    return json.dumps(schema, indent=2) + "\n"
