@@ -25,31 +25,34 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # 128 + SIGTERM
 
 
-# What each code tells a script or a CI job; docs/exit-codes.md is generated from it (`drkit schema --of exit-codes`).
+# What each code tells a script or a CI job: docs/exit-codes.md is generated from it.
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "Success.",
     ExitCode.DRILL_FAILED: (
-        "The drill failed: a step failed or the platform is unhealthy (a model predicts differently from its"
-        " golden predictions, a reproduction diff hits `failOn`; `drkit diff` found differences). A cluster or"
-        " service that stops answering once steps have begun fails its step, so it is a 1 too."
+        "The drill failed: a step failed or the platform is unhealthy (a model predicts differently from"
+        " its golden predictions, a reproduction diff hits `failOn`; `drkit diff` found differences). A"
+        " cluster or service that stops answering once steps have begun fails its step, so it is a 1 too."
     ),
     ExitCode.USAGE: (
-        "Usage or playbook error, an unknown `--context`, a missing or unreadable kubeconfig (nothing was touched)."
+        "Usage or playbook error, an unknown `--context`, a missing or unreadable kubeconfig"
+        " (nothing was touched)."
     ),
     ExitCode.REFUSED: (
-        "Refused for safety: context not allowed, protected namespace, confirmation declined, `drkit resume` on"
-        " another cluster than the run's (without `--other-cluster`)."
+        "Refused for safety: context not allowed, protected namespace, confirmation declined,"
+        " `drkit resume` on another cluster than the run's (without `--other-cluster`)."
     ),
     ExitCode.OVER_RTO: "Recovered, but later than the recovery-time objective.",
     ExitCode.UNREACHABLE: (
-        "Could not reach the cluster or a service before any step (the API server, or MLflow when a step's plan"
-        " needs it, did not answer); nothing was changed."
+        "Could not reach the cluster or a service before any step (the API server, or MLflow when a"
+        " step's plan needs it, did not answer); nothing was changed."
     ),
     ExitCode.INTERNAL: "Internal error, a bug (EX_SOFTWARE): rerun with `--debug` for the traceback.",
-    ExitCode.INTERRUPTED: "Interrupted by Ctrl-C (128 + SIGINT): the journal lets `drkit resume RUN_ID` continue.",
+    ExitCode.INTERRUPTED: (
+        "Interrupted by Ctrl-C (128 + SIGINT): the journal lets `drkit resume RUN_ID` continue."
+    ),
     ExitCode.TERMINATED: (
-        "Terminated by SIGTERM (128 + 15: a CI cancel, `timeout`, a pod eviction): handled as Ctrl-C is, the"
-        " step's processes stopped, reports written, resumable."
+        "Terminated by SIGTERM (128 + 15: a CI cancel, `timeout`, a pod eviction): handled as Ctrl-C is,"
+        " the step's processes stopped, reports written, resumable."
     ),
 }
 
@@ -63,9 +66,10 @@ def exit_code_reference() -> str:
             "",
             "# Exit codes",
             "",
-            "Every drkit command exits with one of these codes, so a script or a CI job can tell a failed drill",
-            "from a refused one or a broken playbook. A run's code follows its report's `outcome`; a playbook's",
-            "`finally:` steps run whatever happened, and their failure turns a 0 into a 1 and changes no other code.",
+            "Every drkit command exits with one of these codes, so a script or a CI job can tell a failed",
+            "drill from a refused one or a broken playbook. A run's code follows its report's `outcome`; a",
+            "playbook's `finally:` steps run whatever happened, and their failure turns a 0 into a 1 and",
+            "changes no other code.",
             "",
             "| Code | Name | Meaning |",
             "|---|---|---|",

@@ -57,7 +57,9 @@ OBJECTS: Mapping[type, tuple[Key, ...]] = {
             "The version of this contract; see the versioning rule.",
             schema={"const": SCHEMA_VERSION},
         ),
-        Key("runId", "The run's id (its directory under runs/); null for `drkit plan`, which records nothing."),
+        Key(
+            "runId", "The run's id (its directory under runs/); null for `drkit plan`, which records nothing."
+        ),
         Key(
             "playbook",
             "The playbook run: its metadata.name and the path it was read from.",
@@ -87,7 +89,11 @@ OBJECTS: Mapping[type, tuple[Key, ...]] = {
         Key("drkitVersion", "The drkit version that wrote the report."),
         Key("variables", "The playbook's variables, and where each value came from."),
         Key("phases", "The phases in playbook order, each with its steps."),
-        Key("finally", "The playbook's `finally:` steps, reported apart from the phases.", attr="finally_steps"),
+        Key(
+            "finally",
+            "The playbook's `finally:` steps, reported apart from the phases.",
+            attr="finally_steps",
+        ),
     ),
     AttemptReport: (
         Key("startedAt", "The attempt's start, seconds since the epoch."),
@@ -185,21 +191,31 @@ def report_reference() -> str:
         "",
         f"# Report schema (report.json, schemaVersion {SCHEMA_VERSION})",
         "",
-        "Every run writes `report.json` into its run directory, and `-o json` prints the same document: the",
-        "machine contract for CI, dashboards and scripts. The JSON Schema is [report.schema.json](report.schema.json)",
-        "(JSON Schema 2020-12), generated with `drkit schema --of report -o json`.",
+        "Every run writes `report.json` into its run directory, and `-o json` prints the same document:",
+        "the machine contract for CI, dashboards and scripts. Its JSON Schema (2020-12) is",
+        "[report.schema.json](report.schema.json), generated with `drkit schema --of report -o json`.",
         "",
         "## Versioning",
         "",
-        "`schemaVersion` changes when a consumer written for the previous version could misread a report:",
-        "a key removed or renamed, a type or unit changed, a value's meaning changed (schema 2 made `rtoBasis`",
-        "the wall clock since the first start), or an enum value removed. Adding an optional key, or a new",
-        "value to an enum a consumer should treat as open (`kind`), does not bump it. drkit keeps reading the",
-        "previous version (`drkit runs show` on an old run), and the schema file always describes the current one.",
+        "`schemaVersion` goes up when a consumer written for the previous version could misread a",
+        "report: a key removed or renamed, a type, unit or meaning changed (schema 2 made `rtoBasis` the",
+        "wall clock since the first start), an enum value removed. Adding a key, or a value to an enum,",
+        "does not bump it: a consumer ignores keys it does not know and treats an unknown `outcome` as not",
+        "a success. The schema is closed (`additionalProperties: false`) so that drkit's own tests catch a",
+        "key written without being described here; it describes the reports of the drkit version it ships",
+        "with. drkit itself still reads",
+        "the previous version (`drkit runs show` on an old run).",
         "",
     ]
     for cls, keys in OBJECTS.items():
-        lines += [f"## {cls.__name__}", "", _first_line(cls), "", "| Key | Type | Description |", "|---|---|---|"]
+        lines += [
+            f"## {cls.__name__}",
+            "",
+            _first_line(cls),
+            "",
+            "| Key | Type | Description |",
+            "|---|---|---|",
+        ]
         for key in keys:
             type_text = _type_text(_key_schema(cls, key))
             optional = " (optional)" if key.optional else ""
@@ -209,9 +225,11 @@ def report_reference() -> str:
 
 
 def _first_line(cls: type) -> str:
+    if cls is RunReport:
+        return "The document itself."
     doc = cls.__doc__ or ""
-    if cls is RunReport or doc.startswith(cls.__name__ + "("):  # a dataclass's generated signature
-        return {RunReport: "The document itself."}.get(cls, "")
+    if doc.startswith(cls.__name__ + "("):  # no docstring: the signature dataclass() puts there
+        return ""
     return " ".join(doc.split("\n\n")[0].split())
 
 
