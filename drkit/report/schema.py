@@ -29,6 +29,16 @@ from drkit.report.model import (
     StepReport,
     VariableReport,
 )
+from drkit.report.reproduction import (
+    Change,
+    DiffReport,
+    FieldChange,
+    ModelIdentity,
+    ModelParity,
+    ObjectDiff,
+    ParityReport,
+    WorstDifference,
+)
 
 SCHEMA_ID = "https://drkit.io/schemas/report.schema.json"
 
@@ -47,8 +57,16 @@ class Key:
     optional: bool = False  # written only when there is something to say
 
 
-# The loosely described sub-reports: a step kind's verdicts, whose keys belong to that kind's own page.
-_OBJECT: JsonSchema = {"type": "object"}
+def _closed(properties: Mapping[str, JsonSchema]) -> JsonSchema:
+    return {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+_PER_CHANGE = _closed({str(change): {"type": "integer"} for change in Change})
 
 OBJECTS: Mapping[type, tuple[Key, ...]] = {
     RunReport: (
@@ -141,11 +159,11 @@ OBJECTS: Mapping[type, tuple[Key, ...]] = {
         Key("previousAttempt", "Succeeded in an earlier attempt of a resumed run, and was not run again."),
         Key("destructive", "True when its plan deletes or overwrites something."),
         Key("checklistItems", "A checklist step's items."),
-        Key("parity", "A predictionParity step's per-model verdicts.", schema=_OBJECT, optional=True),
+        Key("parity", "A predictionParity step's per-model verdicts.", optional=True),
         Key(
             "reproductionDiff",
             "A reproductionDiff step's missing, extra and changed objects.",
-            schema=_OBJECT,
+            attr="diff",
             optional=True,
         ),
         Key("collected", "What was gathered for on-call after the step failed.", optional=True),
@@ -168,6 +186,76 @@ OBJECTS: Mapping[type, tuple[Key, ...]] = {
         Key("warnings", "The last Warning events, newest last."),
         Key("notes", "What could not be gathered, and why."),
         Key("conditions", "Per object, its conditions."),
+    ),
+    ParityReport: (
+        Key("snapshot", "The `phase/step` of the goldenPredictions step replayed."),
+        Key("takenAt", "When the golden predictions were recorded, seconds since the epoch."),
+        Key(
+            "tolerance",
+            "The absolute and relative tolerance numbers were compared with.",
+            schema=_closed({"absolute": {"type": "number"}, "relative": {"type": "number"}}),
+        ),
+        Key("passed", "True when every model answered equal or within the tolerance."),
+        Key("models", "One verdict per model."),
+    ),
+    ModelParity: (
+        Key("name", "The golden request's name."),
+        Key("model", "The V2 model name asked."),
+        Key("endpoint", "The inference endpoint."),
+        Key("verdict", "How the answer compares with the golden one."),
+        Key("sameness", "Whether the same model answered before and after, or a retrained one."),
+        Key("before", "Which model answered when the golden predictions were taken."),
+        Key("after", "Which model answered now."),
+        Key("compared", "Elements compared."),
+        Key("beyondTolerance", "Elements beyond the tolerance.", attr="beyond"),
+        Key("inexact", "Elements not exactly equal (within the tolerance or not)."),
+        Key("worst", "The element that differs most; null when none does."),
+        Key("message", "Why there was no answer; empty otherwise."),
+    ),
+    ModelIdentity: (
+        Key("storageUri", "The storage URI read from the serving object; null when unknown."),
+        Key("modelId", "The MLflow model id (`m-<id>`) or run id it names; null when not derivable."),
+        Key("source", "Where the URI was read, e.g. `Model financial-inference/baseline-predictor`."),
+    ),
+    WorstDifference: (
+        Key("output", "The output tensor's name."),
+        Key("index", "The element's row-major index."),
+        Key("expected", "The golden value."),
+        Key("got", "The value answered now."),
+        Key("difference", "|got - expected| for numbers; null for what has no distance (a label, a shape)."),
+        Key("beyondTolerance", "True when the difference is beyond the tolerance."),
+        Key("note", 'For a mismatch that is not one element: "shape [2, 1], expected [3, 1]".'),
+    ),
+    DiffReport: (
+        Key("before", "What was compared on one side: `snapshot teardown/inventory`, `context drkit-lab`."),
+        Key("after", "And on the other."),
+        Key("namespaces", "The namespaces compared."),
+        Key("kinds", "The kinds compared: `Model.mlops.seldon.io`, `ConfigMap`."),
+        Key("compared", "Objects on either side."),
+        Key("counts", "Objects missing, extra and changed.", schema=_PER_CHANGE),
+        Key("expected", "Of those, how many were expected (`expectChanges`).", schema=_PER_CHANGE),
+        Key("failOn", "The changes that fail the step, unless expected."),
+        Key("passed", "True when no failing change was found."),
+        Key("unreadable", "Kinds left out, and why (RBAC, an aggregated API down)."),
+        Key("objects", "The objects that differ."),
+    ),
+    ObjectDiff: (
+        Key("object", "`Kind namespace/name`.", attr="target"),
+        Key("apiVersion", "The object's apiVersion."),
+        Key("kind", "Its kind."),
+        Key("namespace", "Its namespace; null for a cluster-scoped object."),
+        Key("name", "Its name."),
+        Key("change", "Missing, extra or changed."),
+        Key("accepted", "True when every difference of it was expected (`expectChanges`)."),
+        Key("fields", "For a changed object, the fields that differ."),
+    ),
+    FieldChange: (
+        Key("path", "The field's path in the normalised object."),
+        Key("change", "How it differs."),
+        Key("old", "The value before; null for a Secret's data (compared by digest, never kept)."),
+        Key("new", "The value after; null for a Secret's data."),
+        Key("secret", "True for a Secret's data field."),
+        Key("accepted", "True when it matched an `expectChanges` entry."),
     ),
 }
 
@@ -266,6 +354,10 @@ def _type_schema(annotation: Any) -> JsonSchema:
         return {"type": "array", "items": _type_schema(typing.get_args(annotation)[0])}
     if origin is Mapping or annotation is dict:
         return {"type": "object"}
+    if annotation is object:
+        return {}  # any JSON value
+    if typing.get_origin(annotation) is typing.Literal:
+        return {"type": "string", "enum": list(typing.get_args(annotation))}
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return {"type": "string", "enum": [str(member) for member in annotation]}
     if annotation in OBJECTS:
@@ -288,6 +380,8 @@ def _type_text(schema: JsonSchema) -> str:
         return f"[{name}](#{name.lower()})"
     if "anyOf" in schema:
         return " or ".join(_type_text(s) for s in schema["anyOf"])
+    if not schema:
+        return "any"
     if "const" in schema:
         return f"`{schema['const']}`"
     kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 from helpers import REPO_ROOT, run_drkit
+from report_support import DIFF, PARITY
 
 from drkit.report.collected import CollectedReport
 from drkit.report.json_report import dumps
@@ -57,8 +58,13 @@ def test_committed_reference_is_what_the_code_generates(tmp_path: Path) -> None:
 
 
 def _with_everything(report: RunReport) -> RunReport:
-    """The fixture's failed drill with each optional part present: a finally step that gathered files and
-    retried, a resumed attempt interrupted by a signal, a cluster and a secret variable."""
+    """The fixture's failed drill with each optional part present: a parity verdict and a reproduction diff,
+    a finally step that gathered files and retried, a resumed attempt interrupted by a signal, a cluster and
+    a secret variable."""
+    parity = StepReport("validate", 3, "parity", "predictionParity", StepState.FAILED, parity=PARITY)
+    diff = StepReport("validate", 4, "diff", "reproductionDiff", StepState.FAILED, diff=DIFF)
+    validate = report.phases[-1]
+    phases = (*report.phases[:-1], dataclasses.replace(validate, steps=(*validate.steps, parity, diff)))
     scale_up = StepReport(
         phase="finally",
         index=1,
@@ -73,6 +79,7 @@ def _with_everything(report: RunReport) -> RunReport:
     )
     return dataclasses.replace(
         report,
+        phases=phases,
         finally_steps=(scale_up,),
         attempts=(
             AttemptReport(1_767_225_000.0, 1_767_225_100.0, Outcome.INTERRUPTED, signal="SIGTERM"),
@@ -87,6 +94,7 @@ def _with_everything(report: RunReport) -> RunReport:
 def test_a_failed_drill_with_a_finally_step_validates(report: RunReport) -> None:
     document = json.loads(dumps(_with_everything(report)))
     assert document["finally"][0]["collected"]  # the optional parts are there
+    assert {"parity", "reproductionDiff"} <= {key for step in document["phases"][-1]["steps"] for key in step}
     assert document["attempts"][0]["signal"] == "SIGTERM"
     assert _errors(document) == []
 
@@ -104,10 +112,16 @@ def test_a_key_the_schema_does_not_describe_is_rejected(report: RunReport) -> No
 
 @pytest.mark.parametrize(
     ("path", "value"),
-    [(("outcome",), "exploded"), (("schemaVersion",), 1), (("phases", 0, "steps", 0, "duration"), "4s")],
+    [
+        (("outcome",), "exploded"),
+        (("schemaVersion",), 1),
+        (("phases", 0, "steps", 0, "duration"), "4s"),
+        (("phases", 2, "steps", 2, "parity", "models", 0, "verdict"), "close enough"),
+        (("phases", 2, "steps", 3, "reproductionDiff", "counts", "missing"), "one"),
+    ],
 )
 def test_a_wrong_value_is_rejected(report: RunReport, path: tuple[str | int, ...], value: object) -> None:
-    document = json.loads(dumps(report))
+    document = json.loads(dumps(_with_everything(report)))
     target: Any = document
     for part in path[:-1]:
         target = target[part]
@@ -118,6 +132,18 @@ def test_a_wrong_value_is_rejected(report: RunReport, path: tuple[str | int, ...
 def test_the_reference_describes_every_key_a_report_writes(report: RunReport) -> None:
     reference = (DOCS / "report-schema.md").read_text(encoding="utf-8")
     document = json.loads(dumps(_with_everything(report)))
+    parity, diff = document["phases"][-1]["steps"][-2:]
     step = document["finally"][0]
-    for key in [*document, *document["phases"][0], *step, *step["collected"], *document["attempts"][0]]:
+    keys = [
+        *document,
+        *document["phases"][0],
+        *step,
+        *step["collected"],
+        *document["attempts"][0],
+        *parity["parity"]["models"][1],
+        *parity["parity"]["models"][1]["worst"],
+        *diff["reproductionDiff"]["objects"][1],
+        *diff["reproductionDiff"]["objects"][1]["fields"][0],
+    ]
+    for key in keys:
         assert f"| `{key}` |" in reference, key
