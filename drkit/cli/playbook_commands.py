@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from drkit import engine
 from drkit.cli.common import parse_overrides, runtime_of, set_option
-from drkit.errors import exit_code_reference
+from drkit.errors import UsageError, exit_code_reference
 from drkit.playbook.reference import playbook_reference, step_kinds_page
 from drkit.report.schema import report_json_schema, report_reference
 from drkit.steps.registry import STEP_KINDS, probe_schemas, step_schemas
@@ -42,8 +43,8 @@ def _count(n: int, what: str) -> str:
     type=click.Choice(["playbook", "step-kinds", "report", "exit-codes"]),
     default="playbook",
     show_default=True,
-    help="playbook: the playbook language; report: report.json (docs/report.schema.json); "
-    "step-kinds (docs/step-kinds.md) and exit-codes (docs/exit-codes.md): markdown only.",
+    help="playbook: the playbook language; report: report.json (docs/report.schema.json, "
+    "docs/report-schema.md); step-kinds (docs/step-kinds.md) and exit-codes (docs/exit-codes.md): markdown.",
 )
 @click.option(
     "-o",
@@ -51,9 +52,8 @@ def _count(n: int, what: str) -> str:
     "--format",
     "output_format",
     type=click.Choice(["json", "markdown"]),
-    default="json",
-    show_default=True,
-    help="json: the JSON Schema for editors; markdown: the playbook reference (docs/playbook-reference.md).",
+    help="json (the default where there is one): the JSON Schema, for editors and validators; markdown: "
+    "the reference (docs/playbook-reference.md for the playbook).",
 )
 @click.option(
     "--file",
@@ -63,22 +63,15 @@ def _count(n: int, what: str) -> str:
     help="Write to PATH instead of stdout.",
 )
 @click.pass_context
-def schema(ctx: click.Context, subject: str, output_format: str, output_file: Path | None) -> int:
-    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference, or
-    those of report.json, or the exit-code table."""
+def schema(ctx: click.Context, subject: str, output_format: str | None, output_file: Path | None) -> int:
+    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference; with
+    --of, the schema and reference of report.json, the step kinds' examples or the exit-code table."""
     runtime = runtime_of(ctx)
-    if subject == "exit-codes":
-        text = exit_code_reference()
-    elif subject == "step-kinds":
-        text = step_kinds_page(step_schemas(), probe_schemas())
-    elif subject == "report":
-        text = report_reference() if output_format == "markdown" else _json(report_json_schema())
-    elif output_format == "markdown":
-        text = playbook_reference(
-            step_schemas(), probe_schemas(), {kind: k.default_timeout for kind, k in STEP_KINDS.items()}
-        )
-    else:
-        text = _json(engine.json_schema())
+    fmt = output_format or ("json" if (subject, "json") in _RENDERERS else "markdown")
+    render = _RENDERERS.get((subject, fmt))
+    if render is None:
+        raise UsageError(f"drkit schema --of {subject} has no {fmt} form", hint="use -o markdown")
+    text = render()
     if output_file is None:
         runtime.stdout.write(text)
     else:
@@ -90,3 +83,18 @@ def schema(ctx: click.Context, subject: str, output_format: str, output_file: Pa
 
 def _json(schema: object) -> str:
     return json.dumps(schema, indent=2) + "\n"
+
+
+def _playbook_reference() -> str:
+    timeouts = {kind: k.default_timeout for kind, k in STEP_KINDS.items()}
+    return playbook_reference(step_schemas(), probe_schemas(), timeouts)
+
+
+_RENDERERS: dict[tuple[str, str], Callable[[], str]] = {
+    ("playbook", "json"): lambda: _json(engine.json_schema()),
+    ("playbook", "markdown"): _playbook_reference,
+    ("step-kinds", "markdown"): lambda: step_kinds_page(step_schemas(), probe_schemas()),
+    ("report", "json"): lambda: _json(report_json_schema()),
+    ("report", "markdown"): report_reference,
+    ("exit-codes", "markdown"): exit_code_reference,
+}

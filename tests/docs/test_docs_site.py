@@ -71,3 +71,9 @@ def test_the_exit_code_page_has_a_row_for_every_code() -> None:
     page = (DOCS / "exit-codes.md").read_text(encoding="utf-8")
     for code in ExitCode:
         assert f"| {code.value} | `{code.name}` |" in page
+
+
+def test_a_page_with_no_json_form_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_drkit("schema", "--of", "exit-codes", "-o", "json", cwd=tmp_path)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.json["error"]["message"] == "drkit schema --of exit-codes has no json form"
