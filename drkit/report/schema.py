@@ -144,7 +144,7 @@ OBJECTS: Mapping[type, tuple[Key, ...]] = {
         Key("phase", 'The phase the step belongs to ("finally" for a finally step).'),
         Key("index", "The step's 1-based position in its phase."),
         Key("name", "The step's name."),
-        Key("kind", "The step kind (scale, restore, checklist, ...)."),
+        Key("kind", "The step kind (`apply`, `delete`, `check`, ...)."),
         Key("status", "The step's state."),
         Key("label", 'The state as people read it: "failed (tolerated)", "succeeded (previous attempt)".'),
         Key("message", "What the step did, or why it failed."),
@@ -313,12 +313,8 @@ def report_reference() -> str:
 
 
 def _first_line(cls: type) -> str:
-    if cls is RunReport:
-        return "The document itself."
-    doc = cls.__doc__ or ""
-    if doc.startswith(cls.__name__ + "("):  # no docstring: the signature dataclass() puts there
-        return ""
-    return " ".join(doc.split("\n\n")[0].split())
+    """The class docstring's first paragraph: what the object is."""
+    return " ".join((cls.__doc__ or "").split("\n\n")[0].split())
 
 
 def _object_schema(cls: type) -> JsonSchema:

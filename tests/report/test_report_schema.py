@@ -147,3 +147,11 @@ def test_the_reference_describes_every_key_a_report_writes(report: RunReport) ->
     ]
     for key in keys:
         assert f"| `{key}` |" in reference, key
+
+
+def test_every_object_says_what_it_is() -> None:
+    schema = json.loads((DOCS / "report.schema.json").read_text(encoding="utf-8"))
+    for name, definition in {"RunReport": schema, **schema["$defs"]}.items():
+        # a class without a docstring would show the signature dataclass() writes there
+        assert definition["description"], name
+        assert not definition["description"].startswith(f"{name}("), name
