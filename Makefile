@@ -65,9 +65,14 @@ fmt: $(STAMP) ## Format and auto-fix
 bench: $(STAMP) ## Benchmarks (lab throughput, drkit against the scripted-kubectl baseline)
 	$(BIN)/python -m bench
 
-docs: $(STAMP) ## Regenerate docs/playbook-reference.md and docs/playbook.schema.json from the step schemas
+docs: $(STAMP) ## Regenerate the generated pages (schemas, references, exit codes) and build the site into build/site
 	$(BIN)/drkit schema -o markdown --file docs/playbook-reference.md
 	$(BIN)/drkit schema -o json --file docs/playbook.schema.json
+	$(BIN)/drkit schema --of step-kinds --file docs/step-kinds.md
+	$(BIN)/drkit schema --of report -o markdown --file docs/report-schema.md
+	$(BIN)/drkit schema --of report -o json --file docs/report.schema.json
+	$(BIN)/drkit schema --of exit-codes --file docs/exit-codes.md
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean: ## Remove the environment and local state
 	rm -rf $(VENV) .drkit .mypy_cache .ruff_cache .pytest_cache

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from drkit import engine
 from drkit.cli.common import parse_overrides, runtime_of, set_option
-from drkit.playbook.reference import playbook_reference
+from drkit.errors import UsageError, exit_code_reference
+from drkit.playbook.reference import playbook_reference, step_kinds_page
+from drkit.report.schema import report_json_schema, report_reference
 from drkit.steps.registry import STEP_KINDS, probe_schemas, step_schemas
 
 
@@ -35,14 +38,22 @@ def _count(n: int, what: str) -> str:
 
 @click.command()
 @click.option(
+    "--of",
+    "subject",
+    type=click.Choice(["playbook", "step-kinds", "report", "exit-codes"]),
+    default="playbook",
+    show_default=True,
+    help="playbook: the playbook language; report: report.json (docs/report.schema.json, "
+    "docs/report-schema.md); step-kinds (docs/step-kinds.md) and exit-codes (docs/exit-codes.md): markdown.",
+)
+@click.option(
     "-o",
     "--output",
     "--format",
     "output_format",
     type=click.Choice(["json", "markdown"]),
-    default="json",
-    show_default=True,
-    help="json: the JSON Schema for editors; markdown: the playbook reference (docs/playbook-reference.md).",
+    help="json (the default where there is one): the JSON Schema, for editors and validators; markdown: "
+    "the reference (docs/playbook-reference.md for the playbook).",
 )
 @click.option(
     "--file",
@@ -52,15 +63,15 @@ def _count(n: int, what: str) -> str:
     help="Write to PATH instead of stdout.",
 )
 @click.pass_context
-def schema(ctx: click.Context, output_format: str, output_file: Path | None) -> int:
-    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference."""
+def schema(ctx: click.Context, subject: str, output_format: str | None, output_file: Path | None) -> int:
+    """Print the playbook JSON Schema (for editors: `# yaml-language-server: $schema=...`) or reference; with
+    --of, the schema and reference of report.json, the step kinds' examples or the exit-code table."""
     runtime = runtime_of(ctx)
-    if output_format == "markdown":
-        text = playbook_reference(
-            step_schemas(), probe_schemas(), {kind: k.default_timeout for kind, k in STEP_KINDS.items()}
-        )
-    else:
-        text = json.dumps(engine.json_schema(), indent=2) + "\n"
+    fmt = output_format or ("json" if (subject, "json") in _RENDERERS else "markdown")
+    render = _RENDERERS.get((subject, fmt))
+    if render is None:
+        raise UsageError(f"drkit schema --of {subject} has no {fmt} form", hint="use -o markdown")
+    text = render()
     if output_file is None:
         runtime.stdout.write(text)
     else:
@@ -68,3 +79,22 @@ def schema(ctx: click.Context, output_format: str, output_file: Path | None) -> 
         target.write_text(text, encoding="utf-8")
         runtime.stderr.write(f"wrote {target}\n")
     return 0
+
+
+def _json(schema: object) -> str:
+    return json.dumps(schema, indent=2) + "\n"
+
+
+def _playbook_reference() -> str:
+    timeouts = {kind: k.default_timeout for kind, k in STEP_KINDS.items()}
+    return playbook_reference(step_schemas(), probe_schemas(), timeouts)
+
+
+_RENDERERS: dict[tuple[str, str], Callable[[], str]] = {
+    ("playbook", "json"): lambda: _json(engine.json_schema()),
+    ("playbook", "markdown"): _playbook_reference,
+    ("step-kinds", "markdown"): lambda: step_kinds_page(step_schemas(), probe_schemas()),
+    ("report", "json"): lambda: _json(report_json_schema()),
+    ("report", "markdown"): report_reference,
+    ("exit-codes", "markdown"): exit_code_reference,
+}

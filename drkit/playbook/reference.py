@@ -83,6 +83,31 @@ def playbook_reference(
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
+def step_kinds_page(step_kinds: Mapping[str, KindSchema], check_kinds: Mapping[str, KindSchema]) -> str:
+    """docs/step-kinds.md: each step and checklist item kind in a line and its examples (the same examples
+    the reference shows and the tests load), each pointing to its fields in the reference."""
+    parts = [
+        "# Step kinds\n",
+        GENERATED_NOTICE.replace("drkit schema -o markdown", "drkit schema --of step-kinds") + "\n",
+        "What each step kind and checklist item kind does, with an example; every field is in the",
+        "[playbook reference](playbook-reference.md).\n",
+        "## Steps\n",
+        *(_kind_example("Step", schema) for schema in step_kinds.values()),
+        "## Checklist items\n",
+        *(_kind_example("Item", schema) for schema in check_kinds.values()),
+    ]
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _kind_example(role: str, schema: KindSchema) -> str:
+    kind = schema.kind
+    link = f"[fields](playbook-reference.md#{_anchor(role, kind)})"
+    lines = [f"### {role} `{kind}`", "", f"{schema.description} ({link})", ""]
+    for example in schema.examples:
+        lines += ["```yaml", _yaml_list_item({kind: example}), "```", ""]
+    return "\n".join(lines)
+
+
 def _intro(step_kinds: Mapping[str, KindSchema], check_kinds: Mapping[str, KindSchema]) -> str:
     steps = ", ".join(f"[`{kind}`](#{_anchor('Step', kind)})" for kind in step_kinds)
     items = ", ".join(f"[`{kind}`](#{_anchor('Item', kind)})" for kind in check_kinds)

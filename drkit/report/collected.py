@@ -10,6 +10,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CollectedReport:
+    """What was gathered for on-call after a step failed: where the files are, and what they showed."""
+
     directory: str  # relative to the run directory, e.g. "collected/rebuild-2"
     files: tuple[str, ...] = ()  # relative to `directory`
     warnings: tuple[str, ...] = ()  # the last Warning events, newest last: "Pod ml/x: BackOff: ..."

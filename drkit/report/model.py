@@ -98,6 +98,8 @@ class AttemptReport:
 
 @dataclass(frozen=True)
 class ChecklistItemReport:
+    """One item of a checklist step: whether it passed, when first, and its last message."""
+
     name: str
     description: str
     passed: bool
@@ -144,6 +146,8 @@ class RetryCount:
 
 @dataclass(frozen=True)
 class StepReport:
+    """One step of a phase (or of `finally:`): its state, timing, retries and what its kind reports."""
+
     phase: str
     index: int  # 1-based position in its phase
     name: str
@@ -250,6 +254,8 @@ class StepReport:
 
 @dataclass(frozen=True)
 class PhaseReport:
+    """One phase: its steps, its budget and whether it went over."""
+
     name: str
     steps: tuple[StepReport, ...]
     budget: float | None = None  # seconds
@@ -331,6 +337,8 @@ class VariableReport:
 
 @dataclass(frozen=True)
 class RunReport:
+    """A whole run (report.json): its outcome, timing against the RTO, attempts, phases and steps."""
+
     run_id: str | None  # None for `drkit plan`, which records nothing
     playbook_name: str
     playbook_path: str

@@ -178,6 +178,8 @@ class ModelParity:
 
 @dataclass(frozen=True)
 class ParityReport:
+    """A predictionParity step's verdicts: each model's answers replayed against the golden ones."""
+
     snapshot: str  # `phase/step` of the goldenPredictions step replayed
     taken_at: float | None  # when the golden predictions were recorded (wall clock)
     absolute: float
@@ -274,6 +276,8 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class ObjectDiff:
+    """One object that differs: missing, extra, or changed in the fields listed."""
+
     api_version: str
     kind: str
     namespace: str | None
@@ -320,6 +324,8 @@ class ObjectDiff:
 
 @dataclass(frozen=True)
 class DiffReport:
+    """A reproductionDiff step's result: the objects missing, extra or changed between two sides."""
+
     before: str  # what was compared: `snapshot teardown/inventory`, `context drkit-lab`
     after: str
     namespaces: tuple[str, ...]
