@@ -115,12 +115,13 @@ def run_playbook(
         final=final,
     )
     try:
+        run.prepare()
         if request.mode is RunMode.PLAN:
             return run.plan_report()
         run.confirm_destructive(confirm)
         return run.execute()
     finally:
-        run.cluster.close()
+        run.cluster.close()  # whatever opened it: a plan, a step, or nothing yet
 
 
 def _selections(playbook: Playbook, request: RunRequest, plan_as: RunMode) -> list[PhaseSelection]:
@@ -222,29 +223,32 @@ class _Run:
             on_retry=self.retries,
         )
         self.previous_done = self._previous_done()
-        # Manifests are read before the context is checked and before any plan: a broken one is a playbook
-        # problem (exit 2), and no request has been sent.
-        check_inputs(self._pending(), self._context(deadline=None, with_cluster=False))
-        self.where: ClusterRef | None = None  # the cluster this run acts on; None: it needs none
         self.uses_cluster = needs_cluster(self._all_selections(), built, playbook, options.probe_kinds)
-        if self.uses_cluster:
-            # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
-            # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
-            check_context_allowed(playbook, self.cluster.context_name())
-            self.where = self.cluster.where()
-        self.moved_from = self._moved_from(self.where)
-        try:
-            self.plans: dict[tuple[str, int], StepPlan] = self._plans()
-        except BaseException:
-            self.cluster.close()  # a plan may have opened it (and refused, e.g. a protected namespace)
-            raise
-        self.steps: dict[str, list[StepReport]] = self._skeleton()
+        # Set by prepare(), which reads inputs and the kubeconfig and plans every step: the I/O before a run.
+        self.where: ClusterRef | None = None  # the cluster this run acts on; None: it needs none
+        self.moved_from: ClusterRef | None = None
+        self.plans: dict[tuple[str, int], StepPlan] = {}
+        self.steps: dict[str, list[StepReport]] = {}
         self.phase_times: dict[str, tuple[float | None, float | None]] = {}
         self.started_at: float | None = None
         self.started_mono = 0.0
         self.signal: str | None = None  # what interrupted this attempt
 
     # -- before running: plans, the report skeleton, confirmation --
+
+    def prepare(self) -> None:
+        """Everything a run checks before its first step, in the order that sends nothing it need not."""
+        # Manifests are read before the context is checked and before any plan: a broken one is a playbook
+        # problem (exit 2), and no request has been sent.
+        check_inputs(self._pending(), self._context(deadline=None, with_cluster=False))
+        if self.uses_cluster:
+            # Safety: refuse a kubeconfig context the playbook does not target before any plan or step, so
+            # `drkit plan` refuses too and not one request (not even a GET) reaches that cluster.
+            check_context_allowed(self.playbook, self.cluster.context_name())
+            self.where = self.cluster.where()
+        self.moved_from = self._moved_from(self.where)
+        self.plans = self._plans()
+        self.steps = self._skeleton()
 
     def _moved_from(self, here: ClusterRef | None) -> ClusterRef | None:
         """Safety: a resumed run goes on on the cluster it was acting on, though the kubeconfig (or
