@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from drkit.cli.common import format_option, runtime_of, write_json
+from drkit.domain.model_resolution import DEFAULT_STORAGE_ROOT
 from drkit.engine.models import RewriteRequest, rewrite_models
 from drkit.errors import ExitCode
-from drkit.steps.model_uris import DEFAULT_STORAGE_ROOT
 
 
 @click.group()

@@ -23,16 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drkit.context import Runtime
-from drkit.engine.errors import RunInterrupted
-from drkit.engine.finalizers_record import ClearRecord, ClearSelection
-from drkit.engine.oncall_config import OncallConfig, load_oncall_config
-from drkit.errors import AdapterError, DrkitError, RefusedError, UnreachableError
-from drkit.kube import Cluster, ClusterConfig, open_cluster
-from drkit.kube.identity import ContextIdentity, describe_context
-from drkit.playbook.model import ALWAYS_PROTECTED_NAMESPACES
-from drkit.report.model import Outcome
-from drkit.report.stuck import ClearView, DiagnosisView
-from drkit.steps.finalizers import (
+from drkit.domain.finalizer_clearing import (
     DEFAULT_AFTER_SECONDS,
     DEFAULT_FORCE_AFTER_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -42,9 +33,17 @@ from drkit.steps.finalizers import (
     clear_stuck,
     describe_removals,
 )
-from drkit.steps.safety import refuse_in
-from drkit.steps.sources import namespace_ref
-from drkit.steps.stuck import diagnose, diagnose_everywhere
+from drkit.domain.safety import refuse_in
+from drkit.domain.stuck import diagnose, diagnose_everywhere
+from drkit.engine.errors import RunInterrupted
+from drkit.engine.finalizers_record import ClearRecord, ClearSelection
+from drkit.engine.oncall_config import OncallConfig, load_oncall_config
+from drkit.errors import AdapterError, DrkitError, RefusedError, UnreachableError
+from drkit.kube import Cluster, ClusterConfig, ObjectRef, open_cluster
+from drkit.kube.identity import ContextIdentity, describe_context
+from drkit.playbook.model import ALWAYS_PROTECTED_NAMESPACES
+from drkit.report.model import Outcome
+from drkit.report.stuck import ClearView, DiagnosisView
 
 Confirm = Callable[[str, list[str]], bool]  # (question, the actions) -> go ahead?
 
@@ -98,7 +97,7 @@ class ClearResult:
 
 
 def _refuse(namespaces: tuple[str, ...], what: str) -> None:
-    refuse_in([namespace_ref(n) for n in namespaces], ALWAYS_PROTECTED_NAMESPACES, what)
+    refuse_in([ObjectRef.of_namespace(n) for n in namespaces], ALWAYS_PROTECTED_NAMESPACES, what)
 
 
 def _open(runtime: Runtime, choice: ClusterChoice) -> Cluster:

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drkit.context import Runtime
-from drkit.errors import UsageError
-from drkit.manifests import expand_paths
-from drkit.mlflow import MlflowClient, MlflowSettings
-from drkit.steps.model_uris import (
+from drkit.domain.model_resolution import (
     DEFAULT_STORAGE_ROOT,
     RewriteOptions,
     RewritePlan,
     resolve_rewrite,
     write_plan,
 )
+from drkit.errors import UsageError
+from drkit.manifests import expand_paths
+from drkit.mlflow import MlflowClient, MlflowSettings
 
 
 @dataclass(frozen=True)

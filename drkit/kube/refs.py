@@ -28,6 +28,10 @@ class ObjectRef:
         return self.api_version.rpartition("/")[0]
 
     @classmethod
+    def of_namespace(cls, name: str) -> ObjectRef:
+        return cls("v1", "Namespace", None, name)
+
+    @classmethod
     def of(cls, obj: Mapping[str, Any]) -> ObjectRef:
         """The reference of a manifest or a server object."""
         meta = obj.get("metadata") or {}

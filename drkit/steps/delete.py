@@ -16,6 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from drkit.domain.safety import refuse_protected
+from drkit.domain.stuck import likely_owner, namespace_state
+from drkit.domain.timestamps import parse_time
 from drkit.errors import DrkitError
 from drkit.kube import Cluster, Deleted, ObjectRef, UnknownKind, gone, wait_for
 from drkit.playbook.fields import Bool, Field, KindSchema, Obj, Str
@@ -23,7 +26,6 @@ from drkit.playbook.model import Playbook, StepSpec
 from drkit.steps.access import READ, AccessScope, StepAccess, Verb, defined_kinds, on_objects
 from drkit.steps.awaiting import AwaitedObjects, gone_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
-from drkit.steps.safety import refuse_protected
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
 from drkit.steps.sources import (
     REF_FIELDS,
@@ -34,8 +36,6 @@ from drkit.steps.sources import (
     refs_of,
     render,
 )
-from drkit.steps.stuck import likely_owner, namespace_state
-from drkit.steps.timestamps import parse_time
 from drkit.steps.waves import delete_wave, group_into_waves, in_parallel, is_crd
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0

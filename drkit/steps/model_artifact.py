@@ -4,7 +4,7 @@ A wrongly built or oversized model registers in MLflow without complaint and fai
 an OOMKilled pod, a load error or a shape error on the app's first request (seeds 000 and 002). This item
 looks at the files before that: it lists the model directory (through the MLflow artifact proxy or locally,
 drkit.mlflow.artifacts), reads the few small files the rules need, and judges them with
-drkit.steps.artifact_rules: against the memory limit of the container that will serve the model (read from
+drkit.domain.artifact_rules: against the memory limit of the container that will serve the model (read from
 the Seldon Server, its StatefulSet, or a Deployment) less what the server takes by itself, and against the
 signature the playbook says the app's requests have. Everything here is read-only.
 """
@@ -16,16 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from drkit.errors import AdapterError
-from drkit.kube import Cluster
-from drkit.manifests.models import find_models, read_text
-from drkit.mlflow.artifacts import ArtifactTransport, open_tree
-from drkit.mlflow.client import MlflowClient, MlflowSettings
-from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, ListOf, Obj, OneOf, Str
-from drkit.playbook.model import Playbook
-from drkit.steps import artifact_rules as rules
-from drkit.steps.access import Access, AccessScope, StepAccess, on
-from drkit.steps.artifact_rules import (
+from drkit.domain import artifact_rules as rules
+from drkit.domain.artifact_rules import (
     CheckResult,
     ColumnSpec,
     ExpectedSignature,
@@ -36,6 +28,14 @@ from drkit.steps.artifact_rules import (
     Spec,
     TensorSpec,
 )
+from drkit.errors import AdapterError
+from drkit.kube import Cluster
+from drkit.manifests.models import find_models, read_text
+from drkit.mlflow.artifacts import ArtifactTransport, open_tree
+from drkit.mlflow.client import MlflowClient, MlflowSettings
+from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, ListOf, Obj, OneOf, Str
+from drkit.playbook.model import Playbook
+from drkit.steps.access import Access, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
 

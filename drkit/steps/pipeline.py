@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
+from drkit.domain import argo_status
+from drkit.domain.argo_status import API_VERSION
 from drkit.kube import Cluster, KubeError, ObjectRef, UnknownKind, wait_for
 from drkit.playbook.fields import Bool, Field, KindSchema, MapOf, Obj, Str
 from drkit.playbook.model import StepSpec
-from drkit.steps import argo_status
 from drkit.steps.access import READ, AccessScope, StepAccess, Verb, on
-from drkit.steps.argo_status import API_VERSION
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str, str_map
 

@@ -28,8 +28,8 @@ from drkit.playbook.fields import Bool, Field, Int, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import Playbook
 from drkit.steps.access import AccessScope, StepAccess, pod_log_access
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
+from drkit.steps.selectors import SELECTOR, label_selector
 from drkit.steps.settings import StepConfigError, as_mapping, compile_regex, opt_bool, opt_str
-from drkit.steps.wait import SELECTOR, label_selector
 
 SHOWN_LINES = 5  # the log's last lines a failure shows
 SHOWN_LINE_CHARS = 240

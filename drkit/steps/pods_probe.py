@@ -20,8 +20,8 @@ from drkit.playbook.model import Playbook
 from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.cluster_changes import WatchPoint, list_watched
+from drkit.steps.selectors import SELECTOR, label_selector
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
-from drkit.steps.wait import SELECTOR, label_selector
 
 BODY = Obj(
     description="Each pod must have every container ready; with containersReady false, be ready by kstatus.",

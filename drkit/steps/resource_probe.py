@@ -24,8 +24,8 @@ from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.cluster_changes import WatchPoint, list_watched
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, kube_path, parse_readiness, rules_for
+from drkit.steps.selectors import SELECTOR, label_selector
 from drkit.steps.settings import StepConfigError, as_mapping, opt_str
-from drkit.steps.wait import SELECTOR, label_selector
 
 BODY = Obj(
     description="Objects of a kind exist and are ready.",

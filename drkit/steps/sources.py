@@ -84,11 +84,7 @@ class Source:
         return f"namespace(s) {', '.join(self.namespaces)}"
 
     def literal_refs(self) -> list[ObjectRef]:
-        return [*self.objects, *(namespace_ref(n) for n in self.namespaces)]
-
-
-def namespace_ref(name: str) -> ObjectRef:
-    return ObjectRef("v1", "Namespace", None, name)
+        return [*self.objects, *(ObjectRef.of_namespace(n) for n in self.namespaces)]
 
 
 def parse_source(data: Mapping[str, object], *, allow_refs: bool) -> Source:

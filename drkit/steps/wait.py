@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from drkit.domain.stuck import diagnose
 from drkit.kube import (
     KubeError,
     ObjectRef,
@@ -27,14 +28,14 @@ from drkit.kube import (
     wait_for,
 )
 from drkit.kube.client import Cluster
-from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, MapOf, Obj, OneOf, Str
+from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, OneOf, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps.access import READ, AccessScope, StepAccess, on, on_objects
 from drkit.steps.awaiting import AwaitedObjects, exists_state, gone_state, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, parse_readiness, rules_for
+from drkit.steps.selectors import SELECTOR, label_selector
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
-from drkit.steps.stuck import diagnose
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0
 WaitFor = Literal["ready", "deleted", "exists"]
@@ -50,11 +51,6 @@ OBJECT_REF = Obj(
         "namespace": Field(Str(), description="Its namespace (the context's namespace when absent)."),
         "name": Field(Str(min_length=1), required=True, description="Its name."),
     },
-)
-
-SELECTOR = OneOf(
-    (Str(), MapOf(Str())),
-    description="A label selector: `app=mlserver,tier!=canary` or {app: mlserver}.",
 )
 
 KIND_SELECTION = Obj(
@@ -147,17 +143,6 @@ class WaitSettings:
         if self.readiness is not None:
             return f"ready ({self.readiness.describe()})"
         return "ready"
-
-
-def label_selector(value: object) -> str:
-    """A selector as the API wants it; a mapping becomes `k=v,k2=v2` (sorted, so plans are stable)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}={v}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
-    raise StepConfigError("`selector` must be a string like `app=x` or a mapping of labels")
 
 
 def parse_ref(item: object, where: str) -> ObjectRef:

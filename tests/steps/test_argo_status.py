@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from drkit.steps import argo_status as a
+from drkit.domain import argo_status as a
 
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from drkit.steps.artifact_rules import (
+from drkit.domain.artifact_rules import (
     ArtifactFile,
     ColumnSpec,
     ExpectedSignature,

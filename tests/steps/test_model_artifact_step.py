@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from drkit.domain.artifact_rules import ColumnSpec, ExpectedSignature, MemoryLimit, TensorSpec
 from drkit.errors import PlaybookError
 from drkit.playbook.loader import load_playbook_text
-from drkit.steps.artifact_rules import ColumnSpec, ExpectedSignature, MemoryLimit, TensorSpec
 from drkit.steps.model_artifact import ServerRef, default_server_reserve, parse_settings
 from drkit.steps.registry import probe_schemas, step_schemas
 from drkit.steps.settings import StepConfigError

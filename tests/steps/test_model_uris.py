@@ -9,10 +9,11 @@ import pytest
 from steps_support import context, spec
 
 from drkit.context import Runtime
+from drkit.domain.model_resolution import mentions_variant
 from drkit.manifests import ModelTarget
 from drkit.mlflow import RegisteredQuery, RunQuery
 from drkit.steps.base import StepStatus
-from drkit.steps.model_uris import ModelUrisStep, mentions_variant, parse_settings
+from drkit.steps.model_uris import ModelUrisStep, parse_settings
 from drkit.steps.registry import STEP_KINDS
 from drkit.steps.settings import StepConfigError
 from drkit_lab.mlflow_server import MlflowServer, free_port

@@ -10,10 +10,10 @@ import pytest
 from ruamel.yaml import YAML
 from steps_support import playbook_in
 
+from drkit.domain.safety import protected_violations, refuse_protected
 from drkit.errors import AdapterError, RefusedError, StepFailure
 from drkit.kube.refs import ObjectRef
 from drkit.playbook.model import Target
-from drkit.steps.safety import protected_violations, refuse_protected
 from drkit.steps.settings import StepConfigError
 from drkit.steps.sources import (
     KUBECTL_MISSING,

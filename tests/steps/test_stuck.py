@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
-from drkit.kube import ObjectRef, ResourceInfo
-from drkit.steps.finalizers import ClearSettings, describe_removals, parse_settings, removal_for
-from drkit.steps.settings import StepConfigError
-from drkit.steps.stuck import (
+from drkit.domain.finalizer_clearing import ClearSettings, describe_removals, removal_for
+from drkit.domain.stuck import (
     Diagnosis,
     collect_stuck,
     likely_owner,
@@ -19,7 +17,10 @@ from drkit.steps.stuck import (
     orphan_note,
     stuck_object,
 )
-from drkit.steps.timestamps import parse_time
+from drkit.domain.timestamps import parse_time
+from drkit.kube import ObjectRef, ResourceInfo
+from drkit.steps.finalizers import parse_settings
+from drkit.steps.settings import StepConfigError
 
 NOW = parse_time("2026-01-01T00:10:00Z") or 0.0
 

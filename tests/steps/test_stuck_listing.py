@@ -10,10 +10,8 @@ from typing import Any, cast
 
 import pytest
 
-from drkit.kube import Cluster, Forbidden, ResourceInfo, ServedResources
-from drkit.report.stuck import AuditRecord
-from drkit.steps.finalizers import ClearSettings, Clock, clear_stuck
-from drkit.steps.stuck import (
+from drkit.domain.finalizer_clearing import ClearSettings, Clock, clear_stuck
+from drkit.domain.stuck import (
     GroupResource,
     SweepMemo,
     diagnose,
@@ -21,7 +19,9 @@ from drkit.steps.stuck import (
     namespace_state,
     remaining_content,
 )
-from drkit.steps.timestamps import parse_time
+from drkit.domain.timestamps import parse_time
+from drkit.kube import Cluster, Forbidden, ResourceInfo, ServedResources
+from drkit.report.stuck import AuditRecord
 
 NOW = parse_time("2026-01-01T00:10:00Z") or 0.0
 DELETED = "2026-01-01T00:00:00Z"

@@ -21,7 +21,7 @@ import pytest
 from helpers import subprocess_env
 from ruamel.yaml import YAML
 
-from drkit.steps import artifact_rules as rules
+from drkit.domain import artifact_rules as rules
 from drkit_lab.jobs.__main__ import _parser
 from drkit_lab.jobs.data import Variant, write_dataset
 from drkit_lab.jobs.scenarios import PADDING_ATTRIBUTE, Scenario, ScenarioError, architecture_for, pad

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from drkit.steps.timestamps import parse_time
+from drkit.domain.timestamps import parse_time
 
 API_VERSION = "argoproj.io/v1alpha1"
 FINAL_PHASES: frozenset[str] = frozenset({"Succeeded", "Failed", "Error"})
