@@ -20,10 +20,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from drkit.kube.client import Cluster, WatchStream
+from drkit.kube.client import Cluster
 from drkit.kube.errors import ClusterUnreachable, Gone, ServerError
 from drkit.kube.readiness import DEFAULT_RULES, ReadinessRules, Status, compute_status
 from drkit.kube.refs import ObjectRef
+from drkit.kube.streams import StreamGroup
 
 Obj = dict[str, Any]
 Predicate = Callable[[Obj | None], bool]
@@ -141,8 +142,7 @@ class _GroupWaiter:
         self.deadline = deadline
         self.on_change = on_change
         self.stop = threading.Event()
-        self._stream: WatchStream | None = None
-        self._stream_lock = threading.Lock()
+        self.streams = StreamGroup()
         self.state: dict[ObjectRef, Obj | None] = dict.fromkeys(refs or ())
         self.result = WaitResult(complete=False)
         self._absence_satisfies = predicate(None)
@@ -241,36 +241,31 @@ class _GroupWaiter:
         """Follow one watch stream; returns the last resourceVersion seen and how many events came."""
         sel = self.selection
         seconds = max(1, min(_MAX_WATCH_SECONDS, int(self._remaining()) + 1))
-        with self.cluster.watch(
-            sel.api_version,
-            sel.kind,
-            namespace=sel.namespace,
-            resource_version=version,
-            label_selector=sel.label_selector,
-            field_selector=self._field_selector(),
-            timeout_seconds=seconds,
-        ) as stream:
-            with self._stream_lock:
-                self._stream = stream
-            count = 0
-            try:
-                for event in stream if not self.stop.is_set() else ():
-                    count += 1
-                    version = event.resource_version or version
-                    if event.type != "BOOKMARK":
-                        ref = self._ref_of(event.object)
-                        if ref is not None:
-                            self._observe(ref, None if event.type == "DELETED" else event.object)
-                    if self._complete() or self._remaining() <= 0 or self.stop.is_set():
-                        break
-            finally:
-                with self._stream_lock:
-                    self._stream = None
+        count = 0
+        with (
+            self.cluster.watch(
+                sel.api_version,
+                sel.kind,
+                namespace=sel.namespace,
+                resource_version=version,
+                label_selector=sel.label_selector,
+                field_selector=self._field_selector(),
+                timeout_seconds=seconds,
+            ) as stream,
+            self.streams.following(stream) as registered,
+        ):
+            for event in stream if registered and not self.stop.is_set() else ():
+                count += 1
+                version = event.resource_version or version
+                if event.type != "BOOKMARK":
+                    ref = self._ref_of(event.object)
+                    if ref is not None:
+                        self._observe(ref, None if event.type == "DELETED" else event.object)
+                if self._complete() or self._remaining() <= 0 or self.stop.is_set():
+                    break
         return version, count
 
     def interrupt(self) -> None:
         """Stop this waiter from another thread, closing its open watch stream."""
         self.stop.set()
-        with self._stream_lock:
-            if self._stream is not None:
-                self._stream.interrupt()
+        self.streams.close_all()

@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 
 from drkit.context import Runtime
 from drkit.errors import InternalError
+from drkit.kube.changes import WatchPoint
 from drkit.kube.client import Cluster, ObjectRef
 from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
@@ -158,6 +159,14 @@ class Probe(Protocol):
     def describe(self) -> str: ...
 
     def attempt(self, ctx: StepContext) -> StepResult: ...
+
+
+@runtime_checkable
+class Watchable(Protocol):
+    """A probe that can say where to watch for the change that could alter its answer (the checklist waits
+    on that instead of a timer). None: it has no version to watch from (its last read failed)."""
+
+    def watch_point(self) -> WatchPoint | None: ...
 
 
 @dataclass(frozen=True)

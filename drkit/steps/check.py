@@ -4,7 +4,7 @@ The first-pass time of each item is the measurement a DR drill is after ("the mo
 the rebuild started"), so items that passed are not attempted again while the others are retried.
 
 Between rounds the runner waits for a reason to look again. When every pending item reads the cluster
-(`cluster_changes.Watchable`), that reason is a watch event after the version each item last read, so an item
+(`base.Watchable`), that reason is a watch event after the version each item last read, so an item
 is re-attempted when its objects change instead of on a timer; otherwise (http, command items, or a cluster
 read that failed) it sleeps `round_interval`.
 """
@@ -15,12 +15,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from drkit.errors import DrkitError
+from drkit.kube.changes import Change, WatchPoint, wait_for_any_change
 from drkit.playbook.fields import Duration, Field, KindSchema, Obj, OneOf, Str
 from drkit.playbook.model import Checklist, Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
 from drkit.steps.access import AccessDeclared, AccessScope, StepAccess
-from drkit.steps.base import Probe, ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
-from drkit.steps.cluster_changes import Change, Watchable, WatchPoint, wait_for_any_change
+from drkit.steps.base import (
+    Probe,
+    ProbeKind,
+    StepContext,
+    StepKind,
+    StepPlan,
+    StepResult,
+    StepStatus,
+    Watchable,
+)
 from drkit.steps.settings import StepConfigError, as_mapping, opt_number
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from drkit.kube import Status, compute_status
+from drkit.kube.changes import WatchPoint, list_watched
 from drkit.playbook.fields import Bool, Field, Int, KindSchema, Obj, Str
 from drkit.playbook.model import Playbook
 from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
-from drkit.steps.cluster_changes import WatchPoint, list_watched
 from drkit.steps.selectors import SELECTOR, label_selector
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
 

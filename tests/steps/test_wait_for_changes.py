@@ -13,9 +13,9 @@ from cluster_support import MODEL_API, Server, model, model_status, running_serv
 from steps_support import context, playbook_in
 
 from drkit.context import Runtime
+from drkit.kube.changes import Change, WatchPoint, wait_for_any_change
 from drkit.steps.base import Probe, StepContext, StepResult, StepStatus
 from drkit.steps.check import run_checklist
-from drkit.steps.cluster_changes import Change, WatchPoint, wait_for_any_change
 from drkit.steps.resource_probe import PROBE_KIND as RESOURCE
 
 POINT = WatchPoint(MODEL_API, "Model", "ml", "", "", "1")

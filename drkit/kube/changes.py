@@ -1,5 +1,5 @@
 """Waiting for "something changed" in the cluster, so a checklist re-attempts cluster probes on events rather
-than on a timer.
+than on a timer (drkit.steps.check).
 
 A cluster probe reads a kind with a LIST, which returns a resourceVersion. Nothing its answer depends on can
 change without a watch event after that version, so the checklist runner, instead of sleeping between
@@ -15,10 +15,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from drkit.kube import Gone, KubeError, WatchStream
 from drkit.kube.client import Cluster
+from drkit.kube.errors import Gone, KubeError
+from drkit.kube.streams import StreamGroup
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,6 @@ def list_watched(
     namespace = cluster.default_namespace if namespace is None else namespace
     items, version = cluster.list_with_version(api_version, kind, namespace, label_selector, field_selector)
     return items, WatchPoint(api_version, kind, namespace, label_selector, field_selector, version)
-
-
-@runtime_checkable
-class Watchable(Protocol):
-    """A probe that can say where to watch. None: it has no version to watch from (its last read failed)."""
-
-    def watch_point(self) -> WatchPoint | None: ...
 
 
 class Change(StrEnum):
@@ -92,45 +86,36 @@ class _AnyChange:
         self.outcome: Change | None = None
         self.failure: BaseException | None = None
         self._lock = threading.Lock()
-        self._finished = False
-        self._streams: list[WatchStream] = []
+        self.streams = StreamGroup()
 
     def _settle(self, outcome: Change) -> None:
         with self._lock:
-            if self.outcome is None and not self._finished:
+            if self.outcome is None and not self.streams.closed:
                 self.outcome = outcome
         self.signal.set()
 
     def follow(self, point: WatchPoint) -> None:
         try:
-            with self.cluster.watch(
-                point.api_version,
-                point.kind,
-                namespace=point.namespace,
-                resource_version=point.resource_version,
-                label_selector=point.label_selector,
-                field_selector=point.field_selector,
-                timeout_seconds=self.seconds,
-            ) as stream:
-                with self._lock:
-                    if self._finished:
+            with (
+                self.cluster.watch(
+                    point.api_version,
+                    point.kind,
+                    namespace=point.namespace,
+                    resource_version=point.resource_version,
+                    label_selector=point.label_selector,
+                    field_selector=point.field_selector,
+                    timeout_seconds=self.seconds,
+                ) as stream,
+                self.streams.following(stream) as registered,
+            ):
+                for event in stream if registered else ():
+                    if event.type != "BOOKMARK":
+                        self._settle(Change.CHANGED)
                         return
-                    self._streams.append(stream)
-                try:
-                    for event in stream:
-                        if event.type != "BOOKMARK":
-                            self._settle(Change.CHANGED)
-                            return
-                finally:
-                    # Before the `with` closes it: `finish` must not interrupt a closed stream.
-                    with self._lock:
-                        self._streams.remove(stream)
         except Gone:
             self._settle(Change.CHANGED)  # the state moved past what the server keeps: a new LIST will tell
         except KubeError:
-            with self._lock:
-                finished = self._finished
-            if not finished:  # an interrupted stream raises too; only a real failure counts
+            if not self.streams.closed:  # an interrupted stream raises too; only a real failure counts
                 self._settle(Change.BROKEN)
         except Exception as exc:  # a bug: hand it to the caller rather than lose it in a thread
             self.failure = exc
@@ -138,7 +123,4 @@ class _AnyChange:
 
     def finish(self) -> None:
         """End every open stream so the threads can be joined at once."""
-        with self._lock:  # held while interrupting, so no stream is closed by its thread meanwhile
-            self._finished = True
-            for stream in self._streams:
-                stream.interrupt()
+        self.streams.close_all()
