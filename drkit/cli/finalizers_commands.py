@@ -11,7 +11,7 @@ from drkit.engine.finalizers import ClearRequest, ClusterChoice, ListRequest, cl
 from drkit.errors import ExitCode
 from drkit.playbook.durations import DURATION_HINT, parse_duration
 from drkit.report.console import make_console
-from drkit.report.stuck import render_clear, render_diagnosis
+from drkit.report.stuck_views import render_clear, render_diagnosis
 
 
 class DurationType(click.ParamType[float]):

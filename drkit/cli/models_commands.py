@@ -9,7 +9,7 @@ import click
 
 from drkit.cli.common import format_option, runtime_of, write_json
 from drkit.domain.model_resolution import DEFAULT_STORAGE_ROOT
-from drkit.engine.models import RewriteRequest, rewrite_models
+from drkit.engine.models_rewrite import RewriteRequest, rewrite_models
 from drkit.errors import ExitCode
 
 

@@ -29,7 +29,7 @@ from drkit.domain.timestamps import format_time
 from drkit.errors import StepFailure
 from drkit.kube import Cluster, Conflict, NotFound, ObjectRef, gone, wait_for
 from drkit.playbook.durations import format_duration
-from drkit.report.stuck import AuditRecord, ClearView, NamespaceOutcomeView
+from drkit.report.stuck_views import AuditRecord, ClearView, NamespaceOutcomeView
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
 DEFAULT_AFTER_SECONDS = 30.0

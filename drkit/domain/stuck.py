@@ -25,7 +25,7 @@ from typing import Any
 
 from drkit.domain.timestamps import parse_time
 from drkit.kube import Cluster, KubeError, ObjectRef, ResourceInfo
-from drkit.report.stuck import ConditionView, DiagnosisView, NamespaceView, StuckObjectView
+from drkit.report.stuck_views import ConditionView, DiagnosisView, NamespaceView, StuckObjectView
 
 # Who removes a finalizer: exact names first, then by domain. Used to say whose absence a stuck object shows.
 FINALIZER_OWNERS: Mapping[str, str] = {

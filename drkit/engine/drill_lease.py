@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drkit.context import Runtime
-from drkit.engine.errors import FailedBeforeFirstStep
+from drkit.engine.run_errors import FailedBeforeFirstStep
 from drkit.errors import RefusedError, UnreachableError
 from drkit.kube.client import Cluster
 from drkit.kube.errors import Conflict, Forbidden, KubeError

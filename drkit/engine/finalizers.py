@@ -35,15 +35,15 @@ from drkit.domain.finalizer_clearing import (
 )
 from drkit.domain.safety import refuse_in
 from drkit.domain.stuck import diagnose, diagnose_everywhere
-from drkit.engine.errors import RunInterrupted
 from drkit.engine.finalizers_record import ClearRecord, ClearSelection
 from drkit.engine.oncall_config import OncallConfig, load_oncall_config
+from drkit.engine.run_errors import RunInterrupted
 from drkit.errors import AdapterError, DrkitError, RefusedError, UnreachableError
 from drkit.kube import Cluster, ClusterConfig, ObjectRef, open_cluster
 from drkit.kube.identity import ContextIdentity, describe_context
 from drkit.playbook.model import ALWAYS_PROTECTED_NAMESPACES
 from drkit.report.model import Outcome
-from drkit.report.stuck import ClearView, DiagnosisView
+from drkit.report.stuck_views import ClearView, DiagnosisView
 
 Confirm = Callable[[str, list[str]], bool]  # (question, the actions) -> go ahead?
 

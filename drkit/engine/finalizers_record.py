@@ -34,7 +34,7 @@ from drkit.report.model import (
     StepReport,
     StepState,
 )
-from drkit.report.stuck import AuditRecord, ClearView
+from drkit.report.stuck_views import AuditRecord, ClearView
 from drkit.run_mode import RunMode
 
 MODE = RunMode.FINALIZERS_CLEAR

@@ -13,9 +13,9 @@ from drkit.engine.build import build_steps
 from drkit.engine.finally_steps import finally_selection
 from drkit.engine.journal import read_journal
 from drkit.engine.listener import NullListener, RunListener
+from drkit.engine.playbook_run import Confirm, PreviousRun, RunOptions, run_playbook
 from drkit.engine.redaction import REDACTED
 from drkit.engine.request import RunMode, RunRequest
-from drkit.engine.runner import Confirm, PreviousRun, RunOptions, run_playbook
 from drkit.engine.runs import RunPaths, existing_run_dir, recorded_run_ids, run_dir
 from drkit.errors import PlaybookError, UsageError
 from drkit.playbook.json_schema import playbook_json_schema
@@ -96,7 +96,7 @@ def execute(
     listener: RunListener,
     confirm: Confirm | None,
 ) -> RunReport:
-    """Load the playbook, then drill, recover, check or plan it (see drkit.engine.runner)."""
+    """Load the playbook, then drill, recover, check or plan it (see drkit.engine.playbook_run)."""
     path = _absolute(request.playbook_path, runtime)
     playbook = load(path, request.overrides, runtime)
     return run_playbook(

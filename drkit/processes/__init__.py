@@ -5,6 +5,6 @@ started; its merged output is streamed line by line to a callback and the last l
 """
 
 from drkit.processes.installed import installed_program
-from drkit.processes.runner import ProcessResult, run_process
+from drkit.processes.program import ProcessResult, run_process
 
 __all__ = ["ProcessResult", "installed_program", "run_process"]

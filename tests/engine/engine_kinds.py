@@ -10,8 +10,8 @@ from pathlib import Path
 from drkit.context import Runtime
 from drkit.engine.afterwards import RunSink
 from drkit.engine.listener import NullListener
+from drkit.engine.playbook_run import Confirm, RunOptions, run_playbook
 from drkit.engine.request import RunMode, RunRequest
-from drkit.engine.runner import Confirm, RunOptions, run_playbook
 from drkit.errors import StepFailure
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.loader import load_playbook

@@ -384,7 +384,7 @@ def test_a_collection_that_breaks_is_noted_and_the_run_reports_its_own_failure(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("a bug in collection")
 
-    monkeypatch.setattr("drkit.engine.runner.collect_failure", broken)
+    monkeypatch.setattr("drkit.engine.playbook_run.collect_failure", broken)
 
     report = run(write_playbook(WAITING), _lab_runtime(lab, tmp_path), RunMode.RECOVER)
 

@@ -19,8 +19,8 @@ from kube_lab import Lab
 from drkit.context import Runtime
 from drkit.engine import drill_lease
 from drkit.engine.drill_lease import DrillLease, Holder
+from drkit.engine.playbook_run import RunOptions, run_playbook
 from drkit.engine.request import RunMode, RunRequest
-from drkit.engine.runner import RunOptions, run_playbook
 from drkit.errors import ExitCode, RefusedError
 from drkit.kube import Cluster, ClusterConfig
 from drkit.playbook.fields import KindSchema, Obj

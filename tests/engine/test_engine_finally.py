@@ -11,8 +11,8 @@ from helpers import WritePlaybook
 
 from drkit.context import Runtime
 from drkit.engine import NullListener, RunMode, resume, show_run
-from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import read_journal
+from drkit.engine.run_errors import RunInterrupted
 from drkit.errors import ExitCode, InternalError
 from drkit.report.model import Outcome, RunReport, StepState
 

@@ -13,8 +13,8 @@ from engine_kinds import SCRIPT_SCHEMA, TEST_STEP_KINDS, RecordingListener
 from helpers import WritePlaybook, run_drkit
 
 from drkit.context import Runtime
+from drkit.engine.playbook_run import RunOptions, run_playbook
 from drkit.engine.request import RunMode, RunRequest
-from drkit.engine.runner import RunOptions, run_playbook
 from drkit.playbook.fields import Field, KindSchema, Obj, Str
 from drkit.playbook.loader import load_playbook
 from drkit.playbook.model import StepSpec

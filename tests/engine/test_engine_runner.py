@@ -10,9 +10,9 @@ from engine_kinds import RecordingListener, run
 from helpers import FakeClock, WritePlaybook
 
 from drkit.context import Runtime
-from drkit.engine.errors import RunInterrupted
 from drkit.engine.journal import read_journal
 from drkit.engine.request import RunMode
+from drkit.engine.run_errors import RunInterrupted
 from drkit.errors import InternalError, PlaybookError, RefusedError, UsageError
 from drkit.report.model import Outcome, RtoBasis, StepState
 

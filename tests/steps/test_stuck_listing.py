@@ -21,7 +21,7 @@ from drkit.domain.stuck import (
 )
 from drkit.domain.timestamps import parse_time
 from drkit.kube import Cluster, Forbidden, ResourceInfo, ServedResources
-from drkit.report.stuck import AuditRecord
+from drkit.report.stuck_views import AuditRecord
 
 NOW = parse_time("2026-01-01T00:10:00Z") or 0.0
 DELETED = "2026-01-01T00:00:00Z"

@@ -18,7 +18,6 @@ from drkit.engine.build import BuiltStep, build_steps, check_inputs, config_prob
 from drkit.engine.cluster import ClusterAccess, check_context_allowed
 from drkit.engine.collect import FailureEvidence, collect_failure
 from drkit.engine.drill_lease import DrillLease
-from drkit.engine.errors import FailedBeforeFirstStep, RunInterrupted, RunTerminated
 from drkit.engine.finally_steps import finally_failures, finally_selection, with_finally_failures
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
@@ -31,6 +30,7 @@ from drkit.engine.redaction import (
 )
 from drkit.engine.request import RunMode, RunRequest
 from drkit.engine.retry_tally import RetryTally, burst_line
+from drkit.engine.run_errors import FailedBeforeFirstStep, RunInterrupted, RunTerminated
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
 from drkit.errors import AdapterError, DrkitError, InternalError, RefusedError, Terminated, UsageError
