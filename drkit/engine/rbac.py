@@ -38,6 +38,7 @@ from drkit.steps.access import (
     Access,
     AccessDeclared,
     AccessScope,
+    HeldRule,
     StepAccess,
     on,
     pod_log_access,
@@ -96,15 +97,16 @@ def least_privilege(request: RbacRequest, runtime: Runtime) -> RbacGrant:
         own = declared[id(b)]
         rules = [*own.rules, *(a for path in own.same_as if path in by_path for a in by_path[path].rules)]
         needs += [(b, _Need(a, label)) for a in rules]
+    held = [rule for b in steps for rule in declared[id(b)].held]
     deleted = sorted({n for access in declared.values() for n in access.deleted_namespaces})
     if config is None:
         kinds_from = "a built-in table of core kinds and the CRDs in the manifests (no --context)"
-        return _grant(request, needs, _table(defined), deleted, kinds_from, _quiet_steps(steps))
+        return _grant(request, needs, held, _table(defined), deleted, kinds_from, _quiet_steps(steps))
     kinds_from = f"the discovery of context {current_context(config)!r}, then the CRDs in the manifests"
     cluster = open_cluster(runtime, kubeconfig=request.kubeconfig, context=request.context)
     try:
         resolve = _discovered(cluster, _table(defined))
-        return _grant(request, needs, resolve, deleted, kinds_from, _quiet_steps(steps))
+        return _grant(request, needs, held, resolve, deleted, kinds_from, _quiet_steps(steps))
     finally:
         cluster.close()
 
@@ -189,25 +191,32 @@ _Key = tuple[str | None, str, str, tuple[str, ...]]
 def _grant(  # noqa: PLR0917
     request: RbacRequest,
     needs: list[tuple[BuiltStep | None, _Need]],
+    held: list[HeldRule],
     resolve: Resolve,
     deleted: list[str],
     kinds_from: str,
     notes: list[str],
 ) -> RbacGrant:
-    placed = [(key, n) for b, n in needs for key in _keys(n.access, resolve, b)]
-    acting = sorted({key[0] for key, _ in placed if key[0]})  # where the steps act on namespaced objects
-    placed += [(key, n) for n in _engine_needs(acting) for key in _keys(n.access, resolve, None)]
+    placed: list[tuple[_Key, tuple[str, ...], str]]
+    placed = [(key, n.access.verbs, n.needed_by) for b, n in needs for key in _keys(n.access, resolve, b)]
+    acting = sorted({key[0] for key, _, _ in placed if key[0]})  # where the steps act on namespaced objects
+    placed += [
+        (key, n.access.verbs, n.needed_by)
+        for n in _engine_needs(acting)
+        for key in _keys(n.access, resolve, None)
+    ]
+    placed += [((r.namespace, r.api_group, r.resource, r.names), r.verbs, r.why) for r in held]
     merged: dict[_Key, tuple[set[str], list[str]]] = {}
-    for (namespace, group, resource, names), need in placed:
+    for (namespace, group, resource, names), wanted, needed_by in placed:
         key = (None if namespace in deleted else namespace, group, resource, names)
         verbs, who = merged.setdefault(key, (set(), []))
-        verbs.update(need.access.verbs)
-        who += [need.needed_by] if need.needed_by not in who else []
+        verbs.update(wanted)
+        who += [needed_by] if needed_by not in who else []
     _fold_named_into_any(merged)
     namespaced: dict[str, list[RbacRule]] = {}
     cluster: list[RbacRule] = []
     for (namespace, group, resource, names), (verbs, who) in sorted(merged.items(), key=_order):
-        rule = RbacRule(group, resource, tuple(v for v in VERB_ORDER if v in verbs), names, tuple(who))
+        rule = RbacRule(group, resource, _in_order(verbs), names, tuple(who))
         (namespaced.setdefault(namespace, []) if namespace else cluster).append(rule)
     if deleted:
         notes = [
@@ -222,6 +231,11 @@ def _grant(  # noqa: PLR0917
         kinds_from=kinds_from,
         notes=tuple(notes),
     )
+
+
+def _in_order(verbs: set[str]) -> tuple[str, ...]:
+    """The usual verbs in their usual order, then the rest (`bind`, `escalate`, `*`) a held Role grants."""
+    return (*(v for v in VERB_ORDER if v in verbs), *sorted(verbs - set(VERB_ORDER)))
 
 
 def _fold_named_into_any(merged: dict[_Key, tuple[set[str], list[str]]]) -> None:

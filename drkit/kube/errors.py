@@ -22,6 +22,10 @@ from drkit.errors import AdapterError, ExitCode, UnreachableError
 from drkit.kube.refs import ObjectRef, ResourceInfo
 
 BODY_LIMIT = 300
+ESCALATION_LIMIT = 2000
+# How the API server refuses a Role or binding that grants more than its creator holds (RBAC's escalation
+# check); the permissions missing follow it.
+ESCALATION = "is attempting to grant RBAC permissions not currently held"
 
 
 class KubeError(AdapterError):
@@ -171,7 +175,10 @@ def _parse_status(body: object) -> _ServerStatus:
             field = cause.get("field") or ""
             msg = cause.get("message") or cause.get("reason") or ""
             causes.append(redact(f"{field}: {msg}" if field else str(msg), 160))
-    return _ServerStatus(redact(str(data.get("message") or "")), str(data.get("reason") or ""), tuple(causes))
+    message = str(data.get("message") or "")
+    # An escalation refusal lists every permission missing after a long preamble: keep the whole list.
+    limit = ESCALATION_LIMIT if ESCALATION in message else BODY_LIMIT
+    return _ServerStatus(redact(message, limit), str(data.get("reason") or ""), tuple(causes))
 
 
 def _retry_after(headers: object) -> float | None:
@@ -230,6 +237,8 @@ def from_http_status(
 
 
 def _forbidden(op: Operation, server: _ServerStatus, status: int) -> Forbidden:
+    if ESCALATION in server.message:
+        return _escalation(op, server, status)
     res = op.resource
     if res is None:
         resource_name, group, plural = op.kind or "objects", "?", op.kind.lower() or "?"
@@ -242,6 +251,20 @@ def _forbidden(op: Operation, server: _ServerStatus, status: int) -> Forbidden:
         f"the credentials of context {op.context} may not {op.verb} {resource_name} {scope}: "
         f"add a {role} rule {{apiGroups: [{api_group}], resources: [{plural}], verbs: [{op.verb}]}}",
         hint=f"the server said: {server.message}" if server.message else None,
+        status=status,
+        reason=server.reason,
+    )
+
+
+def _escalation(op: Operation, server: _ServerStatus, status: int) -> Forbidden:
+    """The verb is allowed; what the object grants is not held. Adding the verb would change nothing."""
+    missing = " ".join(server.message.partition(ESCALATION)[2].lstrip(":").split())
+    name = op.resource.group_resource if op.resource else op.kind or "object"
+    return Forbidden(
+        f"the credentials of context {op.context} may not {op.verb} {name} {op.name or ''}: it grants "
+        f"permissions they do not hold themselves ({missing or 'the server did not say which'})",
+        hint="give the credentials those permissions (`drkit rbac` adds the rules of every Role the "
+        "manifests apply), or `bind` on the role a binding references",
         status=status,
         reason=server.reason,
     )

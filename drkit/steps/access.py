@@ -50,6 +50,20 @@ class Access:
 
 
 @dataclass(frozen=True)
+class HeldRule:
+    """An RBAC rule written as the API server spells it, which the drill must hold itself: a Role or a
+    binding the manifests apply may grant only permissions its creator has (the API server's escalation
+    check), unless the creator may `bind` the role it references."""
+
+    api_group: str
+    resource: str
+    verbs: tuple[str, ...]
+    namespace: str | None  # None: cluster-wide (a ClusterRole's rules)
+    names: tuple[str, ...] = ()
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class AccessScope:
     """What a declaration needs beyond its settings: the namespace that objects and steps without one act in
     (the kubeconfig context's, or in-cluster the drill's own)."""
@@ -79,6 +93,8 @@ class StepAccess:
     deleted_namespaces: tuple[str, ...] = ()
     # Steps ("phase/step") whose reads this one repeats (it compares with their snapshot).
     same_as: tuple[str, ...] = ()
+    # What the Roles and bindings the step applies grant, so that the API server lets the drill create them.
+    held: tuple[HeldRule, ...] = ()
 
     def __add__(self, other: StepAccess) -> StepAccess:
         return StepAccess(
@@ -86,15 +102,75 @@ class StepAccess:
             self.defined_kinds + other.defined_kinds,
             self.deleted_namespaces + other.deleted_namespaces,
             self.same_as + other.same_as,
+            self.held + other.held,
         )
 
 
 def of_manifests(
     manifests: Sequence[Mapping[str, Any]], verbs: Iterable[Verb], scope: AccessScope
 ) -> StepAccess:
-    """`verbs` on the kind of every manifest in its namespace, and the kinds its CRDs define."""
+    """`verbs` on the kind of every manifest in its namespace, and the kinds its CRDs define; when they are
+    written (create, patch), also what their Roles and bindings grant (held_rules)."""
     refs = [ObjectRef.of(m) for m in manifests]
-    return StepAccess(tuple(on_objects(refs, verbs, scope)), tuple(defined_kinds(manifests)))
+    wanted = tuple(verbs)
+    writes = "create" in wanted or "patch" in wanted
+    return StepAccess(
+        tuple(on_objects(refs, wanted, scope)),
+        tuple(defined_kinds(manifests)),
+        held=tuple(held_rules(manifests, scope)) if writes else (),
+    )
+
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+_ROLES = {"Role": "roles", "ClusterRole": "clusterroles"}
+
+
+def held_rules(manifests: Sequence[Mapping[str, Any]], scope: AccessScope) -> list[HeldRule]:
+    """What creating the manifests' Roles, ClusterRoles and bindings asks of their creator: the rules of each
+    role, held as written (the API server refuses a role granting more than its creator holds), and `bind`
+    on each role a binding references. Without `bind` the server checks the binding against the role's
+    rules as its informer cache has them, which does not know a Role applied a moment before in the same
+    wave (NotFound), nor what a role defined elsewhere (`view`) grants."""
+    held: list[HeldRule] = []
+    for m in manifests:
+        ref = ObjectRef.of(m)
+        if ref.group != RBAC_GROUP:
+            continue
+        if ref.kind in _ROLES:
+            namespace = scope.namespace_of(ref.namespace) if ref.kind == "Role" else None
+            why = f"creating {ref.kind} {ref.name}, which grants it (the API server's escalation check)"
+            held += [
+                HeldRule(str(group), str(resource), verbs, namespace, names, why)
+                for verbs, names, group, resource in _rule_parts(m.get("rules"))
+            ]
+        role = m.get("roleRef")
+        if ref.kind in ("RoleBinding", "ClusterRoleBinding") and isinstance(role, Mapping):
+            if role.get("kind") not in _ROLES:
+                continue
+            namespace = scope.namespace_of(ref.namespace) if ref.kind == "RoleBinding" else None
+            why = f"creating {ref.kind} {ref.name}, which binds {role['kind']} {role.get('name')}"
+            held.append(
+                HeldRule(
+                    RBAC_GROUP, _ROLES[str(role["kind"])], ("bind",), namespace, (str(role.get("name")),), why
+                )
+            )
+    return held
+
+
+def _rule_parts(rules: object) -> list[tuple[tuple[str, ...], tuple[str, ...], str, str]]:
+    """(verbs, resourceNames, apiGroup, resource) of each group and resource of RBAC `rules`."""
+    parts = []
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, Mapping):
+            continue
+        verbs = tuple(str(v) for v in rule.get("verbs") or ())
+        names = tuple(str(n) for n in rule.get("resourceNames") or ())
+        parts += [
+            (verbs, names, str(g), str(r))
+            for g in rule.get("apiGroups") or ()
+            for r in rule.get("resources") or ()
+        ]
+    return parts
 
 
 def defined_kinds(manifests: Sequence[Mapping[str, Any]]) -> list[ResourceInfo]:

@@ -10,6 +10,7 @@ end discards.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,14 +34,16 @@ pytestmark = [pytest.mark.real_plane, pytest.mark.lab_only, pytest.mark.mlflow]
 
 
 def _drill_copy(platform: Platform, name: str, replace: tuple[str, str] | None = None) -> Path:
-    """playbooks/ copied (the drill reads requests/*.json next to it), its drill edited by `replace`."""
+    """playbooks/ copied (the drill reads requests/*.json next to it), its drill edited by `replace`: the
+    one match of a pattern (a regular expression) and what replaces it."""
     target = platform.workdir / name
     shutil.copytree(PLAYBOOKS, target)
     drill = target / "financial-mlops.yaml"
     if replace is not None:
-        text = drill.read_text(encoding="utf-8")
-        assert replace[0] in text, f"the shipped drill changed: {replace[0]!r} is not in it"
-        drill.write_text(text.replace(*replace), encoding="utf-8")
+        pattern, replacement = replace
+        edited, count = re.subn(pattern, lambda _: replacement, drill.read_text(encoding="utf-8"))
+        assert count == 1, f"the shipped drill changed: {pattern!r} matches {count} times, not once"
+        drill.write_text(edited, encoding="utf-8")
     return drill
 
 
@@ -68,7 +71,7 @@ def test_mlflow_gone_for_good_fails_the_model_uri_step_naming_the_server(
     drill = _drill_copy(
         platform,
         "mlflow-gone",
-        ("      - name: model-uris\n",
+        (re.escape("      - name: model-uris\n"),
          "      - name: gate\n"
          f"        command: {{run: 'while [ ! -f {gate} ]; do sleep 0.05; done'}}\n"
          "      - name: model-uris\n        timeout: 20s\n"),
@@ -150,8 +153,8 @@ def test_a_scheduler_down_for_good_without_finalizer_clearing_fails_naming_the_s
         platform,
         "stuck",
         (
-            "        clearFinalizers:\n          namespaces: [financial-inference, financial-mlops-pytorch]\n"
-            "          after: 5s\n        timeout: 3m\n",
+            # The step's body, whatever it lists, up to its timeout.
+            r"        clearFinalizers:\n(?:          .*\n)+        timeout: 3m\n",
             "        wait:\n"
             "          objects: [{apiVersion: v1, kind: Namespace, name: financial-inference}]\n"
             "          for: deleted\n        timeout: 15s\n",

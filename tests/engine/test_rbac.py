@@ -119,6 +119,58 @@ def test_delete_adds_delete_and_the_rules_of_a_deleted_namespace_become_cluster_
     assert any("deletes namespace(s) gone" in note for note in grant.notes)
 
 
+ROLES = """\
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: runner, namespace: app}
+rules:
+  - apiGroups: [argoproj.io]
+    resources: [workflowtaskresults, workflows]
+    verbs: [create, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: runner, namespace: app}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: runner}
+subjects: [{kind: ServiceAccount, name: runner, namespace: app}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: readers, namespace: app}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: Group, name: readers}]
+"""
+
+
+def test_applying_a_role_holds_what_it_grants_and_a_binding_may_bind_its_role(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    # The API server refuses a Role granting more than its creator holds, and a binding to a role whose
+    # permissions the creator lacks, unless it may `bind` that role.
+    path = _playbook(tmp_path, "- name: up\n  apply: {files: [roles.yaml]}\n", files={"roles.yaml": ROLES})
+    grant = _grant(runtime, path).namespaced["app"]
+    assert _rules(grant, "creating Role runner") == {
+        ("argoproj.io", "workflowtaskresults", ()): ["create", "patch"],
+        ("argoproj.io", "workflows", ()): ["create", "patch"],
+    }
+    assert _rules(grant, "RoleBinding readers") == {
+        ("rbac.authorization.k8s.io", "clusterroles", ("view",)): ["bind"]
+    }
+    # Even for the Role defined beside it: the server would look the Role up in a cache that may not have it.
+    assert _rules(grant, "RoleBinding runner") == {
+        ("rbac.authorization.k8s.io", "roles", ("runner",)): ["bind"]
+    }
+
+
+def test_deleting_a_role_does_not_hold_what_it_grants(runtime: Runtime, tmp_path: Path) -> None:
+    path = _playbook(tmp_path, "- name: down\n  delete: {files: [roles.yaml]}\n", files={"roles.yaml": ROLES})
+    grant = _grant(runtime, path)
+    every = [*grant.cluster, *(r for rules in grant.namespaced.values() for r in rules)]
+    assert any(r.resource == "roles" and "delete" in r.verbs for r in every)
+    assert [r for r in every if r.api_group == "argoproj.io"] == []
+
+
 def test_steps_needing_one_resource_share_one_rule_that_names_them_all(
     runtime: Runtime, tmp_path: Path
 ) -> None:

@@ -73,6 +73,25 @@ def test_forbidden_names_verb_resource_namespace_and_the_rule_to_add() -> None:
     assert "is forbidden" in error.hint
 
 
+def test_a_role_granting_more_than_its_creator_holds_names_what_is_missing_not_a_verb_to_add() -> None:
+    # The API server's words when a Role would escalate its creator (the verb itself is allowed).
+    message = (
+        'roles.rbac.authorization.k8s.io "pipeline-runner" is forbidden: user '
+        '"system:serviceaccount:drkit:drkit" (groups=["system:serviceaccounts" "system:authenticated"]) is '
+        "attempting to grant RBAC permissions not currently held:\n"
+        '{APIGroups:["argoproj.io"], Resources:["workflowtaskresults"], Verbs:["create" "patch"]}'
+    )
+    roles = ResourceInfo("rbac.authorization.k8s.io", "v1", "Role", "roles", namespaced=True)
+    op = Operation("patch", "drkit-lab", roles, "financial-mlops-pytorch", "pipeline-runner")
+    error = translate(api_exception(403, status_body(403, message, "Forbidden")), op, "h")
+    assert isinstance(error, Forbidden)
+    assert "add a Role rule" not in error.message
+    assert "roles.rbac.authorization.k8s.io pipeline-runner" in error.message
+    assert 'Resources:["workflowtaskresults"], Verbs:["create" "patch"]' in error.message
+    assert error.hint is not None
+    assert "drkit rbac" in error.hint
+
+
 def test_forbidden_on_a_cluster_scoped_core_kind_asks_for_a_cluster_role() -> None:
     op = Operation("update", "lab", NAMESPACES, None, "financial-inference")
     error = translate(api_exception(403, status_body(403, "no")), op, "h")
