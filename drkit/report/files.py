@@ -13,7 +13,6 @@ from pathlib import Path
 
 from drkit.report.history import HistoryEntry
 from drkit.report.html import render_html
-
 from drkit.report.json_report import dumps, write_atomically
 from drkit.report.junit import render_junit
 from drkit.report.markdown import render_markdown

@@ -20,6 +20,7 @@ from drkit.report.collected import collected_lines
 from drkit.report.highlights import (
     audit_rows,
     checklist_name,
+    failing_items,
     headline,
     item_status,
     message_parts,
@@ -190,7 +191,8 @@ def _failures(report: RunReport) -> str:
         if step.retries:
             parts.append(f"<p>{escape(step.retries_text.capitalize())}</p>")
         if step.checklist_items:
-            parts.append(f"<p>{escape(headline(step))}</p>")
+            failing = [f"{i.name}: {part}" for i in failing_items(step) for part in message_parts(i.message)]
+            parts.append(f"<p>{escape(headline(step))}</p>" + _list(failing, "diagnosis"))
         else:
             parts.append(_list(message_parts(step.message), "diagnosis"))
         for highlight in step_highlights(step):

@@ -6,12 +6,13 @@ from __future__ import annotations
 from html import escape
 
 from drkit.playbook.durations import format_duration
+from drkit.report.html_timeline import tick_step
 from drkit.report.times import utc_minute
 from drkit.report.ttr_chart import TtrSeries, scale_for
 
 WIDTH, HEIGHT = 640, 220  # px of the plot area
 LEFT, TOP, BOTTOM = 64, 12, 28  # px of margin for the axis labels
-Y_TICKS = 4
+Y_TICKS = 5  # at most, on round durations
 
 
 def render_ttr_svg(series: TtrSeries) -> str:
@@ -31,8 +32,9 @@ def render_ttr_svg(series: TtrSeries) -> str:
         f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + HEIGHT}"/>'
         f'<line class="axis" x1="{LEFT}" x2="{LEFT + WIDTH}" y1="{TOP + HEIGHT}" y2="{TOP + HEIGHT}"/>'
     ]
-    for n in range(1, Y_TICKS + 1):
-        seconds = scale.top * n / Y_TICKS
+    step = tick_step(scale.top, at_most=Y_TICKS)
+    for n in range(1, int(scale.top // step) + 1):
+        seconds = n * step
         parts.append(
             f'<text class="tick-label" x="{LEFT - 6}" y="{y(seconds) + 4:.1f}" text-anchor="end">'
             f"{format_duration(seconds)}</text>"

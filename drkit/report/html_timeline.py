@@ -120,9 +120,9 @@ def timeline_of(report: RunReport) -> Timeline:
     return Timeline(tuple(rows), report.rto, span)
 
 
-def tick_step(span: float) -> int:
-    """The smallest round step (1s, 2s, 5s, ..., 1h, ...) giving at most TICKS_AT_MOST ticks on the axis."""
-    return next((s for s in _TICK_STEPS if span / s <= TICKS_AT_MOST), _TICK_STEPS[-1])
+def tick_step(span: float, at_most: int = TICKS_AT_MOST) -> int:
+    """The smallest round step (1s, 2s, 5s, ..., 1h, ...) giving at most `at_most` ticks over `span`."""
+    return next((s for s in _TICK_STEPS if span / s <= at_most), _TICK_STEPS[-1])
 
 
 def render_timeline_svg(timeline: Timeline) -> str:
@@ -150,7 +150,7 @@ def render_timeline_svg(timeline: Timeline) -> str:
         parts.append(
             f'<line id="rto-line" data-seconds="{timeline.rto:g}" x1="{at:.2f}" x2="{at:.2f}"'
             f' y1="{AXIS_HEIGHT - 6}" y2="{height}"><title>RTO {format_duration(timeline.rto)}</title></line>'
-            f'<text class="rto-label" x="{at + 3:.2f}" y="{AXIS_HEIGHT - 18}">'
+            f'<text class="rto-label" x="{at - 3:.2f}" y="{AXIS_HEIGHT - 18}" text-anchor="end">'
             f"RTO {format_duration(timeline.rto)}</text>"
         )
     parts.append("</svg>")
