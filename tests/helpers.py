@@ -1,8 +1,9 @@
 """Running drkit from tests, through the real CLI boundary.
 
-`run_drkit` runs in-process (fast; click's stream isolation swaps stdout/stderr/env) and returns the exit code
-the boundary computed; `run_drkit_on` runs in-process on a test's `Runtime` (its fake clock, its StringIO
-consoles); `start_drkit` starts a real `python -m drkit` process for signals and crashes.
+`run_drkit` runs in-process on a Runtime built for the test (its cwd and env, maybe the fake clock; click's
+stream isolation catches what writes to the process streams) and returns the exit code the boundary computed;
+`run_drkit_on` runs in-process on a test's `Runtime` (its fake clock, its StringIO consoles); `start_drkit`
+starts a real `python -m drkit` process for signals and crashes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from click.testing import CliRunner
 
@@ -61,23 +62,41 @@ class DrkitResult:
         return json.loads(self.stdout)
 
 
+class RunDrkit(Protocol):
+    """`run_drkit` with the test's clock bound (the `drkit` fixture of tests/cli)."""
+
+    def __call__(
+        self, *args: str, cwd: Path, env: Mapping[str, str | None] | None = None, input: str | None = None
+    ) -> DrkitResult: ...
+
+
 def run_drkit(
     *args: str,
     cwd: Path,
     env: Mapping[str, str | None] | None = None,
     input: str | None = None,
+    clock: FakeClock | None = None,
 ) -> DrkitResult:
-    """Run `drkit ARGS` in-process in `cwd`; runs are recorded in `cwd/.drkit` unless env sets DRKIT_HOME
-    (None: unset, for the per-user default)."""
-    runner = CliRunner()
+    """Run `drkit ARGS` in-process on a Runtime whose working directory is `cwd` (the process's is left
+    alone) and whose clocks are `clock` (None: the real ones, for a live cluster's time); runs are recorded
+    in `cwd/.drkit` unless env sets DRKIT_HOME (None: unset, for the per-user default)."""
     environment: dict[str, str | None] = {"DRKIT_HOME": str(cwd / ".drkit"), **(env or {})}
-    previous = Path.cwd()
-    with runner.isolation(input=input, env=environment) as (out, err, _):
-        os.chdir(cwd)
-        try:
-            code = run(list(args))
-        finally:
-            os.chdir(previous)
+    clocks = (
+        {}
+        if clock is None
+        else {"wall_clock": clock.wall, "monotonic": clock.monotonic, "sleep": clock.sleep}
+    )
+    # The process streams and environment are swapped too: the lab's commands and click's prompts use them.
+    with CliRunner().isolation(input=input, env=environment) as (out, err, _):
+        runtime = Runtime(
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            stdin=sys.stdin,
+            env={k: v for k, v in {**os.environ, **environment}.items() if v is not None},
+            cwd=cwd,
+            **clocks,
+        )
+        code = run(list(args), runtime)
     return DrkitResult(out.getvalue().decode(), err.getvalue().decode(), int(code))
 
 

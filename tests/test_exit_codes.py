@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, WritePlaybook, run_drkit, start_drkit
+from helpers import REPO_ROOT, FakeClock, WritePlaybook, run_drkit, start_drkit
 
 from drkit import engine
 from drkit.cli import main
@@ -131,7 +131,7 @@ def test_2_an_unknown_context_names_the_kubeconfig_and_suggests_the_near_one(
     ("kubeconfig", "expected"),
     [
         ("missing.yaml", "kubeconfig missing.yaml (--kubeconfig) does not exist"),
-        ("broken.yaml", "cannot read kubeconfig broken.yaml"),
+        ("broken.yaml", "cannot read kubeconfig {cwd}/broken.yaml"),
         (".", "kubeconfig . (--kubeconfig) is not a file"),
     ],
 )
@@ -142,7 +142,7 @@ def test_2_a_missing_or_unreadable_kubeconfig(
     (tmp_path / "broken.yaml").write_text("clusters: [unclosed", encoding="utf-8")
     result = run_drkit("recover", "playbook.yaml", "--kubeconfig", kubeconfig, cwd=tmp_path)
     assert result.exit_code == ExitCode.USAGE, result.stderr
-    assert expected in result.stderr
+    assert expected.format(cwd=tmp_path) in result.stderr
 
 
 def test_5_an_unreachable_api_server_before_any_step(write_playbook: WritePlaybook, tmp_path: Path) -> None:
@@ -219,11 +219,20 @@ def test_3_drill_only_phase_without_yes_and_no_terminal(
     assert not (tmp_path / ".drkit").exists()
 
 
-def test_4_over_rto(write_playbook: WritePlaybook, tmp_path: Path) -> None:
-    write_playbook(PLAYBOOK.replace("rto: 1h", "rto: 200ms"))
-    result = run_drkit("recover", "playbook.yaml", "--set", "cmd=sleep 0.5", "-o", "json", cwd=tmp_path)
-    assert result.exit_code == ExitCode.OVER_RTO == 4
+def test_4_over_rto(write_playbook: WritePlaybook, tmp_path: Path, clock: FakeClock) -> None:
+    # The rebuild passes on its checklist's second round: one round interval of the fake clock, over the RTO.
+    second_look = (
+        "check: second-look\n"
+        "checklists:\n"
+        "  second-look:\n"
+        "    - name: seen-before\n"
+        "      command: {run: 'test -f seen || { touch seen; exit 1; }'}"
+    )
+    write_playbook(PLAYBOOK.replace("rto: 1h", "rto: 200ms").replace('command: {run: "${cmd}"}', second_look))
+    result = run_drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path, clock=clock)
+    assert result.exit_code == ExitCode.OVER_RTO == 4, result.stderr
     assert result.json["outcome"] == "over-rto"
+    assert result.json["rtoMeasured"] == pytest.approx(sum(clock.sleeps))  # the fake time, nothing real
 
 
 def test_70_internal_error_without_and_with_debug(

@@ -141,11 +141,14 @@ def report_copy_options(command: Callable[..., object]) -> Callable[..., object]
     )(command)
 
 
-def write_report_copies(report: RunReport, *, junit: Path | None, markdown: Path | None) -> None:
+def write_report_copies(
+    report: RunReport, runtime: Runtime, *, junit: Path | None, markdown: Path | None
+) -> None:
+    """The --junit and --markdown copies; relative paths are taken from the runtime's working directory."""
     if junit is not None:
-        write_atomically(junit, render_junit(report))
+        write_atomically(runtime.cwd / junit, render_junit(report))
     if markdown is not None:
-        write_atomically(markdown, render_markdown(report))
+        write_atomically(runtime.cwd / markdown, render_markdown(report))
 
 
 yes_option = click.option(

@@ -41,7 +41,7 @@ def _run(
 ) -> int:
     runtime = runtime_of(ctx)
     report = engine.execute(request, runtime, listener_for(runtime, output), confirm_for(runtime))
-    write_report_copies(report, junit=junit, markdown=markdown)
+    write_report_copies(report, runtime, junit=junit, markdown=markdown)
     return exit_code_of(report)
 
 
@@ -210,5 +210,5 @@ def resume(
         force=force,
         other_cluster=other_cluster,
     )
-    write_report_copies(report, junit=junit_path, markdown=markdown_path)
+    write_report_copies(report, runtime, junit=junit_path, markdown=markdown_path)
     return exit_code_of(report)

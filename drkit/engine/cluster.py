@@ -62,7 +62,10 @@ class ClusterAccess:
         with self._lock:
             if self._where is None:
                 config = ClusterConfig.from_env(
-                    self._runtime.env, kubeconfig=self._kubeconfig, context=self._context
+                    self._runtime.env,
+                    kubeconfig=self._kubeconfig,
+                    context=self._context,
+                    cwd=self._runtime.cwd,
                 )
                 identity = describe_context(config)
                 self._where = ClusterRef(identity.context, identity.server)

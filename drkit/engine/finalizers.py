@@ -163,7 +163,9 @@ def clear_finalizers(
     # nothing, so it needs neither the allow-list nor consent (a broken config must not stop a look).
     config = None if request.dry_run else load_oncall_config(runtime.env)
     identity = describe_context(
-        ClusterConfig.from_env(runtime.env, kubeconfig=choice.kubeconfig, context=choice.context)
+        ClusterConfig.from_env(
+            runtime.env, kubeconfig=choice.kubeconfig, context=choice.context, cwd=runtime.cwd
+        )
     )
     consent = Consent(ask=False) if config is None else consent_for(request, identity, config)
     if consent.ask and confirm is None:

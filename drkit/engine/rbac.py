@@ -83,7 +83,9 @@ def least_privilege(request: RbacRequest, runtime: Runtime) -> RbacGrant:
     check_inputs(steps, ctx)  # a broken manifest is a playbook problem (exit 2) before anything is printed
     config = None
     if request.context is not None:
-        config = ClusterConfig.from_env(runtime.env, kubeconfig=request.kubeconfig, context=request.context)
+        config = ClusterConfig.from_env(
+            runtime.env, kubeconfig=request.kubeconfig, context=request.context, cwd=runtime.cwd
+        )
     scope = AccessScope(context_namespace(config) if config else request.service_account[0])
     declared = {id(b): _declared(b, ctx, scope) for b in steps}
     defined = [k for access in declared.values() for k in access.defined_kinds]

@@ -877,7 +877,7 @@ def open_cluster(
     """The run's Cluster, wired to the Runtime's env, clock and sleep. Connects to nothing until the first
     request."""
     return Cluster(
-        ClusterConfig.from_env(runtime.env, kubeconfig=kubeconfig, context=context),
+        ClusterConfig.from_env(runtime.env, kubeconfig=kubeconfig, context=context, cwd=runtime.cwd),
         sleep=runtime.sleep,
         monotonic=runtime.monotonic,
         retry=retry,

@@ -51,17 +51,24 @@ class ClusterConfig:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str], *, kubeconfig: str | Path | None = None, context: str | None = None
+        cls,
+        env: Mapping[str, str],
+        *,
+        kubeconfig: str | Path | None = None,
+        context: str | None = None,
+        cwd: Path | None = None,
     ) -> ClusterConfig:
-        """The kubeconfig kubectl would use: `kubeconfig`, $KUBECONFIG, ~/.kube/config, else in-cluster."""
+        """The kubeconfig kubectl would use: `kubeconfig`, $KUBECONFIG, ~/.kube/config, else in-cluster.
+        Relative paths are taken from `cwd` (the Runtime's working directory; None: the process's)."""
+        base = Path() if cwd is None else cwd
         if kubeconfig is not None:
             given = Path(kubeconfig).expanduser()
-            if not given.is_file():  # named on purpose: never fall back to another kubeconfig or in-cluster
-                state = "is not a file" if given.exists() else "does not exist"
+            if not (base / given).is_file():  # named on purpose: never fall back to another one or in-cluster
+                state = "is not a file" if (base / given).exists() else "does not exist"
                 raise ConfigError(f"kubeconfig {given} (--kubeconfig) {state}", hint=_KUBECONFIG_HINT)
-            paths = [given]
+            paths = [base / given]
         elif env.get("KUBECONFIG"):
-            paths = [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
+            paths = [base / Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
         elif env.get("HOME"):
             paths = [Path(env["HOME"]) / ".kube" / "config"]
         else:

@@ -111,9 +111,12 @@ def run_checklist(
     *,
     timeout: float | None,
     round_interval: float = ROUND_INTERVAL_SECONDS,
+    event_wait: float = EVENT_WAIT_SECONDS,
     wait_for_change: ChangeWaiter = wait_on_cluster,
 ) -> StepResult:
-    """Attempt every not-yet-passed probe each round until all pass or `timeout` (else ctx's deadline)."""
+    """Attempt every not-yet-passed probe each round until all pass or `timeout` (else ctx's deadline);
+    between rounds wait up to `event_wait` for a change when every pending item can be watched, else sleep
+    `round_interval`."""
     clock: Callable[[], float] = ctx.runtime.monotonic
     started = clock()
     deadline = ctx.deadline if timeout is None else started + timeout
@@ -144,7 +147,7 @@ def run_checklist(
         remaining = None if deadline is None else max(0.0, deadline - clock())
         points = _watch_points([p for p in probes if p.name not in first_pass])
         if points is not None:
-            limit = EVENT_WAIT_SECONDS if remaining is None else min(EVENT_WAIT_SECONDS, remaining)
+            limit = event_wait if remaining is None else min(event_wait, remaining)
             if wait_for_change(probe_ctx, points, limit) is not Change.BROKEN:
                 _pace(ctx, round_started, deadline)
                 continue

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import WritePlaybook, run_drkit, subprocess_env
+from helpers import FakeClock, RunDrkit, WritePlaybook, subprocess_env
 
 PLAYBOOK = """
 apiVersion: drkit.io/v1
@@ -66,13 +66,16 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-def test_run_ids_for_resume_and_runs_show(write_playbook: WritePlaybook, tmp_path: Path, home: Path) -> None:
+def test_run_ids_for_resume_and_runs_show(
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path, home: Path, clock: FakeClock
+) -> None:
     write_playbook(PLAYBOOK)
     assert complete("drkit resume ", tmp_path, home) == []  # no runs yet: nothing, and no error
     env = {"DRKIT_HOME": str(home)}
-    ids = [
-        run_drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path, env=env).json["runId"] for _ in "ab"
-    ]
+    ids = []
+    for _ in "ab":
+        ids.append(drkit("recover", "playbook.yaml", "-o", "json", cwd=tmp_path, env=env).json["runId"])
+        clock.advance(0.1)  # the next run starts later, within the same second
     newest_first = ids[::-1]  # the later run first, even within one second
     assert complete("drkit resume ", tmp_path, home) == newest_first
     assert complete("drkit runs show ", tmp_path, home) == newest_first

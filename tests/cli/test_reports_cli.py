@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from helpers import WritePlaybook, run_drkit
+from helpers import RunDrkit, WritePlaybook
 
 SECRET = "hunter2-very-secret"
 
@@ -38,20 +38,18 @@ checklists:
 """
 
 
-def drill(tmp_path: Path, *extra: str) -> tuple[int, Path]:
-    result = run_drkit(
-        "drill", "playbook.yaml", "--yes", "--set", f"api_token={SECRET}", *extra, cwd=tmp_path
-    )
+def drill(drkit: RunDrkit, tmp_path: Path, *extra: str) -> tuple[int, Path]:
+    result = drkit("drill", "playbook.yaml", "--yes", "--set", f"api_token={SECRET}", *extra, cwd=tmp_path)
     (run_dir,) = (tmp_path / ".drkit" / "runs").iterdir()
     assert SECRET not in result.stdout + result.stderr
     return result.exit_code, run_dir
 
 
 def test_failed_drill_writes_three_reports_without_the_secret(
-    write_playbook: WritePlaybook, tmp_path: Path
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
 ) -> None:
     write_playbook(FAILING)
-    code, run_dir = drill(tmp_path, "--junit", "ci/junit.xml", "--markdown", "ci/report.md")
+    code, run_dir = drill(drkit, tmp_path, "--junit", "ci/junit.xml", "--markdown", "ci/report.md")
     assert code == 1
     for path in (run_dir / "report.json", run_dir / "report.md", run_dir / "junit.xml"):
         text = path.read_text(encoding="utf-8")
@@ -68,23 +66,23 @@ def test_failed_drill_writes_three_reports_without_the_secret(
     assert markdown.count("token-file") == 1  # the failing item, listed once
 
 
-def test_runs_show_prints_each_format(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+def test_runs_show_prints_each_format(drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path) -> None:
     write_playbook(FAILING)
-    _, run_dir = drill(tmp_path)
-    markdown = run_drkit("runs", "show", run_dir.name, "--format", "markdown", cwd=tmp_path)
+    _, run_dir = drill(drkit, tmp_path)
+    markdown = drkit("runs", "show", run_dir.name, "--format", "markdown", cwd=tmp_path)
     assert markdown.exit_code == 1  # the run's own exit code
     assert markdown.stdout == (run_dir / "report.md").read_text(encoding="utf-8")
-    as_json = run_drkit("runs", "show", run_dir.name, "--format", "json", cwd=tmp_path)
+    as_json = drkit("runs", "show", run_dir.name, "--format", "json", cwd=tmp_path)
     assert as_json.json["outcome"] == "failed"
-    text = run_drkit("runs", "show", run_dir.name, cwd=tmp_path).stdout
+    text = drkit("runs", "show", run_dir.name, cwd=tmp_path).stdout
     assert "checklist platform-health" in text
     assert text.count("token-file") == 1
     assert SECRET not in markdown.stdout + as_json.stdout + text
 
 
-def test_check_command_copies_reports(write_playbook: WritePlaybook, tmp_path: Path) -> None:
+def test_check_command_copies_reports(drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path) -> None:
     write_playbook(FAILING)
-    result = run_drkit(
+    result = drkit(
         "check",
         "playbook.yaml",
         "--set",
@@ -100,15 +98,15 @@ def test_check_command_copies_reports(write_playbook: WritePlaybook, tmp_path: P
 
 
 def test_report_writes_a_runs_files_again_from_its_record(
-    write_playbook: WritePlaybook, tmp_path: Path
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
 ) -> None:
     write_playbook(FAILING)
-    _, run_dir = drill(tmp_path)
+    _, run_dir = drill(drkit, tmp_path)
     before = {name: (run_dir / name).read_text(encoding="utf-8") for name in ("report.md", "junit.xml")}
     (run_dir / "report.md").unlink()
     (run_dir / "junit.xml").write_text("<lost/>", encoding="utf-8")
 
-    result = run_drkit("report", run_dir.name, cwd=tmp_path)
+    result = drkit("report", run_dir.name, cwd=tmp_path)
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -122,25 +120,25 @@ def test_report_writes_a_runs_files_again_from_its_record(
 
 
 def test_report_of_a_run_that_never_finished_leaves_it_unfinished(
-    write_playbook: WritePlaybook, tmp_path: Path
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
 ) -> None:
     write_playbook(FAILING)
-    _, run_dir = drill(tmp_path)
+    _, run_dir = drill(drkit, tmp_path)
     (run_dir / "report.json").unlink()  # as if drkit was killed: only the journal is left
     (run_dir / "report.md").unlink()
 
-    result = run_drkit("report", run_dir.name, "-o", "json", cwd=tmp_path)
+    result = drkit("report", run_dir.name, "-o", "json", cwd=tmp_path)
 
     assert result.exit_code == 0, result.stderr
     assert result.json["outcome"] == "running"
     assert result.json["files"] == [str(run_dir / "report.md"), str(run_dir / "junit.xml")]
     assert not (run_dir / "report.json").exists()  # its presence would mark the run finished
     assert "| Outcome | **running** |" in (run_dir / "report.md").read_text(encoding="utf-8")
-    listed = run_drkit("runs", "list", cwd=tmp_path)
+    listed = drkit("runs", "list", cwd=tmp_path)
     assert "incomplete" in listed.stdout
 
 
-def test_report_of_an_unknown_run_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_drkit("report", "20260101-120000-ab12", cwd=tmp_path)
+def test_report_of_an_unknown_run_is_a_usage_error(drkit: RunDrkit, tmp_path: Path) -> None:
+    result = drkit("report", "20260101-120000-ab12", cwd=tmp_path)
     assert result.exit_code == 2
     assert "no run 20260101-120000-ab12" in result.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from helpers import WritePlaybook, run_drkit
+from helpers import RunDrkit, WritePlaybook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kube"))
 from kube_lab import Lab, running_lab
@@ -39,32 +39,32 @@ def _use_context(lab: Lab, current: str) -> Path:
 
 
 def test_resume_stays_on_the_runs_cluster_unless_told_otherwise(
-    write_playbook: WritePlaybook, tmp_path: Path
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
 ) -> None:
     write_playbook(PLAYBOOK)
     (tmp_path / "settings.yaml").write_text(SETTINGS, encoding="utf-8")
     with running_lab(tmp_path / "lab", Store()) as lab:
         lab_server = lab.server.url
         env = {"KUBECONFIG": str(_use_context(lab, "drkit-lab"))}
-        first = run_drkit("recover", "playbook.yaml", "--yes", "-o", "json", cwd=tmp_path, env=env)
+        first = drkit("recover", "playbook.yaml", "--yes", "-o", "json", cwd=tmp_path, env=env)
         assert first.exit_code == ExitCode.DRILL_FAILED, first.stderr  # the gate: open.txt is missing
         run_id = first.json["runId"]
         assert first.json["cluster"] == {"context": "drkit-lab", "server": lab_server}
 
         _use_context(lab, "lab-alias")
-        refused = run_drkit("resume", run_id, "--yes", cwd=tmp_path, env=env)
+        refused = drkit("resume", run_id, "--yes", cwd=tmp_path, env=env)
         assert refused.exit_code == ExitCode.REFUSED, refused.stderr
         assert f"acted on context drkit-lab ({lab_server})" in refused.stderr
         assert f"now points at context lab-alias ({lab_server})" in refused.stderr
         assert "--other-cluster" in refused.stderr
 
-        told = run_drkit("resume", run_id, "--yes", "--other-cluster", "-o", "json", cwd=tmp_path, env=env)
+        told = drkit("resume", run_id, "--yes", "--other-cluster", "-o", "json", cwd=tmp_path, env=env)
         assert told.exit_code == ExitCode.DRILL_FAILED, told.stderr  # it went on, to the gate again
         assert told.json["cluster"] == {"context": "lab-alias", "server": lab_server}
         _use_context(lab, "elsewhere")
 
     # No API server is up any more: only a refusal before any request gives exit 3 (a request: exit 5).
-    moved = run_drkit("resume", run_id, "--yes", cwd=tmp_path, env=env)
+    moved = drkit("resume", run_id, "--yes", cwd=tmp_path, env=env)
     assert moved.exit_code == ExitCode.REFUSED, moved.stderr
     assert f"acted on context lab-alias ({lab_server})" in moved.stderr  # where it went on last
     assert f"now points at context elsewhere ({NOWHERE})" in moved.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import WritePlaybook, run_drkit
+from helpers import RunDrkit, WritePlaybook
 
 from drkit.errors import ExitCode
 
@@ -35,21 +35,21 @@ phases:
     ],
 )
 def test_protected_namespaces_written_in_the_playbook_are_refused_on_load(
-    write_playbook: WritePlaybook, tmp_path: Path, step: str, named: str
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path, step: str, named: str
 ) -> None:
     path = write_playbook(PLAYBOOK.format(step=step))
     env = {"KUBECONFIG": str(tmp_path / "no-such-kubeconfig")}
-    validated = run_drkit("validate", str(path), cwd=tmp_path, env=env)
+    validated = drkit("validate", str(path), cwd=tmp_path, env=env)
     assert validated.exit_code == ExitCode.REFUSED
     assert named in validated.stderr
-    drilled = run_drkit("drill", str(path), "--yes", cwd=tmp_path, env=env)
+    drilled = drkit("drill", str(path), "--yes", cwd=tmp_path, env=env)
     assert drilled.exit_code == ExitCode.REFUSED
     assert named in drilled.stderr
     assert not (tmp_path / "ran.txt").exists()  # refused before the first step
 
 
 def test_a_step_that_names_no_protected_namespace_still_validates(
-    write_playbook: WritePlaybook, tmp_path: Path
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
 ) -> None:
     path = write_playbook(PLAYBOOK.format(step="delete: {namespaces: [financial-inference]}"))
-    assert run_drkit("validate", str(path), cwd=tmp_path).exit_code == ExitCode.OK
+    assert drkit("validate", str(path), cwd=tmp_path).exit_code == ExitCode.OK

@@ -341,21 +341,10 @@ phases:
 """
 
 
-def _lab_runtime(lab: Lab, tmp_path: Path) -> Runtime:
-    """Real clocks: the lab's watch runs in real time."""
-    return Runtime(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdin=io.StringIO(),
-        env={"KUBECONFIG": str(lab.kubeconfig), "DRKIT_HOME": str(tmp_path / "state")},
-        cwd=tmp_path,
-    )
-
-
 def test_a_failed_wait_is_followed_by_what_it_waited_on_in_the_run_directory_and_reports(
     cluster: Cluster, lab: Lab, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    runtime = _lab_runtime(lab, tmp_path)
+    runtime = lab.runtime(tmp_path)
 
     report = run(write_playbook(WAITING), runtime, RunMode.RECOVER)
 
@@ -386,7 +375,7 @@ def test_a_collection_that_breaks_is_noted_and_the_run_reports_its_own_failure(
 
     monkeypatch.setattr("drkit.engine.playbook_run.collect_failure", broken)
 
-    report = run(write_playbook(WAITING), _lab_runtime(lab, tmp_path), RunMode.RECOVER)
+    report = run(write_playbook(WAITING), lab.runtime(tmp_path), RunMode.RECOVER)
 
     assert report.outcome is Outcome.FAILED
     assert report.message.startswith("step deploy/api-ready failed: 1 of 1 object(s) failed")

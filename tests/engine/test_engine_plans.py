@@ -4,18 +4,15 @@ runs (the teardown changed it), so reading it there doubled the requests a caref
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from engine_kinds import run
 from helpers import WritePlaybook
 from kube_lab import Lab
 
 from drkit.context import Runtime
 from drkit.engine.request import RunMode
-from drkit.kube import Cluster
 from drkit.report.model import Outcome
 
 PLAYBOOK = """
@@ -44,27 +41,23 @@ data: {mode: drill}
 """
 
 
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every GET of one object and every LIST drkit sends, by kind (the adapter's two read paths)."""
+CONFIGMAPS = "/api/v1/namespaces/plans-ns/configmaps"
+
+
+def _reads(lab: Lab) -> Counter[str]:
+    """The API server's own count of the GETs of the ConfigMap and the LISTs of its kind (its request log:
+    what drkit sent, not which of its functions it called)."""
     seen: Counter[str] = Counter()
-    real_get, real_list = Cluster.get, Cluster.list_with_version
-
-    def get(self: Cluster, api_version: str, kind: str, *args: object, **kwargs: object) -> object:
-        seen[f"get {kind}"] += 1
-        return real_get(self, api_version, kind, *args, **kwargs)  # type: ignore[arg-type]
-
-    def list_with_version(self: Cluster, api_version: str, kind: str, *args: object, **kw: object) -> object:
-        seen[f"list {kind}"] += 1
-        return real_list(self, api_version, kind, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Cluster, "get", get)
-    monkeypatch.setattr(Cluster, "list_with_version", list_with_version)
+    for r in lab.requests():
+        if r["method"] == "GET" and not r["watch"] and r["path"] == f"{CONFIGMAPS}/settings":
+            seen["get ConfigMap"] += 1
+        elif r["method"] == "GET" and not r["watch"] and r["path"] == CONFIGMAPS:
+            seen["list ConfigMap"] += 1
     return seen
 
 
 def _runtime(lab: Lab, tmp_path: Path) -> Runtime:
-    """The app's namespace and its ConfigMap exist (written past the counted reads)."""
+    """The app's namespace and its ConfigMap exist (written to the store, past the server's request log)."""
     (tmp_path / "app.yaml").write_text(APP, encoding="utf-8")
     store = lab.store
     for api_version, kind, obj in (
@@ -82,20 +75,12 @@ def _runtime(lab: Lab, tmp_path: Path) -> Runtime:
         resource = store.registry.by_kind(api_version, kind)
         assert resource is not None
         store.create(resource, obj)
-    return Runtime(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdin=io.StringIO(),
-        env={"KUBECONFIG": str(lab.kubeconfig), "DRKIT_HOME": str(tmp_path / "state")},
-        cwd=tmp_path,
-    )
+    return lab.runtime(tmp_path)
 
 
 def test_drkit_plan_says_what_each_action_would_meet_now(
-    lab: Lab, tmp_path: Path, write_playbook: WritePlaybook, reads: Counter[str]
+    lab: Lab, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
-    (tmp_path / "app.yaml").write_text(APP, encoding="utf-8")
-
     report = run(write_playbook(PLAYBOOK), _runtime(lab, tmp_path), RunMode.PLAN)
 
     assert report.outcome is Outcome.PLANNED
@@ -105,16 +90,18 @@ def test_drkit_plan_says_what_each_action_would_meet_now(
     assert "apply ConfigMap plans-ns/settings (exists: would update)" in str(
         report.phases[1].steps[0].details
     )
+    reads = _reads(lab)
     assert reads["get ConfigMap"] == 2  # the delete's and the apply's look at it
     assert reads["list ConfigMap"] == 1  # the finalizer diagnosis sweeps the namespace's kinds
 
 
 def test_a_drill_reads_the_state_when_each_step_runs_not_in_its_plan_beforehand(
-    lab: Lab, tmp_path: Path, write_playbook: WritePlaybook, reads: Counter[str]
+    lab: Lab, tmp_path: Path, write_playbook: WritePlaybook
 ) -> None:
     report = run(write_playbook(PLAYBOOK), _runtime(lab, tmp_path))
 
     assert report.outcome is Outcome.SUCCEEDED, report.message
+    reads = _reads(lab)
     # The delete's own run reads nothing before deleting, the apply's none before applying, and the
     # diagnosis sweeps once, when its step runs: no GET of the object, one LIST of its kind in all.
     assert reads["get ConfigMap"] == 0

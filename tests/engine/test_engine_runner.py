@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from drkit.context import Runtime
 from drkit.engine.journal import read_journal
 from drkit.engine.request import RunMode
 from drkit.engine.run_errors import RunInterrupted
+from drkit.engine.runs import existing_run_dir
 from drkit.errors import InternalError, PlaybookError, RefusedError, UsageError
 from drkit.report.model import Outcome, RtoBasis, StepState
 
@@ -84,8 +86,8 @@ def test_run_id_has_the_documented_shape(write_playbook: WritePlaybook, runtime:
     assert report.run_id is not None
     date, time, suffix = report.run_id.split("-")
     assert (date, time) == ("20260101", "001640")  # the fake wall clock: epoch of 2026-01-01 plus 1000s
-    assert len(suffix) == 4
-    assert int(suffix, 16) >= 0
+    assert re.fullmatch("[0-9a-f]{4}", suffix)  # lowercase hex, as `drkit report ID` and `runs list` expect
+    assert existing_run_dir(runtime.state_dir, report.run_id).name == report.run_id
 
 
 def test_from_phase_skips_earlier_phases(write_playbook: WritePlaybook, runtime: Runtime) -> None:

@@ -6,16 +6,19 @@ import json
 import shutil
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import run_drkit_on
+from kube_lab import Lab
 
 from drkit.context import Runtime
 from drkit.engine.rbac import RbacRequest, least_privilege
 from drkit.errors import ExitCode, PlaybookError
 from drkit.report.rbac import RbacGrant, RbacRule
+from drkit_lab.kubeconfig import CONTEXT_NAME
 
 HEAD = """\
 apiVersion: drkit.io/v1
@@ -281,3 +284,16 @@ def test_every_shipped_playbook_gets_its_rules(runtime: Runtime, shipped: str) -
     assert ("coordination.k8s.io", "leases", ("drkit-drill",)) in {
         (r.api_group, r.resource, r.names) for r in grant.namespaced["kube-system"]
     }
+
+
+def test_a_relative_kubeconfig_is_read_from_the_runtimes_directory_for_discovery(
+    lab: Lab, tmp_path: Path, runtime: Runtime
+) -> None:
+    # The command runs in tmp_path, not where the process started: `--kubeconfig kc` means tmp_path/kc.
+    shutil.copy(lab.kubeconfig, tmp_path / "kc")
+    path = _playbook(
+        tmp_path, "- name: up\n  apply: {files: [objects.yaml]}\n", files={"objects.yaml": CONFIGMAP}
+    )
+    request = RbacRequest(path, kubeconfig="kc", context=CONTEXT_NAME)
+    grant = least_privilege(request, replace(runtime, cwd=tmp_path))
+    assert grant.kinds_from.startswith(f"the discovery of context {CONTEXT_NAME!r}")

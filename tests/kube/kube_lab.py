@@ -3,6 +3,7 @@ kubeconfig that points drkit at it, as drkit would be pointed at any cluster."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from drkit.context import Runtime
 from drkit_lab.apiserver.http import ApiServer
 from drkit_lab.apiserver.store import Store
 from drkit_lab.faults import Faults, FaultSettings
@@ -30,6 +32,27 @@ class Lab:
     ca_pem: bytes
     token: str
     state_dir: Path
+
+    @property
+    def request_log(self) -> Path:
+        """Every request the API server answered, one JSON line each (the lab's request log)."""
+        return self.state_dir / "requests.jsonl"
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.request_log.exists():
+            return []
+        return [json.loads(line) for line in self.request_log.read_text(encoding="utf-8").splitlines()]
+
+    def runtime(self, cwd: Path) -> Runtime:
+        """A Runtime for drkit pointed at this lab, with its state under `cwd` (real clocks: the lab's watches
+        run in real time)."""
+        return Runtime(
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            stdin=io.StringIO(),
+            env={"KUBECONFIG": str(self.kubeconfig), "DRKIT_HOME": str(cwd / "state")},
+            cwd=cwd,
+        )
 
     def set_faults(self, **settings: Any) -> None:
         self.faults.update(FaultSettings(**settings))
@@ -71,7 +94,11 @@ def running_lab(tmp_path: Path, store: Store) -> Iterator[Lab]:
     token = new_token()
     faults = Faults()
     server = ApiServer(
-        store, token=token, tls=(tls.server_cert, tls.server_key), faults=faults, request_log=None
+        store,
+        token=token,
+        tls=(tls.server_cert, tls.server_key),
+        faults=faults,
+        request_log=tmp_path / "requests.jsonl",
     )
     server.start()
     try:

@@ -50,6 +50,15 @@ def test_explicit_kubeconfig_and_context_override(tmp_path: Path) -> None:
     assert current_context(ClusterConfig.from_env({}, kubeconfig=second)) == "drkit-lab"
 
 
+def test_relative_kubeconfig_paths_are_taken_from_the_given_working_directory(tmp_path: Path) -> None:
+    chosen = kubeconfig(tmp_path / "configs" / "lab.yaml", "drkit-lab")
+    explicit = ClusterConfig.from_env({}, kubeconfig="configs/lab.yaml", cwd=tmp_path)
+    from_env = ClusterConfig.from_env({"KUBECONFIG": "configs/lab.yaml"}, cwd=tmp_path)
+    assert explicit.kubeconfig == from_env.kubeconfig == (chosen,)
+    with pytest.raises(ConfigError, match=r"kubeconfig lab.yaml \(--kubeconfig\) does not exist"):
+        ClusterConfig.from_env({}, kubeconfig="lab.yaml", cwd=tmp_path)
+
+
 def test_unknown_context_lists_the_known_ones(tmp_path: Path) -> None:
     config = ClusterConfig.from_env(
         {"KUBECONFIG": str(kubeconfig(tmp_path / "k", "drkit-lab"))}, context="prod"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 
+from report_support import FAILING_MESSAGE
 from rich.console import Console
 
 from drkit.report.console import PlainListener, make_console, render_summary
@@ -26,7 +27,25 @@ def test_failed_checklist_message_appears_once_with_items_listed(report: RunRepo
     lines = text.splitlines()
     assert "  ✔ pods  passed after 1.2s" in lines
     assert any(line.startswith("  ✘ api  failing: GET http://api.local/health") for line in lines)
-    assert " | " not in text.replace("|", "")  # nothing joined together on one line
+
+
+def test_an_item_message_of_joined_facts_is_printed_one_fact_a_line(report: RunReport) -> None:
+    health = report.phases[2].steps[0]
+    pods, api = health.checklist_items
+    joined = dataclasses.replace(api, message=f"{FAILING_MESSAGE} | connection reset twice")
+    step = dataclasses.replace(health, checklist_items=(pods, joined))
+    failing = dataclasses.replace(
+        report,
+        phases=(
+            *report.phases[:2],
+            dataclasses.replace(report.phases[2], steps=(step, *report.phases[2].steps[1:])),
+        ),
+    )
+    text = summary_of(failing)
+    lines = text.splitlines()
+    assert f"  ✘ api  failing: {FAILING_MESSAGE}" in lines
+    assert "      connection reset twice" in lines  # the second fact on its own line, under the item
+    assert " | " not in text
 
 
 def test_outcome_points_at_the_failure_and_what_to_do_next(report: RunReport) -> None:

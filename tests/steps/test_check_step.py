@@ -39,14 +39,14 @@ class CountingProbe:
 def test_items_are_retried_until_all_pass_and_first_pass_times_recorded(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
     fast, slow = CountingProbe("fast", 1), CountingProbe("slow", 3)
     probes: list[Probe] = [fast, slow]
-    result = run_checklist("health", probes, context(runtime), timeout=30)
+    result = run_checklist("health", probes, context(runtime), timeout=30, round_interval=0.5)
     assert result.status is StepStatus.SUCCEEDED
     items = {i.name: i.to_json() for i in result.checklist_items}
     assert items["fast"]["firstPassedAfter"] == 0.0
     assert fast.attempts == 1
-    assert items["slow"]["firstPassedAfter"] == 2.0
+    assert items["slow"]["firstPassedAfter"] == 1.0  # passed on the third round: two intervals later
     assert slow.attempts == 3
-    assert clock.sleeps == [1.0, 1.0]
+    assert clock.sleeps == [0.5, 0.5]
 
 
 def test_failure_lists_each_failing_item_with_its_last_message(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]

@@ -74,40 +74,47 @@ class FakeChanges:
 def test_watchable_items_are_attempted_again_on_a_change_not_on_a_timer(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
     changes = FakeChanges(clock, Change.CHANGED, takes=3.0)
     probes: list[Probe] = [WatchedProbe("a", 1), WatchedProbe("b", 3)]
-    result = run_checklist("c", probes, context(runtime), timeout=60, wait_for_change=changes)
+    result = run_checklist("c", probes, context(runtime), timeout=60, event_wait=4.0, wait_for_change=changes)
     assert result.status is StepStatus.SUCCEEDED
     items = {i.name: i.to_json() for i in result.checklist_items}
-    assert items["b"]["firstPassedAfter"] == 6.0
-    assert changes.calls == [(1, 15.0), (1, 15.0)]  # only the pending item is watched
+    assert items["b"]["firstPassedAfter"] == 6.0  # two changes, 3s each
+    assert changes.calls == [(1, 4.0), (1, 4.0)]  # only the pending item is watched, up to event_wait
     assert clock.sleeps == []
 
 
 def test_event_waits_end_at_the_deadline(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
     changes = FakeChanges(clock, Change.QUIET, takes=100.0)
     result = run_checklist(
-        "c", [WatchedProbe("a", 99)], context(runtime), timeout=20, wait_for_change=changes
+        "c", [WatchedProbe("a", 99)], context(runtime), timeout=20, event_wait=8.0, wait_for_change=changes
     )
     assert result.status is StepStatus.FAILED
-    assert changes.calls == [(1, 15.0), (1, 5.0)]
+    assert changes.calls == [(1, 8.0), (1, 8.0), (1, 4.0)]  # the last wait is what is left of the 20s
     assert "after 20.0s" in result.message
 
 
 def test_a_broken_watch_falls_back_to_the_timer(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
     changes = FakeChanges(clock, Change.BROKEN, takes=0.0)
-    result = run_checklist("c", [WatchedProbe("a", 2)], context(runtime), timeout=10, wait_for_change=changes)
+    result = run_checklist(
+        "c", [WatchedProbe("a", 2)], context(runtime), timeout=10, round_interval=2.5, wait_for_change=changes
+    )
     assert result.status is StepStatus.SUCCEEDED
-    assert clock.sleeps == [1.0]
+    assert clock.sleeps == [2.5]
 
 
 @pytest.mark.parametrize("other", [TimerProbe("plain", 3), WatchedProbe("unread", 3, point=None)])
 def test_any_item_without_a_watch_point_means_the_timer(runtime: Runtime, clock, other: Probe) -> None:  # type: ignore[no-untyped-def]
     changes = FakeChanges(clock, Change.CHANGED, takes=1.0)
     result = run_checklist(
-        "c", [WatchedProbe("a", 3), other], context(runtime), timeout=10, wait_for_change=changes
+        "c",
+        [WatchedProbe("a", 3), other],
+        context(runtime),
+        timeout=10,
+        round_interval=2.5,
+        wait_for_change=changes,
     )
     assert result.status is StepStatus.SUCCEEDED
     assert changes.calls == []
-    assert clock.sleeps == [1.0, 1.0]
+    assert clock.sleeps == [2.5, 2.5]
 
 
 # -- against a real API server --
@@ -123,11 +130,15 @@ def _version(server: Server) -> str:
     return server.cluster.list_with_version(MODEL_API, "Model", "ml")[1]
 
 
-def test_quiet_when_nothing_changes_and_changed_on_an_event(server: Server) -> None:
-    point = replace(POINT, resource_version=_version(server))
-    assert wait_for_any_change(server.cluster, [point], 0.3) is Change.QUIET
-    server.later(0.2, lambda: server.create(model("new")))
-    assert wait_for_any_change(server.cluster, [point, replace(point, kind="Model")], 20) is Change.CHANGED
+def test_quiet_when_nothing_changes_and_changed_on_an_event_at_any_point(server: Server) -> None:
+    version = _version(server)
+    first = replace(POINT, label_selector="app=first", resource_version=version)
+    second = replace(POINT, label_selector="app=second", resource_version=version)
+    assert wait_for_any_change(server.cluster, [first, second], 0.3) is Change.QUIET
+    server.later(0.2, lambda: server.create(model("new", labels={"app": "second"})))
+    assert wait_for_any_change(server.cluster, [first, second], 10) is Change.CHANGED
+    # The event was seen by the second watch alone: the first one's selector does not match it.
+    assert wait_for_any_change(server.cluster, [first], 0.3) is Change.QUIET
 
 
 def test_an_unwatchable_kind_is_broken_not_changed(server: Server) -> None:

@@ -430,6 +430,12 @@ class Store:
             self._subscriptions.add(sub)
             return sub
 
+    def open_watches(self, rt: ResourceType) -> int:
+        """How many watches of `rt` are open now (those of every kind included): a test waits on this to
+        know a client is watching before it makes the change the client should see."""
+        with self._lock:
+            return sum(1 for sub in self._subscriptions if sub.key in (None, rt.storage_key))
+
     def _unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             self._subscriptions.discard(sub)

@@ -8,6 +8,7 @@ import ipaddress
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,14 @@ from drkit_lab.faults import Faults
 TOKEN = "test-token-not-a-secret"
 SYSTEM_TOKEN = "system-token-not-a-secret"  # the lab's operators' credential
 KUBECTL = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "kubectl"
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> None:
+    """Poll `predicate` until it holds: for a state another thread or process reaches."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
 
 
 def _name(common_name: str) -> x509.Name:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apiserver_harness import SYSTEM_TOKEN, TOKEN, make_certs
+from apiserver_harness import SYSTEM_TOKEN, TOKEN, make_certs, wait_for
 
 from drkit_lab.apiserver.http import ApiServer
 from drkit_lab.apiserver.store import Store
@@ -49,13 +49,6 @@ class WidgetRecorder(Recorder):
     watches = (("example.com", "Widget"),)
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
-
-
 @contextmanager
 def serving(tmp_path: Path, store: Store) -> Iterator[ApiConnection]:
     """The store behind an HTTPS API server; the connection is the operators' (system token)."""
@@ -80,6 +73,11 @@ def create_configmap(store: Store, name: str) -> None:
 def setup(tmp_path: Path) -> Iterator[tuple[Store, Recorder, ControllerManager]]:
     store = Store()
     create_configmap(store, "before")
+    secrets = store.registry.lookup("", "v1", "secrets")
+    assert secrets is not None
+    store.create(
+        secrets, {"metadata": {"name": "ignored", "namespace": "default"}}
+    )  # not the recorder's kind
     with serving(tmp_path, store) as connection:
         recorder = Recorder(LabSettings(state_dir=tmp_path))
         manager = ControllerManager(
@@ -98,11 +96,13 @@ def test_existing_and_new_objects_are_reconciled_only_by_watchers(
     store, recorder, manager = setup
     secrets = store.registry.lookup("", "v1", "secrets")
     assert secrets is not None
+    store.create(secrets, {"metadata": {"name": "ignored-later", "namespace": "default"}})
     create_configmap(store, "after")
-    store.create(secrets, {"metadata": {"name": "ignored", "namespace": "default"}})
     wait_for(lambda: recorder.count("before") and recorder.count("after"))
+    # Idle means every informer has listed and every queue is drained: an informer of Secrets would have
+    # handed over "ignored", which was there before the manager started.
     assert manager.wait_idle()
-    assert recorder.count("ignored") == 0
+    assert recorder.count("ignored") == recorder.count("ignored-later") == 0
 
 
 def test_requeue_after_delay_and_after_errors(setup: tuple[Store, Recorder, ControllerManager]) -> None:
@@ -122,9 +122,12 @@ def test_down_controller_reconciles_nothing_then_resyncs(
     manager.set_down("recorder", True)
     assert manager.is_down("recorder")
     create_configmap(store, "during")
+    create_configmap(store, "marker")
+    # The informer hands "during" to the worker before it reads the next event: once it knows "marker",
+    # "during" is queued, and once the manager is idle the down worker has taken it off its queue.
     wait_for(
         lambda: (
-            ("", "default", "during")
+            ("", "default", "marker")
             in {(k[0].group, k[1], k[2]) for k in manager.informer("", "ConfigMap").known_keys()}
         )
     )

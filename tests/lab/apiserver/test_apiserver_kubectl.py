@@ -4,14 +4,17 @@ wait, watch, patch, delete and the namespace `finalize` escape hatch."""
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
-import threading
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from apiserver_harness import KUBECTL, Lab
+from apiserver_harness import KUBECTL, Lab, wait_for
+
+from drkit_lab.apiserver.types import ResourceType
 
 pytestmark = [pytest.mark.kubectl, pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl not installed")]
 
@@ -143,7 +146,7 @@ def test_stuck_namespace_runbook(lab: Lab) -> None:
         "patch", "-n", "seldon", "model", "iris", "--type", "merge", "-p", '{"metadata":{"finalizers":null}}'
     )
     assert lab.kubectl("get", "-n", "seldon", "model", "iris", check=False).returncode != 0
-    _wait_for(lambda: "has 1 resource instances" in json.dumps(lab.kubectl_json("get", "ns", "seldon")))
+    wait_for(lambda: "has 1 resource instances" in json.dumps(lab.kubectl_json("get", "ns", "seldon")))
     # Runbook step 2 (the blunt one): empty spec.finalizers through the finalize subresource. Re-read the
     # namespace first: the controller rewrote its conditions, so the old copy is stale (409, as for real).
     stale = lab.kubectl(
@@ -160,11 +163,16 @@ def test_stuck_namespace_runbook(lab: Lab) -> None:
     assert lab.kubectl_json("get", "-n", "seldon", "model", "wine")["metadata"]["finalizers"]
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
+@contextmanager
+def _watching(lab: Lab, rt: ResourceType, *args: str) -> Iterator[Future[subprocess.CompletedProcess[str]]]:
+    """Runs `kubectl ARGS` and enters once it has opened a watch of `rt` on the server, so a change made in
+    the block is one kubectl can only learn of from that watch; kubectl's result once it has ended."""
+    before = lab.store.open_watches(rt)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(lab.kubectl, *args, check=False)
+        wait_for(lambda: lab.store.open_watches(rt) > before or running.done(), timeout=30)
+        assert not running.done(), f"kubectl ended before it watched: {running.result().stderr}"
+        yield running
 
 
 def test_delete_and_wait_for_delete(lab: Lab) -> None:
@@ -177,19 +185,12 @@ def test_get_watch_streams_until_request_timeout(lab: Lab) -> None:
     lab.kubectl("apply", "-f", "-", input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\n")
     configmaps = lab.store.registry.lookup("", "v1", "configmaps")
     assert configmaps is not None
-
-    def create_later() -> None:
-        time.sleep(0.5)
+    with _watching(lab, configmaps, "get", "configmaps", "-w", "--request-timeout=1.5s") as watched:
+        # "arrived" sorts first: had kubectl listed it rather than seen it on its watch, it would come first.
         lab.store.create(
             configmaps, {"metadata": {"name": "arrived", "namespace": "default"}, "data": {"a": "1"}}
         )
-
-    thread = threading.Thread(target=create_later)
-    thread.start()
-    try:
-        result = lab.kubectl("get", "configmaps", "-w", "--request-timeout=1.5s", check=False)
-    finally:
-        thread.join()
+    result = watched.result()
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["NAME", "DATA", "AGE"]  # the server's Table columns
     assert [line.split()[0] for line in lines[1:]] == ["watched", "arrived"]
@@ -238,16 +239,9 @@ def test_wait_for_condition_ready_on_a_custom_resource(lab: Lab) -> None:
     lab.kubectl("apply", "-f", "-", input=MODEL_YAML)
     models = lab.store.registry.lookup("mlops.seldon.io", "v1alpha1", "models")
     assert models is not None
-
-    def become_ready() -> None:
-        time.sleep(0.3)
+    with _watching(lab, models, "wait", "--for=condition=Ready", "model/iris", "--timeout=5s") as waited:
         ready = {"conditions": [{"type": "Ready", "status": "True", "reason": "ModelAvailable"}]}
         lab.store.mutate(models, "default", "iris", lambda m: {**m, "status": ready}, subresource="status")
-
-    thread = threading.Thread(target=become_ready)
-    thread.start()
-    try:
-        result = lab.kubectl("wait", "--for=condition=Ready", "model/iris", "--timeout=5s")
-    finally:
-        thread.join()
+    result = waited.result()
+    assert result.returncode == 0, result.stderr
     assert "condition met" in result.stdout

@@ -187,6 +187,17 @@ def test_watch_replays_history_and_expires_old_versions() -> None:
     assert expired.value.code == 410
 
 
+def test_open_watches_counts_the_watches_of_a_kind_until_they_close(store: Store) -> None:
+    cms, secrets = rt(store, "", "v1", "configmaps"), rt(store, "", "v1", "secrets")
+    of_configmaps, of_everything = store.watch(cms, "default", None), store.watch(None, None, None)
+    store.watch(secrets, None, None)
+    assert store.open_watches(cms) == 2
+    of_configmaps.close()
+    of_everything.close()
+    assert store.open_watches(cms) == 0
+    assert store.open_watches(secrets) == 1
+
+
 def test_list_selectors(store: Store) -> None:
     pods = rt(store, "", "v1", "pods")
     for name, labels, phase in (

@@ -13,6 +13,7 @@ from controller_cluster import Cluster, condition, has_condition
 from model_helpers import save_small_model
 
 from drkit_lab.controllers.kubelet import Kubelet
+from drkit_lab.controllers.namespaces import NamespaceController
 from drkit_lab.controllers.seldon import SeldonController
 from drkit_lab.controllers.workloads import WorkloadControllers
 from drkit_lab.settings import LabSettings
@@ -185,11 +186,8 @@ def test_deletion_waits_for_the_scheduler(
 def test_namespace_stays_terminating_while_the_scheduler_is_down(
     make_cluster: Any, lab_settings: LabSettings, write_mlmodel: Any
 ) -> None:
-    namespaces = pytest.importorskip("drkit_lab.controllers.namespaces")
     write_mlmodel(lab_settings)
-    cluster: Cluster = make_cluster(
-        namespaces.NamespaceController, WorkloadControllers, Kubelet, SeldonController
-    )
+    cluster: Cluster = make_cluster(NamespaceController, WorkloadControllers, Kubelet, SeldonController)
     cluster.namespace(NS)
     cluster.create(
         {
