@@ -35,7 +35,7 @@ from drkit.report.ttr_chart import series_by_playbook
 )
 @format_option('json: {"runs": [...], "trends": [...]}; with --compare: {"a", "b", "phases", "steps"}.')
 @click.pass_context
-def history(
+def history(  # noqa: PLR0917 (click passes options as arguments)
     ctx: click.Context,
     playbook: str | None,
     limit: int,

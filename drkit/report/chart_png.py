@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from drkit.errors import MissingExtraError
 from drkit.report.json_report import write_atomically
-from drkit.report.ttr_chart import TtrSeries
+from drkit.report.ttr_chart import TtrPoint, TtrSeries
 
 SIZE = (9.0, 4.5)  # inches
 DPI = 100
+DAY = 86_400.0  # seconds
 
 
 def render_ttr_png(series: Sequence[TtrSeries]) -> bytes:
@@ -30,13 +31,19 @@ def render_ttr_png(series: Sequence[TtrSeries]) -> bytes:
     figure = Figure(figsize=SIZE, dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    axes.xaxis_date(tz=UTC)  # x values are matplotlib date numbers
+
+    def when(points: Sequence[TtrPoint]) -> list[float]:
+        return [p.started_at / DAY for p in points]  # matplotlib's date numbers: days since its 1970 epoch
+
     for one in series:
-        when = [datetime.fromtimestamp(p.started_at, tz=UTC) for p in one.recovered]
-        (line,) = axes.plot(when, [p.seconds / 60 for p in one.recovered], marker="o", label=one.label)
+        (line,) = axes.plot(
+            when(one.recovered), [p.seconds / 60 for p in one.recovered], marker="o", label=one.label
+        )
         failed = [p for p in one.points if not p.recovered]
         if failed:
             axes.scatter(
-                [datetime.fromtimestamp(p.started_at, tz=UTC) for p in failed],
+                when(failed),
                 [p.seconds / 60 for p in failed],
                 marker="x",
                 color=line.get_color(),

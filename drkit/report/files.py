@@ -40,7 +40,10 @@ def write_run_reports(
     """report.md, report.html and junit.xml first, report.json last: its presence is what marks a run as
     finished, so a report of a run that did not finish (`finished=False`) leaves it out. `earlier` are the
     history's runs of the playbook for report.html's chart. Returns the files written."""
-    renderers = {**RENDERERS, REPORT_HTML: partial(render_html, earlier=earlier)}
+    renderers: dict[str, Callable[[RunReport], str]] = {
+        **RENDERERS,
+        REPORT_HTML: partial(render_html, earlier=earlier),
+    }
     names = (REPORT_MARKDOWN, REPORT_HTML, REPORT_JUNIT) + ((REPORT_JSON,) if finished else ())
     for name in names:
         write_atomically(directory / name, renderers[name](report))

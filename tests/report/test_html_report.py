@@ -39,10 +39,10 @@ def _model_uris_step() -> StepReport:
         },
         {"name": "enhanced", "namespace": "ml", "old": "s3://b/2", "new": "s3://b/2", "changed": False},
     ]
+    collected = CollectedReport("collected/rebuild-3", files=("events.txt",), warnings=("Pod ml/x: BackOff",))
     return StepReport(
         "rebuild", 3, "rewrite", "modelUris", StepState.SUCCEEDED, "rewrote 1", details={"models": models},
-        duration=1.0, parity=PARITY, diff=DIFF,
-        collected=CollectedReport("collected/rebuild-3", files=("events.txt",), warnings=("Pod ml/x: BackOff",)),
+        duration=1.0, parity=PARITY, diff=DIFF, collected=collected,
     )  # fmt: skip
 
 
@@ -57,7 +57,8 @@ def test_steps_sit_on_one_axis_one_after_another_with_widths_as_their_durations(
         ("validate/check-1", pytest.approx(59.2), 30.0),
     ]
     phases = {r.path: r for r in timeline.bars(RowKind.PHASE)}
-    assert phases["rebuild"].over_budget and not phases["teardown"].over_budget
+    assert phases["rebuild"].over_budget
+    assert not phases["teardown"].over_budget
     assert phases["rebuild"].duration == report.phases[1].duration
     assert timeline.span == report.rto  # the RTO is the furthest thing to show
     [not_run] = [r for r in timeline.rows if r.path == "validate/notify"]
@@ -125,10 +126,11 @@ def test_a_hint_is_shown_with_its_failure(report: RunReport) -> None:
 def test_every_value_is_escaped(report: RunReport) -> None:
     evil = '<script>alert("x")</script>'
     step = dataclasses.replace(
-        report.phases[1].steps[0], name=f'a"><img src=x onerror=1>', message=evil, hint=evil
+        report.phases[1].steps[0], name='a"><img src=x onerror=1>', message=evil, hint=evil
     )
     page = render_html(dataclasses.replace(_with_step(report, step), playbook_name=evil, message=evil))
-    assert "<script>" not in page and "<img" not in page
+    assert "<script>" not in page
+    assert "<img" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert 'data-step="rebuild/a&quot;&gt;&lt;img src=x onerror=1&gt;"' in page
 
@@ -137,5 +139,6 @@ def test_the_page_links_nothing_outside_itself(report: RunReport) -> None:
     page = render_html(_with_step(report, _model_uris_step()))
     links = re.findall(r'\b(?:src|href|action|xlink:href)\s*=\s*"([^"]*)"', page)
     assert all(link.startswith(("#", "data:")) for link in links), links
-    assert "@import" not in page and "url(" not in page
+    assert "@import" not in page
+    assert "url(" not in page
     assert FAILING_MESSAGE in page  # a URL in the text is only text
