@@ -58,7 +58,7 @@ def history(  # noqa: PLR0917 (click passes options as arguments)
     found = read_history(runtime.state_dir, playbook=playbook, limit=limit)
     if chart is not None:
         series = series_by_playbook(found.entries)
-        write_ttr_png(series, chart)
+        write_ttr_png(series, runtime.cwd / chart)  # relative to the Runtime's cwd, not the process's
         runs = sum(len(s.points) for s in series)
         runtime.stderr.write(f"chart of {runs} run(s) of {len(series)} playbook(s) written to {chart}\n")
     if output == "json":

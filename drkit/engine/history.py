@@ -185,9 +185,10 @@ def read_history(state_dir: Path, *, playbook: str | None = None, limit: int = 2
 
 def earlier_runs(state_dir: Path, report: RunReport) -> tuple[HistoryEntry, ...]:
     """The report's playbook's last runs on the same cluster in the same mode (newest first, this run left
-    out), for report.html's chart; () when the history cannot be read: a chart is not worth failing a report.
+    out), for report.html's chart; () when there is no history database (a run without the history sink makes
+    none) or it cannot be read: a chart is not worth failing a report.
     """
-    if report.mode not in RECOVERY_MODES:
+    if report.mode not in RECOVERY_MODES or not database_path(state_dir).is_file():
         return ()
     context = report.cluster.context if report.cluster else ""
     try:
