@@ -39,10 +39,13 @@ def render_ttr_svg(series: TtrSeries) -> str:
             f'<text class="tick-label" x="{LEFT - 6}" y="{y(seconds) + 4:.1f}" text-anchor="end">'
             f"{format_duration(seconds)}</text>"
         )
-    for point in (series.points[0], series.points[-1]):
+    # The oldest and the newest run's dates, each kept inside the plot's width (one run: in the middle).
+    first, last = series.points[0], series.points[-1]
+    dates = ((first, "start"), (last, "end")) if len(series.points) > 1 else ((first, "middle"),)
+    for point, anchor in dates:
         parts.append(
             f'<text class="tick-label" x="{x(point.started_at):.1f}" y="{TOP + HEIGHT + 18}"'
-            f' text-anchor="middle">{utc_minute(point.started_at)}</text>'
+            f' text-anchor="{anchor}">{utc_minute(point.started_at)}</text>'
         )
     if series.rto is not None:
         parts.append(

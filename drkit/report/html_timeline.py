@@ -17,6 +17,7 @@ from drkit.report.model import PhaseReport, RunReport, StepReport, StepState
 
 LABEL_WIDTH = 250  # px for the row names
 PLOT_WIDTH = 880  # px for the time axis
+RIGHT_MARGIN = 48  # px past the axis's end, for its last tick label
 ROW_HEIGHT = 22
 AXIS_HEIGHT = 28
 BAR_INSET = 4  # px between a bar and its row's edges
@@ -133,7 +134,7 @@ def render_timeline_svg(timeline: Timeline) -> str:
         return LABEL_WIDTH + seconds * scale
 
     parts = [
-        f'<svg id="timeline" role="img" width="{LABEL_WIDTH + PLOT_WIDTH + 20}"'
+        f'<svg id="timeline" role="img" width="{LABEL_WIDTH + PLOT_WIDTH + RIGHT_MARGIN}"'
         f' height="{height}" data-seconds-per-px="{1 / scale:.6g}" aria-label="timeline of phases and steps">'
     ]
     step = tick_step(timeline.span)
