@@ -13,6 +13,7 @@ from drkit.report.collected import CollectedReport
 from drkit.report.html import render_html
 from drkit.report.html_timeline import RowKind, tick_step, timeline_of
 from drkit.report.model import RunReport, StepReport, StepState
+from drkit.run_mode import RunMode
 
 SECTIONS = ("summary", "timeline", "failures", "checklists", "steps", "finalizers")
 OPTIONAL = ("model-uris", "collected", "parity", "reproduction-diff")
@@ -142,3 +143,8 @@ def test_the_page_links_nothing_outside_itself(report: RunReport) -> None:
     assert "@import" not in page
     assert "url(" not in page
     assert FAILING_MESSAGE in page  # a URL in the text is only text
+
+
+def test_the_chart_section_is_there_for_a_drill_and_not_for_a_check(report: RunReport) -> None:
+    assert "ttr" in _ids(render_html(report))  # this run alone is a point already
+    assert "ttr" not in _ids(render_html(dataclasses.replace(report, mode=RunMode.CHECK)))
