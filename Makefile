@@ -8,7 +8,7 @@ STAMP := $(VENV)/.drkit-installed-$(shell cat pyproject.toml lab/pyproject.toml 
 SOURCES := drkit lab tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help venv controlplane serving test test-emulated test-faults lint typecheck unit demo lab-up lab-down bench fmt docs clean
+.PHONY: help venv controlplane serving browser test test-emulated test-faults lint typecheck unit demo lab-up lab-down bench fmt docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -37,10 +37,13 @@ controlplane: $(STAMP) ## Build the real control plane (etcd, kube-apiserver, ku
 serving: $(STAMP) ## Build the lab's MLServer environment (its model servers run from it) once
 	$(BIN)/drkit lab build --only serving
 
+browser: ## Headless Chromium for the report.html browser test (apt-get installs it when missing)
+	@bash scripts/ensure-chromium.sh
+
 # Two test files at a time: most end-to-end tests wait on controllers, MLServer loads and pipelines, and each
 # file's module fixtures (a lab, a reference drill) stay on one worker. The end-to-end tests (marked
 # real_plane) run their labs on the real control plane, every other test on the emulated one.
-unit: $(STAMP) controlplane serving ## pytest only
+unit: $(STAMP) controlplane serving browser ## pytest only
 	$(BIN)/pytest -n 2 --dist loadfile --durations=15
 
 test: lint typecheck unit ## lint, types, the whole suite (end-to-end tests on the real control plane)

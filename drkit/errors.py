@@ -34,8 +34,9 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
         " cluster or service that stops answering once steps have begun fails its step, so it is a 1 too."
     ),
     ExitCode.USAGE: (
-        "Usage or playbook error, an unknown `--context`, a missing or unreadable kubeconfig"
-        " (nothing was touched)."
+        "Usage or playbook error, an unknown `--context`, a missing or unreadable kubeconfig, an optional"
+        " dependency missing (`drkit history --chart` without `pip install 'drkit[charts]'`); nothing was"
+        " touched."
     ),
     ExitCode.REFUSED: (
         "Refused for safety: context not allowed, protected namespace, confirmation declined,"
@@ -105,6 +106,15 @@ class PlaybookError(UsageError):
     def __init__(self, message: str, problems: tuple[object, ...] = (), *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.problems = problems
+
+
+class MissingExtraError(UsageError):
+    """A feature needs an optional dependency that is not installed; the hint names the pip extra."""
+
+    def __init__(self, feature: str, module: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs {module}, which is not installed", hint=f"pip install 'drkit[{extra}]'"
+        )
 
 
 class RefusedError(DrkitError):

@@ -129,3 +129,10 @@ def start_drkit(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header (its signature, then the IHDR chunk); fails on anything else."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:8]
+    assert data[12:16] == b"IHDR", data[12:16]
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -17,13 +17,13 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drkit.engine.request import RunMode
 from drkit.engine.runs import RunPaths, recorded_run_ids, run_dir
 from drkit.errors import UsageError
 from drkit.playbook.suggest import did_you_mean
 from drkit.report.history import History, HistoryEntry, Trend
 from drkit.report.json_report import read_report
 from drkit.report.model import Outcome, RunReport
+from drkit.report.ttr_chart import RECOVERED_OUTCOMES, RECOVERY_MODES
 
 if TYPE_CHECKING:
     from drkit.engine.afterwards import FinishedRun
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DATABASE = "history.sqlite3"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another to commit
 TREND_LENGTH = 10  # time-to-recovery figures a trend line shows
+CHART_LENGTH = 30  # earlier runs report.html's time-to-recovery chart shows
 
 # Each entry moves the schema one version forward (PRAGMA user_version is the count applied).
 _MIGRATIONS: tuple[str, ...] = (
@@ -59,9 +60,7 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
-# A drill (teardown included) and a recovery take different times; checks and finalizer clears recover
-# nothing.
-_RECOVERIES = (str(RunMode.DRILL), str(RunMode.RECOVER))
+_RECOVERIES = tuple(str(mode) for mode in RECOVERY_MODES)
 # Runs still going (or rebuilt from a crashed run's journal) are not history yet.
 _UNFINISHED = {Outcome.RUNNING, Outcome.PLANNED}
 
@@ -184,6 +183,28 @@ def read_history(state_dir: Path, *, playbook: str | None = None, limit: int = 2
     return History(entries, trends)
 
 
+def earlier_runs(state_dir: Path, report: RunReport) -> tuple[HistoryEntry, ...]:
+    """The report's playbook's last runs on the same cluster in the same mode (newest first, this run left
+    out), for report.html's chart; () when there is no history database (a run without the history sink makes
+    none) or it cannot be read: a chart is not worth failing a report.
+    """
+    if report.mode not in RECOVERY_MODES or not database_path(state_dir).is_file():
+        return ()
+    context = report.cluster.context if report.cluster else ""
+    try:
+        catch_up(state_dir)
+        with _connect(state_dir) as db:
+            rows = db.execute(
+                "SELECT run_id, playbook, context, mode, outcome, started_at, time_to_recovery, rto "
+                "FROM runs WHERE playbook = ? AND context = ? AND mode = ? AND run_id != ? "
+                "ORDER BY started_at DESC, run_id DESC LIMIT ?",
+                (report.playbook_name, context, str(report.mode), str(report.run_id), CHART_LENGTH),
+            ).fetchall()
+    except (sqlite3.Error, OSError):
+        return ()
+    return tuple(HistoryEntry(*row) for row in rows)
+
+
 def _refuse_unknown_playbook(db: sqlite3.Connection, playbook: str) -> None:
     """--playbook names none of the recorded playbooks: a usage error with the nearest one, not silence."""
     known = [str(name) for (name,) in db.execute("SELECT DISTINCT playbook FROM runs ORDER BY playbook")]
@@ -202,7 +223,7 @@ def _recent_recoveries(db: sqlite3.Connection, playbook: str, mode: str) -> list
     rows = db.execute(
         "SELECT time_to_recovery FROM runs WHERE playbook = ? AND mode = ? AND outcome IN (?, ?) "
         "ORDER BY started_at DESC, run_id DESC LIMIT ?",
-        (playbook, mode, str(Outcome.SUCCEEDED), str(Outcome.OVER_RTO), TREND_LENGTH),
+        (playbook, mode, *map(str, RECOVERED_OUTCOMES), TREND_LENGTH),
     ).fetchall()
     return [float(row[0]) for row in reversed(rows)]
 

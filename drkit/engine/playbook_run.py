@@ -19,6 +19,7 @@ from drkit.engine.cluster import ClusterAccess, check_context_allowed
 from drkit.engine.collect import FailureEvidence, collect_failure
 from drkit.engine.drill_lease import DrillLease
 from drkit.engine.finally_steps import finally_failures, finally_selection, with_finally_failures
+from drkit.engine.history import earlier_runs
 from drkit.engine.journal import Journal
 from drkit.engine.listener import RunListener
 from drkit.engine.lock import RunLock
@@ -792,7 +793,8 @@ class _Run:
         # shown up in a step that finished before it was known.
         masked = self.masker.data(report.to_json())
         report = RunReport.from_json(masked) if isinstance(masked, dict) else report
-        write_run_reports(report, self.paths.directory)
+        earlier = earlier_runs(self.runtime.state_dir, report)
+        write_run_reports(report, self.paths.directory, earlier=earlier)
         self.listener.run_finished(report)  # the outcome first; then where the run went, as it goes there
         finished = FinishedRun(
             report, self.paths.directory, self.runtime, say=lambda text: self.listener.recorded([text])

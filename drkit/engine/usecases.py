@@ -11,6 +11,7 @@ from typing import Any
 from drkit.context import Runtime
 from drkit.engine.build import build_steps
 from drkit.engine.finally_steps import finally_selection
+from drkit.engine.history import earlier_runs
 from drkit.engine.journal import read_journal
 from drkit.engine.listener import NullListener, RunListener
 from drkit.engine.playbook_run import Confirm, PreviousRun, RunOptions, run_playbook
@@ -294,7 +295,8 @@ def regenerate_reports(run_id: str, runtime: Runtime) -> tuple[RunReport, tuple[
     (report.json, else its journal); report.json itself only for a finished run (it marks one)."""
     paths = RunPaths(existing_run_dir(runtime.state_dir, run_id))
     report = show_run(run_id, runtime)
-    return report, write_run_reports(report, paths.directory, finished=paths.report.is_file())
+    finished, earlier = paths.report.is_file(), earlier_runs(runtime.state_dir, report)
+    return report, write_run_reports(report, paths.directory, finished=finished, earlier=earlier)
 
 
 def show_run(run_id: str, runtime: Runtime) -> RunReport:

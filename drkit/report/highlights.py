@@ -43,6 +43,28 @@ class AuditRow:
     dry_run: bool
 
 
+@dataclass(frozen=True)
+class ModelUriRow:
+    """One Seldon Model a modelUris step pointed at the model MLflow holds (or left, or failed to)."""
+
+    step: str  # phase/step
+    model: str  # namespace/name
+    old: str
+    new: str
+    changed: bool
+    error: str  # "" unless the model could not be resolved or patched
+
+
+def model_uri_rows(steps: Sequence[StepReport]) -> tuple[ModelUriRow, ...]:
+    """The models of every modelUris step that ran, in run order."""
+    return tuple(
+        row
+        for step in steps
+        if step.kind == "modelUris" and step.status in (StepState.SUCCEEDED, StepState.FAILED)
+        for row in _model_uri_records(step.path, step.details)
+    )
+
+
 def audit_rows(steps: Sequence[StepReport]) -> tuple[AuditRow, ...]:
     """The finalizer audit records of every clearFinalizers step, in run order."""
     rows: list[AuditRow] = []
@@ -272,19 +294,35 @@ def _delete(details: Mapping[str, object]) -> tuple[Highlight, ...]:
 
 def _model_uris(details: Mapping[str, object]) -> tuple[Highlight, ...]:
     lines = []
+    for model in _model_uri_records("", details):
+        if model.error:
+            lines.append(f"{model.model}: {model.error}")
+        elif model.changed:
+            lines.append(f"{model.model}: {model.new}")
+        else:
+            lines.append(f"{model.model}: unchanged, {model.old}")
+    return (Highlight("model storage URIs", tuple(lines)),) if lines else ()
+
+
+def _model_uri_records(step: str, details: Mapping[str, object]) -> list[ModelUriRow]:
+    rows = []
     for model in _records(details.get("models")):
         name = (
             f"{model.get('namespace')}/{model.get('name')}"
             if model.get("namespace")
             else str(model.get("name"))
         )
-        if model.get("error"):
-            lines.append(f"{name}: {model['error']}")
-        elif model.get("changed"):
-            lines.append(f"{name}: {model.get('new')}")
-        else:
-            lines.append(f"{name}: unchanged, {model.get('old')}")
-    return (Highlight("model storage URIs", tuple(lines)),) if lines else ()
+        rows.append(
+            ModelUriRow(
+                step=step,
+                model=name,
+                old=str(model.get("old") or ""),
+                new=str(model.get("new") or ""),
+                changed=bool(model.get("changed")),
+                error=str(model.get("error") or ""),
+            )
+        )
+    return rows
 
 
 def _records(value: object) -> list[Mapping[str, Any]]:

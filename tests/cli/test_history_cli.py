@@ -4,12 +4,15 @@ and JSON, through the real CLI on the fake clock (a retry's delay is the time a 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
-from helpers import run_drkit_on
+from helpers import png_size, run_drkit_on
 
 from drkit.context import Runtime
+from drkit.engine.runs import run_dir
 from drkit.errors import ExitCode
 
 # The first attempt fails and opens the gate; the retry, DELAY later, passes: the run takes DELAY.
@@ -136,3 +139,39 @@ def test_a_playbook_the_history_does_not_hold_is_a_usage_error_with_the_nearest_
     code, out = run_drkit_on(runtime, "history", "--playbook", "nightly")
     assert code == 0
     assert "nightly" in out
+
+
+def test_chart_draws_the_runs_into_a_png(runtime: Runtime, three: list[str], tmp_path: Path) -> None:
+    code, _ = run_drkit_on(runtime, "history", "--chart", "ttr.png")
+    assert code == 0
+    assert "chart of 3 run(s) of 1 playbook(s) written to ttr.png" in runtime.stderr.getvalue()  # type: ignore[attr-defined]
+    data = (tmp_path / "ttr.png").read_bytes()
+    width, height = png_size(data)
+    assert width > 400
+    assert height > 200
+    assert len(data) > 10_000  # lines, points and labels, not a blank canvas
+
+
+def test_chart_without_matplotlib_is_a_usage_error_naming_the_extra(
+    runtime: Runtime, three: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)  # import raises ImportError
+    code, _ = run_drkit_on(runtime, "history", "--chart", "ttr.png")
+    assert code == ExitCode.USAGE
+    errors = runtime.stderr.getvalue()  # type: ignore[attr-defined]
+    assert "drkit history --chart needs matplotlib, which is not installed" in errors
+    assert "pip install 'drkit[charts]'" in errors
+    assert not (tmp_path / "ttr.png").exists()
+
+
+def test_each_runs_report_html_charts_the_runs_before_it(runtime: Runtime, three: list[str]) -> None:
+    page = (run_dir(runtime.state_dir, three[-1]) / "report.html").read_text(encoding="utf-8")
+    chart = page.split('<svg id="ttr-chart"')[1].split("</svg>")[0]
+    assert re.findall(r'data-run="([^"]+)" data-seconds="([^"]+)"', chart) == [
+        (three[0], "40"),
+        (three[1], "50"),
+        (three[2], "90"),
+    ]
+    assert 'id="ttr-rto" data-seconds="60"' in chart
+    current = re.findall(r'<circle class="ttr-point ([^"]+)" data-run="([^"]+)"', chart)[-1]
+    assert current == ("recovered current", three[2])  # over the RTO, but it recovered

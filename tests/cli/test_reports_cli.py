@@ -1,5 +1,5 @@
-"""Every run leaves report.md and junit.xml next to report.json; --junit/--markdown copy them for CI;
-`drkit runs show --format` prints any of the three; a secret variable's value is in none of them."""
+"""Every run leaves report.md, report.html and junit.xml next to report.json; --junit/--markdown copy them
+for CI; `drkit runs show --format` prints json, markdown or text; a secret variable's value is in none."""
 
 from __future__ import annotations
 
@@ -45,13 +45,14 @@ def drill(drkit: RunDrkit, tmp_path: Path, *extra: str) -> tuple[int, Path]:
     return result.exit_code, run_dir
 
 
-def test_failed_drill_writes_three_reports_without_the_secret(
+def test_failed_drill_writes_four_reports_without_the_secret(
     drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
 ) -> None:
     write_playbook(FAILING)
     code, run_dir = drill(drkit, tmp_path, "--junit", "ci/junit.xml", "--markdown", "ci/report.md")
     assert code == 1
-    for path in (run_dir / "report.json", run_dir / "report.md", run_dir / "junit.xml"):
+    for name in ("report.json", "report.md", "report.html", "junit.xml"):
+        path = run_dir / name
         text = path.read_text(encoding="utf-8")
         assert SECRET not in text, path.name
         assert "token **** rejected" in text, path.name  # the item's message, masked
@@ -102,8 +103,10 @@ def test_report_writes_a_runs_files_again_from_its_record(
 ) -> None:
     write_playbook(FAILING)
     _, run_dir = drill(drkit, tmp_path)
-    before = {name: (run_dir / name).read_text(encoding="utf-8") for name in ("report.md", "junit.xml")}
+    names = ("report.md", "report.html", "junit.xml")
+    before = {name: (run_dir / name).read_text(encoding="utf-8") for name in names}
     (run_dir / "report.md").unlink()
+    (run_dir / "report.html").unlink()
     (run_dir / "junit.xml").write_text("<lost/>", encoding="utf-8")
 
     result = drkit("report", run_dir.name, cwd=tmp_path)
@@ -111,6 +114,7 @@ def test_report_writes_a_runs_files_again_from_its_record(
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"wrote {run_dir / 'report.md'}",
+        f"wrote {run_dir / 'report.html'}",
         f"wrote {run_dir / 'junit.xml'}",
         f"wrote {run_dir / 'report.json'}",
     ]
@@ -131,7 +135,7 @@ def test_report_of_a_run_that_never_finished_leaves_it_unfinished(
 
     assert result.exit_code == 0, result.stderr
     assert result.json["outcome"] == "running"
-    assert result.json["files"] == [str(run_dir / "report.md"), str(run_dir / "junit.xml")]
+    assert result.json["files"] == [str(run_dir / name) for name in ("report.md", "report.html", "junit.xml")]
     assert not (run_dir / "report.json").exists()  # its presence would mark the run finished
     assert "| Outcome | **running** |" in (run_dir / "report.md").read_text(encoding="utf-8")
     listed = drkit("runs", "list", cwd=tmp_path)

@@ -174,7 +174,8 @@ def test_a_full_drill_with_basic_auth_and_sealed_secrets_leaks_no_secret(
     assert failed["message"].endswith(": ****")
 
     recorded = {str(p.relative_to(work)): p.read_bytes() for p in (work / ".drkit").rglob("*") if p.is_file()}
-    assert {"journal.jsonl", "report.json", "report.md", "junit.xml"} <= {Path(p).name for p in recorded}
+    names = {Path(p).name for p in recorded}
+    assert {"journal.jsonl", "report.json", "report.md", "report.html", "junit.xml"} <= names
     outputs: dict[str, str | bytes] = {
         **recorded,
         **_streams("drill", drill),

@@ -113,13 +113,13 @@ def test_a_command_echoing_the_password_and_a_secret_learnt_halfway_leave_no_tra
     # Learnt after `early` finished, but report files are masked as a whole at the end of the run.
     assert steps["early"].message == "the token will be ****"
     files = _recorded(runtime)
-    assert set(files) >= {"journal.jsonl", "report.json", "report.md", "junit.xml"}
+    assert set(files) >= {"journal.jsonl", "report.json", "report.md", "report.html", "junit.xml"}
     for name, text in files.items():
         assert PASSWORD not in text, name
         assert VAR_SECRET not in text, name
         # metrics.prom holds figures under names and no message, so no value was there to mask.
         assert "****" in text or name == "metrics.prom", name
-    for name in ("report.json", "report.md", "junit.xml", "metrics.prom"):
+    for name in ("report.json", "report.md", "report.html", "junit.xml", "metrics.prom"):
         assert LEARNT not in files[name], name
     # The journal is append-only: only what was written before the run knew the value can hold it.
     leaking = [line for line in files["journal.jsonl"].splitlines() if LEARNT in line]

@@ -180,7 +180,7 @@ def test_a_clearing_is_recorded_as_a_run_with_its_audit_cluster_and_actor(
     assert events[1]["record"]["object"] == f"ConfigMap {NAMESPACE}/held"
     assert events[1]["record"]["resourceVersionBefore"] == version_before
     assert events[1]["by"] == "kubeconfig user drkit-lab-admin (local user sre-on-call)"
-    for name in ("journal.jsonl", "report.json", "report.md", "junit.xml"):
+    for name in ("journal.jsonl", "report.json", "report.md", "report.html", "junit.xml"):
         assert lab.token not in (directory / name).read_text(encoding="utf-8"), name
 
 

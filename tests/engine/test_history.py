@@ -3,6 +3,7 @@ a resume replaces its run's row, runs finishing at once all land, and a pruned r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ from helpers import FakeClock, WritePlaybook
 
 from drkit.context import Runtime
 from drkit.engine import NullListener, RunMode, resume
-from drkit.engine.history import HistorySink, database_path, read_history, record_run
+from drkit.engine.history import HistorySink, database_path, earlier_runs, read_history, record_run
 from drkit.engine.metrics_sink import MetricsSink
 from drkit.engine.prune import PruneRequest, prune_runs
 from drkit.report.model import Outcome, RunReport
@@ -229,3 +230,31 @@ def test_the_time_to_recovery_of_history_and_metrics_is_the_one_the_rto_judged(
     assert entry.rto_margin == -15
     metrics = (runtime.state_dir / "runs" / str(report.run_id) / "metrics.prom").read_text(encoding="utf-8")
     assert 'drkit_run_duration_seconds{cluster="",mode="drill",playbook="tidy"} 105.0' in metrics
+
+
+def test_a_reports_chart_gets_the_playbooks_earlier_runs_on_its_cluster_in_its_mode(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    older = [_drill(write_playbook, runtime, takes) for takes in ("10s", "20s")]
+    _drill(write_playbook, runtime, "1s", mode=RunMode.RECOVER)
+    _drill(write_playbook, runtime, "1s", name="other")
+    elsewhere = _drill(write_playbook, runtime, "1s")
+    with sqlite3.connect(database_path(runtime.state_dir)) as db:
+        db.execute("UPDATE runs SET context = 'prod' WHERE run_id = ?", (elsewhere.run_id,))
+    latest = _drill(write_playbook, runtime, "30s")
+
+    found = earlier_runs(runtime.state_dir, latest)
+
+    assert [e.run_id for e in found] == [r.run_id for r in reversed(older)]  # newest first, this run left out
+    assert earlier_runs(runtime.state_dir, dataclasses.replace(latest, mode=RunMode.CHECK)) == ()
+
+
+def test_a_missing_or_unreadable_history_gives_a_chart_no_earlier_runs(
+    write_playbook: WritePlaybook, runtime: Runtime
+) -> None:
+    report = _drill(write_playbook, runtime, "1s")
+    database_path(runtime.state_dir).unlink()
+    assert earlier_runs(runtime.state_dir, report) == ()
+    assert not database_path(runtime.state_dir).exists()  # asking made none
+    database_path(runtime.state_dir).write_bytes(b"not a database")
+    assert earlier_runs(runtime.state_dir, report) == ()

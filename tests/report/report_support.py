@@ -1,5 +1,10 @@
-"""Values shared by the report tests and their fixtures."""
+"""Values shared by the report tests and their fixtures, and `drill_report`: a finished drill as the engine
+reports it (a clearFinalizers audit, ready times, a workflow, a failed checklist and a step that never ran),
+so every renderer has something of each kind to show."""
 
+from __future__ import annotations
+
+from drkit.report.model import ChecklistItemReport, Outcome, PhaseReport, RunReport, StepReport, StepState
 from drkit.report.reproduction import (
     Change,
     DiffReport,
@@ -11,6 +16,7 @@ from drkit.report.reproduction import (
     Verdict,
     WorstDifference,
 )
+from drkit.run_mode import RunMode
 
 FAILING_MESSAGE = "GET http://api.local/health: status 503, expected 200"
 
@@ -76,3 +82,107 @@ DIFF = DiffReport(
     ),
     fail_on=("missing",),
 )
+
+
+def _audit(obj: str, finalizer: str) -> dict[str, object]:
+    return {
+        "object": obj,
+        "uid": "u-1",
+        "finalizersRemoved": [finalizer],
+        "finalizersKept": [],
+        "deletionTimestamp": "2026-01-01T00:00:01Z",
+        "ageSeconds": 6.5,
+        "owner": "Seldon Core v2 scheduler",
+        "at": "2026-01-01T00:00:08Z",
+    }
+
+
+def drill_report() -> RunReport:
+    unstick = StepReport(
+        phase="teardown",
+        index=1,
+        name="unstick",
+        kind="clearFinalizers",
+        status=StepState.SUCCEEDED,
+        message="removed finalizers from 2 objects",
+        details={
+            "dryRun": False,
+            "removed": [
+                _audit("Model ml/baseline", "seldon.model.finalizer"),
+                _audit("Experiment ml/ab-test", "seldon.experiment.finalizer"),
+            ],
+            "orphaned": ["Seldon scheduler never unloaded model baseline (Model ml/baseline)"],
+            "namespaces": [{"name": "ml", "gone": True, "finalized": False, "message": "gone"}],
+            "remaining": [],
+        },
+        started_at=1_767_225_600.0,
+        duration=7.0,
+        attempts=1,
+    )
+    apply = StepReport(
+        phase="rebuild",
+        index=1,
+        name="apply-base",
+        kind="apply",
+        status=StepState.SUCCEEDED,
+        message="applied 5 object(s), all ready after 9.0s",
+        details={
+            "ready": [
+                {"object": f"Deployment ml/d{i}", "readyAfterSeconds": float(i)} for i in (1, 2, 9, 4, 3)
+            ]
+        },
+        duration=9.2,
+        attempts=1,
+    )
+    train = StepReport(
+        phase="rebuild",
+        index=2,
+        name="train",
+        kind="pipeline",
+        status=StepState.SUCCEEDED,
+        message="workflow argo/train-x1 succeeded",
+        details={"workflow": "train-x1", "namespace": "argo", "phase": "Succeeded", "duration": 42.0},
+        duration=43.0,
+        attempts=1,
+    )
+    health = StepReport(
+        phase="validate",
+        index=1,
+        name="check-1",
+        kind="check",
+        status=StepState.FAILED,
+        message=f"1 of 2 items of 'platform-health' still failing after 30.0s: api: {FAILING_MESSAGE}",
+        details={"checklist": "platform-health"},
+        duration=30.0,
+        attempts=1,
+        checklist_items=(
+            ChecklistItemReport("pods", "pods ready", True, 1.25, 1, "3 pod(s) ready"),
+            ChecklistItemReport("api", "GET /health answers 200", False, None, 7, FAILING_MESSAGE),
+        ),
+    )
+    after = StepReport(
+        phase="validate",
+        index=2,
+        name="notify",
+        kind="command",
+        status=StepState.NOT_RUN,
+        message="not run: step validate/check-1 failed",
+    )
+    return RunReport(
+        run_id="20260101-000000-abcd",
+        playbook_name="platform",
+        playbook_path="playbooks/platform.yaml",
+        mode=RunMode.DRILL,
+        outcome=Outcome.FAILED,
+        phases=(
+            PhaseReport("teardown", (unstick,), budget=60.0, drill_only=True, started_at=1_767_225_600.0),
+            PhaseReport("rebuild", (apply, train), budget=30.0),
+            PhaseReport("validate", (health, after), budget=None),
+        ),
+        rto=600.0,
+        rto_measured=89.2,
+        total_duration=89.5,
+        started_at=1_767_225_600.0,
+        message=f"step validate/check-1 failed: {health.message}",
+        drkit_version="0.1.0",
+    )

@@ -10,6 +10,7 @@ from report_support import FAILING_MESSAGE
 
 from drkit.report.collected import CollectedReport
 from drkit.report.files import write_run_reports
+from drkit.report.html import render_html
 from drkit.report.json_report import read_report
 from drkit.report.junit import render_junit
 from drkit.report.markdown import render_markdown
@@ -170,11 +171,13 @@ def test_junit_stays_parseable_with_control_characters(report: RunReport) -> Non
     assert "red" in (failure.text or "")
 
 
-def test_run_directory_gets_all_three_files(report: RunReport, tmp_path: Path) -> None:
+def test_run_directory_gets_all_four_files(report: RunReport, tmp_path: Path) -> None:
     write_run_reports(report, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.json", "report.md"]
+    names = ["junit.xml", "report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert read_report(tmp_path / "report.json") == report
     assert (tmp_path / "report.md").read_text(encoding="utf-8") == render_markdown(report)
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == render_html(report)
     ET.parse(tmp_path / "junit.xml")
 
 
