@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from drkit.playbook.durations import format_duration
 from drkit.report.collected import collected_lines
 from drkit.report.highlights import (
-    Highlight,
     audit_rows,
     checklist_name,
     headline,
@@ -23,6 +22,7 @@ from drkit.report.highlights import (
 )
 from drkit.report.model import Outcome, RunReport, StepReport, StepState
 from drkit.report.reproduction import Verdict
+from drkit.report.results import Highlight
 from drkit.report.times import across_attempts, attempt_outcome, basis_text, utc_timestamp
 
 OUTCOME_MARK = {
