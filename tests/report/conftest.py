@@ -4,7 +4,7 @@ checklist and a step that never ran, so every renderer has something of each kin
 from __future__ import annotations
 
 import pytest
-from report_support import FAILING_MESSAGE
+from report_support import FAILING_MESSAGE, as_reported
 
 from drkit.report.model import ChecklistItemReport, Outcome, PhaseReport, RunReport, StepReport, StepState
 from drkit.run_mode import RunMode
@@ -101,8 +101,10 @@ def drill_report() -> RunReport:
         mode=RunMode.DRILL,
         outcome=Outcome.FAILED,
         phases=(
-            PhaseReport("teardown", (unstick,), budget=60.0, drill_only=True, started_at=1_767_225_600.0),
-            PhaseReport("rebuild", (apply, train), budget=30.0),
+            PhaseReport(
+                "teardown", (as_reported(unstick),), budget=60.0, drill_only=True, started_at=1_767_225_600.0
+            ),
+            PhaseReport("rebuild", (as_reported(apply), as_reported(train)), budget=30.0),
             PhaseReport("validate", (health, after), budget=None),
         ),
         rto=600.0,

@@ -1,5 +1,8 @@
 """Values shared by the report tests and their fixtures."""
 
+import dataclasses
+
+from drkit.report.model import StepReport
 from drkit.report.reproduction import (
     Change,
     DiffReport,
@@ -11,6 +14,8 @@ from drkit.report.reproduction import (
     Verdict,
     WorstDifference,
 )
+from drkit.report.results import read_summary
+from drkit.steps.registry import STEP_RESULTS
 
 FAILING_MESSAGE = "GET http://api.local/health: status 503, expected 200"
 
@@ -76,3 +81,8 @@ DIFF = DiffReport(
     ),
     fail_on=("missing",),
 )
+
+
+def as_reported(step: StepReport) -> StepReport:
+    """A step as the engine reports it: with the typed result its kind reads from its details."""
+    return dataclasses.replace(step, summary=read_summary(step.kind, step.details, STEP_RESULTS))
