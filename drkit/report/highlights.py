@@ -2,8 +2,10 @@
 
 Step details are kept whole in report.json; people need a few lines of them: which finalizers drkit removed
 and what they may have orphaned, which objects were slowest to become ready, which workflow ran and how long.
-The renderers share these plain-text highlights so the three forms never disagree, and since they read only
-report data (which the engine has already masked), no renderer can show more than report.json does.
+Each kind's typed result says which (drkit.report.results); this module asks every step's result the same
+questions, whatever its kind. The renderers share these plain-text highlights so the three forms never
+disagree, and since results are read from report data (which the engine has already masked), no renderer can
+show more than report.json does.
 """
 
 from __future__ import annotations
