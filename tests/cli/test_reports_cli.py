@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -142,3 +143,29 @@ def test_report_of_an_unknown_run_is_a_usage_error(drkit: RunDrkit, tmp_path: Pa
     result = drkit("report", "20260101-120000-ab12", cwd=tmp_path)
     assert result.exit_code == 2
     assert "no run 20260101-120000-ab12" in result.stderr
+
+
+def test_report_renders_a_recorded_steps_typed_result_through_its_kind(
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(FAILING)
+    _, run_dir = drill(drkit, tmp_path)
+    recorded = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    rebuild = recorded["phases"][0]
+    pipeline = {
+        **rebuild["steps"][0],
+        "index": 2,
+        "name": "train",
+        "kind": "pipeline",
+        "details": {"workflow": "train-x1", "namespace": "argo", "phase": "Succeeded", "duration": 75.0},
+    }
+    rebuild["steps"].append(pipeline)
+    (run_dir / "report.json").write_text(json.dumps(recorded), encoding="utf-8")
+
+    result = drkit("report", run_dir.name, cwd=tmp_path)
+
+    assert result.exit_code == 0, result.stderr
+    markdown = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "- `rebuild/train` workflow: argo/train-x1: Succeeded in 1m15s" in markdown.splitlines()
+    rewritten = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    assert rewritten["phases"][0]["steps"][1]["details"] == pipeline["details"]
