@@ -30,6 +30,11 @@ def orphan_notes(steps: Sequence[StepReport]) -> tuple[str, ...]:
     return tuple(note for step in steps if step.summary is not None for note in step.summary.orphan_notes())
 
 
+def in_finalizer_audit(step: StepReport) -> bool:
+    """A step whose result the finalizer audit shows (a clearing), whether or not it removed any."""
+    return step.summary is not None and step.summary.audits_finalizers()
+
+
 def checklist_name(step: StepReport) -> str:
     """The checklist a `check` step ran (its step name is often different, e.g. the default `check-1`)."""
     name = step.details.get("checklist")

@@ -15,6 +15,7 @@ from drkit.report.highlights import (
     audit_rows,
     checklist_name,
     headline,
+    in_finalizer_audit,
     item_status,
     message_parts,
     orphan_notes,
@@ -205,7 +206,7 @@ def _steps(report: RunReport) -> str:
     )
     details = []
     for step in report.steps:
-        if step.status is StepState.FAILED or step.kind == "clearFinalizers":
+        if step.status is StepState.FAILED or in_finalizer_audit(step):
             continue  # shown under Failures, or in the finalizer audit
         for highlight in step_highlights(step):
             mark = "⚠️ " if highlight.warning else ""
@@ -327,7 +328,7 @@ def _items_table(step: StepReport) -> str:
 def _audit(report: RunReport) -> str:
     rows = audit_rows(report.steps)
     notes = orphan_notes(report.steps)
-    clear_steps = [s for s in report.steps if s.kind == "clearFinalizers" and s.status is StepState.SUCCEEDED]
+    clear_steps = [s for s in report.steps if in_finalizer_audit(s) and s.status is StepState.SUCCEEDED]
     if not rows and not notes and not clear_steps:
         return ""
     lines = ["## Finalizers removed (audit)", ""]

@@ -55,6 +55,11 @@ class StepSummary:
         """What removed finalizers were guarding, so a person can check it by hand."""
         return ()
 
+    def audits_finalizers(self) -> bool:
+        """Whether the step belongs in the run's finalizer audit, even when it removed none (the audit then
+        says so), rather than among the other steps' details."""
+        return False
+
 
 # Reads a kind's typed result from the details its step wrote (lenient: details written by an older drkit,
 # or cut short by a crash, still read, with what is missing left empty).

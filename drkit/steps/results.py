@@ -110,6 +110,9 @@ class FinalizerClearing(StepSummary):
     def orphan_notes(self) -> tuple[str, ...]:
         return self.orphaned
 
+    def audits_finalizers(self) -> bool:
+        return True
+
 
 @dataclass(frozen=True)
 class ReadyTime:

@@ -358,3 +358,20 @@ def test_a_new_kind_is_rendered_through_the_reader_it_registers(via: str, tmp_pa
         report = read_report(path, readers)
 
     assert "- `p/s` volumes restored: pvc ml/data from snapshot s-1" in render_markdown(report).splitlines()
+
+
+def test_a_clearing_that_removed_nothing_still_has_its_audit_section(tmp_path: Path) -> None:
+    nothing = {**CLEARED, "removed": [], "orphaned": [], "namespaces": [], "remaining": []}
+    report = _read_back(_report(_step("clearFinalizers", nothing)), tmp_path)
+    assert "## Finalizers removed (audit)\n\nNo finalizers were removed." in render_markdown(report)
+
+
+def test_a_clearings_lines_are_in_the_audit_not_among_the_step_details(tmp_path: Path) -> None:
+    markdown = render_markdown(_read_back(_report(_step("clearFinalizers", CLEARED)), tmp_path))
+    audit = markdown[markdown.index("## Finalizers removed (audit)") :]
+    assert (
+        "| Model financial-inference/baseline-predictor | seldon.model.finalizer (kept: example.com/backup) |"
+        in audit
+    )
+    assert "⚠️ **still there:**\n\n- Server financial-inference/mlserver" in audit
+    assert "### Step details" not in markdown
