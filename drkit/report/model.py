@@ -170,7 +170,7 @@ class StepReport:
     diff: DiffReport | None = None  # a reproductionDiff step's missing, extra and changed objects
     collected: CollectedReport | None = None  # what was gathered for on-call after the step failed
     # The kind's typed result, read from `details` (drkit.report.results): what the renderers show. Not
-    # compared: it is derived from the details, which are.
+    # compared: it is derived from the details, which are (so a copy with other details reads it again).
     summary: StepSummary | None = field(default=None, compare=False)
 
     @property
