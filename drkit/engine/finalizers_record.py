@@ -36,11 +36,12 @@ from drkit.report.model import (
 )
 from drkit.report.stuck_views import AuditRecord, ClearView
 from drkit.run_mode import RunMode
+from drkit.steps.registry import STEP_RESULTS
 
 MODE = RunMode.FINALIZERS_CLEAR
 PHASE = "finalizers"
 STEP = "clear"
-STEP_KIND = "clearFinalizers"  # the drill step's kind: its highlights render the same details
+STEP_KIND = "clearFinalizers"  # the drill step's kind: its result reader renders the same details
 
 
 class Actor(TypedDict):
@@ -191,7 +192,7 @@ class ClearRecord:
             drkit_version=drkit.__version__,
         )
         masked = self.masker.data(report.to_json())
-        report = RunReport.from_json(masked) if isinstance(masked, dict) else report
+        report = RunReport.from_json(masked, STEP_RESULTS) if isinstance(masked, dict) else report
         write_run_reports(report, self.paths.directory)
         finished = FinishedRun(report, self.paths.directory, self.runtime, say=self.notice)
         for line in record_finished(finished, run_sinks(self.runtime)):

@@ -24,6 +24,7 @@ from drkit.report.history import History, HistoryEntry, Trend
 from drkit.report.json_report import read_report
 from drkit.report.model import Outcome, RunReport
 from drkit.report.ttr_chart import RECOVERED_OUTCOMES, RECOVERY_MODES
+from drkit.steps.registry import STEP_RESULTS
 
 if TYPE_CHECKING:
     from drkit.engine.afterwards import FinishedRun
@@ -157,7 +158,7 @@ def catch_up(state_dir: Path) -> int:
             if not mtime_ns or held.get(run_id) == mtime_ns:
                 continue
             try:
-                report = read_report(report_path)
+                report = read_report(report_path, STEP_RESULTS)
             except (OSError, ValueError, KeyError):
                 continue  # an unreadable report is `drkit runs show`'s to explain
             if report.run_id == run_id and report.outcome not in _UNFINISHED:

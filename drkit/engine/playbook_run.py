@@ -51,7 +51,7 @@ from drkit.report.model import (
 )
 from drkit.report.reproduction import DiffReport, ParityReport
 from drkit.retries import RetryNotice
-from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus, results_of
 from drkit.steps.check import CheckStep
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS
 from drkit.steps.settings import StepConfigError
@@ -567,14 +567,15 @@ class _Run:
             self._progress(f"attempt {attempts} failed: {result.message} (retrying in {wait:g}s)")
             self.runtime.sleep(wait)
         failed = result.status is StepStatus.FAILED
-        details = self.masker.data(dict(result.details))
+        masked_details = self.masker.data(dict(result.details))
+        details: dict[str, object] = masked_details if isinstance(masked_details, dict) else {}
         masked = self.masker.text
         report = replace(
             pending,
             status=_STATE_OF[result.status],
             message=self.masker.text(result.message),
             hint=None if hint is None else self.masker.text(hint),
-            details=details if isinstance(details, dict) else {},
+            details=details,
             started_at=started_at,
             finished_at=self.runtime.wall_clock(),
             duration=self.runtime.monotonic() - started,
@@ -587,6 +588,8 @@ class _Run:
             ),
             parity=None if result.parity is None else ParityReport.from_json(self._masked(result.parity)),
             diff=None if result.diff is None else DiffReport.from_json(self._masked(result.diff)),
+            # Read from the masked details, as `drkit report` reads it back: no renderer shows more.
+            summary=None if b.kind.result is None else b.kind.result(details),
         )
         if failed:
             report = replace(report, collected=self._collect(b, result))
@@ -792,7 +795,8 @@ class _Run:
         # Masked again as a whole: a secret learnt late in the run (a Secret read in the last phase) may have
         # shown up in a step that finished before it was known.
         masked = self.masker.data(report.to_json())
-        report = RunReport.from_json(masked) if isinstance(masked, dict) else report
+        results = results_of(self.options.step_kinds)
+        report = RunReport.from_json(masked, results) if isinstance(masked, dict) else report
         earlier = earlier_runs(self.runtime.state_dir, report)
         write_run_reports(report, self.paths.directory, earlier=earlier)
         self.listener.run_finished(report)  # the outcome first; then where the run went, as it goes there

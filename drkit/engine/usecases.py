@@ -35,7 +35,7 @@ from drkit.report.model import (
     StepReport,
     StepState,
 )
-from drkit.steps.registry import PROBE_KINDS, STEP_KINDS, probe_schemas, step_schemas
+from drkit.steps.registry import PROBE_KINDS, STEP_KINDS, STEP_RESULTS, probe_schemas, step_schemas
 
 
 def load(
@@ -237,7 +237,7 @@ def _previous_run(run_id: str, events: list[dict[str, Any]]) -> PreviousRun:
     for event in events:
         if event.get("event") != "step-finished" or not isinstance(event.get("step"), dict):
             continue
-        step = StepReport.from_json(event["step"])
+        step = StepReport.from_json(event["step"], STEP_RESULTS)
         finished[(step.phase, step.name)] = step
         counted = step.phase != FINALLY_PHASE  # finally steps are never part of the RTO
         if counted and not step.previous_attempt and step.status in (StepState.SUCCEEDED, StepState.FAILED):
@@ -260,7 +260,7 @@ def list_runs(runtime: Runtime, limit: int = 20) -> list[RunSummary]:
         paths = RunPaths(run_dir(runtime.state_dir, run_id))
         if paths.report.is_file():
             try:
-                report = read_report(paths.report)
+                report = read_report(paths.report, STEP_RESULTS)
             except (OSError, ValueError, KeyError):
                 report = None
             if report is not None:
@@ -303,7 +303,7 @@ def show_run(run_id: str, runtime: Runtime) -> RunReport:
     """The report of a recorded run (rebuilt from its journal when drkit died before writing one)."""
     paths = RunPaths(existing_run_dir(runtime.state_dir, run_id))
     if paths.report.is_file():
-        return read_report(paths.report)
+        return read_report(paths.report, STEP_RESULTS)
     events = read_journal(paths.journal)
     started = next((e for e in events if e.get("event") == "run-started"), {})
     previous = _previous_run(run_id, events)

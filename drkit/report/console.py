@@ -20,7 +20,6 @@ from rich.text import Text
 from drkit.playbook.durations import format_duration
 from drkit.report.collected import collected_lines
 from drkit.report.highlights import (
-    Highlight,
     checklist_name,
     headline,
     item_status,
@@ -28,6 +27,7 @@ from drkit.report.highlights import (
     step_highlights,
 )
 from drkit.report.model import Outcome, PhaseReport, RunReport, RunSummary, StepReport, StepState
+from drkit.report.results import Highlight
 from drkit.report.times import across_attempts, attempts_text, measured_text
 from drkit.report.waiting import Heartbeat, WaitingLines
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from drkit.report.model import RunReport
+from drkit.report.results import ResultReaders
 
 
 def dumps(report: RunReport) -> str:
@@ -25,5 +26,5 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     tmp.replace(path)
 
 
-def read_report(path: Path) -> RunReport:
-    return RunReport.from_json(json.loads(path.read_text(encoding="utf-8")))
+def read_report(path: Path, results: ResultReaders) -> RunReport:
+    return RunReport.from_json(json.loads(path.read_text(encoding="utf-8")), results)

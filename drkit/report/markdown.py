@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from drkit.playbook.durations import format_duration
 from drkit.report.collected import collected_lines
 from drkit.report.highlights import (
-    Highlight,
     audit_rows,
     checklist_name,
     headline,
+    in_finalizer_audit,
     item_status,
     message_parts,
     orphan_notes,
@@ -23,6 +23,7 @@ from drkit.report.highlights import (
 )
 from drkit.report.model import Outcome, RunReport, StepReport, StepState
 from drkit.report.reproduction import Verdict
+from drkit.report.results import Highlight
 from drkit.report.times import across_attempts, attempt_outcome, basis_text, utc_timestamp
 
 OUTCOME_MARK = {
@@ -205,7 +206,7 @@ def _steps(report: RunReport) -> str:
     )
     details = []
     for step in report.steps:
-        if step.status is StepState.FAILED or step.kind == "clearFinalizers":
+        if step.status is StepState.FAILED or in_finalizer_audit(step):
             continue  # shown under Failures, or in the finalizer audit
         for highlight in step_highlights(step):
             mark = "⚠️ " if highlight.warning else ""
@@ -327,7 +328,7 @@ def _items_table(step: StepReport) -> str:
 def _audit(report: RunReport) -> str:
     rows = audit_rows(report.steps)
     notes = orphan_notes(report.steps)
-    clear_steps = [s for s in report.steps if s.kind == "clearFinalizers" and s.status is StepState.SUCCEEDED]
+    clear_steps = [s for s in report.steps if in_finalizer_audit(s) and s.status is StepState.SUCCEEDED]
     if not rows and not notes and not clear_steps:
         return ""
     lines = ["## Finalizers removed (audit)", ""]

@@ -14,6 +14,7 @@ from typing import Any
 
 from drkit.report.collected import CollectedReport
 from drkit.report.reproduction import DiffReport, ParityReport
+from drkit.report.results import ResultReaders, StepSummary, read_summary
 from drkit.run_mode import RunMode
 
 SCHEMA_VERSION = 2  # 2: firstStartedAt, elapsed, stepTime, attempts, cluster; rtoBasis wall-clock
@@ -168,6 +169,9 @@ class StepReport:
     parity: ParityReport | None = None  # a predictionParity step's per-model verdicts
     diff: DiffReport | None = None  # a reproductionDiff step's missing, extra and changed objects
     collected: CollectedReport | None = None  # what was gathered for on-call after the step failed
+    # The kind's typed result, read from `details` (drkit.report.results): what the renderers show. Not
+    # compared: it is derived from the details, which are (so a copy with other details reads it again).
+    summary: StepSummary | None = field(default=None, compare=False)
 
     @property
     def path(self) -> str:
@@ -227,16 +231,19 @@ class StepReport:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StepReport:
+    def from_json(cls, data: Mapping[str, Any], results: ResultReaders) -> StepReport:
+        """`results`: the step kinds' result readers (drkit.steps.registry.STEP_RESULTS)."""
+        kind = str(data.get("kind", ""))
+        details = dict(data.get("details") or {})
         return cls(
             phase=str(data["phase"]),
             index=int(data["index"]),
             name=str(data["name"]),
-            kind=str(data.get("kind", "")),
+            kind=kind,
             status=StepState(data["status"]),
             message=str(data.get("message", "")),
             hint=data.get("hint"),
-            details=dict(data.get("details") or {}),
+            details=details,
             started_at=_opt_float(data.get("startedAt")),
             finished_at=_opt_float(data.get("finishedAt")),
             duration=float(data.get("duration", 0.0)),
@@ -249,6 +256,7 @@ class StepReport:
             parity=ParityReport.from_json(data["parity"]) if data.get("parity") else None,
             diff=DiffReport.from_json(data["reproductionDiff"]) if data.get("reproductionDiff") else None,
             collected=CollectedReport.from_json(data["collected"]) if data.get("collected") else None,
+            summary=read_summary(kind, details, results),
         )
 
 
@@ -303,10 +311,10 @@ class PhaseReport:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PhaseReport:
+    def from_json(cls, data: Mapping[str, Any], results: ResultReaders) -> PhaseReport:
         return cls(
             name=str(data["name"]),
-            steps=tuple(StepReport.from_json(s) for s in data.get("steps") or ()),
+            steps=tuple(StepReport.from_json(s, results) for s in data.get("steps") or ()),
             budget=_opt_float(data.get("budget")),
             drill_only=bool(data.get("drillOnly", False)),
             started_at=_opt_float(data.get("startedAt")),
@@ -409,7 +417,8 @@ class RunReport:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RunReport:
+    def from_json(cls, data: Mapping[str, Any], results: ResultReaders) -> RunReport:
+        """`results`: the step kinds' result readers (drkit.steps.registry.STEP_RESULTS)."""
         playbook = data.get("playbook") or {}
         started_at = _opt_float(data.get("startedAt"))
         total = float(data.get("totalDuration", 0.0))
@@ -420,7 +429,7 @@ class RunReport:
             playbook_path=str(playbook.get("path", "")),
             mode=RunMode(data.get("mode", RunMode.DRILL)),
             outcome=Outcome(data.get("outcome", Outcome.RUNNING)),
-            phases=tuple(PhaseReport.from_json(p) for p in data.get("phases") or ()),
+            phases=tuple(PhaseReport.from_json(p, results) for p in data.get("phases") or ()),
             rto=_opt_float(data.get("rto")),
             rto_measured=measured,
             rto_basis=RtoBasis(data.get("rtoBasis", RtoBasis.THIS_RUN)),
@@ -437,7 +446,7 @@ class RunReport:
             message=str(data.get("message", "")),
             drkit_version=str(data.get("drkitVersion", "")),
             variables=tuple(VariableReport.from_json(v) for v in data.get("variables") or ()),
-            finally_steps=tuple(StepReport.from_json(s) for s in data.get("finally") or ()),
+            finally_steps=tuple(StepReport.from_json(s, results) for s in data.get("finally") or ()),
         )
 
 

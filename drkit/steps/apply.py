@@ -30,6 +30,7 @@ from drkit.playbook.model import StepSpec
 from drkit.steps.access import APPLY, AccessScope, StepAccess, of_manifests
 from drkit.steps.awaiting import AwaitedObjects, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.results import ReadyTimes
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
 from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
 from drkit.steps.waves import Wave, apply_wave, group_into_waves, in_parallel, is_crd
@@ -291,4 +292,10 @@ def _build(spec: StepSpec) -> ApplyStep:
     return ApplyStep(spec, parse_settings(spec.body))
 
 
-STEP_KIND = StepKind(schema=SCHEMA, build=_build, default_timeout=DEFAULT_TIMEOUT_SECONDS, needs_cluster=True)
+STEP_KIND = StepKind(
+    schema=SCHEMA,
+    build=_build,
+    default_timeout=DEFAULT_TIMEOUT_SECONDS,
+    needs_cluster=True,
+    result=ReadyTimes.from_details,
+)

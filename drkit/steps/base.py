@@ -16,6 +16,7 @@ from drkit.playbook.fields import KindSchema
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
 from drkit.report.reproduction import DiffReport, ParityReport
+from drkit.report.results import ResultReader
 from drkit.retries import RetryListener
 
 
@@ -179,6 +180,9 @@ class StepKind:
     # Talks to the cluster: the engine checks the kubeconfig context against `target.contexts` before any
     # plan or step of the run, so a wrong context is refused before anything happens (even by `drkit plan`).
     needs_cluster: bool = False
+    # Reads the kind's typed result back from its details, for the report to render (drkit.report.results);
+    # None: the report shows the step's message alone.
+    result: ResultReader | None = None
 
 
 @dataclass(frozen=True)
@@ -192,3 +196,8 @@ class ProbeKind:
 
 def schemas_of(kinds: Mapping[str, StepKind] | Mapping[str, ProbeKind]) -> dict[str, KindSchema]:
     return {name: kind.schema for name, kind in kinds.items()}
+
+
+def results_of(kinds: Mapping[str, StepKind]) -> dict[str, ResultReader]:
+    """The result readers the kinds registered, by kind: what reads reports back from disk."""
+    return {name: kind.result for name, kind in kinds.items() if kind.result is not None}

@@ -26,6 +26,7 @@ from drkit.playbook.model import Playbook, StepSpec
 from drkit.steps.access import READ, AccessScope, StepAccess, Verb, defined_kinds, on_objects
 from drkit.steps.awaiting import AwaitedObjects, gone_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.results import Deletion
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
 from drkit.steps.sources import (
     REF_FIELDS,
@@ -316,4 +317,10 @@ def _build(spec: StepSpec) -> DeleteStep:
     return DeleteStep(spec, parse_settings(spec.body))
 
 
-STEP_KIND = StepKind(schema=SCHEMA, build=_build, default_timeout=DEFAULT_TIMEOUT_SECONDS, needs_cluster=True)
+STEP_KIND = StepKind(
+    schema=SCHEMA,
+    build=_build,
+    default_timeout=DEFAULT_TIMEOUT_SECONDS,
+    needs_cluster=True,
+    result=Deletion.from_details,
+)

@@ -23,6 +23,7 @@ from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj
 from drkit.playbook.model import Playbook, StepSpec
 from drkit.steps.access import EVERY_KIND, READ, Access, AccessScope, StepAccess, Verb, on, on_named_kind
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.results import FinalizerClearing
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number
 
 BODY = Obj(
@@ -169,4 +170,5 @@ STEP_KIND = StepKind(
     build=lambda spec: ClearFinalizersStep(spec, parse_settings(spec.body)),
     default_timeout=DEFAULT_TIMEOUT_SECONDS,
     needs_cluster=True,
+    result=FinalizerClearing.from_details,
 )

@@ -41,6 +41,7 @@ from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj
 from drkit.playbook.model import StepSpec
 from drkit.steps.access import APPLY, AccessScope, StepAccess, of_manifests
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.results import ModelUriRewrite
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
 from drkit.steps.sources import Source, plain_json, render
 
@@ -286,4 +287,5 @@ STEP_KIND = StepKind(
     schema=SCHEMA,
     build=lambda spec: ModelUrisStep(spec, parse_settings(spec.body)),
     default_timeout=DEFAULT_TIMEOUT_SECONDS,
+    result=ModelUriRewrite.from_details,
 )

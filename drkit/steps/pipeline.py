@@ -28,6 +28,7 @@ from drkit.playbook.fields import Bool, Field, KindSchema, MapOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps.access import READ, AccessScope, StepAccess, Verb, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
+from drkit.steps.results import WorkflowRun
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str, str_map
 
 T = TypeVar("T")
@@ -392,4 +393,5 @@ STEP_KIND = StepKind(
     build=lambda spec: PipelineStep(spec, parse_settings(spec.body)),
     default_timeout=DEFAULT_TIMEOUT_SECONDS,
     needs_cluster=True,
+    result=WorkflowRun.from_details,
 )

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from drkit.playbook.fields import KindSchema
+from drkit.report.results import ResultReader
 from drkit.steps import (
     apply,
     check,
@@ -30,7 +31,7 @@ from drkit.steps import (
     sealed_secrets,
     wait,
 )
-from drkit.steps.base import ProbeKind, StepKind, schemas_of
+from drkit.steps.base import ProbeKind, StepKind, results_of, schemas_of
 
 PROBE_KINDS: Mapping[str, ProbeKind] = MappingProxyType(
     {
@@ -63,6 +64,11 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
         "reproductionDiff": reproduction_diff.STEP_KIND,
     }
 )
+
+
+# Each kind's result reader, as the kind registered it: what reads a step's typed result back from report.json
+# and the journal (drkit.report.results).
+STEP_RESULTS: Mapping[str, ResultReader] = MappingProxyType(results_of(STEP_KINDS))
 
 
 def step_schemas() -> dict[str, KindSchema]:

@@ -34,6 +34,7 @@ from drkit.steps.access import READ, AccessScope, StepAccess, on, on_objects
 from drkit.steps.awaiting import AwaitedObjects, exists_state, gone_state, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, parse_readiness, rules_for
+from drkit.steps.results import ReadyTimes
 from drkit.steps.selectors import SELECTOR, label_selector
 from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
 
@@ -370,4 +371,5 @@ STEP_KIND = StepKind(
     build=lambda spec: WaitStep(spec, parse_settings(spec.body)),
     default_timeout=DEFAULT_TIMEOUT_SECONDS,
     needs_cluster=True,
+    result=ReadyTimes.from_details,
 )

@@ -3,6 +3,7 @@ for CI; `drkit runs show --format` prints json, markdown or text; a secret varia
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -146,3 +147,48 @@ def test_report_of_an_unknown_run_is_a_usage_error(drkit: RunDrkit, tmp_path: Pa
     result = drkit("report", "20260101-120000-ab12", cwd=tmp_path)
     assert result.exit_code == 2
     assert "no run 20260101-120000-ab12" in result.stderr
+
+
+WORKFLOW = {"workflow": "train-x1", "namespace": "argo", "phase": "Succeeded", "duration": 75.0}
+WORKFLOW_LINE = "- `rebuild/login` workflow: argo/train-x1: Succeeded in 1m15s"  # as report.md lists it
+
+
+def _as_pipeline(step: dict[str, object]) -> None:
+    """Make the recorded `login` step a finished pipeline step, as if the drill had run one there."""
+    step.update(kind="pipeline", details=WORKFLOW)
+
+
+def test_report_renders_a_recorded_steps_typed_result_through_its_kind(
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(FAILING)
+    _, run_dir = drill(drkit, tmp_path)
+    recorded = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    _as_pipeline(recorded["phases"][0]["steps"][0])
+    (run_dir / "report.json").write_text(json.dumps(recorded), encoding="utf-8")
+
+    result = drkit("report", run_dir.name, cwd=tmp_path)
+
+    assert result.exit_code == 0, result.stderr
+    assert WORKFLOW_LINE in (run_dir / "report.md").read_text(encoding="utf-8").splitlines()
+    rewritten = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    assert rewritten["phases"][0]["steps"][0]["details"] == WORKFLOW
+
+
+def test_report_of_an_unfinished_run_renders_typed_results_from_its_journal(
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    write_playbook(FAILING)
+    _, run_dir = drill(drkit, tmp_path)
+    (run_dir / "report.json").unlink()  # as if drkit was killed: only the journal is left
+    journal = run_dir / "journal.jsonl"
+    events = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    for event in events:
+        if event["event"] == "step-finished" and event["step"]["name"] == "login":
+            _as_pipeline(event["step"])
+    journal.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+
+    result = drkit("report", run_dir.name, cwd=tmp_path)
+
+    assert result.exit_code == 0, result.stderr
+    assert WORKFLOW_LINE in (run_dir / "report.md").read_text(encoding="utf-8").splitlines()

@@ -15,6 +15,7 @@ from drkit.engine.journal import read_journal
 from drkit.engine.run_errors import RunInterrupted
 from drkit.errors import ExitCode, InternalError
 from drkit.report.model import Outcome, RunReport, StepState
+from drkit.steps.registry import STEP_RESULTS
 
 
 def playbook(phase_outcome: str, finally_outcome: str, *, second: str = "ok") -> str:
@@ -139,7 +140,7 @@ def test_finally_steps_are_reported_apart_in_report_json_and_markdown(
     saved = json.loads((directory / "report.json").read_text())
     assert [s["name"] for s in saved["finally"]] == ["scale-up", "notify"]
     assert [p["name"] for p in saved["phases"]] == ["rebuild"]
-    assert RunReport.from_json(saved).finally_steps == report.finally_steps
+    assert RunReport.from_json(saved, STEP_RESULTS).finally_steps == report.finally_steps
     markdown = (directory / "report.md").read_text()
     assert "## Finally" in markdown
     assert "attempt 1 failed" in markdown.split("## Finally", 1)[1]

@@ -23,6 +23,7 @@ from drkit.engine.usecases import list_runs
 from drkit.errors import DrkitError, ExitCode, RefusedError, UsageError
 from drkit.kube import Cluster, ClusterConfig, ObjectRef
 from drkit.kube.identity import ContextIdentity
+from drkit.report.highlights import audit_rows
 from drkit.report.model import ClusterRef, Outcome
 
 NAMESPACE = "oncall"
@@ -161,6 +162,10 @@ def test_a_clearing_is_recorded_as_a_run_with_its_audit_cluster_and_actor(
     assert record["finalizersRemoved"] == [FINALIZER]
     assert record["resourceVersionBefore"] == version_before
     assert record["resourceVersionAfter"]
+    # Read back through the kind's result reader: the audit the reports render.
+    assert [(row.object, row.removed) for row in audit_rows(report.steps)] == [
+        (f"ConfigMap {NAMESPACE}/held", (FINALIZER,))
+    ]
     assert step.details["cluster"] == {"context": CONTEXT, "server": lab.server.url}
     assert step.details["actor"] == {
         "by": "kubeconfig user drkit-lab-admin (local user sre-on-call)",
@@ -182,6 +187,7 @@ def test_a_clearing_is_recorded_as_a_run_with_its_audit_cluster_and_actor(
     assert events[1]["by"] == "kubeconfig user drkit-lab-admin (local user sre-on-call)"
     for name in ("journal.jsonl", "report.json", "report.md", "report.html", "junit.xml"):
         assert lab.token not in (directory / name).read_text(encoding="utf-8"), name
+    assert "No finalizers were removed." not in (directory / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_clearing_interrupted_after_a_removal_keeps_its_audit(

@@ -21,6 +21,7 @@ from drkit.engine.history import HistorySink, database_path, earlier_runs, read_
 from drkit.engine.metrics_sink import MetricsSink
 from drkit.engine.prune import PruneRequest, prune_runs
 from drkit.report.model import Outcome, RunReport
+from drkit.steps.registry import STEP_RESULTS
 
 PLAYBOOK = """
 apiVersion: drkit.io/v1
@@ -130,7 +131,8 @@ def test_a_resumed_run_replaces_its_row(
 def test_runs_finishing_at_once_all_land(write_playbook: WritePlaybook, runtime: Runtime) -> None:
     report = _drill(write_playbook, runtime, "1s")
     copies = [
-        RunReport.from_json({**report.to_json(), "runId": f"20260101-000000-{n:04x}"}) for n in range(8)
+        RunReport.from_json({**report.to_json(), "runId": f"20260101-000000-{n:04x}"}, STEP_RESULTS)
+        for n in range(8)
     ]
     start = threading.Barrier(len(copies))
     errors: list[BaseException] = []
@@ -180,7 +182,9 @@ def test_the_trend_compares_the_latest_with_the_median_before_it(
 
 def test_an_unfinished_report_is_not_history(write_playbook: WritePlaybook, runtime: Runtime) -> None:
     report = _drill(write_playbook, runtime, "1s")
-    running = RunReport.from_json({**report.to_json(), "runId": "20260101-000000-beef", "outcome": "running"})
+    running = RunReport.from_json(
+        {**report.to_json(), "runId": "20260101-000000-beef", "outcome": "running"}, STEP_RESULTS
+    )
     assert record_run(runtime.state_dir, running) is False
     assert [e.run_id for e in read_history(runtime.state_dir).entries] == [report.run_id]
 

@@ -4,6 +4,8 @@ so every renderer has something of each kind to show."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from drkit.report.model import ChecklistItemReport, Outcome, PhaseReport, RunReport, StepReport, StepState
 from drkit.report.reproduction import (
     Change,
@@ -16,7 +18,9 @@ from drkit.report.reproduction import (
     Verdict,
     WorstDifference,
 )
+from drkit.report.results import read_summary
 from drkit.run_mode import RunMode
+from drkit.steps.registry import STEP_RESULTS
 
 FAILING_MESSAGE = "GET http://api.local/health: status 503, expected 200"
 
@@ -175,8 +179,10 @@ def drill_report() -> RunReport:
         mode=RunMode.DRILL,
         outcome=Outcome.FAILED,
         phases=(
-            PhaseReport("teardown", (unstick,), budget=60.0, drill_only=True, started_at=1_767_225_600.0),
-            PhaseReport("rebuild", (apply, train), budget=30.0),
+            PhaseReport(
+                "teardown", (as_reported(unstick),), budget=60.0, drill_only=True, started_at=1_767_225_600.0
+            ),
+            PhaseReport("rebuild", (as_reported(apply), as_reported(train)), budget=30.0),
             PhaseReport("validate", (health, after), budget=None),
         ),
         rto=600.0,
@@ -186,3 +192,8 @@ def drill_report() -> RunReport:
         message=f"step validate/check-1 failed: {health.message}",
         drkit_version="0.1.0",
     )
+
+
+def as_reported(step: StepReport) -> StepReport:
+    """A step as the engine reports it: with the typed result its kind reads from its details."""
+    return dataclasses.replace(step, summary=read_summary(step.kind, step.details, STEP_RESULTS))

@@ -27,6 +27,7 @@ from drkit.report.history import HistoryEntry
 from drkit.report.html import render_html
 from drkit.report.model import RunReport, StepReport, StepState
 from drkit.secret_registry import SecretRegistry
+from drkit.steps.registry import STEP_RESULTS
 
 SECRET = "s3cr3t-t0ken-value"
 HINT = "the API gateway's health route needs the restored ingress first"
@@ -161,7 +162,7 @@ def _realistic(report: RunReport) -> RunReport:
     )
     masked = Masker(SecretRegistry([SECRET])).data(unmasked.to_json())
     assert isinstance(masked, dict)
-    return RunReport.from_json(masked)
+    return RunReport.from_json(masked, STEP_RESULTS)
 
 
 def _earlier(report: RunReport) -> list[HistoryEntry]:

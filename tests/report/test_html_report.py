@@ -7,7 +7,7 @@ import dataclasses
 import re
 
 import pytest
-from report_support import DIFF, FAILING_MESSAGE, PARITY
+from report_support import DIFF, FAILING_MESSAGE, PARITY, as_reported
 
 from drkit.report.collected import CollectedReport
 from drkit.report.html import render_html
@@ -41,10 +41,10 @@ def _model_uris_step() -> StepReport:
         {"name": "enhanced", "namespace": "ml", "old": "s3://b/2", "new": "s3://b/2", "changed": False},
     ]
     collected = CollectedReport("collected/rebuild-3", files=("events.txt",), warnings=("Pod ml/x: BackOff",))
-    return StepReport(
+    return as_reported(StepReport(
         "rebuild", 3, "rewrite", "modelUris", StepState.SUCCEEDED, "rewrote 1", details={"models": models},
         duration=1.0, parity=PARITY, diff=DIFF, collected=collected,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def test_steps_sit_on_one_axis_one_after_another_with_widths_as_their_durations(report: RunReport) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from prometheus_client.parser import text_string_to_metric_families
+from report_support import as_reported
 
 from drkit.report.metrics import render_metrics
 from drkit.report.model import ClusterRef, PhaseReport, RetryCount, RunReport
@@ -43,7 +44,7 @@ def test_retries_are_summed_by_cause_and_finalizers_counted_from_the_audit(repor
 def test_a_dry_run_clears_no_finalizers(report: RunReport) -> None:
     teardown = report.phases[0]
     [unstick] = teardown.steps
-    dry = replace(unstick, details={**unstick.details, "dryRun": True})
+    dry = as_reported(replace(unstick, details={**unstick.details, "dryRun": True}))
     phases = (replace(teardown, steps=(dry,)), *report.phases[1:])
     got = families(render_metrics(replace(report, phases=phases), SecretRegistry().mask))
     assert [value for _, value in got["drkit_finalizers_cleared"]] == [0]

@@ -15,6 +15,7 @@ from drkit.report.json_report import read_report
 from drkit.report.junit import render_junit
 from drkit.report.markdown import render_markdown
 from drkit.report.model import AttemptReport, ClusterRef, Outcome, RunReport, StepReport, StepState
+from drkit.steps.registry import STEP_RESULTS
 
 
 def test_markdown_of_a_resumed_run_starts_at_its_first_attempt_and_lists_each(report: RunReport) -> None:
@@ -175,7 +176,7 @@ def test_run_directory_gets_all_four_files(report: RunReport, tmp_path: Path) ->
     write_run_reports(report, tmp_path)
     names = ["junit.xml", "report.html", "report.json", "report.md"]
     assert sorted(p.name for p in tmp_path.iterdir()) == names
-    assert read_report(tmp_path / "report.json") == report
+    assert read_report(tmp_path / "report.json", STEP_RESULTS) == report
     assert (tmp_path / "report.md").read_text(encoding="utf-8") == render_markdown(report)
     assert (tmp_path / "report.html").read_text(encoding="utf-8") == render_html(report)
     ET.parse(tmp_path / "junit.xml")

@@ -21,6 +21,7 @@ from drkit.report.model import (
     StepState,
 )
 from drkit.run_mode import RunMode
+from drkit.steps.registry import STEP_RESULTS
 
 FIRST_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -110,7 +111,7 @@ def test_json_round_trip_and_schema_fields(tmp_path: Path) -> None:
     path = tmp_path / "report.json"
     write_atomically(path, dumps(report))
     assert not (tmp_path / "report.json.tmp").exists()
-    assert read_report(path) == report
+    assert read_report(path, STEP_RESULTS) == report
     assert json.loads(path.read_text())["rtoBasis"] == "wall-clock-since-first-start"
 
 
@@ -128,7 +129,7 @@ def test_a_schema_1_report_reads_as_its_last_attempt_judged_on_step_time() -> No
         "resumed": True,
         "phases": [],
     }
-    report = RunReport.from_json(old)
+    report = RunReport.from_json(old, STEP_RESULTS)
     assert report.rto_basis is RtoBasis.WITH_PREVIOUS_ATTEMPTS
     assert (report.first_started_at, report.elapsed, report.step_time) == (FIRST_START + 180.0, 4.5, 6.8)
     assert report.attempts == ()

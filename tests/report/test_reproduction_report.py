@@ -13,6 +13,7 @@ from drkit.report.junit import render_junit
 from drkit.report.markdown import render_markdown
 from drkit.report.model import Outcome, PhaseReport, RunReport, StepReport, StepState
 from drkit.run_mode import RunMode
+from drkit.steps.registry import STEP_RESULTS
 
 
 def _report() -> RunReport:
@@ -57,7 +58,7 @@ def test_report_json_holds_them_as_typed_data_and_reads_them_back() -> None:
     assert diff["reproductionDiff"]["passed"] is False
     assert "parity" not in diff
     assert "reproductionDiff" not in parity
-    again = RunReport.from_json(data)
+    again = RunReport.from_json(data, STEP_RESULTS)
     assert again.steps[0].parity == PARITY
     assert again.steps[1].diff == DIFF
 
