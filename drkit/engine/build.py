@@ -2,28 +2,31 @@
 
 A step kind that cannot use a body the loader accepted (a regex that does not compile) is a playbook problem
 like any other, reported at the step's position with the same rendering, and nothing has touched a cluster
-yet.
+yet. Each checklist's probes are built here, once per run, and handed to the steps that run it
+(`ChecklistRunner`): a retried check, or a second check of the same checklist, attempts the same probes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from drkit.errors import PlaybookError
 from drkit.playbook.model import Phase, Playbook, StepSpec
 from drkit.playbook.problems import Problem, mask_secret_assignments
 from drkit.playbook.source import Position
 from drkit.steps.base import (
+    BuiltChecklist,
+    ChecklistRunner,
     InputsChecked,
     PlaybookChecked,
+    Probe,
     ProbeKind,
     SafetyChecked,
     Step,
     StepContext,
     StepKind,
 )
-from drkit.steps.check import build_probes
 from drkit.steps.settings import StepConfigError
 
 
@@ -34,6 +37,7 @@ class BuiltStep:
     spec: StepSpec
     step: Step
     kind: StepKind
+    needs_cluster: bool = False  # its kind talks to the cluster, or an item of a checklist it runs does
 
     @property
     def timeout(self) -> float | None:
@@ -46,11 +50,12 @@ def build_steps(
     step_kinds: Mapping[str, StepKind],
     probe_kinds: Mapping[str, ProbeKind],
 ) -> dict[str, list[BuiltStep]]:
-    """Every step of `phases` built, and every checklist's probes built once to prove they can be.
+    """Every step of `phases` built, and every checklist's probes built once, handed to the steps that run it.
 
     Raises PlaybookError listing every problem found.
     """
-    problems: list[Problem] = []
+    checklists, problems = _build_checklists(playbook, probe_kinds)
+    checklists_built = not problems  # else a step's checklist may be missing for a problem reported already
     built: dict[str, list[BuiltStep]] = {}
     for phase in phases:
         built[phase.name] = []
@@ -63,22 +68,12 @@ def build_steps(
                 step = kind.build(spec)
                 if isinstance(step, PlaybookChecked):
                     step.check_playbook(playbook)
-                built[phase.name].append(BuiltStep(phase, index, spec, step, kind))
+                needs_cluster = kind.needs_cluster
+                if isinstance(step, ChecklistRunner) and checklists_built:
+                    needs_cluster |= any(c.needs_cluster for c in step.use_checklists(checklists))
+                built[phase.name].append(BuiltStep(phase, index, spec, step, kind, needs_cluster))
             except StepConfigError as exc:
                 problems.append(_problem(spec.position, f"step {spec.name!r}: {exc.message}", exc.hint))
-    for checklist in playbook.checklists.values():
-        for item in checklist.items:
-            # One item at a time, so a problem points at the item's own line, not the checklist's.
-            try:
-                build_probes(replace(checklist, items=(item,)), playbook, probe_kinds)
-            except StepConfigError as exc:
-                problems.append(
-                    _problem(
-                        item.position,
-                        f"checklist {checklist.name!r}, item {item.name!r}: {exc.message}",
-                        exc.hint,
-                    )
-                )
     if problems:
         raise_problems(problems)
     for steps in built.values():
@@ -86,6 +81,31 @@ def build_steps(
             if isinstance(b.step, SafetyChecked):
                 b.step.check_safety(playbook)  # RefusedError (exit 3) before anything runs
     return built
+
+
+def _build_checklists(
+    playbook: Playbook, probe_kinds: Mapping[str, ProbeKind]
+) -> tuple[dict[str, BuiltChecklist], list[Problem]]:
+    """Every checklist whose items all build, and a problem at each item that does not: every checklist is
+    built, run or not, so `drkit validate` finds a broken one before the run that needs it."""
+    built: dict[str, BuiltChecklist] = {}
+    problems: list[Problem] = []
+    for checklist in playbook.checklists.values():
+        probes: list[Probe] = []
+        needs_cluster = False
+        for item in checklist.items:
+            kind = probe_kinds.get(item.kind)
+            try:
+                if kind is None:
+                    raise StepConfigError(f"checklist item kind {item.kind!r} is not known")
+                probes.append(kind.build(item.name, item.body, playbook))
+                needs_cluster |= kind.needs_cluster
+            except StepConfigError as exc:
+                message = f"checklist {checklist.name!r}, item {item.name!r}: {exc.message}"
+                problems.append(_problem(item.position, message, exc.hint))
+        if len(probes) == len(checklist.items):
+            built[checklist.name] = BuiltChecklist(checklist, tuple(probes), needs_cluster)
+    return built, problems
 
 
 def check_inputs(steps: Iterable[BuiltStep], ctx: StepContext) -> None:

@@ -35,6 +35,7 @@ from drkit.engine.run_errors import FailedBeforeFirstStep, RunInterrupted, RunTe
 from drkit.engine.runs import RunPaths, new_run_id, run_dir
 from drkit.engine.selection import PhaseSelection, closest_hint, select_phases
 from drkit.errors import AdapterError, DrkitError, InternalError, RefusedError, Terminated, UsageError
+from drkit.playbook.language import CHECK_KIND
 from drkit.playbook.model import Phase, Playbook, StepSpec, VarOrigin
 from drkit.report.collected import CollectedReport
 from drkit.report.files import write_run_reports
@@ -52,7 +53,6 @@ from drkit.report.model import (
 from drkit.report.reproduction import DiffReport, ParityReport
 from drkit.retries import RetryNotice
 from drkit.steps.base import ProbeKind, StepContext, StepKind, StepPlan, StepResult, StepStatus, results_of
-from drkit.steps.check import CheckStep
 from drkit.steps.registry import PROBE_KINDS, STEP_KINDS
 from drkit.steps.settings import StepConfigError
 
@@ -143,31 +143,15 @@ def _selections(playbook: Playbook, request: RunRequest, plan_as: RunMode) -> li
             f"playbook {playbook.name!r} defines no checklists", hint="add a `checklists:` section"
         )
     steps = tuple(
-        StepSpec(kind="check", name=name, body=name, position=playbook.checklists[name].position)
+        StepSpec(kind=CHECK_KIND, name=name, body=name, position=playbook.checklists[name].position)
         for name in chosen
     )
     return [PhaseSelection(Phase(name="check", steps=steps, position=playbook.position), True)]
 
 
-def needs_cluster(
-    selections: list[PhaseSelection],
-    built: Mapping[str, list[BuiltStep]],
-    playbook: Playbook,
-    probe_kinds: Mapping[str, ProbeKind],
-) -> bool:
-    """Whether any selected step (or an item of a checklist a selected `check` runs) talks to the cluster."""
-    for selection in selections:
-        if not selection.selected:
-            continue
-        for b in built[selection.phase.name]:
-            if b.kind.needs_cluster:
-                return True
-            if isinstance(b.step, CheckStep):
-                checklist = playbook.checklists.get(b.step.settings.checklist)
-                items = checklist.items if checklist is not None else ()
-                if any(getattr(probe_kinds.get(i.kind), "needs_cluster", False) for i in items):
-                    return True
-    return False
+def needs_cluster(selections: list[PhaseSelection], built: Mapping[str, list[BuiltStep]]) -> bool:
+    """Whether any selected step (or an item of a checklist it runs) talks to the cluster."""
+    return any(b.needs_cluster for s in selections if s.selected for b in built[s.phase.name])
 
 
 @dataclass(frozen=True)
@@ -224,7 +208,7 @@ class _Run:
             on_retry=self.retries,
         )
         self.previous_done = self._previous_done()
-        self.uses_cluster = needs_cluster(self._all_selections(), built, playbook, options.probe_kinds)
+        self.uses_cluster = needs_cluster(self._all_selections(), built)
         # Set by prepare(), which reads inputs and the kubeconfig and plans every step: the I/O before a run.
         self.where: ClusterRef | None = None  # the cluster this run acts on; None: it needs none
         self.moved_from: ClusterRef | None = None
@@ -459,9 +443,7 @@ class _Run:
     def _take_lease(self) -> DrillLease | None:
         """Runs that may write to the cluster hold its drill lease; checklist-only runs only read."""
         writes = self.request.mode in (RunMode.DRILL, RunMode.RECOVER)
-        if not writes or not needs_cluster(
-            self._all_selections(), self.built, self.playbook, self.options.probe_kinds
-        ):
+        if not writes or not self.uses_cluster:
             return None
         lease = DrillLease(self.cluster.get(), self.runtime, self.run_id, self.playbook.name)
         try:

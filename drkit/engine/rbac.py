@@ -121,7 +121,7 @@ def _declared(built: BuiltStep, ctx: StepContext, scope: AccessScope) -> StepAcc
             return built.step.access(replace(ctx, phase=built.phase.name), scope)
         except StepConfigError as exc:
             raise config_problem(built.spec, exc) from None
-    if built.kind.needs_cluster:  # a kind that talks to the API server must say what it needs
+    if built.needs_cluster:  # a step that talks to the API server must say what it needs
         raise InternalError(f"step kind {built.spec.kind!r} uses the cluster but declares no access")
     return StepAccess()
 

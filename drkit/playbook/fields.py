@@ -20,6 +20,9 @@ class Str:
     pattern: str | None = None  # a Python regular expression the whole value must match
     secret: bool = False
     min_length: int = 0
+    # The value names one of the playbook's checklists (a step that runs one): the loader reports a name not
+    # defined under `checklists:` at the name itself, so no kind has to be known to the loader by its key.
+    names_checklist: bool = False
 
 
 @dataclass(frozen=True)

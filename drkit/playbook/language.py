@@ -156,6 +156,6 @@ CHECKLIST_FIELDS: Mapping[str, Field] = {
 CHECKLIST_ITEMS_KEY = "items"
 CHECKLIST_DESCRIPTION = "Read-only health checks: a list of items, or {timeout, items}."
 
-# The `check` step kind names a checklist: its body is the name, or a mapping with this key.
+# The step kind that runs a checklist: the reference says so, and `drkit check` runs each checklist as one
+# such step. The kind itself is an ordinary one (drkit.steps.check); the loader knows none by its key.
 CHECK_KIND = "check"
-CHECK_CHECKLIST_KEY = "checklist"

@@ -109,8 +109,10 @@ def load_playbook_text(
     return playbook
 
 
-@dataclass
+@dataclass(frozen=True)
 class _CheckReference:
+    """A checklist a step names (its schema says which values do), checked once all checklists are read."""
+
     node: Node  # where the checklist name is written
     checklist: str
     step: str
@@ -605,11 +607,14 @@ class _Loader:
                     value_node, spec.type, f"'{key}' in {entry.where}", at=key_node, subst=True
                 )
         schema = self.step_kinds[entry.kind]
+        named_before = len(self.v.checklist_names)
         body = self.v.value(
             entry.kind_node, schema.body, f"'{entry.kind}' in {entry.where}", at=entry.kind_key, subst=True
         )
-        if entry.kind == lang.CHECK_KIND:
-            self._remember_check_reference(entry.kind_node, body, entry.name)
+        self.check_references += [
+            _CheckReference(named.node, named.name, entry.name)
+            for named in self.v.checklist_names[named_before:]
+        ]
         timeout = common.get("timeout")
         return StepSpec(
             kind=entry.kind,
@@ -697,15 +702,6 @@ class _Loader:
         return _Entry(pairs, kind, kind_key, kind_node, name, where, position)
 
     # -- references ------------------------------------------------------------------------------------------
-
-    def _remember_check_reference(self, kind_node: Node, body: object, step: str) -> None:
-        if isinstance(kind_node, ScalarNode) and isinstance(body, str):
-            self.check_references.append(_CheckReference(kind_node, body, step))
-        elif isinstance(kind_node, MappingNode) and isinstance(body, dict):
-            for key_node, value_node in kind_node.value:
-                target = body.get(lang.CHECK_CHECKLIST_KEY)
-                if key_node.value == lang.CHECK_CHECKLIST_KEY and isinstance(target, str):
-                    self.check_references.append(_CheckReference(value_node, target, step))
 
     def _check_references(self, checklists: Mapping[str, Checklist]) -> None:
         for ref in self.check_references:

@@ -148,6 +148,15 @@ def parse_yaml_float(text: str) -> float:
     return float(cleaned)
 
 
+@dataclass(frozen=True)
+class ChecklistName:
+    """A value its schema says names a checklist (`Str.names_checklist`), and where it is written: the loader
+    checks it once every checklist is known."""
+
+    node: Node
+    name: str
+
+
 @dataclass
 class Validator:
     """Validates nodes of one source file. `variables` are substituted where a caller passes `subst=True`."""
@@ -158,6 +167,7 @@ class Validator:
     problems: list[Problem] = field(default_factory=list)
     secret_values: set[str] = field(default_factory=set)
     secret_spans: list[SecretSpan] = field(default_factory=list)
+    checklist_names: list[ChecklistName] = field(default_factory=list)
 
     # -- positions and reports -------------------------------------------------------------------------------
 
@@ -478,6 +488,8 @@ class Validator:
             )
         if ftype.pattern is not None and re.fullmatch(ftype.pattern, text) is None:
             return self.report(node, f"{shown} is not valid for {where}", f"it must match {ftype.pattern}")
+        if ftype.names_checklist:
+            self.checklist_names.append(ChecklistName(node, text))
         return text
 
     def _duration(

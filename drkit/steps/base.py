@@ -13,7 +13,7 @@ from drkit.errors import InternalError
 from drkit.kube.changes import WatchPoint
 from drkit.kube.client import Cluster, ObjectRef
 from drkit.playbook.fields import KindSchema
-from drkit.playbook.model import Playbook, StepSpec
+from drkit.playbook.model import Checklist, Playbook, StepSpec
 from drkit.report.model import ChecklistItemReport
 from drkit.report.reproduction import DiffReport, ParityReport
 from drkit.report.results import ResultReader
@@ -160,6 +160,27 @@ class Probe(Protocol):
     def describe(self) -> str: ...
 
     def attempt(self, ctx: StepContext) -> StepResult: ...
+
+
+@dataclass(frozen=True)
+class BuiltChecklist:
+    """A checklist with one probe per item, in order. The engine builds every checklist once per run, before
+    any step plans, so a bad item is a playbook problem at its own line found before any request; every step
+    that runs the checklist (and every retry of one) attempts these same probes."""
+
+    checklist: Checklist
+    probes: tuple[Probe, ...]
+    needs_cluster: bool = False  # an item's kind talks to the cluster
+
+
+@runtime_checkable
+class ChecklistRunner(Protocol):
+    """A step that runs checklists of the playbook. The engine hands it the built checklists right after
+    building it, and reads from what it returns whether it needs the cluster (its items' kinds decide)."""
+
+    def use_checklists(self, checklists: Mapping[str, BuiltChecklist]) -> tuple[BuiltChecklist, ...]:
+        """Keep the checklists the step runs, and return them; raise StepConfigError for one not defined."""
+        ...
 
 
 @runtime_checkable

@@ -7,22 +7,27 @@ Between rounds the runner waits for a reason to look again. When every pending i
 (`base.Watchable`), that reason is a watch event after the version each item last read, so an item
 is re-attempted when its objects change instead of on a timer; otherwise (http, command items, or a cluster
 read that failed) it sleeps `round_interval`.
+
+The probes are not built here: the engine builds each checklist once per run, before anything runs, and
+hands the step the one it names (`base.ChecklistRunner`), so a retried step or a second check of the same
+checklist attempts the same probes, and no other layer knows this kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from drkit.errors import DrkitError
+from drkit.errors import DrkitError, InternalError
 from drkit.kube.changes import Change, WatchPoint, wait_for_any_change
 from drkit.playbook.fields import Duration, Field, KindSchema, Obj, OneOf, Str
-from drkit.playbook.model import Checklist, Playbook, StepSpec
+from drkit.playbook.language import CHECK_KIND
+from drkit.playbook.model import StepSpec
 from drkit.report.model import ChecklistItemReport
 from drkit.steps.access import AccessDeclared, AccessScope, StepAccess
 from drkit.steps.base import (
+    BuiltChecklist,
     Probe,
-    ProbeKind,
     StepContext,
     StepKind,
     StepPlan,
@@ -50,10 +55,14 @@ def wait_on_cluster(ctx: StepContext, points: list[WatchPoint], timeout: float) 
 
 BODY = OneOf(
     (
-        Str(min_length=1),
+        Str(min_length=1, names_checklist=True),
         Obj(
             fields={
-                "checklist": Field(Str(min_length=1), required=True, description="The checklist to run."),
+                "checklist": Field(
+                    Str(min_length=1, names_checklist=True),
+                    required=True,
+                    description="The checklist to run.",
+                ),
                 "timeout": Field(
                     Duration(minimum_seconds=0.0),
                     description="Time every item has to pass by; overrides the checklist's.",
@@ -65,7 +74,7 @@ BODY = OneOf(
 )
 
 SCHEMA = KindSchema(
-    kind="check",
+    kind=CHECK_KIND,
     body=BODY,
     description="Run a checklist until every item passes; records when each item first passed.",
     examples=("infrastructure-health", {"checklist": "model-serving", "timeout": "10m"}),
@@ -91,22 +100,9 @@ def parse_settings(body: object) -> CheckSettings:
     )
 
 
-def build_probes(
-    checklist: Checklist, playbook: Playbook, probe_kinds: Mapping[str, ProbeKind]
-) -> list[Probe]:
-    """One probe per item. Raises StepConfigError naming the item when its kind cannot use its body."""
-    probes: list[Probe] = []
-    for item in checklist.items:
-        kind = probe_kinds.get(item.kind)
-        if kind is None:
-            raise StepConfigError(f"checklist item kind {item.kind!r} is not known")
-        probes.append(kind.build(item.name, item.body, playbook))
-    return probes
-
-
 def run_checklist(
     name: str,
-    probes: list[Probe],
+    probes: Sequence[Probe],
     ctx: StepContext,
     *,
     timeout: float | None,
@@ -181,7 +177,7 @@ def run_checklist(
 
 
 def _awaited(
-    probes: list[Probe],
+    probes: Sequence[Probe],
     first_pass: Mapping[str, float],
     last_message: Mapping[str, str],
     checking: str | None = None,
@@ -228,46 +224,50 @@ def _attempt(probe: Probe, ctx: StepContext) -> StepResult:
 
 
 class CheckStep:
-    def __init__(self, spec: StepSpec, settings: CheckSettings, probe_kinds: Mapping[str, ProbeKind]) -> None:
+    """Runs the checklist its body names, with the probes the engine built for it (`ChecklistRunner`)."""
+
+    def __init__(self, spec: StepSpec, settings: CheckSettings) -> None:
         self.spec = spec
         self.settings = settings
-        self.probe_kinds = probe_kinds
+        self._built: BuiltChecklist | None = None
 
-    def _checklist(self, playbook: Playbook) -> Checklist:
-        checklist = playbook.checklists.get(self.settings.checklist)
-        if checklist is None:
+    def use_checklists(self, checklists: Mapping[str, BuiltChecklist]) -> tuple[BuiltChecklist, ...]:
+        built = checklists.get(self.settings.checklist)
+        if built is None:
             # The loader rejects such playbooks; a playbook built by hand (tests, library use) can get here.
             raise StepConfigError(f"checklist {self.settings.checklist!r} is not defined")
-        return checklist
+        self._built = built
+        return (built,)
+
+    @property
+    def checklist(self) -> BuiltChecklist:
+        if self._built is None:
+            raise InternalError(f"step {self.spec.name!r} planned or run before it was handed its checklist")
+        return self._built
 
     def access(self, ctx: StepContext, scope: AccessScope) -> StepAccess:
         """What its items need together."""
-        probes = build_probes(self._checklist(ctx.playbook), ctx.playbook, self.probe_kinds)
         needed = StepAccess()
-        for probe in probes:
+        for probe in self.checklist.probes:
             if isinstance(probe, AccessDeclared):
                 needed += probe.access(ctx, scope)
         return needed
 
     def plan(self, ctx: StepContext) -> StepPlan:
-        checklist = self._checklist(ctx.playbook)
-        probes = build_probes(checklist, ctx.playbook, self.probe_kinds)
+        built = self.checklist
         return StepPlan(
-            summary=f"would check {checklist.name!r} ({len(probes)} items)",
-            actions=tuple(p.describe() for p in probes),
+            summary=f"would check {built.checklist.name!r} ({len(built.probes)} items)",
+            actions=tuple(p.describe() for p in built.probes),
         )
 
     def run(self, ctx: StepContext) -> StepResult:
-        checklist = self._checklist(ctx.playbook)
-        probes = build_probes(checklist, ctx.playbook, self.probe_kinds)
-        timeout = self.settings.timeout if self.settings.timeout is not None else checklist.timeout
-        return run_checklist(checklist.name, probes, ctx, timeout=timeout)
+        built = self.checklist
+        timeout = self.settings.timeout if self.settings.timeout is not None else built.checklist.timeout
+        return run_checklist(built.checklist.name, built.probes, ctx, timeout=timeout)
 
 
-def make_step_kind(probe_kinds: Mapping[str, ProbeKind]) -> StepKind:
-    """The `check` kind needs the probe kinds to build its items; the registry hands them in."""
-    return StepKind(
-        schema=SCHEMA,
-        build=lambda spec: CheckStep(spec, parse_settings(spec.body), probe_kinds),
-        default_timeout=DEFAULT_TIMEOUT_SECONDS,
-    )
+STEP_KIND = StepKind(
+    schema=SCHEMA,
+    build=lambda spec: CheckStep(spec, parse_settings(spec.body)),
+    default_timeout=DEFAULT_TIMEOUT_SECONDS,
+)

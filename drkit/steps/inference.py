@@ -109,6 +109,8 @@ class InferenceProbe:
         if result.status is StepStatus.SUCCEEDED and self.waited:
             note = f" (after {self.waited} not-ready attempt(s), last: {self.last_wait})"
             details = {**result.details, "notReadyAttempts": self.waited}
+            # A run builds each probe once: a later check of the same checklist counts its own waits.
+            self.waited, self.last_wait = 0, None
             return StepResult(result.status, result.message + note, details)
         return result
 

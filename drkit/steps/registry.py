@@ -49,7 +49,7 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType(
     {
         "command": command.STEP_KIND,
         "http": http.STEP_KIND,
-        "check": check.make_step_kind(PROBE_KINDS),
+        "check": check.STEP_KIND,
         "wait": wait.STEP_KIND,
         "pipeline": pipeline.STEP_KIND,
         "apply": apply.STEP_KIND,

@@ -52,8 +52,13 @@ STEP_KINDS: Mapping[str, KindSchema] = {
         description="Run a checklist.",
         body=OneOf(
             (
-                Str(min_length=1),
-                Obj({"checklist": Field(Str(), required=True), "timeout": Field(Duration(positive=True))}),
+                Str(min_length=1, names_checklist=True),
+                Obj(
+                    {
+                        "checklist": Field(Str(names_checklist=True), required=True),
+                        "timeout": Field(Duration(positive=True)),
+                    }
+                ),
             )
         ),
     ),

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from playbook_kinds import CHECK_KINDS
 
 from drkit.errors import ExitCode, PlaybookError
+from drkit.playbook.fields import Field, KindSchema, Obj, Str
+from drkit.playbook.loader import load_playbook_text
 from drkit.playbook.problems import Problem
 
 HEAD = """\
@@ -511,3 +514,21 @@ def test_check_reference_resolves_to_existing_checklist(load) -> None:  # type: 
     playbook = load(HEAD + ONE_PHASE.replace('command: {run: "true"}', "check: health") + CHECKLISTS)
     assert playbook.phases[0].steps[0].body == "health"
     assert playbook.checklists["health"].items[0].name == "up"
+
+
+def test_the_schema_not_the_kind_key_says_which_values_name_a_checklist() -> None:
+    """Any kind whose body marks a string as naming a checklist gets it checked; `check` is not special."""
+    kinds = {
+        "smoke": KindSchema(
+            kind="smoke",
+            description="Run a checklist under another name.",
+            body=Obj({"suite": Field(Str(names_checklist=True), required=True)}),
+        ),
+        "check": KindSchema(kind="check", description="A free-form string here.", body=Str()),
+    }
+    text = HEAD + "phases:\n  - name: one\n    steps:\n      - smoke: {suite: nope}\n      - check: nope\n"
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook_text(text, filename="pb.yaml", step_kinds=kinds, check_kinds=CHECK_KINDS)
+    assert [(p.position.line, p.position.column, p.message) for p in caught.value.problems] == [
+        (7, 24, "step 'smoke-1' checks checklist 'nope', which is not defined")
+    ]

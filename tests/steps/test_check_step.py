@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from steps_support import HERE, context, playbook_in, spec
 
 from drkit.context import Runtime
 from drkit.errors import AdapterError
 from drkit.playbook.model import Checklist, ChecklistItem
-from drkit.steps.base import Probe, StepContext, StepResult, StepStatus
-from drkit.steps.check import make_step_kind, run_checklist
-from drkit.steps.registry import PROBE_KINDS
+from drkit.steps.base import BuiltChecklist, ChecklistRunner, Probe, StepContext, StepResult, StepStatus
+from drkit.steps.check import run_checklist
+from drkit.steps.registry import PROBE_KINDS, STEP_KINDS
+from drkit.steps.settings import StepConfigError
 
 
 class CountingProbe:
@@ -75,19 +78,32 @@ def test_progress_says_which_item_runs_and_what_each_failing_one_said(runtime: R
     assert progress[-1] == "1/2 items passed\napi: api unreachable"
 
 
-def test_the_check_step_runs_a_named_checklist_with_its_timeout(runtime: Runtime, tmp_path: Path) -> None:
+def test_the_check_step_runs_the_checklist_it_is_handed_with_its_timeout(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     checklist = Checklist(
         name="files",
         items=(ChecklistItem("command", "marker", {"run": "test -f marker"}, HERE),),
         position=HERE,
         timeout=3,
     )
-    ctx = context(runtime, timeout=300)
-    ctx = type(ctx)(**{**ctx.__dict__, "playbook": playbook_in(tmp_path, checklists={"files": checklist})})
-    step = make_step_kind(PROBE_KINDS).build(spec("check", "files"))
+    playbook = playbook_in(tmp_path, checklists={"files": checklist})
+    ctx = replace(context(runtime, timeout=300), playbook=playbook)
+    probe = PROBE_KINDS["command"].build("marker", {"run": "test -f marker"}, playbook)
+    step = STEP_KINDS["check"].build(spec("check", "files"))
+    assert isinstance(step, ChecklistRunner)
+    built = BuiltChecklist(checklist, (probe,))
+    assert step.use_checklists({"files": built, "other": BuiltChecklist(checklist, ())}) == (built,)
     assert step.plan(ctx).actions == ("`test -f marker` exits with 0",)
     result = step.run(ctx)
     assert result.status is StepStatus.FAILED
     assert "after 3.0s" in result.message
     (tmp_path / "marker").write_text("")
     assert step.run(ctx).status is StepStatus.SUCCEEDED
+
+
+def test_a_check_naming_a_checklist_it_is_not_handed_is_a_config_problem() -> None:
+    step = STEP_KINDS["check"].build(spec("check", {"checklist": "helth"}))
+    assert isinstance(step, ChecklistRunner)
+    with pytest.raises(StepConfigError, match="checklist 'helth' is not defined"):
+        step.use_checklists({})
