@@ -83,6 +83,9 @@ class Obj:
     exactly_one_of: tuple[tuple[str, ...], ...] = ()
     # (key, keys it needs): when `key` is present, each of those must be too (a tensor's dtype needs a shape).
     requires: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Keys people write that are not fields (a feature not offered), with what to do instead: the unknown-key
+    # error gives that hint rather than guessing a close key.
+    not_offered: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

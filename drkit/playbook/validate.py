@@ -231,13 +231,17 @@ class Validator:
         where: str,
         *,
         suggest_from: Iterable[str] = (),
+        not_offered: Mapping[str, str] | None = None,
     ) -> None:
-        """Report every key not in `allowed`, suggesting the closest of `allowed` and `suggest_from`."""
+        """Report every key not in `allowed`, with its hint from `not_offered` or else the closest of
+        `allowed` and `suggest_from`."""
         allowed_set = set(allowed)
         candidates = sorted(allowed_set | set(suggest_from))
+        hints = not_offered or {}
         for key, key_node, _ in pairs:
             if key not in allowed_set:
-                self.report(key_node, f"unknown key '{key}' in {where}", did_you_mean(key, candidates))
+                hint = hints.get(key) or did_you_mean(key, candidates)
+                self.report(key_node, f"unknown key '{key}' in {where}", hint)
 
     # -- values ----------------------------------------------------------------------------------------------
 
@@ -282,7 +286,7 @@ class Validator:
         pairs = self.pairs(node, where, at=at)
         if pairs is None:
             return INVALID
-        self.check_keys(pairs, ftype.fields, where)
+        self.check_keys(pairs, ftype.fields, where, not_offered=ftype.not_offered)
         result: dict[str, object] = {}
         present: dict[str, Node] = {}
         for key, key_node, value_node in pairs:

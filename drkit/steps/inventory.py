@@ -20,7 +20,7 @@ from drkit.reproduction.snapshots import snapshot_path, write_snapshot
 from drkit.steps.access import EVERY_KIND, AccessScope, StepAccess, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.inventory_support import INVENTORY_KIND, INVENTORY_SCHEMA
-from drkit.steps.settings import StepConfigError, as_mapping
+from drkit.steps.settings import StepConfigError, as_mapping, str_list
 from drkit.steps.sources import SOURCE_FIELDS, Source, check_source, parse_source, refs_of, render
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
@@ -57,19 +57,17 @@ class InventorySettings:
 
 def parse_inventory(body: object) -> InventorySettings:
     data = as_mapping(body, INVENTORY_KIND)
-    source = parse_source(data, allow_refs=False) if ("kustomize" in data or "files" in data) else None
-    namespaces = _strings(data.get("namespaces"))
+    # Rules across optional fields, which the schema's exactly_one_of cannot state: a source is optional,
+    # but there must be namespaces from somewhere, and at most one source.
+    if "kustomize" in data and "files" in data:
+        raise StepConfigError("give one of `kustomize` and `files`")
+    source = parse_source(data) if ("kustomize" in data or "files" in data) else None
+    namespaces = str_list(data, "namespaces")
     if source is None and not namespaces:
         raise StepConfigError(
             "`inventory` needs `namespaces`, or manifests (`kustomize`/`files`) whose namespaces to take"
         )
-    if "kustomize" in data and "files" in data:
-        raise StepConfigError("give one of `kustomize` and `files`")
-    return InventorySettings(namespaces, source, _strings(data.get("kinds")))
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+    return InventorySettings(namespaces, source, str_list(data, "kinds"))
 
 
 class InventoryStep:
