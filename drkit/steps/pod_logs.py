@@ -107,7 +107,7 @@ class PodLogsSettings:
 def parse_settings(body: object) -> PodLogsSettings:
     data = as_mapping(body, "podLogs")
     selector = label_selector(data.get("selector"))
-    if "selector" in data and not selector:  # the schema sees a selector; "" (or `${x}` empty) selects all
+    if data.get("selector") is not None and not selector:  # "" (or an empty `${x}`) would select all
         raise StepConfigError("`podLogs` needs exactly one of `selector` (labels) and `name` (one pod)")
     contains, absent = str_list(data, "contains"), str_list(data, "absent")
     patterns = []
