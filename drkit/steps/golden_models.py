@@ -17,7 +17,7 @@ from drkit.playbook.fields import Field, ListOf, Obj, Str
 from drkit.report.reproduction import ModelIdentity
 from drkit.reproduction.parity import model_id_of
 from drkit.steps.base import StepContext, StepStatus
-from drkit.steps.settings import StepConfigError, as_mapping, opt_list, opt_number, opt_str
+from drkit.steps.settings import StepConfigError, as_mapping, opt_list, opt_number, opt_str, req_str
 from drkit.steps.v2_client import (
     DEFAULT_INTERVAL_SECONDS,
     ENDPOINT_FIELDS,
@@ -120,8 +120,8 @@ def _model_object(raw: object) -> ModelObject | None:
     return ModelObject(
         api_version=opt_str(data, "apiVersion") or SELDON_MODEL[0],
         kind=opt_str(data, "kind") or SELDON_MODEL[1],
-        namespace=str(data["namespace"]),
-        name=str(data["name"]),
+        namespace=req_str(data, "namespace"),
+        name=req_str(data, "name"),
         uri_field=opt_str(data, "uriField") or DEFAULT_URI_FIELD,
     )
 

@@ -50,6 +50,7 @@ from drkit.steps.settings import (
     opt_list,
     opt_number,
     opt_str,
+    req_str,
     str_map,
 )
 
@@ -173,7 +174,7 @@ class HttpSettings:
 
 def parse_settings(body: object) -> HttpSettings:
     data = as_mapping(body, "http")
-    url = str(data["url"])
+    url = req_str(data, "url")
     if not re.match(r"(?i)https?://", url):  # checked after ${var} substitution, with a plainer message
         raise StepConfigError(f"`url` {url!r} is not an http:// or https:// URL")
     expect = as_mapping(data.get("expect") or {}, "http.expect")
@@ -195,7 +196,7 @@ def parse_settings(body: object) -> HttpSettings:
 
 def _parse_assertion(item: object) -> JsonAssertion:
     data = as_mapping(item, "http.expect.json item")
-    path = str(data["path"])
+    path = req_str(data, "path")
     try:  # the schema's pattern only sees the leading `$`
         compile_path(path)
     except JsonPathError as exc:

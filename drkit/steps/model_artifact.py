@@ -46,6 +46,7 @@ from drkit.steps.settings import (
     opt_list,
     opt_number,
     opt_str,
+    req_str,
 )
 
 SELDON_API = "mlops.seldon.io/v1alpha1"
@@ -340,7 +341,7 @@ def _specs(entries: list[object]) -> tuple[Spec, ...]:
         if dtype is not None:  # exactly_one_of dtype and type; dtype requires shape, type requires name
             specs.append(TensorSpec(dtype, list_of(spec, "shape", int), name))
         else:
-            specs.append(ColumnSpec(str(name), str(spec["type"])))
+            specs.append(ColumnSpec(str(name), req_str(spec, "type")))
     return tuple(specs)
 
 
@@ -348,7 +349,7 @@ def _manifest(value: object) -> ManifestModel | None:
     if value is None:
         return None
     data = as_mapping(value, "modelArtifact.manifest")  # file and name are required
-    return ManifestModel(str(data["file"]), str(data["name"]))
+    return ManifestModel(req_str(data, "file"), req_str(data, "name"))
 
 
 def manifest_storage(base_dir: Path, manifest: ManifestModel) -> str:
@@ -368,7 +369,7 @@ def _object_name(value: object, key: str) -> ObjectName | None:
     if value is None:
         return None
     data = as_mapping(value, f"modelArtifact.{key}")  # namespace and name are required
-    return ObjectName(str(data["namespace"]), str(data["name"]))
+    return ObjectName(req_str(data, "namespace"), req_str(data, "name"))
 
 
 def _server(value: object) -> ServerRef | None:
@@ -385,7 +386,7 @@ def _mlflow(value: object) -> MlflowEndpoint | None:
         return None
     data = as_mapping(value, "modelArtifact.mlflow")  # url is required
     return MlflowEndpoint(
-        url=str(data["url"]),
+        url=req_str(data, "url"),
         auth=opt_choice(data, "auth", AUTH_MODES, "env"),
         verify_tls=opt_bool(data, "verifyTls", default=True),
         ca_bundle=opt_str(data, "caBundle"),

@@ -48,6 +48,7 @@ from drkit.steps.settings import (
     opt_list,
     opt_number,
     opt_str,
+    req_str,
     str_list,
 )
 from drkit.steps.sources import Source, plain_json, render
@@ -139,7 +140,7 @@ class ModelUrisSettings:
 def parse_settings(body: object) -> ModelUrisSettings:
     data = as_mapping(body, "modelUris")
     mlflow = as_mapping(data.get("mlflow"), "modelUris.mlflow")
-    url = str(mlflow["url"])
+    url = req_str(mlflow, "url")
     if not re.match(r"(?i)https?://", url):  # checked after ${var} substitution, with a plainer message
         raise StepConfigError(f"`mlflow.url` {url!r} is not an http:// or https:// URL")
     return ModelUrisSettings(
@@ -160,10 +161,10 @@ def parse_settings(body: object) -> ModelUrisSettings:
 
 def _explicit(item: object) -> ExplicitModel:
     data = as_mapping(item, "modelUris.models item")  # name required; experiment (with filter) or registered
-    name = str(data["name"])
+    name = req_str(data, "name")
     registered = opt_str(data, "registeredModel")
     if registered is None:
-        return ExplicitModel(name, RunQuery(str(data["experiment"]), str(data["filter"])))
+        return ExplicitModel(name, RunQuery(req_str(data, "experiment"), req_str(data, "filter")))
     try:  # the name@alias / name/version grammar is parse_registered's
         return ExplicitModel(name, parse_registered(registered))
     except ValueError as exc:

@@ -28,7 +28,7 @@ from drkit.playbook.fields import Bool, Field, KindSchema, MapOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps.access import READ, AccessScope, StepAccess, Verb, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_choice, opt_str, str_map
+from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_choice, opt_str, req_str, str_map
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 60 * 60.0
@@ -104,7 +104,7 @@ class PipelineSettings:
 
 def parse_settings(body: object) -> PipelineSettings:
     data = as_mapping(body, "pipeline")
-    template = str(data["workflowTemplate"])
+    template = req_str(data, "workflowTemplate")
     labels = str_map(data, "labels")
     reserved = sorted(k for k in labels if k in (RUN_ID_LABEL, STEP_LABEL))
     if reserved:  # MapOf says nothing about which keys a mapping may have

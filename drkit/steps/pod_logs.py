@@ -36,6 +36,7 @@ from drkit.steps.settings import (
     opt_bool,
     opt_int,
     opt_str,
+    req_str,
     str_list,
 )
 
@@ -119,7 +120,7 @@ def parse_settings(body: object) -> PodLogsSettings:
         raise StepConfigError("`podLogs` needs something to look for: `contains`, `matches` or `absent`")
     return PodLogsSettings(
         namespace=opt_str(data, "namespace") or None,
-        container=str(data["container"]),
+        container=req_str(data, "container"),
         label_selector=selector,
         pod_name=opt_str(data, "name"),
         contains=contains,

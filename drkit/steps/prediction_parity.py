@@ -32,7 +32,7 @@ from drkit.steps.golden_models import (
     parse_golden,
     read_identity,
 )
-from drkit.steps.settings import as_mapping, opt_number
+from drkit.steps.settings import as_mapping, opt_number, req_str
 from drkit.steps.snapshot_refs import SnapshotStep, resolve_snapshot
 from drkit.steps.v2_client import DEFAULT_TIMEOUT_SECONDS, INTERVAL_FIELD, InferenceSettings
 
@@ -80,7 +80,7 @@ def parse_parity(body: object) -> ParitySettings:
     tolerance = as_mapping(data.get("tolerance") or {}, "tolerance")
     absolute, relative = (opt_number(tolerance, key, 0.0) for key in ("absolute", "relative"))
     return ParitySettings(
-        str(data["snapshot"]), Tolerance(absolute, relative), opt_number(data, "interval", 2.0)
+        req_str(data, "snapshot"), Tolerance(absolute, relative), opt_number(data, "interval", 2.0)
     )
 
 

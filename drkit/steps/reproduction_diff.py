@@ -28,7 +28,7 @@ from drkit.steps.inventory_support import (
     INVENTORY_SCHEMA,
     parse_rules,
 )
-from drkit.steps.settings import as_mapping, str_list
+from drkit.steps.settings import as_mapping, req_str, str_list
 from drkit.steps.snapshot_refs import resolve_snapshot
 
 KIND = "reproductionDiff"
@@ -73,7 +73,7 @@ class DiffSettings:
 def parse_diff(body: object) -> DiffSettings:
     data = as_mapping(body, KIND)
     return DiffSettings(
-        str(data["snapshot"]),
+        req_str(data, "snapshot"),
         parse_rules(data, "ignore"),
         parse_rules(data, "expectChanges"),
         str_list(data, "failOn"),

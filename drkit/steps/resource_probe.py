@@ -25,7 +25,7 @@ from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, kube_path, parse_readiness, rules_for
 from drkit.steps.selectors import SELECTOR, label_selector
-from drkit.steps.settings import StepConfigError, as_mapping, opt_int, opt_str, str_list
+from drkit.steps.settings import StepConfigError, as_mapping, opt_int, opt_str, req_str, str_list
 
 BODY = Obj(
     description="Objects of a kind exist and are ready.",
@@ -121,8 +121,8 @@ def parse_settings(body: object) -> ResourceSettings:
     if name and count != 1:
         raise StepConfigError("`count` needs a `selector` or no `name`: one named object is one object")
     return ResourceSettings(
-        api_version=str(data["apiVersion"]),
-        kind=str(data["kind"]),
+        api_version=req_str(data, "apiVersion"),
+        kind=req_str(data, "kind"),
         namespace=opt_str(data, "namespace") or None,
         name=name,
         label_selector=selector,

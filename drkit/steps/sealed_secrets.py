@@ -20,7 +20,7 @@ from drkit.playbook.fields import Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps.access import APPLY, READ, AccessScope, StepAccess, of_manifests, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
-from drkit.steps.settings import as_mapping, opt_list, opt_number, opt_str, str_list
+from drkit.steps.settings import as_mapping, opt_list, opt_number, opt_str, req_str, str_list
 from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
@@ -98,7 +98,9 @@ def parse_settings(body: object) -> SealedSecretsSettings:
     expect = []
     for item in opt_list(data, "expectSecrets"):
         secret = as_mapping(item, "expectSecrets")  # EXPECTED_SECRET: name, namespace and keys required
-        expect.append(ExpectedSecret(str(secret["namespace"]), str(secret["name"]), str_list(secret, "keys")))
+        expect.append(
+            ExpectedSecret(req_str(secret, "namespace"), req_str(secret, "name"), str_list(secret, "keys"))
+        )
     timeout = data.get("timeout")
     return SealedSecretsSettings(
         source=parse_source(data),

@@ -33,6 +33,11 @@ def as_mapping(body: object, kind: str) -> Mapping[str, object]:
     return body
 
 
+def req_str(body: Mapping[str, object], key: str) -> str:
+    """A string field the schema requires."""
+    return _narrow(body.get(key), str, key)
+
+
 def opt_str(body: Mapping[str, object], key: str) -> str | None:
     value = body.get(key)
     return None if value is None else _narrow(value, str, key)

@@ -27,7 +27,7 @@ from drkit.kube.refs import ObjectRef
 from drkit.playbook.fields import Field, ListOf, Obj, Str
 from drkit.playbook.yaml_input import MANIFEST_LIMITS, YamlInputError, load_documents, read_limited
 from drkit.processes import installed_program, run_process
-from drkit.steps.settings import StepConfigError, as_mapping, opt_list, opt_str, str_list
+from drkit.steps.settings import StepConfigError, as_mapping, opt_list, opt_str, req_str, str_list
 
 Manifest = dict[str, Any]
 RENDER_TIMEOUT_SECONDS = 120.0
@@ -102,7 +102,10 @@ def parse_ref(item: object) -> ObjectRef:
     """A validated {apiVersion, kind, namespace, name}: REF, or a kind's field shaped like it."""
     data = as_mapping(item, "objects")
     return ObjectRef(
-        str(data["apiVersion"]), str(data["kind"]), opt_str(data, "namespace") or None, str(data["name"])
+        req_str(data, "apiVersion"),
+        req_str(data, "kind"),
+        opt_str(data, "namespace") or None,
+        req_str(data, "name"),
     )
 
 

@@ -52,6 +52,7 @@ from drkit.steps.settings import (
     opt_list,
     opt_number,
     opt_str,
+    req_str,
     str_map,
 )
 from drkit.steps.v2 import (
@@ -246,7 +247,7 @@ def parse_settings(body: object, base_dir: Path | None = None) -> InferenceSetti
         _check_service_fields(data, headers)
     expect = as_mapping(data.get("expect") or {}, "inference.expect")
     settings = InferenceSettings(
-        model=str(data["model"]),
+        model=req_str(data, "model"),
         request=None if data.get("request") is None else _checked(data["request"], "`request`"),
         request_file=opt_str(data, "requestFile"),
         url=url.rstrip("/") if url else None,
@@ -279,8 +280,8 @@ def _service(raw: object) -> ServiceRef | None:
     data = as_mapping(raw, "inference.service")  # _SERVICE: namespace, name and port are required
     port = data["port"]
     return ServiceRef(
-        namespace=str(data["namespace"]),
-        name=str(data["name"]),
+        namespace=req_str(data, "namespace"),
+        name=req_str(data, "name"),
         port=port if isinstance(port, int) else str(port),
         scheme=None if data.get("scheme") is None else opt_choice(data, "scheme", SCHEMES, "http"),
     )

@@ -43,6 +43,7 @@ from drkit.steps.settings import (
     opt_list,
     opt_number,
     opt_str,
+    req_str,
 )
 from drkit.steps.sources import parse_ref
 
@@ -161,8 +162,8 @@ def parse_settings(body: object) -> WaitSettings:
     if data.get("kind") is not None:  # the schema's exactly_one_of: `kind` or `objects`
         sel = as_mapping(data["kind"], "kind")  # KIND_SELECTION: apiVersion and kind are required
         selection = KindTarget(
-            str(sel["apiVersion"]),
-            str(sel["kind"]),
+            req_str(sel, "apiVersion"),
+            req_str(sel, "kind"),
             opt_str(sel, "namespace") or None,
             label_selector(sel.get("selector")),
         )
@@ -185,7 +186,7 @@ def _parse_for(data: Mapping[str, object]) -> tuple[WaitFor, ReadinessSpec | Non
     if isinstance(raw, Mapping):
         if readiness is not None:
             raise StepConfigError("give either `for: {condition: ...}` or `readiness`, not both")
-        return "ready", ReadinessSpec(condition=str(raw["condition"]))
+        return "ready", ReadinessSpec(condition=req_str(raw, "condition"))
     wait_for = opt_choice(data, "for", WAIT_FOR, "ready")
     if wait_for != "ready" and readiness is not None:
         raise StepConfigError(f"`readiness` has no meaning with `for: {wait_for}`")
