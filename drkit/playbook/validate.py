@@ -303,14 +303,22 @@ class Validator:
                 self.report(self.position(node, at), f"missing required key '{key}' in {where}", hint)
             elif spec.default is not None:
                 result[key] = spec.default
+        for group in ftype.at_least_one_of:
+            if not any(key in present for key in group):
+                self.report(
+                    self.position(node, at),
+                    f"{where} needs at least one of: {', '.join(group)}",
+                    f"add one or more of {', '.join(repr(k) for k in group)}",
+                )
         for group in ftype.exactly_one_of:
-            given = [key for key in group if key in present]
-            if not given:
+            if not any(key in present for key in group):
                 self.report(
                     self.position(node, at),
                     f"{where} needs one of: {', '.join(group)}",
                     f"add exactly one of {', '.join(repr(k) for k in group)}",
                 )
+        for group in (*ftype.exactly_one_of, *ftype.at_most_one_of):
+            given = [key for key in group if key in present]
             for extra in given[1:]:
                 self.report(
                     present[extra],

@@ -199,6 +199,7 @@ BODY = Obj(
         ),
     },
     exactly_one_of=(("storageUri", "model", "manifest"),),
+    at_most_one_of=(("memoryLimit", "server"),),
 )
 
 SCHEMA = KindSchema(
@@ -297,8 +298,6 @@ def parse_settings(body: object) -> ModelArtifactSettings:
     if memory_limit is not None:
         _quantity(memory_limit, "memoryLimit")  # kept as written: the report shows it so
     server = _server(data.get("server"))
-    if memory_limit is not None and server is not None:  # a rule across optional fields
-        raise StepConfigError("give `memoryLimit` or `server`, not both")
     return ModelArtifactSettings(
         storage_uri=opt_str(data, "storageUri"),
         model=_object_name(data.get("model"), "model"),

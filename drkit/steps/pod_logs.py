@@ -65,6 +65,7 @@ BODY = Obj(
         ),
     },
     exactly_one_of=(("selector", "name"),),
+    at_least_one_of=(("contains", "matches", "absent"),),
 )
 
 SCHEMA = KindSchema(
@@ -116,8 +117,6 @@ def parse_settings(body: object) -> PodLogsSettings:
         compiled = compile_regex(text, "matches")
         assert compiled is not None
         patterns.append(re.compile(compiled.pattern, re.MULTILINE))
-    if not (contains or patterns or absent):  # at least one of three optional fields: not in the schema
-        raise StepConfigError("`podLogs` needs something to look for: `contains`, `matches` or `absent`")
     return PodLogsSettings(
         namespace=opt_str(data, "namespace") or None,
         container=req_str(data, "container"),

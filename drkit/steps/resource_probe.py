@@ -48,6 +48,7 @@ BODY = Obj(
         "count": Field(Int(minimum=1), description="At least this many objects (default 1)."),
         "readiness": READINESS_FIELD,
     },
+    at_most_one_of=(("name", "names", "selector"), ("condition", "jsonpath", "readiness")),
     requires=(("jsonpath", ("equals",)), ("equals", ("jsonpath",))),
 )
 
@@ -108,11 +109,7 @@ def parse_settings(body: object) -> ResourceSettings:
     name = opt_str(data, "name")
     names = str_list(data, "names")
     selector = label_selector(data.get("selector"))
-    # Rules across optional fields that the schema's exactly_one_of and requires cannot state.
-    if name and names:
-        raise StepConfigError("give `name` or `names`, not both")
-    if (name or names) and selector:
-        raise StepConfigError(f"give `{'name' if name else 'names'}` or `selector`, not both")
+    # `count` against what names the objects: rules the schema's key groups cannot state.
     if names and "count" in data:
         raise StepConfigError("`count` has no meaning with `names`: every named object must be there")
     if len(set(names)) != len(names):
@@ -133,10 +130,8 @@ def parse_settings(body: object) -> ResourceSettings:
 
 
 def _readiness(data: Mapping[str, object]) -> ReadinessSpec | None:
-    """`condition`, `jsonpath`+`equals` and `readiness` are three spellings of one custom rule."""
-    given = [key for key in ("condition", "jsonpath", "readiness") if key in data]
-    if len(given) > 1:
-        raise StepConfigError(f"give only one of {', '.join(given)}")
+    """`condition`, `jsonpath`+`equals` and `readiness` are three spellings of one custom rule (the
+    schema's at_most_one_of)."""
     if "condition" in data:
         return ReadinessSpec(condition=opt_str(data, "condition"))
     if "jsonpath" in data:  # with `equals`: the schema's requires

@@ -32,7 +32,6 @@ LOG = (
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ({**BASE}, "something to look for"),
         ({**BASE, "contains": ["x"], "selector": ""}, "exactly one of `selector`"),
         ({**BASE, "matches": ["Loaded model ('"]}, "matches"),
     ],
@@ -53,6 +52,7 @@ def test_a_body_it_cannot_use_is_refused_naming_why(body: dict[str, Any], proble
         ("{namespace: n, container: c, contains: [x]}", "needs one of: selector, name", "{namespace"),
         ("{name: m-0, container: c, contains: [x], tailLines: 0}", "'tailLines'", "0}"),
         ("{name: m-0, contains: [x]}", "missing required key 'container'", "{name"),
+        ("{name: m-0, container: c}", "needs at least one of: contains, matches, absent", "{name"),
     ],
 )
 def test_the_loader_refuses_what_the_schema_says_at_its_position(body: str, message: str, at: str) -> None:

@@ -150,13 +150,9 @@ def test_pods_need_every_container_ready(server: Server) -> None:
 @pytest.mark.parametrize(
     ("kind", "body", "message"),
     [
-        ("resource", {**MODELS, "name": "a", "selector": "x=y"}, "not both"),
         ("resource", {**MODELS, "name": "a", "count": 2}, "one named object"),
-        ("resource", {**MODELS, "name": "a", "names": ["b"]}, "`name` or `names`, not both"),
-        ("resource", {**MODELS, "names": ["a"], "selector": "x=y"}, "`names` or `selector`"),
         ("resource", {**MODELS, "names": ["a"], "count": 2}, "no meaning with `names`"),
         ("resource", {**MODELS, "names": ["a", "a"]}, "twice"),
-        ("resource", {**MODELS, "condition": "A", "jsonpath": ".x", "equals": 1}, "only one of"),
         ("pods", {"namespace": "ml", "selector": ""}, "needs a `selector`"),
     ],
 )
@@ -164,6 +160,22 @@ def test_bodies_the_items_cannot_use_are_refused(kind: str, body: dict[str, Any]
     probe_kind = RESOURCE if kind == "resource" else PODS
     with pytest.raises(StepConfigError, match=message):
         probe_kind.build("item", body, playbook_in(Path("/tmp")))
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("name: a, selector: x=y", "'selector' cannot be combined with 'name'"),
+        ("name: a, names: [b]", "'names' cannot be combined with 'name'"),
+        ("names: [a], selector: x=y", "'selector' cannot be combined with 'names'"),
+        ("condition: A, jsonpath: .x, equals: 1", "'jsonpath' cannot be combined with 'condition'"),
+    ],
+)
+def test_one_way_to_name_objects_and_one_rule_the_loader_says_where(rule: str, message: str) -> None:
+    problem = load_problem("resource", f"{{apiVersion: v1, kind: Pod, {rule}}}", item=True)
+    assert problem.position.line == ITEM_BODY_LINE
+    assert message in problem.message
+    assert pointed_at(problem).startswith(message.split("'")[1])
 
 
 @pytest.mark.parametrize(
