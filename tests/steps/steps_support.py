@@ -56,12 +56,13 @@ BODY_LINE = 7
 ITEM_BODY_LINE = 12
 
 
-def _load(kind: str, body: str, item: bool) -> Playbook:
+def _load(kind: str, body: str, item: bool, variables: str = "") -> Playbook:
     if item:
         checklist = "checklists:\n  c:\n    items:\n      - name: i\n"
         text = f"{_PLAYBOOK}      - check: c\n{checklist}        {kind}: {body}\n"
     else:
         text = f"{_PLAYBOOK}      - {kind}: {body}\n"
+    text += f"vars: {variables}\n" if variables else ""  # after the body: its line stays BODY_LINE
     return load_playbook_text(text, filename="t.yaml", step_kinds=step_schemas(), check_kinds=probe_schemas())
 
 
@@ -71,10 +72,10 @@ def loaded_body(kind: str, body: str, *, item: bool = False) -> object:
     return playbook.checklists["c"].items[0].body if item else playbook.phases[0].steps[0].body
 
 
-def load_problem(kind: str, body: str, *, item: bool = False) -> Problem:
-    """The one problem the loader finds in `body` (see loaded_body)."""
+def load_problem(kind: str, body: str, *, item: bool = False, variables: str = "") -> Problem:
+    """The one problem the loader finds in `body` (see loaded_body), with `variables` (a YAML mapping)."""
     with pytest.raises(PlaybookError) as caught:
-        _load(kind, body, item)
+        _load(kind, body, item, variables)
     problems = caught.value.problems
     assert len(problems) == 1, problems
     problem = problems[0]

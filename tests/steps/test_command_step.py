@@ -125,6 +125,14 @@ def test_an_exit_status_out_of_range_is_refused_by_the_loader_at_its_position() 
     assert pointed_at(problem) == "256}"
 
 
+def test_an_exit_status_from_a_variable_is_range_checked_by_the_loader_after_substitution() -> None:
+    problem = load_problem("command", "{run: 'true', expectExit: '${code}'}", variables="{code: 300}")
+    assert problem.position.line == BODY_LINE
+    assert "'expectExit'" in problem.message
+    assert "must be at most 255, got 300" in problem.message
+    assert pointed_at(problem).startswith("'${code}'")
+
+
 def test_probe_passes_on_the_expected_exit(runtime: Runtime) -> None:
     probe = command.PROBE_KIND.build("p", {"run": "exit 1", "expectExit": 1}, context(runtime).playbook)
     assert probe.attempt(context(runtime)).status is StepStatus.SUCCEEDED
