@@ -29,6 +29,7 @@ _VERBS = {
 }
 
 Scheme = Literal["http", "https"]
+SCHEMES: tuple[Scheme, ...] = ("http", "https")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ DEFAULT_MAX_RAW_BYTES = 64 * 1024 * 1024
 SEARCH_PAGE_SIZE = 1000
 
 Auth = Literal["env", "none"]
+AUTH_MODES: tuple[Auth, ...] = ("env", "none")
 
 # The environment variables the client reads credentials from; the last two hold secrets (SECRET_ENV_VARS):
 # the engine registers their values for masking from this tuple, so there is no second list to forget.

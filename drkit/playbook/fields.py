@@ -84,8 +84,15 @@ class Obj:
     description: str = ""
     # Groups of keys of which exactly one must be present (for example a source: kustomize, files or objects).
     exactly_one_of: tuple[tuple[str, ...], ...] = ()
+    # Groups of optional keys that exclude one another (`memoryLimit` or `server`, or neither).
+    at_most_one_of: tuple[tuple[str, ...], ...] = ()
+    # Groups of keys of which one or more must be present (something for a log check to look for).
+    at_least_one_of: tuple[tuple[str, ...], ...] = ()
     # (key, keys it needs): when `key` is present, each of those must be too (a tensor's dtype needs a shape).
     requires: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Keys people write that are not fields (a feature not offered), with what to do instead: the unknown-key
+    # error gives that hint rather than guessing a close key.
+    not_offered: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -224,10 +224,11 @@ class _Exporter:
             schema["required"] = required
         if ftype.description:
             schema["description"] = ftype.description
-        if ftype.exactly_one_of:
-            schema["allOf"] = [
-                {"oneOf": [{"required": [key]} for key in group]} for group in ftype.exactly_one_of
-            ]
+        groups: list[JsonObject] = [{"oneOf": _each_present(group)} for group in ftype.exactly_one_of]
+        groups += [{"not": {"anyOf": _pairs_present(group)}} for group in ftype.at_most_one_of]
+        groups += [{"anyOf": _each_present(group)} for group in ftype.at_least_one_of]
+        if groups:
+            schema["allOf"] = groups
         if ftype.requires:
             schema["dependencies"] = {key: list(needed) for key, needed in ftype.requires}
         return schema
@@ -261,3 +262,13 @@ def _ecma_pattern(pattern: str) -> str:
     """Python regular expressions as the schema's ECMA-262 dialect spells them (named groups, anchors)."""
     pattern = re.sub(r"\(\?P<(\w+)>", r"(?<\1>", pattern)
     return pattern.replace(r"\A", "^").replace(r"\Z", "$")
+
+
+def _each_present(group: tuple[str, ...]) -> list[JsonObject]:
+    """Schemas matching an object that has one key of `group` (one schema per key)."""
+    return [{"required": [key]} for key in group]
+
+
+def _pairs_present(group: tuple[str, ...]) -> list[JsonObject]:
+    """Schemas matching an object that has two keys of `group` (any pair)."""
+    return [{"required": [a, b]} for i, a in enumerate(group) for b in group[i + 1 :]]

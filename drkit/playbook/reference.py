@@ -269,12 +269,16 @@ def _nested_rows(path: str, ftype: FieldType) -> Iterator[_Row]:
 
 
 def _constraints(path: str, ftype: FieldType) -> Iterator[str]:
-    """The `exactly_one_of` groups and `requires` of a body and of the mappings inside it, as sentences."""
+    """The key groups and `requires` of a body and of the mappings inside it, as sentences."""
     if isinstance(ftype, Obj):
         where = f" in `{path}`" if path else ""
-        for group in ftype.exactly_one_of:
-            keys = ", ".join(f"`{key}`" for key in group)
-            yield f"Exactly one of {keys}{where}."
+        for rule, groups in (
+            ("Exactly one", ftype.exactly_one_of),
+            ("At most one", ftype.at_most_one_of),
+            ("At least one", ftype.at_least_one_of),
+        ):
+            for group in groups:
+                yield f"{rule} of {', '.join(f'`{key}`' for key in group)}{where}."
         for key, needed in ftype.requires:
             yield f"`{key}`{where} needs {' and '.join(f'`{other}`' for other in needed)}."
         for key, spec in ftype.fields.items():

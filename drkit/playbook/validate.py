@@ -241,13 +241,17 @@ class Validator:
         where: str,
         *,
         suggest_from: Iterable[str] = (),
+        not_offered: Mapping[str, str] | None = None,
     ) -> None:
-        """Report every key not in `allowed`, suggesting the closest of `allowed` and `suggest_from`."""
+        """Report every key not in `allowed`, with its hint from `not_offered` or else the closest of
+        `allowed` and `suggest_from`."""
         allowed_set = set(allowed)
         candidates = sorted(allowed_set | set(suggest_from))
+        hints = not_offered or {}
         for key, key_node, _ in pairs:
             if key not in allowed_set:
-                self.report(key_node, f"unknown key '{key}' in {where}", did_you_mean(key, candidates))
+                hint = hints.get(key) or did_you_mean(key, candidates)
+                self.report(key_node, f"unknown key '{key}' in {where}", hint)
 
     # -- values ----------------------------------------------------------------------------------------------
 
@@ -292,7 +296,7 @@ class Validator:
         pairs = self.pairs(node, where, at=at)
         if pairs is None:
             return INVALID
-        self.check_keys(pairs, ftype.fields, where)
+        self.check_keys(pairs, ftype.fields, where, not_offered=ftype.not_offered)
         result: dict[str, object] = {}
         present: dict[str, Node] = {}
         for key, key_node, value_node in pairs:
@@ -309,14 +313,22 @@ class Validator:
                 self.report(self.position(node, at), f"missing required key '{key}' in {where}", hint)
             elif spec.default is not None:
                 result[key] = spec.default
+        for group in ftype.at_least_one_of:
+            if not any(key in present for key in group):
+                self.report(
+                    self.position(node, at),
+                    f"{where} needs at least one of: {', '.join(group)}",
+                    f"add one or more of {', '.join(repr(k) for k in group)}",
+                )
         for group in ftype.exactly_one_of:
-            given = [key for key in group if key in present]
-            if not given:
+            if not any(key in present for key in group):
                 self.report(
                     self.position(node, at),
                     f"{where} needs one of: {', '.join(group)}",
                     f"add exactly one of {', '.join(repr(k) for k in group)}",
                 )
+        for group in (*ftype.exactly_one_of, *ftype.at_most_one_of):
+            given = [key for key in group if key in present]
             for extra in given[1:]:
                 self.report(
                     present[extra],

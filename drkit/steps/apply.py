@@ -31,7 +31,7 @@ from drkit.steps.access import APPLY, AccessScope, StepAccess, of_manifests
 from drkit.steps.awaiting import AwaitedObjects, ready_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.results import ReadyTimes
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
+from drkit.steps.settings import as_mapping, opt_bool
 from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
 from drkit.steps.waves import Wave, apply_wave, group_into_waves, in_parallel, is_crd
 
@@ -47,9 +47,9 @@ SCHEMA = KindSchema(
             "dryRun": Field(
                 Bool(), description="Ask the server to validate only (dryRun=All); nothing changes."
             ),
-            "prune": Field(Bool(), description="Delete objects no longer in the source: not supported yet."),
         },
         exactly_one_of=(("kustomize", "files"),),
+        not_offered={"prune": "apply does not prune: delete what is gone with a `delete` step"},
     ),
     description="Apply manifests in dependency waves (CRDs and namespaces first) and wait until ready.",
     examples=({"kustomize": "manifests/financial-mlops/base"}, {"files": ["crds.yaml"], "wait": False}),
@@ -65,12 +65,8 @@ class ApplySettings:
 
 def parse_settings(body: object) -> ApplySettings:
     data = as_mapping(body, "apply")
-    if opt_bool(data, "prune", default=False):
-        raise StepConfigError(
-            "`prune: true` is not supported yet", hint="delete what is gone with a `delete` step"
-        )
     return ApplySettings(
-        source=parse_source(data, allow_refs=False),
+        source=parse_source(data),
         wait=opt_bool(data, "wait", default=True),
         dry_run=opt_bool(data, "dryRun", default=False),
     )

@@ -22,7 +22,9 @@ from drkit.steps.settings import (
     as_mapping,
     compile_regex,
     opt_bool,
+    opt_int,
     opt_str,
+    str_list,
     str_map,
 )
 
@@ -90,21 +92,17 @@ def parse_settings(body: object) -> CommandSettings:
     shell = data.get("shell")
     command: str | tuple[str, ...]
     if isinstance(run, str):
-        if not run.strip():
+        if not run.strip():  # min_length lets "  " through: blank, but not empty
             raise StepConfigError("`run` is empty", hint="give a command line or an argv list")
         command = tuple(shlex.split(run)) if shell is False else run
-    elif isinstance(run, list | tuple) and run and all(isinstance(a, str) for a in run):
-        command = shlex.join(run) if shell is True else tuple(str(a) for a in run)
     else:
-        raise StepConfigError("`run` must be a string or a non-empty list of strings")
-    expect = data.get("expectExit", 0)
-    if isinstance(expect, bool) or not isinstance(expect, int):
-        raise StepConfigError("`expectExit` must be an integer exit status")
+        argv = str_list(data, "run")
+        command = shlex.join(argv) if shell is True else argv
     return CommandSettings(
         command=command,
         cwd=opt_str(data, "cwd"),
         env=str_map(data, "env"),
-        expect_exit=expect,
+        expect_exit=opt_int(data, "expectExit", 0),
         success_pattern=compile_regex(opt_str(data, "successPattern"), "successPattern"),
         destructive=opt_bool(data, "destructive", default=False),
     )

@@ -27,7 +27,7 @@ from drkit.steps.access import READ, AccessScope, StepAccess, Verb, defined_kind
 from drkit.steps.awaiting import AwaitedObjects, gone_state
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.results import Deletion
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool
+from drkit.steps.settings import as_mapping, opt_bool, opt_choice
 from drkit.steps.sources import (
     REF_FIELDS,
     SOURCE_FIELDS,
@@ -75,13 +75,10 @@ class DeleteSettings:
 
 def parse_settings(body: object) -> DeleteSettings:
     data = as_mapping(body, "delete")
-    propagation = data.get("propagation") or "Background"
-    if propagation not in PROPAGATIONS:
-        raise StepConfigError(f"`propagation` must be one of {', '.join(PROPAGATIONS)}")
     return DeleteSettings(
-        source=parse_source(data, allow_refs=True),
+        source=parse_source(data),
         wait=opt_bool(data, "wait", default=True),
-        propagation=propagation,
+        propagation=opt_choice(data, "propagation", PROPAGATIONS, "Background"),
     )
 
 

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from drkit.domain.finalizer_clearing import (
     DEFAULT_AFTER_SECONDS,
     DEFAULT_FORCE_AFTER_SECONDS,
@@ -24,7 +22,7 @@ from drkit.playbook.model import Playbook, StepSpec
 from drkit.steps.access import EVERY_KIND, READ, Access, AccessScope, StepAccess, Verb, on, on_named_kind
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.results import FinalizerClearing
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number
+from drkit.steps.settings import as_mapping, opt_bool, opt_number, str_list
 
 BODY = Obj(
     description="Remove finalizers that hold deleted objects (and their namespaces) after their controller "
@@ -69,28 +67,20 @@ SCHEMA = KindSchema(
 )
 
 
-def _str_list(data: Mapping[str, object], key: str) -> tuple[str, ...]:
-    value = data.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
-        raise StepConfigError(f"`{key}` must be a list of names")
-    return tuple(dict.fromkeys(str(v) for v in value))
-
-
 def parse_settings(body: object) -> ClearSettings:
     data = as_mapping(body, "clearFinalizers")
-    namespaces = _str_list(data, "namespaces")
-    if not namespaces:
-        raise StepConfigError("`clearFinalizers` needs at least one namespace in `namespaces`")
     return ClearSettings(
-        namespaces=namespaces,
+        namespaces=_unique(str_list(data, "namespaces")),
         after=opt_number(data, "after", DEFAULT_AFTER_SECONDS),
-        finalizers=_str_list(data, "finalizers"),
-        kinds=_str_list(data, "kinds"),
+        finalizers=_unique(str_list(data, "finalizers")),
+        kinds=_unique(str_list(data, "kinds")),
         force=opt_bool(data, "force", False),
         force_after=opt_number(data, "forceAfter", DEFAULT_FORCE_AFTER_SECONDS),
     )
+
+
+def _unique(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
 
 
 class ClearFinalizersStep:

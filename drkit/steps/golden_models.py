@@ -17,7 +17,7 @@ from drkit.playbook.fields import Field, ListOf, Obj, Str
 from drkit.report.reproduction import ModelIdentity
 from drkit.reproduction.parity import model_id_of
 from drkit.steps.base import StepContext, StepStatus
-from drkit.steps.settings import StepConfigError, as_mapping, opt_number, opt_str
+from drkit.steps.settings import StepConfigError, as_mapping, opt_list, opt_number, opt_str, req_str
 from drkit.steps.v2_client import (
     DEFAULT_INTERVAL_SECONDS,
     ENDPOINT_FIELDS,
@@ -89,11 +89,8 @@ def parse_golden(body: object) -> GoldenSettings:
 
 
 def parse_models(body: Mapping[str, object]) -> tuple[GoldenModel, ...]:
-    raw = body.get("models")
-    if not isinstance(raw, list) or not raw:
-        raise StepConfigError("`models` needs at least one model")
     models = []
-    for index, item in enumerate(raw, start=1):
+    for index, item in enumerate(opt_list(body, "models"), start=1):
         entry = dict(as_mapping(item, f"models item {index}"))
         name = opt_str(entry, "name")
         model_object = _model_object(entry.pop("modelObject", None))
@@ -105,7 +102,7 @@ def parse_models(body: Mapping[str, object]) -> tuple[GoldenModel, ...]:
         models.append(GoldenModel(name or settings.model, settings, model_object))
     names = [m.name for m in models]
     twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
+    if twice:  # a rule across list items, which the schema cannot state
         raise StepConfigError(
             f"model name(s) {', '.join(twice)} given twice", hint="give each entry its own `name:`"
         )
@@ -119,15 +116,12 @@ def parse_interval(body: Mapping[str, object]) -> float:
 def _model_object(raw: object) -> ModelObject | None:
     if raw is None:
         return None
-    data = as_mapping(raw, "modelObject")
-    namespace, name = opt_str(data, "namespace"), opt_str(data, "name")
-    if not namespace or not name:
-        raise StepConfigError("`modelObject` needs namespace and name")
+    data = as_mapping(raw, "modelObject")  # MODEL_OBJECT: namespace and name are required
     return ModelObject(
         api_version=opt_str(data, "apiVersion") or SELDON_MODEL[0],
         kind=opt_str(data, "kind") or SELDON_MODEL[1],
-        namespace=namespace,
-        name=name,
+        namespace=req_str(data, "namespace"),
+        name=req_str(data, "name"),
         uri_field=opt_str(data, "uriField") or DEFAULT_URI_FIELD,
     )
 

@@ -44,9 +44,13 @@ from drkit.steps.settings import (
     StepConfigError,
     as_mapping,
     compile_regex,
+    list_of,
     opt_bool,
+    opt_int,
+    opt_list,
     opt_number,
     opt_str,
+    req_str,
     str_map,
 )
 
@@ -146,6 +150,7 @@ class JsonAssertion:
 
 
 _MISSING = object()
+_CHECKS: tuple[Literal["equals", "exists", "matches"], ...] = ("equals", "exists", "matches")
 
 
 @dataclass(frozen=True)
@@ -169,28 +174,19 @@ class HttpSettings:
 
 def parse_settings(body: object) -> HttpSettings:
     data = as_mapping(body, "http")
-    url = opt_str(data, "url")
-    if not url:
-        raise StepConfigError("`url` is required")
-    if not re.match(r"(?i)https?://", url):
+    url = req_str(data, "url")
+    if not re.match(r"(?i)https?://", url):  # checked after ${var} substitution, with a plainer message
         raise StepConfigError(f"`url` {url!r} is not an http:// or https:// URL")
-    method = (opt_str(data, "method") or "GET").upper()
-    if method not in METHODS:
-        raise StepConfigError(f"`method` {method!r} is not one of {', '.join(METHODS)}")
     expect = as_mapping(data.get("expect") or {}, "http.expect")
-    raw_status = expect.get("status", 200)
-    statuses = tuple(raw_status) if isinstance(raw_status, list | tuple) else (raw_status,)
-    if not all(isinstance(s, int) and not isinstance(s, bool) for s in statuses):
-        raise StepConfigError("`expect.status` must be a status code or a list of them")
-    body_contains = opt_str(expect, "bodyContains")
+    one_status = not isinstance(expect.get("status"), list)
     return HttpSettings(
         url=url,
-        method=method,
+        method=opt_str(data, "method") or "GET",
         headers=str_map(data, "headers"),
         body=data.get("body"),
-        statuses=tuple(int(s) for s in statuses),
-        json=tuple(_parse_assertion(item) for item in _as_list(expect.get("json"))),
-        body_contains=body_contains,
+        statuses=(opt_int(expect, "status", 200),) if one_status else list_of(expect, "status", int),
+        json=tuple(_parse_assertion(item) for item in opt_list(expect, "json")),
+        body_contains=opt_str(expect, "bodyContains"),
         interval=opt_number(data, "interval", DEFAULT_INTERVAL_SECONDS),
         request_timeout=opt_number(data, "requestTimeout", REQUEST_TIMEOUT_SECONDS),
         verify_tls=opt_bool(data, "verifyTls", default=True),
@@ -198,29 +194,16 @@ def parse_settings(body: object) -> HttpSettings:
     )
 
 
-def _as_list(value: object) -> list[object]:
-    if value is None:
-        return []
-    if not isinstance(value, list | tuple):
-        raise StepConfigError("`expect.json` must be a list of assertions")
-    return list(value)
-
-
 def _parse_assertion(item: object) -> JsonAssertion:
     data = as_mapping(item, "http.expect.json item")
-    path = opt_str(data, "path")
-    if path is None:
-        raise StepConfigError("every `expect.json` assertion needs a `path`")
-    try:
+    path = req_str(data, "path")
+    try:  # the schema's pattern only sees the leading `$`
         compile_path(path)
     except JsonPathError as exc:
         raise StepConfigError(
             str(exc), hint="write paths like $.status, $.items[0].name, $.items[*].ready"
         ) from exc
-    present = [key for key in ("equals", "exists", "matches") if key in data]
-    if len(present) != 1:
-        raise StepConfigError(f"the assertion on {path} needs exactly one of equals, exists, matches")
-    check: Literal["equals", "exists", "matches"] = present[0]  # type: ignore[assignment]
+    check = next(key for key in _CHECKS if key in data)  # the schema's exactly_one_of
     if check == "matches":
         compile_regex(opt_str(data, "matches"), "matches")
     return JsonAssertion(path=path, check=check, expected=data[check])

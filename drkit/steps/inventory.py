@@ -20,7 +20,7 @@ from drkit.reproduction.snapshots import snapshot_path, write_snapshot
 from drkit.steps.access import EVERY_KIND, AccessScope, StepAccess, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.inventory_support import INVENTORY_KIND, INVENTORY_SCHEMA
-from drkit.steps.settings import StepConfigError, as_mapping
+from drkit.steps.settings import as_mapping, str_list
 from drkit.steps.sources import SOURCE_FIELDS, Source, check_source, parse_source, refs_of, render
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
@@ -36,6 +36,8 @@ BODY = Obj(
             "except generated ones.",
         ),
     },
+    at_most_one_of=(("kustomize", "files"),),
+    at_least_one_of=(("namespaces", "kustomize", "files"),),  # manifests give the namespaces they name
 )
 SCHEMA = KindSchema(
     kind=INVENTORY_KIND,
@@ -57,19 +59,8 @@ class InventorySettings:
 
 def parse_inventory(body: object) -> InventorySettings:
     data = as_mapping(body, INVENTORY_KIND)
-    source = parse_source(data, allow_refs=False) if ("kustomize" in data or "files" in data) else None
-    namespaces = _strings(data.get("namespaces"))
-    if source is None and not namespaces:
-        raise StepConfigError(
-            "`inventory` needs `namespaces`, or manifests (`kustomize`/`files`) whose namespaces to take"
-        )
-    if "kustomize" in data and "files" in data:
-        raise StepConfigError("give one of `kustomize` and `files`")
-    return InventorySettings(namespaces, source, _strings(data.get("kinds")))
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+    source = parse_source(data) if ("kustomize" in data or "files" in data) else None
+    return InventorySettings(str_list(data, "namespaces"), source, str_list(data, "kinds"))
 
 
 class InventoryStep:

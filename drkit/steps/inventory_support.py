@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 from drkit.playbook.fields import Field, ListOf, Obj, OneOf, Str
 from drkit.report.reproduction import CHANGES
 from drkit.reproduction.diff import PathError, Rule, rule_of
-from drkit.steps.settings import StepConfigError
+from drkit.steps.settings import StepConfigError, opt_list
 
 INVENTORY_KIND = "inventory"
 INVENTORY_SCHEMA = "drkit.io/inventory/v1"  # the snapshot file's `schema`
@@ -44,13 +44,9 @@ FAIL_ON_FIELD = Field(
 )
 
 
-def parse_rules(raw: object, key: str) -> tuple[Rule, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, Sequence) or isinstance(raw, str):
-        raise StepConfigError(f"`{key}` must be a list")
-    try:
-        return tuple(rule_of(item) for item in raw)
+def parse_rules(body: Mapping[str, object], key: str) -> tuple[Rule, ...]:
+    try:  # the schema sees a path as text; only rule_of parses it
+        return tuple(rule_of(item) for item in opt_list(body, key))
     except PathError as exc:
         raise StepConfigError(
             f"`{key}`: {exc}", hint='paths look like spec.storageUri or metadata.annotations["a/b"]'

@@ -32,15 +32,27 @@ from drkit.errors import AdapterError
 from drkit.kube import Cluster
 from drkit.manifests.models import find_models, read_text
 from drkit.mlflow.artifacts import ArtifactTransport, open_tree
-from drkit.mlflow.client import MlflowClient, MlflowSettings
+from drkit.mlflow.client import AUTH_MODES, Auth, MlflowClient, MlflowSettings
 from drkit.playbook.fields import Bool, Field, Float, Int, KindSchema, ListOf, Obj, OneOf, Str
 from drkit.playbook.model import Playbook
 from drkit.steps.access import Access, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
+from drkit.steps.settings import (
+    StepConfigError,
+    as_mapping,
+    list_of,
+    opt_bool,
+    opt_choice,
+    opt_list,
+    opt_number,
+    opt_str,
+    req_str,
+)
 
 SELDON_API = "mlops.seldon.io/v1alpha1"
-SERVER_KINDS = ("Server", "Deployment", "StatefulSet")
+ServerKind = Literal["Server", "Deployment", "StatefulSet"]
+SERVER_KINDS: tuple[ServerKind, ...] = ("Server", "Deployment", "StatefulSet")
+
 DEFAULT_SERVER_CONTAINER = "mlserver"
 REQUEST_TIMEOUT_SECONDS = 10.0
 
@@ -69,7 +81,7 @@ _MLFLOW = Obj(
     fields={
         "url": Field(Str(min_length=1), required=True, description="Tracking server URL."),
         "auth": Field(
-            Str(enum=("env", "none")),
+            Str(enum=AUTH_MODES),
             description="env: MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN (default); none.",
         ),
         "verifyTls": Field(Bool(), description="Verify the server's TLS certificate (default true)."),
@@ -187,6 +199,7 @@ BODY = Obj(
         ),
     },
     exactly_one_of=(("storageUri", "model", "manifest"),),
+    at_most_one_of=(("memoryLimit", "server"),),
 )
 
 SCHEMA = KindSchema(
@@ -220,7 +233,7 @@ class ObjectName:
 class ServerRef:
     namespace: str
     name: str
-    kind: Literal["Server", "Deployment", "StatefulSet"] = "Server"
+    kind: ServerKind = "Server"
     container: str | None = None
 
     def __str__(self) -> str:
@@ -230,7 +243,7 @@ class ServerRef:
 @dataclass(frozen=True)
 class MlflowEndpoint:
     url: str
-    auth: Literal["env", "none"] = "env"
+    auth: Auth = "env"
     verify_tls: bool = True
     ca_bundle: str | None = None
 
@@ -280,47 +293,32 @@ class ModelArtifactSettings:
 
 def parse_settings(body: object) -> ModelArtifactSettings:
     data = as_mapping(body, "modelArtifact")
-    storage_uri = opt_str(data, "storageUri")
-    model = _object_name(data.get("model"), "model")
-    manifest = _manifest(data.get("manifest"))
-    if sum(x is not None for x in (storage_uri, model, manifest)) != 1:
-        raise StepConfigError("`modelArtifact` needs exactly one of `storageUri`, `model` and `manifest`")
-    memory = data.get("memoryLimit")
+    memory, reserve = data.get("memoryLimit"), data.get("serverReserve")
     memory_limit = None if memory is None else str(memory)
     if memory_limit is not None:
-        try:
-            rules.parse_quantity(memory_limit)
-        except rules.QuantityError as exc:
-            raise StepConfigError(f"`memoryLimit`: {exc}") from exc
+        _quantity(memory_limit, "memoryLimit")  # kept as written: the report shows it so
     server = _server(data.get("server"))
-    if memory_limit is not None and server is not None:
-        raise StepConfigError("give `memoryLimit` or `server`, not both")
-    fmt = opt_str(data, "format") or "auto"
-    if fmt not in rules.MODEL_FORMATS:
-        raise StepConfigError(f"`format` {fmt!r} is not one of {', '.join(rules.MODEL_FORMATS)}")
-    ratio = data.get("maxSizeRatio", 1.0)
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
-        raise StepConfigError("`maxSizeRatio` must be a positive number")
-    reserve = data.get("serverReserve")
-    server_reserve = None
-    if reserve is not None:
-        try:
-            server_reserve = rules.parse_quantity(str(reserve))
-        except rules.QuantityError as exc:
-            raise StepConfigError(f"`serverReserve`: {exc}") from exc
     return ModelArtifactSettings(
-        storage_uri=storage_uri,
-        model=model,
+        storage_uri=opt_str(data, "storageUri"),
+        model=_object_name(data.get("model"), "model"),
         mlflow=_mlflow(data.get("mlflow")),
         storage_root=opt_str(data, "storageRoot"),
-        format=fmt,
+        format=opt_choice(data, "format", rules.MODEL_FORMATS, "auto"),
         memory_limit=memory_limit,
         server=server,
-        max_size_ratio=float(ratio),
-        manifest=manifest,
-        server_reserve=server_reserve,
+        max_size_ratio=opt_number(data, "maxSizeRatio", 1.0),
+        manifest=_manifest(data.get("manifest")),
+        server_reserve=None if reserve is None else _quantity(str(reserve), "serverReserve"),
         signature=_signature(data.get("signature")),
     )
+
+
+def _quantity(text: str, key: str) -> int:
+    """Bytes of a Kubernetes memory quantity; its grammar is more than a schema pattern should hold."""
+    try:
+        return rules.parse_quantity(text)
+    except rules.QuantityError as exc:
+        raise StepConfigError(f"`{key}`: {exc}") from exc
 
 
 def _signature(value: object) -> ExpectedSignature | None:
@@ -328,40 +326,29 @@ def _signature(value: object) -> ExpectedSignature | None:
     if value is None:
         return None
     data = as_mapping(value, "modelArtifact.signature")
-    inputs = _specs(data.get("inputs"), "inputs")
-    if not inputs:
-        raise StepConfigError("`signature.inputs` needs at least one input")
-    outputs = None if data.get("outputs") is None else _specs(data.get("outputs"), "outputs")
-    return ExpectedSignature(inputs, outputs)
+    outputs = data.get("outputs")
+    return ExpectedSignature(
+        _specs(opt_list(data, "inputs")), None if outputs is None else _specs(opt_list(data, "outputs"))
+    )
 
 
-def _specs(value: object, side: str) -> tuple[Spec, ...]:
-    if not isinstance(value, list):
-        raise StepConfigError(f"`signature.{side}` must be a list")
+def _specs(entries: list[object]) -> tuple[Spec, ...]:
     specs: list[Spec] = []
-    for index, entry in enumerate(value):
-        spec = as_mapping(entry, f"modelArtifact.signature.{side}")
-        name, dtype, kind = opt_str(spec, "name"), opt_str(spec, "dtype"), opt_str(spec, "type")
-        shape = spec.get("shape")
-        if dtype is not None and isinstance(shape, list) and all(type(d) is int for d in shape):
-            specs.append(TensorSpec(dtype, tuple(shape), name))
-        elif kind is not None and name is not None and dtype is None and shape is None:
-            specs.append(ColumnSpec(name, kind))
+    for entry in entries:
+        spec = as_mapping(entry, "modelArtifact.signature item")
+        name, dtype = opt_str(spec, "name"), opt_str(spec, "dtype")
+        if dtype is not None:  # exactly_one_of dtype and type; dtype requires shape, type requires name
+            specs.append(TensorSpec(dtype, list_of(spec, "shape", int), name))
         else:
-            raise StepConfigError(
-                f"`signature.{side}` item {index}: a tensor (dtype, shape) or a column (name, type)"
-            )
+            specs.append(ColumnSpec(str(name), req_str(spec, "type")))
     return tuple(specs)
 
 
 def _manifest(value: object) -> ManifestModel | None:
     if value is None:
         return None
-    data = as_mapping(value, "modelArtifact.manifest")
-    file, name = opt_str(data, "file"), opt_str(data, "name")
-    if not file or not name:
-        raise StepConfigError("`manifest` needs `file` and `name`")
-    return ManifestModel(file, name)
+    data = as_mapping(value, "modelArtifact.manifest")  # file and name are required
+    return ManifestModel(req_str(data, "file"), req_str(data, "name"))
 
 
 def manifest_storage(base_dir: Path, manifest: ManifestModel) -> str:
@@ -380,11 +367,8 @@ def manifest_storage(base_dir: Path, manifest: ManifestModel) -> str:
 def _object_name(value: object, key: str) -> ObjectName | None:
     if value is None:
         return None
-    data = as_mapping(value, f"modelArtifact.{key}")
-    namespace, name = opt_str(data, "namespace"), opt_str(data, "name")
-    if not namespace or not name:
-        raise StepConfigError(f"`{key}` needs `namespace` and `name`")
-    return ObjectName(namespace, name)
+    data = as_mapping(value, f"modelArtifact.{key}")  # namespace and name are required
+    return ObjectName(req_str(data, "namespace"), req_str(data, "name"))
 
 
 def _server(value: object) -> ServerRef | None:
@@ -392,25 +376,17 @@ def _server(value: object) -> ServerRef | None:
     if base is None:
         return None
     data = as_mapping(value, "modelArtifact.server")
-    kind = opt_str(data, "kind") or "Server"
-    if kind not in SERVER_KINDS:
-        raise StepConfigError(f"`server.kind` {kind!r} is not one of {', '.join(SERVER_KINDS)}")
-    return ServerRef(base.namespace, base.name, kind, opt_str(data, "container"))  # type: ignore[arg-type]
+    kind = opt_choice(data, "kind", SERVER_KINDS, "Server")
+    return ServerRef(base.namespace, base.name, kind, opt_str(data, "container"))
 
 
 def _mlflow(value: object) -> MlflowEndpoint | None:
     if value is None:
         return None
-    data = as_mapping(value, "modelArtifact.mlflow")
-    url = opt_str(data, "url")
-    if not url:
-        raise StepConfigError("`mlflow.url` is required")
-    auth = opt_str(data, "auth") or "env"
-    if auth not in ("env", "none"):
-        raise StepConfigError("`mlflow.auth` must be env or none")
+    data = as_mapping(value, "modelArtifact.mlflow")  # url is required
     return MlflowEndpoint(
-        url=url,
-        auth=auth,  # type: ignore[arg-type]
+        url=req_str(data, "url"),
+        auth=opt_choice(data, "auth", AUTH_MODES, "env"),
         verify_tls=opt_bool(data, "verifyTls", default=True),
         ca_bundle=opt_str(data, "caBundle"),
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from drkit.domain.model_resolution import (
     DEFAULT_STORAGE_ROOT,
@@ -36,13 +35,23 @@ from drkit.mlflow import (
     RunQuery,
     parse_registered,
 )
-from drkit.mlflow.client import Auth
+from drkit.mlflow.client import AUTH_MODES, Auth
 from drkit.playbook.fields import Bool, Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps.access import APPLY, AccessScope, StepAccess, of_manifests
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.results import ModelUriRewrite
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
+from drkit.steps.settings import (
+    StepConfigError,
+    as_mapping,
+    opt_bool,
+    opt_choice,
+    opt_list,
+    opt_number,
+    opt_str,
+    req_str,
+    str_list,
+)
 from drkit.steps.sources import Source, plain_json, render
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -55,7 +64,7 @@ _MLFLOW = Obj(
             Str(min_length=1), required=True, description="http(s)://host:port of the tracking server."
         ),
         "auth": Field(
-            Str(enum=("env", "none")),
+            Str(enum=AUTH_MODES),
             description="env: MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN (default); none.",
         ),
         "caBundle": Field(Str(), description="CA bundle file, relative to the playbook's directory."),
@@ -74,6 +83,7 @@ _MODEL = Obj(
         ),
     },
     exactly_one_of=(("experiment", "registeredModel"),),
+    requires=(("experiment", ("filter",)),),
 )
 SCHEMA = KindSchema(
     kind="modelUris",
@@ -131,50 +141,35 @@ class ModelUrisSettings:
 def parse_settings(body: object) -> ModelUrisSettings:
     data = as_mapping(body, "modelUris")
     mlflow = as_mapping(data.get("mlflow"), "modelUris.mlflow")
-    url = opt_str(mlflow, "url")
-    if not url or not re.match(r"(?i)https?://", url):
+    url = req_str(mlflow, "url")
+    if not re.match(r"(?i)https?://", url):  # checked after ${var} substitution, with a plainer message
         raise StepConfigError(f"`mlflow.url` {url!r} is not an http:// or https:// URL")
-    auth = opt_str(mlflow, "auth") or "env"
-    if auth not in ("env", "none"):
-        raise StepConfigError("`mlflow.auth` must be env or none")
-    explicit = tuple(_explicit(item) for item in _list(data.get("models"), "models"))
     return ModelUrisSettings(
         url=url,
-        auth="none" if auth == "none" else "env",
+        auth=opt_choice(mlflow, "auth", AUTH_MODES, "env"),
         ca_bundle=opt_str(mlflow, "caBundle"),
         verify_tls=opt_bool(mlflow, "verifyTls", default=True),
         request_timeout=opt_number(mlflow, "requestTimeout", 10.0),
-        files=tuple(str(f) for f in _list(data.get("files"), "files")),
+        files=str_list(data, "files"),
         options=RewriteOptions(
             storage_root=opt_str(data, "storageRoot") or DEFAULT_STORAGE_ROOT,
-            variants=tuple(str(v) for v in _list(data.get("variants"), "variants")),
-            explicit=explicit,
+            variants=str_list(data, "variants"),
+            explicit=tuple(_explicit(item) for item in opt_list(data, "models")),
         ),
         apply=opt_bool(data, "apply", default=False),
     )
 
 
-def _list(value: object, key: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list | tuple):
-        raise StepConfigError(f"`{key}` must be a list")
-    return list(value)
-
-
 def _explicit(item: object) -> ExplicitModel:
-    data = as_mapping(item, "modelUris.models item")
-    name = opt_str(data, "name") or ""
+    data = as_mapping(item, "modelUris.models item")  # name required; experiment (with filter) or registered
+    name = req_str(data, "name")
     registered = opt_str(data, "registeredModel")
-    if registered:
-        try:
-            return ExplicitModel(name, parse_registered(registered))
-        except ValueError as exc:
-            raise StepConfigError(str(exc)) from None
-    experiment, run_filter = opt_str(data, "experiment"), opt_str(data, "filter")
-    if not experiment or not run_filter:
-        raise StepConfigError(f"model {name!r} needs experiment and filter, or registeredModel")
-    return ExplicitModel(name, RunQuery(experiment, run_filter))
+    if registered is None:
+        return ExplicitModel(name, RunQuery(req_str(data, "experiment"), req_str(data, "filter")))
+    try:  # the name@alias / name/version grammar is parse_registered's
+        return ExplicitModel(name, parse_registered(registered))
+    except ValueError as exc:
+        raise StepConfigError(str(exc)) from None
 
 
 class ModelUrisStep:

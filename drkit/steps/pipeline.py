@@ -29,7 +29,7 @@ from drkit.playbook.model import StepSpec
 from drkit.steps.access import READ, AccessScope, StepAccess, Verb, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
 from drkit.steps.results import WorkflowRun
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str, str_map
+from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_choice, opt_str, req_str, str_map
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 60 * 60.0
@@ -40,6 +40,7 @@ RUN_ID_LABEL = "drkit.io/run-id"
 STEP_LABEL = "drkit.io/step"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 OnTimeout = Literal["fail", "stop"]
+ON_TIMEOUT: tuple[OnTimeout, ...] = ("fail", "stop")
 _NAME = r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"
 
 BODY = Obj(
@@ -62,7 +63,7 @@ BODY = Obj(
         ),
         "labels": Field(MapOf(Str()), description="Extra labels on the Workflow."),
         "onTimeout": Field(
-            Str(enum=("fail", "stop")),
+            Str(enum=ON_TIMEOUT),
             description="On timeout: fail (the default), or also stop the Workflow (spec.shutdown).",
         ),
     },
@@ -104,15 +105,10 @@ class PipelineSettings:
 
 def parse_settings(body: object) -> PipelineSettings:
     data = as_mapping(body, "pipeline")
-    template = opt_str(data, "workflowTemplate")
-    if not template:
-        raise StepConfigError("`workflowTemplate` is required", hint="name the WorkflowTemplate to run")
-    on_timeout = opt_str(data, "onTimeout") or "fail"
-    if on_timeout not in ("fail", "stop"):
-        raise StepConfigError(f"`onTimeout` must be fail or stop, got {on_timeout!r}")
+    template = req_str(data, "workflowTemplate")
     labels = str_map(data, "labels")
     reserved = sorted(k for k in labels if k in (RUN_ID_LABEL, STEP_LABEL))
-    if reserved:
+    if reserved:  # MapOf says nothing about which keys a mapping may have
         raise StepConfigError(f"label {reserved[0]!r} is set by drkit itself", hint="remove it from `labels`")
     return PipelineSettings(
         template=template,
@@ -121,7 +117,7 @@ def parse_settings(body: object) -> PipelineSettings:
         parameters=str_map(data, "parameters"),
         generate_name=opt_str(data, "generateName") or f"{template}-",
         labels=labels,
-        on_timeout="stop" if on_timeout == "stop" else "fail",
+        on_timeout=opt_choice(data, "onTimeout", ON_TIMEOUT, "fail"),
     )
 
 

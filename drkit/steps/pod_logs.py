@@ -29,7 +29,16 @@ from drkit.playbook.model import Playbook
 from drkit.steps.access import AccessScope, StepAccess, pod_log_access
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.selectors import SELECTOR, label_selector
-from drkit.steps.settings import StepConfigError, as_mapping, compile_regex, opt_bool, opt_str
+from drkit.steps.settings import (
+    StepConfigError,
+    as_mapping,
+    compile_regex,
+    opt_bool,
+    opt_int,
+    opt_str,
+    req_str,
+    str_list,
+)
 
 SHOWN_LINES = 5  # the log's last lines a failure shows
 SHOWN_LINE_CHARS = 240
@@ -56,6 +65,7 @@ BODY = Obj(
         ),
     },
     exactly_one_of=(("selector", "name"),),
+    at_least_one_of=(("contains", "matches", "absent"),),
 )
 
 SCHEMA = KindSchema(
@@ -96,44 +106,26 @@ class PodLogsSettings:
         return f"{run}log of container {self.container} of {pods}{where}{says}{nots}"
 
 
-def _texts(data: Mapping[str, object], key: str) -> tuple[str, ...]:
-    value = data.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise StepConfigError(f"`{key}` must be a list of non-empty strings")
-    return tuple(value)
-
-
 def parse_settings(body: object) -> PodLogsSettings:
     data = as_mapping(body, "podLogs")
     selector = label_selector(data.get("selector"))
-    name = opt_str(data, "name") or None
-    if bool(selector) == bool(name):
+    if data.get("selector") is not None and not selector:  # "" (or an empty `${x}`) would select all
         raise StepConfigError("`podLogs` needs exactly one of `selector` (labels) and `name` (one pod)")
-    container = opt_str(data, "container")
-    if not container:
-        raise StepConfigError("`podLogs` needs the `container` whose log to read")
-    contains, absent = _texts(data, "contains"), _texts(data, "absent")
+    contains, absent = str_list(data, "contains"), str_list(data, "absent")
     patterns = []
-    for text in _texts(data, "matches"):
+    for text in str_list(data, "matches"):
         compiled = compile_regex(text, "matches")
         assert compiled is not None
         patterns.append(re.compile(compiled.pattern, re.MULTILINE))
-    if not (contains or patterns or absent):
-        raise StepConfigError("`podLogs` needs something to look for: `contains`, `matches` or `absent`")
-    tail = data.get("tailLines")
-    if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 1):
-        raise StepConfigError("`tailLines` must be a whole number of at least 1")
     return PodLogsSettings(
         namespace=opt_str(data, "namespace") or None,
-        container=container,
+        container=req_str(data, "container"),
         label_selector=selector,
-        pod_name=name,
+        pod_name=opt_str(data, "name"),
         contains=contains,
         matches=tuple(patterns),
         absent=absent,
-        tail_lines=tail,
+        tail_lines=None if data.get("tailLines") is None else opt_int(data, "tailLines", 0),
         previous=opt_bool(data, "previous", default=False),
     )
 

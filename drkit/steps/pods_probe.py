@@ -21,7 +21,7 @@ from drkit.playbook.model import Playbook
 from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.selectors import SELECTOR, label_selector
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_str
+from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_int, opt_str
 
 BODY = Obj(
     description="Each pod must have every container ready; with containersReady false, be ready by kstatus.",
@@ -59,16 +59,13 @@ class PodsSettings:
 def parse_settings(body: object) -> PodsSettings:
     data = as_mapping(body, "pods")
     selector = label_selector(data.get("selector"))
-    if not selector:
+    if not selector:  # required by the schema, but "" (or a `${x}` that is empty) passes it
         raise StepConfigError("`pods` needs a `selector`: checking every pod of a namespace says little")
-    count = data.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise StepConfigError("`count` must be a whole number of at least 1")
     return PodsSettings(
         namespace=opt_str(data, "namespace") or None,
         label_selector=selector,
         containers_ready=opt_bool(data, "containersReady", default=True),
-        count=count,
+        count=opt_int(data, "count", 1),
     )
 
 

@@ -32,7 +32,7 @@ from drkit.steps.golden_models import (
     parse_golden,
     read_identity,
 )
-from drkit.steps.settings import StepConfigError, as_mapping, opt_number, opt_str
+from drkit.steps.settings import as_mapping, opt_number, req_str
 from drkit.steps.snapshot_refs import SnapshotStep, resolve_snapshot
 from drkit.steps.v2_client import DEFAULT_TIMEOUT_SECONDS, INTERVAL_FIELD, InferenceSettings
 
@@ -77,14 +77,11 @@ class ParitySettings:
 
 def parse_parity(body: object) -> ParitySettings:
     data = as_mapping(body, KIND)
-    snapshot = opt_str(data, "snapshot")
-    if not snapshot:
-        raise StepConfigError("`predictionParity` needs the `snapshot` step to compare with")
     tolerance = as_mapping(data.get("tolerance") or {}, "tolerance")
     absolute, relative = (opt_number(tolerance, key, 0.0) for key in ("absolute", "relative"))
-    if absolute < 0 or relative < 0:
-        raise StepConfigError("a tolerance cannot be negative")
-    return ParitySettings(snapshot, Tolerance(absolute, relative), opt_number(data, "interval", 2.0))
+    return ParitySettings(
+        req_str(data, "snapshot"), Tolerance(absolute, relative), opt_number(data, "interval", 2.0)
+    )
 
 
 class PredictionParityStep:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from drkit.kube import CustomRule, ReadinessRules
 from drkit.playbook.fields import AnyValue, Field, ListOf, Obj, Str
-from drkit.steps.settings import StepConfigError, as_mapping, opt_str
+from drkit.steps.settings import StepConfigError, as_mapping, opt_list, opt_str
 
 READINESS_FIELD = Field(
     Obj(
@@ -69,16 +69,13 @@ def parse_readiness(body: Mapping[str, object], key: str = "readiness") -> Readi
         return None
     data = as_mapping(raw, key)
     equals = data.get("equals")
-    failed = data.get("failedValues") or []
-    if not isinstance(failed, list | tuple):
-        raise StepConfigError(f"`{key}.failedValues` must be a list")
     spec = ReadinessSpec(
         condition=opt_str(data, "condition"),
         jsonpath=kube_path(opt_str(data, "jsonpath")),
         equals=None if equals is None else _as_text(equals),
-        failed_values=tuple(_as_text(v) for v in failed),
+        failed_values=tuple(_as_text(v) for v in opt_list(data, "failedValues")),
     )
-    try:
+    try:  # the JSONPath grammar and the rule's own consistency are CustomRule's
         spec.rule("v1", "Check")
     except ValueError as exc:
         raise StepConfigError(

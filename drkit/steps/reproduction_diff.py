@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from drkit.playbook.fields import Field, KindSchema, Obj, Str
 from drkit.playbook.model import Playbook, StepSpec
-from drkit.report.reproduction import CHANGES, DiffReport
+from drkit.report.reproduction import DiffReport
 from drkit.reproduction.collect import collect_inventory
 from drkit.reproduction.diff import Rule, diff_inventories
 from drkit.reproduction.inventory import Inventory
@@ -28,7 +28,7 @@ from drkit.steps.inventory_support import (
     INVENTORY_SCHEMA,
     parse_rules,
 )
-from drkit.steps.settings import StepConfigError, as_mapping, opt_str
+from drkit.steps.settings import as_mapping, req_str, str_list
 from drkit.steps.snapshot_refs import resolve_snapshot
 
 KIND = "reproductionDiff"
@@ -72,19 +72,11 @@ class DiffSettings:
 
 def parse_diff(body: object) -> DiffSettings:
     data = as_mapping(body, KIND)
-    snapshot = opt_str(data, "snapshot")
-    if not snapshot:
-        raise StepConfigError("`reproductionDiff` needs the `snapshot` step to compare with")
-    raw = data.get("failOn")
-    fail_on = tuple(str(c) for c in raw) if isinstance(raw, list) else ()
-    wrong = [c for c in fail_on if c not in CHANGES]
-    if wrong:
-        raise StepConfigError(f"`failOn` {', '.join(wrong)}: use {', '.join(CHANGES)}")
     return DiffSettings(
-        snapshot,
-        parse_rules(data.get("ignore"), "ignore"),
-        parse_rules(data.get("expectChanges"), "expectChanges"),
-        fail_on,
+        req_str(data, "snapshot"),
+        parse_rules(data, "ignore"),
+        parse_rules(data, "expectChanges"),
+        str_list(data, "failOn"),
     )
 
 

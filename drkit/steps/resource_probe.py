@@ -25,7 +25,7 @@ from drkit.steps.access import READ, AccessScope, StepAccess, on
 from drkit.steps.base import ProbeKind, StepContext, StepResult, StepStatus
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, kube_path, parse_readiness, rules_for
 from drkit.steps.selectors import SELECTOR, label_selector
-from drkit.steps.settings import StepConfigError, as_mapping, opt_str
+from drkit.steps.settings import StepConfigError, as_mapping, opt_int, opt_str, req_str, str_list
 
 BODY = Obj(
     description="Objects of a kind exist and are ready.",
@@ -48,6 +48,8 @@ BODY = Obj(
         "count": Field(Int(minimum=1), description="At least this many objects (default 1)."),
         "readiness": READINESS_FIELD,
     },
+    at_most_one_of=(("name", "names", "selector"), ("condition", "jsonpath", "readiness")),
+    requires=(("jsonpath", ("equals",)), ("equals", ("jsonpath",))),
 )
 
 SCHEMA = KindSchema(
@@ -104,26 +106,20 @@ class ResourceSettings:
 
 def parse_settings(body: object) -> ResourceSettings:
     data = as_mapping(body, "resource")
-    api, kind = opt_str(data, "apiVersion"), opt_str(data, "kind")
-    if not api or not kind:
-        raise StepConfigError("`resource` needs apiVersion and kind")
     name = opt_str(data, "name")
-    names = _names(data.get("names"))
+    names = str_list(data, "names")
     selector = label_selector(data.get("selector"))
-    if name and names:
-        raise StepConfigError("give `name` or `names`, not both")
-    if (name or names) and selector:
-        raise StepConfigError(f"give `{'name' if name else 'names'}` or `selector`, not both")
+    # `count` against what names the objects: rules the schema's key groups cannot state.
     if names and "count" in data:
         raise StepConfigError("`count` has no meaning with `names`: every named object must be there")
-    count = data.get("count", len(names) or 1)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise StepConfigError("`count` must be a whole number of at least 1")
+    if len(set(names)) != len(names):
+        raise StepConfigError("`names` lists a name twice")
+    count = opt_int(data, "count", len(names) or 1)
     if name and count != 1:
         raise StepConfigError("`count` needs a `selector` or no `name`: one named object is one object")
     return ResourceSettings(
-        api_version=api,
-        kind=kind,
+        api_version=req_str(data, "apiVersion"),
+        kind=req_str(data, "kind"),
         namespace=opt_str(data, "namespace") or None,
         name=name,
         label_selector=selector,
@@ -133,28 +129,12 @@ def parse_settings(body: object) -> ResourceSettings:
     )
 
 
-def _names(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise StepConfigError("`names` must be a non-empty list of object names")
-    if len(set(value)) != len(value):
-        raise StepConfigError("`names` lists a name twice")
-    return tuple(value)
-
-
 def _readiness(data: Mapping[str, object]) -> ReadinessSpec | None:
-    """`condition`, `jsonpath`+`equals` and `readiness` are three spellings of one custom rule."""
-    given = [key for key in ("condition", "jsonpath", "readiness") if data.get(key) is not None]
-    if len(given) > 1:
-        raise StepConfigError(f"give only one of {', '.join(given)}")
-    if "equals" in data and data.get("jsonpath") is None:
-        raise StepConfigError("`equals` needs a `jsonpath`")
-    if data.get("condition") is not None:
+    """`condition`, `jsonpath`+`equals` and `readiness` are three spellings of one custom rule (the
+    schema's at_most_one_of)."""
+    if "condition" in data:
         return ReadinessSpec(condition=opt_str(data, "condition"))
-    if data.get("jsonpath") is not None:
-        if "equals" not in data:
-            raise StepConfigError("`jsonpath` needs `equals`: the value that means ready")
+    if "jsonpath" in data:  # with `equals`: the schema's requires
         rule = {"jsonpath": kube_path(opt_str(data, "jsonpath")), "equals": data["equals"]}
         return parse_readiness({"readiness": rule})
     return parse_readiness(data)

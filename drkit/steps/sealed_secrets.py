@@ -20,7 +20,7 @@ from drkit.playbook.fields import Duration, Field, KindSchema, ListOf, Obj, Str
 from drkit.playbook.model import StepSpec
 from drkit.steps.access import APPLY, READ, AccessScope, StepAccess, of_manifests, on
 from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepStatus
-from drkit.steps.settings import StepConfigError, as_mapping, opt_str
+from drkit.steps.settings import as_mapping, opt_list, opt_number, opt_str, req_str, str_list
 from drkit.steps.sources import SOURCE_FIELDS, Manifest, Source, check_source, parse_source, render
 
 DEFAULT_TIMEOUT_SECONDS = 5 * 60.0
@@ -95,24 +95,19 @@ class SealedSecretsSettings:
 
 def parse_settings(body: object) -> SealedSecretsSettings:
     data = as_mapping(body, "sealedSecrets")
-    expect: list[ExpectedSecret] = []
-    items = data.get("expectSecrets") or []
-    if not isinstance(items, list):
-        raise StepConfigError("`expectSecrets` must be a list of {name, namespace, keys}")
-    for item in items:
-        if not isinstance(item, Mapping):
-            raise StepConfigError("each entry of `expectSecrets` must be {name, namespace, keys}")
-        keys = item.get("keys") or []
-        if not isinstance(keys, list):
-            raise StepConfigError("`keys` of an expected Secret must be a list of key names")
-        expect.append(ExpectedSecret(str(item["namespace"]), str(item["name"]), tuple(str(k) for k in keys)))
+    expect = []
+    for item in opt_list(data, "expectSecrets"):
+        secret = as_mapping(item, "expectSecrets")  # EXPECTED_SECRET: name, namespace and keys required
+        expect.append(
+            ExpectedSecret(req_str(secret, "namespace"), req_str(secret, "name"), str_list(secret, "keys"))
+        )
     timeout = data.get("timeout")
     return SealedSecretsSettings(
-        source=parse_source(data, allow_refs=False),
+        source=parse_source(data),
         controller_namespace=opt_str(data, "controllerNamespace") or CONTROLLER_NAMESPACE,
         key_label=opt_str(data, "keyLabel") or KEY_LABEL,
         expect=tuple(expect),
-        timeout=float(timeout) if isinstance(timeout, int | float) else None,
+        timeout=None if timeout is None else opt_number(data, "timeout", 0.0),
     )
 
 

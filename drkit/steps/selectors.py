@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from drkit.playbook.fields import MapOf, OneOf, Str
-from drkit.steps.settings import StepConfigError
+from drkit.steps.settings import as_mapping
 
 SELECTOR = OneOf(
     (Str(), MapOf(Str())),
@@ -20,6 +18,5 @@ def label_selector(value: object) -> str:
         return ""
     if isinstance(value, str):
         return value.strip()
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}={v}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
-    raise StepConfigError("`selector` must be a string like `app=x` or a mapping of labels")
+    labels = as_mapping(value, "selector")
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items(), key=lambda kv: str(kv[0])))

@@ -27,7 +27,7 @@ from drkit.kube.refs import ObjectRef
 from drkit.playbook.fields import Field, ListOf, Obj, Str
 from drkit.playbook.yaml_input import MANIFEST_LIMITS, YamlInputError, load_documents, read_limited
 from drkit.processes import installed_program, run_process
-from drkit.steps.settings import StepConfigError
+from drkit.steps.settings import StepConfigError, as_mapping, opt_list, opt_str, req_str, str_list
 
 Manifest = dict[str, Any]
 RENDER_TIMEOUT_SECONDS = 120.0
@@ -87,37 +87,26 @@ class Source:
         return [*self.objects, *(ObjectRef.of_namespace(n) for n in self.namespaces)]
 
 
-def parse_source(data: Mapping[str, object], *, allow_refs: bool) -> Source:
-    """The source of a step body. The schema's exactly_one_of has checked that one key is given."""
-    kustomize = data.get("kustomize")
-    if isinstance(kustomize, str):
-        return Source(kustomize=kustomize)
-    files = data.get("files")
-    if isinstance(files, list) and files:
-        return Source(files=tuple(str(f) for f in files))
-    if allow_refs:
-        objects = data.get("objects")
-        if isinstance(objects, list) and objects:
-            return Source(objects=tuple(_ref(o) for o in objects))
-        namespaces = data.get("namespaces")
-        if isinstance(namespaces, list) and namespaces:
-            return Source(namespaces=tuple(str(n) for n in namespaces))
-    keys = "kustomize, files, objects or namespaces" if allow_refs else "kustomize or files"
-    raise StepConfigError(f"give exactly one source: {keys}")
+def parse_source(data: Mapping[str, object]) -> Source:
+    """The source of a validated step body: the schema's exactly_one_of left exactly one of its keys."""
+    if "kustomize" in data:
+        return Source(kustomize=opt_str(data, "kustomize"))
+    if "files" in data:
+        return Source(files=str_list(data, "files"))
+    if "objects" in data:
+        return Source(objects=tuple(parse_ref(item) for item in opt_list(data, "objects")))
+    return Source(namespaces=str_list(data, "namespaces"))
 
 
-def _ref(item: object) -> ObjectRef:
-    if not isinstance(item, Mapping):
-        raise StepConfigError("each entry of `objects` must be {apiVersion, kind, namespace, name}")
-    try:
-        return ObjectRef(
-            str(item["apiVersion"]),
-            str(item["kind"]),
-            str(item.get("namespace") or "") or None,
-            str(item["name"]),
-        )
-    except KeyError as exc:
-        raise StepConfigError(f"an entry of `objects` has no `{exc.args[0]}`") from None
+def parse_ref(item: object) -> ObjectRef:
+    """A validated {apiVersion, kind, namespace, name}: REF, or a kind's field shaped like it."""
+    data = as_mapping(item, "objects")
+    return ObjectRef(
+        req_str(data, "apiVersion"),
+        req_str(data, "kind"),
+        opt_str(data, "namespace") or None,
+        req_str(data, "name"),
+    )
 
 
 # --- rendering -------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from drkit.errors import AdapterError, InternalError
 from drkit.http_client import http_request
 from drkit.kube import ServiceRef, service_proxy_path
 from drkit.kube.errors import redact
+from drkit.kube.service_proxy import SCHEMES
 from drkit.playbook.fields import (
     AnyValue,
     Bool,
@@ -42,7 +43,18 @@ from drkit.playbook.fields import (
 from drkit.playbook.problems import is_secret_name
 from drkit.steps.access import Access, service_proxy_access
 from drkit.steps.base import StepContext, StepResult, StepStatus
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str, str_map
+from drkit.steps.settings import (
+    StepConfigError,
+    as_mapping,
+    list_of,
+    opt_bool,
+    opt_choice,
+    opt_list,
+    opt_number,
+    opt_str,
+    req_str,
+    str_map,
+)
 from drkit.steps.v2 import (
     DATATYPES,
     OutputExpectation,
@@ -109,7 +121,7 @@ _SERVICE = Obj(
             required=True,
             description="The Service port: its number or its name.",
         ),
-        "scheme": Field(Str(enum=("http", "https")), description="The backend's scheme (default http)."),
+        "scheme": Field(Str(enum=SCHEMES), description="The backend's scheme (default http)."),
     },
 )
 _TOLERANCE = Obj(
@@ -128,6 +140,7 @@ _OUTPUT = Obj(
         "data": Field(AnyValue(), description="Its values, flat or nested: exactly, or within `tolerance`."),
         "tolerance": Field(_TOLERANCE, description="How close numbers must be (default: exactly equal)."),
     },
+    requires=(("tolerance", ("data",)),),
 )
 _EXPECT = Obj(
     description="What a correct answer is (default: any V2 answer with outputs).",
@@ -221,34 +234,29 @@ def shown_url(url: str) -> str:
 
 
 def parse_settings(body: object, base_dir: Path | None = None) -> InferenceSettings:
-    """Typed settings. With `base_dir` a `requestFile` is read and checked now, else by `with_request`."""
+    """Typed settings. With `base_dir` a `requestFile` is read and checked now, else by `with_request`.
+
+    The schema's exactly_one_of gives `url` or `service`, and `request` or `requestFile`."""
     data = as_mapping(body, "inference")
     url = opt_str(data, "url")
-    service = _service(data.get("service"))
-    if (url is None) == (service is None):
-        raise StepConfigError(
-            "give exactly one of `url` and `service`",
-            hint="url: http://host:port, or service: {namespace, name, port}",
-        )
-    if url is not None and not re.match(r"(?i)https?://", url):
+    if url is not None and not re.match(r"(?i)https?://", url):  # after ${var} substitution, plainly said
         raise StepConfigError(f"`url` {shown_url(url)!r} is not an http:// or https:// URL")
+    service = _service(data.get("service"))
     headers = str_map(data, "headers")
     if service is not None:
         _check_service_fields(data, headers)
-    model = opt_str(data, "model")
-    if not model:
-        raise StepConfigError("`inference` needs the `model` to ask")
+    expect = as_mapping(data.get("expect") or {}, "inference.expect")
     settings = InferenceSettings(
-        model=model,
-        request=_inline_request(data),
+        model=req_str(data, "model"),
+        request=None if data.get("request") is None else _checked(data["request"], "`request`"),
         request_file=opt_str(data, "requestFile"),
         url=url.rstrip("/") if url else None,
         service=service,
         headers=headers,
         version=opt_str(data, "version"),
-        outputs=_outputs(as_mapping(data.get("expect") or {}, "inference.expect")),
-        model_name=opt_str(as_mapping(data.get("expect") or {}, "inference.expect"), "modelName"),
-        latency=_latency(data),
+        outputs=_outputs(expect),
+        model_name=opt_str(expect, "modelName"),
+        latency=None if expect.get("latency") is None else opt_number(expect, "latency", 0.0),
         server_ready=opt_bool(data, "serverReady", default=True),
         interval=opt_number(data, "interval", DEFAULT_INTERVAL_SECONDS),
         request_timeout=opt_number(data, "requestTimeout", REQUEST_TIMEOUT_SECONDS),
@@ -269,23 +277,18 @@ def with_request(settings: InferenceSettings, base_dir: Path) -> InferenceSettin
 def _service(raw: object) -> ServiceRef | None:
     if raw is None:
         return None
-    data = as_mapping(raw, "inference.service")
-    namespace, name = opt_str(data, "namespace"), opt_str(data, "name")
-    port = data.get("port")
-    if not namespace or not name or port is None or isinstance(port, bool):
-        raise StepConfigError("`service` needs namespace, name and port")
-    scheme = opt_str(data, "scheme")
-    if scheme not in (None, "http", "https"):
-        raise StepConfigError(f"`service.scheme` {scheme!r} is not http or https")
+    data = as_mapping(raw, "inference.service")  # _SERVICE: namespace, name and port are required
+    port = data["port"]
     return ServiceRef(
-        namespace=namespace,
-        name=name,
+        namespace=req_str(data, "namespace"),
+        name=req_str(data, "name"),
         port=port if isinstance(port, int) else str(port),
-        scheme="https" if scheme == "https" else "http" if scheme == "http" else None,
+        scheme=None if data.get("scheme") is None else opt_choice(data, "scheme", SCHEMES, "http"),
     )
 
 
 def _check_service_fields(data: Mapping[str, object], headers: Mapping[str, str]) -> None:
+    """Fields that mean nothing through the service proxy: a rule across fields, and a header's name."""
     for key in ("verifyTls", "caBundle", "requestTimeout"):
         if key in data:
             raise StepConfigError(
@@ -299,15 +302,9 @@ def _check_service_fields(data: Mapping[str, object], headers: Mapping[str, str]
         )
 
 
-def _inline_request(data: Mapping[str, object]) -> Mapping[str, object] | None:
-    if data.get("request") is None:
-        if opt_str(data, "requestFile") is None:
-            raise StepConfigError("give exactly one of `request` and `requestFile`")
-        return None
-    return _checked(data.get("request"), "`request`")
-
-
 def _checked(request: object, where: str) -> Mapping[str, object]:
+    """A request the schema shaped, checked as V2 needs (as many values as the shape holds), as a request
+    file must be too."""
     problems = request_problems(request)
     if problems:
         shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
@@ -339,42 +336,24 @@ def _read_request_file(path: Path, written: str) -> object:
 
 
 def _outputs(expect: Mapping[str, object]) -> tuple[OutputExpectation, ...]:
-    raw = expect.get("outputs") or []
-    if not isinstance(raw, list):
-        raise StepConfigError("`expect.outputs` must be a list")
     result = []
-    for index, item in enumerate(raw, start=1):
+    for item in opt_list(expect, "outputs"):
         out = as_mapping(item, "inference.expect.outputs item")
         tolerance = as_mapping(out.get("tolerance") or {}, "tolerance")
         absolute, relative = (opt_number(tolerance, k, 0.0) for k in ("absolute", "relative"))
-        if absolute < 0 or relative < 0:
-            raise StepConfigError(f"output {index}: a tolerance cannot be negative")
-        if "tolerance" in out and "data" not in out:
-            raise StepConfigError(f"output {index}: `tolerance` needs `data` to compare with")
-        shape = out.get("shape")
-        if shape is not None and not isinstance(shape, list):
-            raise StepConfigError(f"output {index}: `shape` must be a list")
-        datatype = opt_str(out, "datatype")
         result.append(
             OutputExpectation(
                 name=opt_str(out, "name"),
-                datatype=datatype,
-                shape=None if shape is None else tuple(int(d) for d in shape),
+                datatype=opt_str(out, "datatype"),
+                shape=None if out.get("shape") is None else list_of(out, "shape", int),
                 data=tuple(flatten(out["data"])) if "data" in out else None,
                 tolerance=Tolerance(absolute, relative),
             )
         )
     named = [o.name for o in result if o.name]
-    if len(named) != len(set(named)):
+    if len(named) != len(set(named)):  # a rule across list items, which the schema cannot state
         raise StepConfigError("`expect.outputs` names an output twice")
     return tuple(result)
-
-
-def _latency(data: Mapping[str, object]) -> float | None:
-    expect = as_mapping(data.get("expect") or {}, "inference.expect")
-    if expect.get("latency") is None:
-        return None
-    return opt_number(expect, "latency", 0.0)
 
 
 # --- talking to the server --------------------------------------------------------------------------------

@@ -36,10 +36,21 @@ from drkit.steps.base import StepContext, StepKind, StepPlan, StepResult, StepSt
 from drkit.steps.readiness_rules import READINESS_FIELD, ReadinessSpec, parse_readiness, rules_for
 from drkit.steps.results import ReadyTimes
 from drkit.steps.selectors import SELECTOR, label_selector
-from drkit.steps.settings import StepConfigError, as_mapping, opt_bool, opt_number, opt_str
+from drkit.steps.settings import (
+    StepConfigError,
+    as_mapping,
+    opt_bool,
+    opt_choice,
+    opt_list,
+    opt_number,
+    opt_str,
+    req_str,
+)
+from drkit.steps.sources import parse_ref
 
 DEFAULT_TIMEOUT_SECONDS = 10 * 60.0
 WaitFor = Literal["ready", "deleted", "exists"]
+WAIT_FOR: tuple[WaitFor, ...] = ("ready", "deleted", "exists")
 _SETTLED = (Status.CURRENT, Status.FAILED)
 
 OBJECT_REF = Obj(
@@ -66,7 +77,7 @@ KIND_SELECTION = Obj(
 
 FOR = OneOf(
     (
-        Str(enum=("ready", "deleted", "exists")),
+        Str(enum=WAIT_FOR),
         Obj(fields={"condition": Field(Str(min_length=1), required=True, description="Condition name.")}),
     ),
     description="ready (kstatus, the default), deleted, exists, or {condition: NAME} (that condition True).",
@@ -146,37 +157,21 @@ class WaitSettings:
         return "ready"
 
 
-def parse_ref(item: object, where: str) -> ObjectRef:
-    data = as_mapping(item, where)
-    api, kind, name = (opt_str(data, k) for k in ("apiVersion", "kind", "name"))
-    if not api or not kind or not name:
-        raise StepConfigError(f"every entry of `{where}` needs apiVersion, kind and name")
-    return ObjectRef(api, kind, opt_str(data, "namespace") or None, name)
-
-
 def parse_settings(body: object) -> WaitSettings:
     data = as_mapping(body, "wait")
-    objects: tuple[ObjectRef, ...] = ()
     selection: KindTarget | None = None
-    if data.get("objects") is not None:
-        raw = data["objects"]
-        if not isinstance(raw, list) or not raw:
-            raise StepConfigError("`objects` must be a non-empty list of {apiVersion, kind, namespace, name}")
-        objects = tuple(parse_ref(item, "objects") for item in raw)
-    if data.get("kind") is not None:
-        sel = as_mapping(data["kind"], "kind")
-        api, kind = opt_str(sel, "apiVersion"), opt_str(sel, "kind")
-        if not api or not kind:
-            raise StepConfigError("`kind` needs apiVersion and kind")
+    if data.get("kind") is not None:  # the schema's exactly_one_of: `kind` or `objects`
+        sel = as_mapping(data["kind"], "kind")  # KIND_SELECTION: apiVersion and kind are required
         selection = KindTarget(
-            api, kind, opt_str(sel, "namespace") or None, label_selector(sel.get("selector"))
+            req_str(sel, "apiVersion"),
+            req_str(sel, "kind"),
+            opt_str(sel, "namespace") or None,
+            label_selector(sel.get("selector")),
         )
-    if bool(objects) == (selection is not None):
-        raise StepConfigError("give exactly one of `objects` or `kind`")
     wait_for, readiness = _parse_for(data)
     timeout = data.get("timeout")
     return WaitSettings(
-        objects=objects,
+        objects=tuple(parse_ref(item) for item in opt_list(data, "objects")),
         selection=selection,
         wait_for=wait_for,
         timeout=None if timeout is None else opt_number(data, "timeout", 0.0),
@@ -186,22 +181,17 @@ def parse_settings(body: object) -> WaitSettings:
 
 
 def _parse_for(data: Mapping[str, object]) -> tuple[WaitFor, ReadinessSpec | None]:
+    """`for` against `readiness`: rules across two fields, which the schema cannot state."""
     readiness = parse_readiness(data)
     raw = data.get("for", "ready")
     if isinstance(raw, Mapping):
-        condition = opt_str(raw, "condition")
-        if not condition:
-            raise StepConfigError("`for: {condition: NAME}` needs the condition's name")
         if readiness is not None:
             raise StepConfigError("give either `for: {condition: ...}` or `readiness`, not both")
-        return "ready", ReadinessSpec(condition=condition)
-    if raw == "ready":
-        return "ready", readiness
-    if raw in ("deleted", "exists"):
-        if readiness is not None:
-            raise StepConfigError(f"`readiness` has no meaning with `for: {raw}`")
-        return raw, None
-    raise StepConfigError(f"`for` must be ready, deleted, exists or {{condition: NAME}}, got {raw!r}")
+        return "ready", ReadinessSpec(condition=req_str(raw, "condition"))
+    wait_for = opt_choice(data, "for", WAIT_FOR, "ready")
+    if wait_for != "ready" and readiness is not None:
+        raise StepConfigError(f"`readiness` has no meaning with `for: {wait_for}`")
+    return wait_for, readiness if wait_for == "ready" else None
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,17 @@ def test_validate_reports_positioned_problems(
     assert "^" in result.stderr
 
 
+def test_validate_refuses_apply_prune_at_its_position_saying_what_to_do_instead(
+    drkit: RunDrkit, write_playbook: WritePlaybook, tmp_path: Path
+) -> None:
+    prune = "      - name: build\n        apply: {kustomize: base, prune: true}\n"
+    write_playbook(PLAYBOOK.replace('      - name: build\n        command: {run: "echo building"}\n', prune))
+    result = drkit("validate", "playbook.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "playbook.yaml:15:34: error: unknown key 'prune'" in result.stderr
+    assert "hint: apply does not prune: delete what is gone with a `delete` step" in result.stderr
+
+
 def test_schema_is_json_with_every_step_kind(drkit: RunDrkit, tmp_path: Path) -> None:
     result = drkit("schema", cwd=tmp_path)
     assert result.exit_code == 0

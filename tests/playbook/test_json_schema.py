@@ -76,6 +76,7 @@ def is_valid(schema: dict[str, Any], value: Any, root: dict[str, Any]) -> bool:
         "anyOf" not in schema or any(is_valid(s, value, root) for s in schema["anyOf"]),
         "oneOf" not in schema or sum(is_valid(s, value, root) for s in schema["oneOf"]) == 1,
         "allOf" not in schema or all(is_valid(s, value, root) for s in schema["allOf"]),
+        "not" not in schema or not is_valid(schema["not"], value, root),
     ]
     if isinstance(value, str):
         checks.append("pattern" not in schema or re.search(schema["pattern"], value) is not None)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from steps_support import context, spec
+from steps_support import BODY_LINE, context, load_problem, pointed_at, spec
 
 from drkit.context import Runtime
 from drkit.errors import AdapterError
@@ -111,10 +111,26 @@ def test_plan_describes_without_running(runtime: Runtime, tmp_path: Path) -> Non
 
 
 def test_bad_settings_are_config_errors() -> None:
-    with pytest.raises(StepConfigError):
+    with pytest.raises(StepConfigError, match="not a valid regular expression"):
         command.parse_settings({"run": "true", "successPattern": "("})
-    with pytest.raises(StepConfigError):
+    with pytest.raises(StepConfigError, match="`run` is empty"):
         command.parse_settings({"run": "  "})
+
+
+def test_an_exit_status_out_of_range_is_refused_by_the_loader_at_its_position() -> None:
+    problem = load_problem("command", "{run: 'true', expectExit: 256}")
+    assert problem.position.line == BODY_LINE
+    assert "'expectExit'" in problem.message
+    assert "must be at most 255" in problem.message
+    assert pointed_at(problem) == "256}"
+
+
+def test_an_exit_status_from_a_variable_is_range_checked_by_the_loader_after_substitution() -> None:
+    problem = load_problem("command", "{run: 'true', expectExit: '${code}'}", variables="{code: 300}")
+    assert problem.position.line == BODY_LINE
+    assert "'expectExit'" in problem.message
+    assert "must be at most 255, got 300" in problem.message
+    assert pointed_at(problem).startswith("'${code}'")
 
 
 def test_probe_passes_on_the_expected_exit(runtime: Runtime) -> None:

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
-from steps_support import context, spec
+from steps_support import BODY_LINE, context, load_problem, pointed_at, spec
 
 from drkit.context import Runtime
 from drkit.steps import http
@@ -176,12 +176,17 @@ def test_step_gives_up_at_its_deadline(server: str, runtime: Runtime, clock) -> 
 
 
 def test_settings_are_checked() -> None:
-    with pytest.raises(StepConfigError):
+    with pytest.raises(StepConfigError, match="not an http:// or https:// URL"):
         http.parse_settings({"url": "ftp://x"})
-    with pytest.raises(StepConfigError):
-        http.parse_settings({"url": "http://x", "expect": {"json": [{"path": "status", "equals": 1}]}})
-    with pytest.raises(StepConfigError):
+    with pytest.raises(StepConfigError, match="not a valid regular expression"):
         http.parse_settings({"url": "http://x", "expect": {"json": [{"path": "$.a", "matches": "("}]}})
+
+
+def test_a_path_not_starting_at_the_root_is_refused_by_the_loader_at_its_position() -> None:
+    problem = load_problem("http", "{url: 'http://x', expect: {json: [{path: status, equals: 1}]}}")
+    assert problem.position.line == BODY_LINE
+    assert "'status' is not valid for 'path'" in problem.message
+    assert pointed_at(problem).startswith("status,")
 
 
 def test_a_known_secret_in_the_answer_is_masked_before_the_excerpt_is_cut(

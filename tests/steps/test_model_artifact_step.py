@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from steps_support import ITEM_BODY_LINE, load_problem, pointed_at
 
 from drkit.domain.artifact_rules import ColumnSpec, ExpectedSignature, MemoryLimit, TensorSpec
 from drkit.errors import PlaybookError
@@ -58,14 +59,29 @@ def test_the_loader_refuses_bad_items(item: str) -> None:
     ("body", "message"),
     [
         ({"storageUri": "/m", "memoryLimit": "256MB"}, "not a memory quantity"),
-        ({"storageUri": "/m", "memoryLimit": "1Gi", "server": {"namespace": "a", "name": "b"}}, "not both"),
-        ({"storageUri": "/m", "maxSizeRatio": 0}, "positive"),
         ({"storageUri": "/m", "serverReserve": "half"}, "`serverReserve`: 'half' is not a memory quantity"),
     ],
 )
 def test_settings_refuse_what_the_schema_cannot_express(body: dict[str, object], message: str) -> None:
     with pytest.raises(StepConfigError, match=message):
         parse_settings(body)
+
+
+def test_a_limit_and_a_server_to_read_it_from_exclude_each_other_the_loader_says_where() -> None:
+    problem = load_problem(
+        "modelArtifact", "{storageUri: /m, memoryLimit: 1Gi, server: {namespace: a, name: b}}", item=True
+    )
+    assert problem.position.line == ITEM_BODY_LINE
+    assert "'server' cannot be combined with 'memoryLimit'" in problem.message
+    assert pointed_at(problem).startswith("server:")
+
+
+def test_a_ratio_below_the_minimum_is_refused_by_the_loader_at_its_position() -> None:
+    problem = load_problem("modelArtifact", "{storageUri: /m, maxSizeRatio: 0}", item=True)
+    assert problem.position.line == ITEM_BODY_LINE
+    assert pointed_at(problem) == "0}"
+    assert "'maxSizeRatio'" in problem.message
+    assert "must be at least 0.01, got 0.0" in problem.message
 
 
 def test_signature_and_reserve_load_into_typed_settings() -> None:

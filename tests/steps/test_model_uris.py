@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from steps_support import context, spec
+from steps_support import BODY_LINE, context, load_problem, pointed_at, spec
 
 from drkit.context import Runtime
 from drkit.domain.model_resolution import mentions_variant
@@ -40,20 +40,32 @@ def test_registered_and_parsed() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        {"mlflow": {"url": "mlflow:5000"}, "files": ["m.yaml"]},
-        {
-            "mlflow": {"url": "http://x"},
-            "files": ["m.yaml"],
-            "models": [{"name": "a", "registeredModel": "fin"}],
-        },
-        {"mlflow": {"url": "http://x"}, "files": ["m.yaml"], "models": [{"name": "a", "experiment": "e"}]},
+        ({"mlflow": {"url": "mlflow:5000"}, "files": ["m.yaml"]}, "not an http:// or https:// URL"),
+        (
+            {
+                "mlflow": {"url": "http://x"},
+                "files": ["m.yaml"],
+                "models": [{"name": "a", "registeredModel": "fin"}],
+            },
+            "fin",
+        ),
     ],
 )
-def test_bad_bodies(body: object) -> None:
-    with pytest.raises(StepConfigError):
+def test_bad_bodies(body: object, message: str) -> None:
+    with pytest.raises(StepConfigError, match=message):
         parse_settings(body)
+
+
+def test_an_experiment_without_its_filter_is_refused_by_the_loader_at_its_position() -> None:
+    problem = load_problem(
+        "modelUris", "{mlflow: {url: 'http://x'}, files: [m.yaml], models: [{name: a, experiment: e}]}"
+    )
+    assert problem.position.line == BODY_LINE
+    assert "'experiment'" in problem.message
+    assert "needs 'filter' as well" in problem.message
+    assert pointed_at(problem).startswith("experiment: e")
 
 
 def test_variant_matching() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cluster_support import running_server
-from steps_support import playbook_in
+from steps_support import ITEM_BODY_LINE, load_problem, playbook_in, pointed_at
 
 from drkit.secret_registry import SecretRegistry
 from drkit.steps.base import StepStatus
@@ -32,17 +32,34 @@ LOG = (
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ({**BASE, "contains": ["x"], "name": "mlserver-0"}, "exactly one of `selector`"),
-        ({"namespace": "n", "container": "c", "contains": ["x"]}, "exactly one of `selector`"),
-        ({**BASE}, "something to look for"),
+        ({**BASE, "contains": ["x"], "selector": ""}, "exactly one of `selector`"),
         ({**BASE, "matches": ["Loaded model ('"]}, "matches"),
-        ({**BASE, "contains": ["x"], "tailLines": 0}, "tailLines"),
-        ({k: v for k, v in BASE.items() if k != "container"} | {"contains": ["x"]}, "container"),
     ],
 )
 def test_a_body_it_cannot_use_is_refused_naming_why(body: dict[str, Any], problem: str) -> None:
     with pytest.raises(StepConfigError, match=problem.replace("(", r"\(")):
         parse_settings(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "at"),
+    [
+        (
+            "{selector: {app: m}, name: m-0, container: c, contains: [x]}",
+            "'name' cannot be combined with 'selector'",
+            "name:",
+        ),
+        ("{namespace: n, container: c, contains: [x]}", "needs one of: selector, name", "{namespace"),
+        ("{name: m-0, container: c, contains: [x], tailLines: 0}", "'tailLines'", "0}"),
+        ("{name: m-0, contains: [x]}", "missing required key 'container'", "{name"),
+        ("{name: m-0, container: c}", "needs at least one of: contains, matches, absent", "{name"),
+    ],
+)
+def test_the_loader_refuses_what_the_schema_says_at_its_position(body: str, message: str, at: str) -> None:
+    problem = load_problem("podLogs", body, item=True)
+    assert problem.position.line == ITEM_BODY_LINE
+    assert message in problem.message
+    assert pointed_at(problem).startswith(at)
 
 
 def test_contains_and_matches_pass_on_a_log_that_has_them() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cluster_support import MODEL_API, Server, model, model_status, running_server
-from steps_support import playbook_in
+from steps_support import ITEM_BODY_LINE, load_problem, playbook_in, pointed_at
 
 from drkit.steps.base import StepStatus
 from drkit.steps.pods_probe import PROBE_KIND as PODS
@@ -150,15 +150,9 @@ def test_pods_need_every_container_ready(server: Server) -> None:
 @pytest.mark.parametrize(
     ("kind", "body", "message"),
     [
-        ("resource", {**MODELS, "name": "a", "selector": "x=y"}, "not both"),
         ("resource", {**MODELS, "name": "a", "count": 2}, "one named object"),
-        ("resource", {**MODELS, "name": "a", "names": ["b"]}, "`name` or `names`, not both"),
-        ("resource", {**MODELS, "names": ["a"], "selector": "x=y"}, "`names` or `selector`"),
         ("resource", {**MODELS, "names": ["a"], "count": 2}, "no meaning with `names`"),
         ("resource", {**MODELS, "names": ["a", "a"]}, "twice"),
-        ("resource", {**MODELS, "condition": "A", "jsonpath": ".x", "equals": 1}, "only one of"),
-        ("resource", {**MODELS, "jsonpath": ".status.phase"}, "needs `equals`"),
-        ("resource", {**MODELS, "equals": 1}, "needs a `jsonpath`"),
         ("pods", {"namespace": "ml", "selector": ""}, "needs a `selector`"),
     ],
 )
@@ -166,3 +160,41 @@ def test_bodies_the_items_cannot_use_are_refused(kind: str, body: dict[str, Any]
     probe_kind = RESOURCE if kind == "resource" else PODS
     with pytest.raises(StepConfigError, match=message):
         probe_kind.build("item", body, playbook_in(Path("/tmp")))
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("name: a, selector: x=y", "'selector' cannot be combined with 'name'"),
+        ("name: a, names: [b]", "'names' cannot be combined with 'name'"),
+        ("names: [a], selector: x=y", "'selector' cannot be combined with 'names'"),
+        ("condition: A, jsonpath: .x, equals: 1", "'jsonpath' cannot be combined with 'condition'"),
+    ],
+)
+def test_one_way_to_name_objects_and_one_rule_the_loader_says_where(rule: str, message: str) -> None:
+    problem = load_problem("resource", f"{{apiVersion: v1, kind: Pod, {rule}}}", item=True)
+    assert problem.position.line == ITEM_BODY_LINE
+    assert message in problem.message
+    assert pointed_at(problem).startswith(message.split("'")[1])
+
+
+@pytest.mark.parametrize(
+    ("rule", "message", "at"),
+    [
+        (
+            "jsonpath: .status.phase",
+            "'jsonpath' in 'resource' in item 'i' in checklist 'c' needs 'equals' as well",
+            "jsonpath",
+        ),
+        (
+            "equals: Running",
+            "'equals' in 'resource' in item 'i' in checklist 'c' needs 'jsonpath' as well",
+            "equals",
+        ),
+    ],
+)
+def test_jsonpath_and_equals_need_each_other_the_loader_says_where(rule: str, message: str, at: str) -> None:
+    problem = load_problem("resource", f"{{apiVersion: v1, kind: Pod, name: db-0, {rule}}}", item=True)
+    assert problem.position.line == ITEM_BODY_LINE
+    assert message in problem.message
+    assert pointed_at(problem).startswith(at)

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from steps_support import playbook_in
+from steps_support import BODY_LINE, load_problem, playbook_in, pointed_at
 
 from drkit.domain.safety import protected_violations, refuse_protected
 from drkit.errors import AdapterError, RefusedError, StepFailure
 from drkit.kube.refs import ObjectRef
 from drkit.playbook.model import Target
-from drkit.steps.settings import StepConfigError
 from drkit.steps.sources import (
     KUBECTL_MISSING,
     find_kubectl,
@@ -40,9 +39,7 @@ def test_kustomize_directory_is_rendered_by_real_kubectl_with_its_transformation
     (tmp_path / "kustomization.yaml").write_text(
         "namespace: team-a\nnamePrefix: x-\nresources: [cm.yaml]\n", encoding="utf-8"
     )
-    manifests = render(
-        parse_source({"kustomize": "."}, allow_refs=False), tmp_path, _env(), monotonic=time.monotonic
-    )
+    manifests = render(parse_source({"kustomize": "."}), tmp_path, _env(), monotonic=time.monotonic)
     assert refs_of(manifests) == [ObjectRef("v1", "ConfigMap", "team-a", "x-settings")]
     assert manifests[0]["data"] == {"a": "1"}
 
@@ -50,16 +47,14 @@ def test_kustomize_directory_is_rendered_by_real_kubectl_with_its_transformation
 def test_kustomize_failure_names_the_directory_and_kubectls_complaint(tmp_path: Path) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n", encoding="utf-8")
     with pytest.raises(StepFailure) as caught:
-        render(parse_source({"kustomize": "."}, allow_refs=False), tmp_path, _env(), monotonic=time.monotonic)
+        render(parse_source({"kustomize": "."}), tmp_path, _env(), monotonic=time.monotonic)
     assert str(tmp_path) in caught.value.message
     assert "missing.yaml" in caught.value.message
 
 
 def test_missing_kustomize_directory_is_reported_relative_to_the_playbook(tmp_path: Path) -> None:
     with pytest.raises(StepFailure, match="does not exist"):
-        render(
-            parse_source({"kustomize": "nope"}, allow_refs=False), tmp_path, _env(), monotonic=time.monotonic
-        )
+        render(parse_source({"kustomize": "nope"}), tmp_path, _env(), monotonic=time.monotonic)
 
 
 def test_kubectl_is_found_on_path_and_its_absence_is_explained(tmp_path: Path) -> None:
@@ -87,7 +82,7 @@ def test_files_are_multi_document_and_lists_are_flattened(tmp_path: Path) -> Non
     )
     (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: n1}\n")
     manifests = render(
-        parse_source({"files": ["a.yaml", "b.yaml"]}, allow_refs=False),
+        parse_source({"files": ["a.yaml", "b.yaml"]}),
         tmp_path,
         {},
         monotonic=time.monotonic,
@@ -125,9 +120,7 @@ def test_a_document_without_a_name_is_an_error_naming_the_file() -> None:
 
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(StepFailure, match="cannot read manifest file"):
-        render(
-            parse_source({"files": ["gone.yaml"]}, allow_refs=False), tmp_path, {}, monotonic=time.monotonic
-        )
+        render(parse_source({"files": ["gone.yaml"]}), tmp_path, {}, monotonic=time.monotonic)
 
 
 def test_literal_refs_and_namespaces() -> None:
@@ -137,13 +130,26 @@ def test_literal_refs_and_namespaces() -> None:
                 {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model", "namespace": "fi", "name": "m"}
             ]
         },
-        allow_refs=True,
     )
     assert source.literal_refs() == [ObjectRef("mlops.seldon.io/v1alpha1", "Model", "fi", "m")]
-    namespaces = parse_source({"namespaces": ["a", "b"]}, allow_refs=True)
+    namespaces = parse_source({"namespaces": ["a", "b"]})
     assert [str(r) for r in namespaces.literal_refs()] == ["Namespace a", "Namespace b"]
-    with pytest.raises(StepConfigError):
-        parse_source({"namespaces": ["a"]}, allow_refs=False)  # apply cannot apply a bare name
+
+
+def test_apply_cannot_apply_a_bare_name_the_loader_says_where() -> None:
+    problem = load_problem("apply", "{kustomize: base, namespaces: [a]}")
+    assert problem.position.line == BODY_LINE
+    assert "unknown key 'namespaces'" in problem.message
+    assert pointed_at(problem).startswith("namespaces:")
+
+
+def test_prune_is_not_offered_and_the_loader_says_what_to_do_instead() -> None:
+    problem = load_problem("apply", "{kustomize: base, prune: true}")
+    assert problem.position.line == BODY_LINE
+    assert "unknown key 'prune'" in problem.message
+    assert problem.hint is not None
+    assert "`delete` step" in problem.hint
+    assert pointed_at(problem).startswith("prune:")
 
 
 def test_protected_namespaces_are_found_whether_named_or_contained(tmp_path: Path) -> None:

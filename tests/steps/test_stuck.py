@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from steps_support import BODY_LINE, load_problem, pointed_at
 
 from drkit.domain.finalizer_clearing import ClearSettings, describe_removals, removal_for
 from drkit.domain.stuck import (
@@ -20,7 +21,6 @@ from drkit.domain.stuck import (
 from drkit.domain.timestamps import parse_time
 from drkit.kube import ObjectRef, ResourceInfo
 from drkit.steps.finalizers import parse_settings
-from drkit.steps.settings import StepConfigError
 
 NOW = parse_time("2026-01-01T00:10:00Z") or 0.0
 
@@ -175,5 +175,11 @@ def test_settings_need_a_namespace_and_default_after_30s() -> None:
     assert settings.namespaces == ("fi",)
     assert settings.after == 30.0
     assert not settings.force
-    with pytest.raises(StepConfigError):
-        parse_settings({"namespaces": []})
+
+
+def test_an_empty_namespace_list_is_refused_by_the_loader_at_its_position() -> None:
+    problem = load_problem("clearFinalizers", "{namespaces: []}")
+    assert problem.position.line == BODY_LINE
+    assert "'namespaces'" in problem.message
+    assert "needs at least 1 item" in problem.message
+    assert pointed_at(problem) == "[]}"

@@ -19,7 +19,7 @@ from cluster_support import (
     model_status,
     running_server,
 )
-from steps_support import spec
+from steps_support import BODY_LINE, load_problem, pointed_at, spec
 
 from drkit.kube import ObjectRef
 from drkit.steps.base import StepResult, StepStatus
@@ -188,14 +188,6 @@ def _delete(server: Server, name: str) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"objects": [], "for": "ready"}, "non-empty list"),
-        (
-            {
-                "kind": {"apiVersion": "v1", "kind": "Pod"},
-                "objects": [{"apiVersion": "v1", "kind": "Pod", "name": "x"}],
-            },
-            "exactly one of",
-        ),
         (
             {
                 "objects": [{"apiVersion": "v1", "kind": "Pod", "name": "x"}],
@@ -224,6 +216,28 @@ def _delete(server: Server, name: str) -> None:
 def test_bodies_the_step_cannot_use_are_refused(body: dict[str, Any], message: str) -> None:
     with pytest.raises(StepConfigError, match=message):
         parse_settings(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "at"),
+    [
+        (
+            "{objects: [], for: ready}",
+            "'objects' in 'wait' in step 'wait-1' in phase 'p' needs at least 1 item",
+            "[]",
+        ),
+        (
+            "{kind: {apiVersion: v1, kind: Pod}, objects: [{apiVersion: v1, kind: Pod, name: x}]}",
+            "'kind' cannot be combined with 'objects'",
+            "kind:",
+        ),
+    ],
+)
+def test_the_loader_refuses_what_the_schema_says_at_its_position(body: str, message: str, at: str) -> None:
+    problem = load_problem("wait", body)
+    assert problem.position.line == BODY_LINE
+    assert message in problem.message
+    assert pointed_at(problem).startswith(at)
 
 
 def test_plan_says_what_it_waits_for(server: Server) -> None:
