@@ -14,6 +14,7 @@ one as soon as the server accepted it, so the on-call command journals it before
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from drkit.domain.stuck import (
 )
 from drkit.domain.timestamps import format_time
 from drkit.errors import StepFailure
-from drkit.kube import Cluster, Conflict, NotFound, ObjectRef, gone, wait_for
+from drkit.kube import REQUESTS_IN_FLIGHT, Cluster, Conflict, NotFound, ObjectRef, gone, wait_for
 from drkit.playbook.durations import format_duration
 from drkit.report.stuck_views import AuditRecord, ClearView, NamespaceOutcomeView
 
@@ -161,24 +162,42 @@ class _Clearing:
         return self.diagnose()
 
     def clear_round(self, diagnosis: Diagnosis) -> int:
-        """Remove the selected finalizers of every stuck object not handled yet; wait for those to go."""
-        cleared: list[ObjectRef] = []
+        """Remove the selected finalizers of every stuck object not handled yet, REQUESTS_IN_FLIGHT patches
+        at a time (one object's patch does not wait on another's); wait for those to go. Each removal is
+        heard by `on_removed` as soon as the server accepted it; the records keep the diagnosis' order."""
+        removals: list[Removal] = []
         for obj in diagnosis.stuck:
             if obj.uid in self.handled:
                 continue
             removal = removal_for(obj, self.settings)
-            if not removal.remove:
-                continue
-            self.handled.add(obj.uid)
-            removed = self.remove(removal)
-            if removed is not None:
-                done, version_after = removed
-                record = done.record(format_time(self.clock.wall()), version_after)
-                self.records.append(record)
-                self.on_removed(record)
-                self.orphaned.extend(orphan_note(obj.ref, f) for f in done.remove)
-                if not done.keep:
-                    cleared.append(obj.ref)
+            if removal.remove:
+                self.handled.add(obj.uid)
+                removals.append(removal)
+        done: list[tuple[int, Removal, AuditRecord]] = []
+        failure: Exception | None = None
+        workers = max(1, min(REQUESTS_IN_FLIGHT, len(removals)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drkit-clear") as pool:
+            futures = {pool.submit(self.remove, removal): index for index, removal in enumerate(removals)}
+            for future in as_completed(futures):
+                try:
+                    removed = future.result()
+                except Exception as exc:  # raised once what is in flight has been recorded
+                    failure = failure or exc
+                    for waiting in futures:
+                        waiting.cancel()
+                    continue
+                if removed is not None:
+                    made, version_after = removed
+                    record = made.record(format_time(self.clock.wall()), version_after)
+                    self.on_removed(record)
+                    done.append((futures[future], made, record))
+        done.sort(key=lambda entry: entry[0])
+        for _, made, record in done:
+            self.records.append(record)
+            self.orphaned.extend(orphan_note(made.obj.ref, f) for f in made.remove)
+        if failure is not None:
+            raise failure
+        cleared = [made.obj.ref for _, made, _ in done if not made.keep]
         if cleared:
             self.progress(f"removed finalizers from {len(cleared)} objects; waiting for them to go")
             wait_for(self.cluster, cleared, gone, self.deadline)

@@ -9,7 +9,13 @@ Steps use `Cluster` (typed operations on plain dicts), `wait_for` (watch-based w
 """
 
 from drkit.kube.client import Cluster, Deleted, WatchEvent, WatchStream, open_cluster
-from drkit.kube.config import ClusterConfig, context_namespace, current_context, list_contexts
+from drkit.kube.config import (
+    REQUESTS_IN_FLIGHT,
+    ClusterConfig,
+    context_namespace,
+    current_context,
+    list_contexts,
+)
 from drkit.kube.discovery import ServedResources
 from drkit.kube.errors import (
     ClusterUnreachable,
@@ -34,6 +40,7 @@ from drkit.retries import RetryNotice
 
 __all__ = [
     "NO_RETRY",
+    "REQUESTS_IN_FLIGHT",
     "Cluster",
     "ClusterConfig",
     "ClusterUnreachable",

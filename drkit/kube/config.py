@@ -182,6 +182,11 @@ def context_namespace(config: ClusterConfig) -> str:
     return "default"
 
 
+REQUESTS_IN_FLIGHT = (
+    8  # at most this many requests of one step at once: parallel enough, gentle on the server
+)
+
+
 def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
     """A kubernetes `Configuration` for the chosen context. Inline certificate data is written under
     `temp_dir`, a private directory its caller removes when it is done with the connection."""
@@ -236,6 +241,11 @@ def load_client_configuration(config: ClusterConfig, temp_dir: Path) -> Any:
         ) from None
     # One retry layer only (drkit.kube.retry): urllib3 must not retry on its own.
     client_config.retries = False
+    # Steps keep up to REQUESTS_IN_FLIGHT requests going (waves, finalizer clearing); the library's default
+    # pool (5 per core) would drop and reopen TLS connections on a small machine.
+    client_config.connection_pool_maxsize = max(
+        REQUESTS_IN_FLIGHT, client_config.connection_pool_maxsize or 0
+    )
     return client_config
 
 

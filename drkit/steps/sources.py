@@ -13,6 +13,8 @@ the first request; at run time the same failures are step failures, as the run h
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 import os
 import shutil
 import sys
@@ -222,6 +224,15 @@ def parse_manifests(text: str, origin: str) -> list[Manifest]:
 
     Problems are located as `origin:line:col`: a syntax error where it is, a bad object at its document.
     """
+    parsed: list[Manifest] = json.loads(_parsed(text, origin))
+    return parsed
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str, origin: str) -> str:
+    """The objects of `text` as JSON. A drill renders the same manifests several times (the input check,
+    then each step's plan and run), and parsing hostile-safe YAML costs seconds at thousands of objects:
+    each text is parsed once, and every caller gets its own copy from the JSON."""
     try:
         documents = load_documents(text, MANIFEST_LIMITS)
     except YamlInputError as exc:
@@ -236,7 +247,7 @@ def parse_manifests(text: str, origin: str) -> list[Manifest]:
                     hint="every manifest is a mapping with apiVersion, kind and metadata.name",
                 )
             manifests.append(plain_json(obj))
-    return manifests
+    return json.dumps(manifests)
 
 
 def _not_an_object(obj: object) -> str | None:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import IntEnum
 from typing import TypeVar
 
+from drkit.kube import REQUESTS_IN_FLIGHT
 from drkit.kube.refs import ObjectRef
 
 T = TypeVar("T")
@@ -145,7 +146,7 @@ def group_into_waves(
 
 
 R = TypeVar("R")
-WAVE_WORKERS = 8  # requests in flight within one wave; the Cluster is thread-safe (one urllib3 pool)
+WAVE_WORKERS = REQUESTS_IN_FLIGHT  # within one wave; the Cluster is thread-safe (one urllib3 pool)
 
 
 def in_parallel(fn: Callable[[T], R], items: Sequence[T], workers: int = WAVE_WORKERS) -> list[R]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,7 @@ class LabSettings:
     storage_roots: dict[str, Path] = field(default_factory=dict)
     seed: int = 0
     resync_period: float = 30.0  # seconds between full resyncs of every controller
+    # "mlserver": a Model is loaded into its Server's real MLServer. "stand-in": the agent answers every load
+    # as done without asking MLServer (the scale benchmark's thousands of Models measure the tools, not
+    # MLServer); everything else about a Model (artifact, Secret, a ready Server replica) is still checked.
+    model_loading: Literal["mlserver", "stand-in"] = "mlserver"

@@ -127,6 +127,16 @@ class Subscription:
             self._cond.notify_all()
 
 
+@dataclass(frozen=True)
+class Member:
+    """An object in a namespace, as the namespace controller sees it."""
+
+    rt: ResourceType
+    name: str
+    deleting: bool
+    finalizers: tuple[str, ...]
+
+
 class Store:
     """Thread-safe in-memory object store with Kubernetes semantics (see the module docstring)."""
 
@@ -195,15 +205,20 @@ class Store:
         with self._lock:
             return str(self._rv)
 
-    def namespace_contents(self, namespace: str) -> builtins.list[tuple[ResourceType, Obj]]:
-        """Every namespaced object in `namespace`, of every served kind (for the namespace controller)."""
-        out: builtins.list[tuple[ResourceType, Obj]] = []
+    def namespace_contents(self, namespace: str) -> builtins.list[Member]:
+        """What the namespace controller needs of every namespaced object in `namespace`, of every served
+        kind: no copy of the objects, which it looks through several times a second while one is deleted."""
+        out: builtins.list[Member] = []
         with self._lock:
             for key, bucket in self._objects.items():
                 rt = self._type_for(key)
                 if rt is None or not rt.namespaced:
                     continue
-                out.extend((rt, self._out(rt, o)) for (ns, _), o in bucket.items() if ns == namespace)
+                for (ns, name), obj in bucket.items():
+                    if ns == namespace:
+                        meta = obj["metadata"]
+                        deleting = bool(meta.get("deletionTimestamp"))
+                        out.append(Member(rt, name, deleting, tuple(meta.get("finalizers") or ())))
         return out
 
     # ---------------------------------------------------------------------------------------------- writes

@@ -99,9 +99,9 @@ class NamespaceController(ControlPlaneController):
         self._delete_content(name)
         remaining: Counter[str] = Counter()
         finalizers: Counter[str] = Counter()
-        for kind, obj in self.store.namespace_contents(name):
-            remaining[_group_resource(kind)] += 1
-            for finalizer in obj["metadata"].get("finalizers") or []:
+        for member in self.store.namespace_contents(name):
+            remaining[_group_resource(member.rt)] += 1
+            for finalizer in member.finalizers:
                 finalizers[finalizer] += 1
         self._write_conditions(name, deletion_conditions(remaining, finalizers))
         if remaining:
@@ -110,11 +110,11 @@ class NamespaceController(ControlPlaneController):
         return None
 
     def _delete_content(self, namespace: str) -> None:
-        for kind, obj in self.store.namespace_contents(namespace):
-            if obj["metadata"].get("deletionTimestamp"):
+        for member in self.store.namespace_contents(namespace):
+            if member.deleting:
                 continue
             try:
-                self.store.delete(kind, namespace, obj["metadata"]["name"])
+                self.store.delete(member.rt, namespace, member.name)
             except ApiError as exc:
                 if exc.code != 404:  # gone meanwhile (garbage collection of a dependent)
                     raise

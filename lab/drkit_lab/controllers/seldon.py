@@ -38,7 +38,7 @@ from drkit_lab.controllers.support import (
     write_status,
 )
 from drkit_lab.kubeapi import ApiClient
-from drkit_lab.serving.agent import ModelAgent, Placement
+from drkit_lab.serving.agent import Agent, ModelAgent, Placement, StandInAgent
 from drkit_lab.serving.environment import MLSERVER_VERSION
 from drkit_lab.serving.mlserver import GRPC_PORT, HTTP_PORT
 from drkit_lab.settings import LabSettings
@@ -120,7 +120,13 @@ class SeldonController(Operator):
         super().__init__(api, settings)
         self._lock = threading.Lock()
         self._since: dict[tuple[str, str], float] = {}  # (uid, what) -> monotonic time first seen
-        self.agent = ModelAgent(self._loaded)
+        # (namespace, experiment) -> the Models it names, as last reconciled: a Model's change wakes only
+        # the Experiments that name it (the scheduler's own bookkeeping; a namespace-wide refresh per Model
+        # is quadratic at a thousand Models).
+        self._experiment_models: dict[tuple[str, str], frozenset[str]] = {}
+        self.agent: Agent = (
+            ModelAgent(self._loaded) if settings.model_loading == "mlserver" else StandInAgent()
+        )
 
     def _loaded(self, placement: Placement) -> None:
         model_rt = self._rt("Model")
@@ -188,8 +194,11 @@ class SeldonController(Operator):
                 self.agent.unload(placement)
             server = (obj.get("spec") or {}).get("server")
             if server:
-                self._refresh_server(obj["metadata"]["namespace"], server)
-            self._refresh_experiments(obj["metadata"]["namespace"])
+                self._wake_server(obj["metadata"]["namespace"], server)
+            self._wake_experiments(obj["metadata"]["namespace"], obj["metadata"]["name"])
+        elif rt.kind == "Experiment":
+            with self._lock:
+                self._experiment_models.pop((obj["metadata"]["namespace"], obj["metadata"]["name"]), None)
         return None
 
     # --------------------------------------------------------------------------------------------- Server
@@ -472,18 +481,29 @@ class SeldonController(Operator):
         was_ready = condition_is_true(obj, "ModelReady")
         write_status(self.api, rt, obj, body)
         if was_ready != ready:
-            self._refresh_server(obj["metadata"]["namespace"], str(spec.get("server") or "mlserver"))
-            self._refresh_experiments(obj["metadata"]["namespace"])
+            self._wake_server(obj["metadata"]["namespace"], server)
+            self._wake_experiments(obj["metadata"]["namespace"], obj["metadata"]["name"])
         return requeue
 
     # ----------------------------------------------------------------------------------------- Experiment
-    def _refresh_experiments(self, namespace: str) -> None:
+    def _wake_server(self, namespace: str, name: str) -> None:
+        """Its loaded-model count changed; wakes merge, so a burst of Models costs one look."""
+        server_rt = self._rt("Server")
+        if server_rt is not None:
+            self.wake((server_rt, namespace, name))
+
+    def _wake_experiments(self, namespace: str, model: str) -> None:
         exp_rt = self._rt("Experiment")
         if exp_rt is None:
             return
-        for exp in self.api.list(exp_rt, namespace)[0]:
-            if not is_deleting(exp):  # the whole reconcile: one not seen yet gets its finalizer first
-                self.reconcile(exp_rt, namespace, exp["metadata"]["name"])
+        with self._lock:
+            named = [
+                e
+                for (ns, e), models in self._experiment_models.items()
+                if ns == namespace and model in models
+            ]
+        for experiment in named:
+            self.wake((exp_rt, namespace, experiment))
 
     def _models_not_ready(self, namespace: str, names: list[str]) -> list[str]:
         model_rt = self._rt("Model")
@@ -499,6 +519,9 @@ class SeldonController(Operator):
         namespace = obj["metadata"]["namespace"]
         candidates = [str(c.get("name")) for c in spec.get("candidates") or [] if c.get("name")]
         mirror = (spec.get("mirror") or {}).get("name")
+        with self._lock:
+            named = {*candidates, *([str(mirror)] if mirror else [])}
+            self._experiment_models[(namespace, obj["metadata"]["name"])] = frozenset(named)
         now = rfc3339()
         status: Obj = {"conditions": copy_conditions(obj)}
         waiting = self._models_not_ready(namespace, candidates)

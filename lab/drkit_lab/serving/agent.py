@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import requests
 
@@ -62,6 +63,38 @@ def _error_text(response: requests.Response) -> str:
         return str(body["error"])
     text = response.text.strip()
     return f"HTTP {response.status_code}{': ' + text[:500] if text else ''}"
+
+
+class Agent(Protocol):
+    """What the Seldon operator asks of the agent."""
+
+    def result(self, placement: Placement) -> LoadResult | None: ...
+    def forget(self, model_uid: str) -> list[Placement]: ...
+    def unload(self, placement: Placement) -> None: ...
+    def close(self) -> None: ...
+
+
+class StandInAgent:
+    """Answers every load as done at once, without MLServer (LabSettings.model_loading "stand-in")."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._placed: dict[str, set[Placement]] = {}
+
+    def result(self, placement: Placement) -> LoadResult | None:
+        with self._lock:
+            self._placed.setdefault(placement.model_uid, set()).add(placement)
+        return LoadResult(True)
+
+    def forget(self, model_uid: str) -> list[Placement]:
+        with self._lock:
+            return sorted(self._placed.pop(model_uid, set()), key=lambda p: p.pod_uid)
+
+    def unload(self, placement: Placement) -> None:
+        """Nothing was loaded."""
+
+    def close(self) -> None:
+        """Nothing runs."""
 
 
 class ModelAgent:
