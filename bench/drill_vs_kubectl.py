@@ -386,6 +386,68 @@ class EventRecorder:
         return list(self.events)
 
 
+# What the real control plane's recorder watches: the WATCHED_KINDS, by apiVersion.
+WATCHED_TYPES = (
+    ("v1", "Namespace"),
+    ("mlops.seldon.io/v1alpha1", "Model"),
+    ("mlops.seldon.io/v1alpha1", "Server"),
+    ("mlops.seldon.io/v1alpha1", "Experiment"),
+    ("argoproj.io/v1alpha1", "Workflow"),
+)
+
+
+class ApiEventRecorder:
+    """EventRecorder for a lab whose store is not in this process (the real control plane): one watch per
+    kind with the lab's own client (neither faulted nor logged), stamped as each event arrives. An event
+    reaches it a little later than the in-process store's would (a hop through kube-apiserver's watch
+    cache), which makes the lags it yields a few ms shorter than the truth, never longer."""
+
+    def __init__(self, lab: Lab) -> None:
+        self._api = lab.api("bench-recorder")
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._streams: list[Any] = []
+        self.events: list[StoreEvent] = []
+        self._threads = []
+        for api_version, kind in WATCHED_TYPES:
+            rt = self._api.require(api_version, kind)
+            _, version = self._api.list(rt)
+            thread = threading.Thread(
+                target=self._loop, args=(rt, version), name=f"bench-{kind}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self, rt: Any, version: str) -> None:
+        while not self._stop.is_set():
+            try:
+                stream = self._api.watch(rt, resource_version=version, timeout_seconds=300)
+            except Exception:  # 410 or a broken connection: start again from now
+                if self._stop.wait(0.1):
+                    return
+                _, version = self._api.list(rt)
+                continue
+            with self._lock:
+                self._streams.append(stream)
+            try:
+                for event in stream:
+                    version = event.resource_version or version
+                    if event.type != "BOOKMARK":
+                        self.events.append(event_from_object(time.time(), event.type, event.object))
+            except Exception:  # the stream broke: watch again from the last version seen
+                continue
+
+    def stop(self) -> list[StoreEvent]:
+        self._stop.set()
+        with self._lock:
+            for stream in self._streams:
+                stream.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._api.close()
+        return sorted(self.events, key=lambda e: e.time)
+
+
 @dataclass
 class ProcessOutcome:
     exit_code: int
@@ -409,7 +471,13 @@ def _vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def run_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path, out_dir: Path) -> ProcessOutcome:
+def run_process(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    out_dir: Path,
+    timeout: float = RUN_TIMEOUT_SECONDS,
+) -> ProcessOutcome:
     """Run argv to completion, sampling its VmHWM; rusage of the tree from wait4; output to files."""
     out_path, err_path = out_dir / "stdout.txt", out_dir / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -418,7 +486,7 @@ def run_process(argv: Sequence[str], env: Mapping[str, str], cwd: Path, out_dir:
             argv, env=dict(env), cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL
         )
         hwm, timed_out = 0, False
-        deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+        deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -448,6 +516,8 @@ class RunSettings:
     outage: float
     poll: float
     keep: bool = False
+    control_plane: str = "emulated"
+    latency_ms: float = 0.0
     log: Any = field(default=sys.stderr)
 
 
@@ -482,20 +552,32 @@ def _contender_env(work: Path, lab: Lab, settings: RunSettings) -> dict[str, str
 def run_once(contender: Contender, index: int, settings: RunSettings) -> dict[str, Any]:
     """One lab, one outage, one contender; returns the run's measurements (lab stopped, directory removed)."""
     work = Path(tempfile.mkdtemp(prefix=f"drkit-bench-{contender}-"))
-    result: dict[str, Any] = {"contender": contender, "run": index}
+    result: dict[str, Any] = {
+        "contender": contender,
+        "run": index,
+        "control_plane": settings.control_plane,
+        "latency_ms": settings.latency_ms,
+    }
     lab = Lab(
-        LabSettings(state_dir=work / "lab"), port=0, platform="financial-mlops", progress=lambda _: None
+        LabSettings(state_dir=work / "lab"),
+        port=0,
+        platform="financial-mlops",
+        progress=lambda _: None,
+        control_plane=settings.control_plane,  # type: ignore[arg-type]
     )
     try:
         t0 = time.monotonic()
         try:
             lab.start()
             result["lab_start_seconds"] = round(time.monotonic() - t0, 1)
-            assert lab.store is not None
             assert lab.mlflow_uri is not None
             manifests = work / "manifests"
             shutil.copytree(MANIFESTS, manifests)
-            recorder = EventRecorder(lab.store)
+            if settings.latency_ms:
+                lab.update_faults({"latency_ms": settings.latency_ms})
+            recorder = (
+                EventRecorder(lab.store) if settings.control_plane == "emulated" else ApiEventRecorder(lab)
+            )
             try:
                 lab.admin(
                     "/lab/controllers", {"name": OUTAGE_CONTROLLER, "down": True, "for": settings.outage}
@@ -638,10 +720,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=2.0, help="the baseline's sleep between polls (2)")
     parser.add_argument("--contenders", default="drkit,baseline", help="comma-separated (drkit,baseline)")
     parser.add_argument("--keep", action="store_true", help="keep each run's directory (lab state, logs)")
+    parser.add_argument("--control-plane", choices=("emulated", "real"), default="emulated")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added to every request of the contender"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     chosen = [c for c in CONTENDERS if c in args.contenders.split(",")]
-    settings = RunSettings(outage=args.outage, poll=args.poll, keep=args.keep)
+    settings = RunSettings(
+        outage=args.outage,
+        poll=args.poll,
+        keep=args.keep,
+        control_plane=args.control_plane,
+        latency_ms=args.latency_ms,
+    )
     runs: list[dict[str, Any]] = []
     for index in range(1, args.runs + 1):
         for contender in chosen:  # alternate, so a slow spell of the machine hits both
@@ -658,7 +750,13 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "drill_vs_kubectl",
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "python -m bench.drill_vs_kubectl " + " ".join(argv or []),
-        "settings": {"runs": args.runs, "outage_seconds": args.outage, "baseline_poll_seconds": args.poll},
+        "settings": {
+            "runs": args.runs,
+            "outage_seconds": args.outage,
+            "baseline_poll_seconds": args.poll,
+            "control_plane": args.control_plane,
+            "latency_ms": args.latency_ms,
+        },
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),

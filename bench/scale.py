@@ -78,6 +78,9 @@ class Settings:
     poll: float  # the baseline's sleep between polls
     latency_ms: float
     keep: bool
+    run_timeout: float = (
+        1800.0  # one contender's run; the baseline at N = 1,000 on the real plane takes >10 min
+    )
 
 
 # ------------------------------------------------------------------------------------------ pure parts
@@ -248,14 +251,10 @@ class ScaleLab:
             time.sleep(0.5)  # setup, not measured
         raise RuntimeError(f"the {n}-model platform in {namespace} did not become Ready ({counts})")
 
-    def namespace_exists(self, namespace: str) -> bool:
+    def namespace_uid(self, namespace: str) -> str | None:
         assert self.api is not None
-        rt = self.api.require("v1", "Namespace")
-        try:
-            self.api.get(rt, None, namespace)
-        except Exception:  # NotFound, whatever the client raises
-            return False
-        return True
+        found = self.api.get_or_none(self.api.require("v1", "Namespace"), None, namespace)
+        return None if found is None else str(found["metadata"]["uid"])
 
     def remove(self, namespace: str) -> None:
         """Between sizes: the namespace deleted with the scheduler up, so nothing sticks."""
@@ -266,7 +265,7 @@ class ScaleLab:
         except Exception:  # gone already
             return
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while self.namespace_exists(namespace) and time.monotonic() < deadline:
+        while self.namespace_uid(namespace) is not None and time.monotonic() < deadline:
             time.sleep(0.5)
 
 
@@ -276,10 +275,13 @@ def _ready(obj: Mapping[str, Any]) -> bool:
 
 
 class SchedulerReturn:
-    """Brings the scheduler back once the namespace is gone: the rebuild reinstalls the operator."""
+    """Brings the scheduler back once the namespace is gone: the rebuild reinstalls the operator. Gone means
+    the namespace of the uid it had when the run started: drkit recreates it within milliseconds, faster
+    than any poll would see it missing."""
 
     def __init__(self, scale: ScaleLab, namespace: str) -> None:
         self._scale, self._namespace = scale, namespace
+        self._uid = scale.namespace_uid(namespace)
         self._stop = threading.Event()
         self.returned_at: float | None = None
         self._thread = threading.Thread(target=self._loop, name="bench-scheduler-return", daemon=True)
@@ -287,7 +289,7 @@ class SchedulerReturn:
 
     def _loop(self) -> None:
         while not self._stop.wait(GONE_POLL_SECONDS):
-            if not self._scale.namespace_exists(self._namespace):
+            if self._scale.namespace_uid(self._namespace) != self._uid:
                 self._scale.scheduler(False)
                 self.returned_at = time.time()
                 return
@@ -343,6 +345,7 @@ def run_once(
             _env(work, scale, settings),
             cwd=point,
             out_dir=work,
+            timeout=settings.run_timeout,
         )
     finally:
         back.stop()
@@ -436,15 +439,24 @@ def plot(points: Mapping[str, Mapping[int, Mapping[str, Any]]], path: Path) -> b
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours = {"drkit": "tab:blue", "baseline": "tab:orange"}
+    lines = {"emulated": "-o", "real": "--s"}  # one colour per contender, one line style per plane
     for plane, by_n in points.items():
-        for contender, style in (("drkit", "-o"), ("baseline", "--s")):
+        for contender, colour in colours.items():
             xy = [
                 (n, rec[contender]["wall_seconds"]["median"])
                 for n, rec in sorted(by_n.items())
                 if contender in rec
             ]
             if xy:
-                ax.plot([x for x, _ in xy], [y for _, y in xy], style, label=f"{contender} ({plane})")
+                style = lines.get(plane, "-")
+                ax.plot(
+                    [x for x, _ in xy],
+                    [y for _, y in xy],
+                    style,
+                    color=colour,
+                    label=f"{contender} ({plane})",
+                )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("stuck Models (each with an Experiment; 5 objects per Model)")
@@ -483,6 +495,35 @@ def print_table(points: Mapping[str, Mapping[int, Mapping[str, Any]]], out: Any 
                 )
 
 
+def _earlier(path: Path) -> dict[str, Any]:
+    try:
+        earlier: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return earlier if earlier.get("benchmark") == "scale" else {}
+
+
+def merged(earlier: Mapping[str, Any], fresh: Mapping[str, Any]) -> dict[str, Any]:
+    """The planes measured now replace theirs in the earlier results; the other planes stay as they were,
+    so one plane can be measured again (or alone) without losing the other's figures."""
+    now = set(fresh["planes"])
+    keep = {p: v for p, v in (earlier.get("planes") or {}).items() if p not in now}
+    return {
+        "benchmark": "scale",
+        "planes": {**keep, **fresh["planes"]},
+        "points": [*(x for x in earlier.get("points") or [] if x["plane"] in keep), *fresh["points"]],
+        "runs": [*(r for r in earlier.get("runs") or [] if r.get("plane") in keep), *fresh["runs"]],
+    }
+
+
+def points_by_plane(result: Mapping[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
+    by_plane: dict[str, dict[int, dict[str, Any]]] = {}
+    for point in result["points"]:
+        rec = {k: v for k, v in point.items() if k not in ("plane", "n")}
+        by_plane.setdefault(point["plane"], {})[int(point["n"])] = rec
+    return by_plane
+
+
 def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
@@ -496,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=2.0, help="the baseline's sleep between polls (2)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every user request (0)")
     parser.add_argument("--keep", action="store_true", help="keep the lab and run directories")
+    parser.add_argument(
+        "--run-timeout", type=float, default=1800.0, help="a run is killed after this (1800 s)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--plot", type=Path, default=PLOT)
     args = parser.parse_args(argv)
@@ -504,7 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(counts) != len(sizes):
         parser.error("--runs needs one count per size")
     chosen = [c for c in CONTENDERS if c in args.contenders.split(",")]
-    settings = Settings(poll=args.poll, latency_ms=args.latency_ms, keep=args.keep)
+    settings = Settings(
+        poll=args.poll, latency_ms=args.latency_ms, keep=args.keep, run_timeout=args.run_timeout
+    )
     runs: list[dict[str, Any]] = []
     planes: dict[str, Any] = {}
     points: dict[str, dict[int, dict[str, Any]]] = {}
@@ -515,8 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         runs += plane_runs
         points[plane] = {n: summarize_point([r for r in plane_runs if r["n"] == n]) for n in sizes}
         planes[plane] = {**info, "growth": growth(points[plane])}
-    result = {
-        "benchmark": "scale",
+    measured = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "python -m bench.scale " + " ".join(argv or []),
         "settings": {
@@ -534,17 +579,20 @@ def main(argv: list[str] | None = None) -> int:
             "system": platform.platform(),
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         },
-        "planes": planes,
+    }
+    fresh = {
+        "planes": {plane: {**measured, **info} for plane, info in planes.items()},
         "points": [
             {"plane": p, "n": n, **rec} for p, by_n in points.items() for n, rec in sorted(by_n.items())
         ],
         "runs": runs,
     }
+    result = merged(_earlier(args.out), fresh)
     print_table(points)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
-    if plot(points, args.plot):
+    if plot(points_by_plane(result), args.plot):
         print(f"wrote {args.plot}")
     return 0 if runs and all(r.get("ok") for r in runs) else 1
 
