@@ -102,7 +102,9 @@ def test_the_drill_runs_with_only_the_generated_rules_and_the_token_can_do_no_mo
     lab: LabHandle, platform: Platform, service_account_kubeconfig: Path
 ) -> None:
     manifests = platform.copy_manifests("scheduled")
-    lab_controller_outage(lab, "seldon-scheduler", 15)  # Models keep their finalizers: seed 003's teardown
+    # Models keep their finalizers (seed 003's teardown) for longer than drkit's start, the delete and the 5 s
+    # grace of clearFinalizers take on a loaded machine.
+    lab_controller_outage(lab, "seldon-scheduler", 30)
 
     result = run_drkit(
         "drill",
