@@ -46,6 +46,7 @@ _HOP_BY_HOP = {
     "content-length",
 }
 _UPSTREAM_TIMEOUT_S = 330.0  # longer than any watch a client asks for (kubectl: up to 5 min)
+_WATCHES_END_S = 5.0  # how long `stop` waits for the watches it cut to log themselves
 
 
 class FaultProxy:
@@ -78,6 +79,10 @@ class FaultProxy:
         context.load_cert_chain(str(tls[0]), str(tls[1]))
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
+        # Watches still streaming. A watch is logged when it ends, and one whose client went away ends only
+        # at its next event or its timeout: `stop` cuts them so that every watch made is in the log.
+        self._watches: set[_Handler] = set()
+        self._watches_changed = threading.Condition()
 
     @property
     def url(self) -> str:
@@ -91,8 +96,21 @@ class FaultProxy:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        with self._watches_changed:
+            for handler in self._watches:
+                handler.cut_upstream()
+            self._watches_changed.wait_for(lambda: not self._watches, timeout=_WATCHES_END_S)
         if self.request_log is not None:
             self.request_log.close()
+
+    def watch_started(self, handler: _Handler) -> None:
+        with self._watches_changed:
+            self._watches.add(handler)
+
+    def watch_ended(self, handler: _Handler) -> None:
+        with self._watches_changed:
+            self._watches.discard(handler)
+            self._watches_changed.notify_all()
 
     def upstream(self) -> http.client.HTTPSConnection:
         return http.client.HTTPSConnection(
@@ -114,6 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self._upstream: http.client.HTTPSConnection | None = None
+        self._relayed_status = 0  # the status already sent for a streamed answer, when the stream then breaks
 
     def finish(self) -> None:
         if self._upstream is not None:
@@ -133,14 +152,17 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         watching = _is_watch(url.path, url.query)
+        proxy = self.server.proxy
+        self._relayed_status = 0
+        if watching:
+            proxy.watch_started(self)
         status = 0
         try:
             status = self._route(path, url.query, watching)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError, OSError):
             self.close_connection = True
-            status = status or 499
+            status = status or self._relayed_status or 499
         finally:
-            proxy = self.server.proxy
             if proxy.request_log is not None and not path.startswith("/lab"):
                 proxy.request_log.record_request(
                     started=started,
@@ -151,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
                     user_agent=self.headers.get("User-Agent", ""),
                     watch=watching,
                 )
+            if watching:
+                proxy.watch_ended(self)
 
     def _route(self, path: str, query: str, watching: bool) -> int:
         proxy = self.server.proxy
@@ -256,8 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
             return response.status
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self._relayed_status = response.status
         cut = proxy.faults.settings.watch_cut_after if watching else None
-        cutter = threading.Timer(cut, self._cut_upstream) if cut else None
+        cutter = threading.Timer(cut, self.cut_upstream) if cut else None
         if cutter is not None:
             cutter.daemon = True
             cutter.start()
@@ -280,7 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop_upstream()
         return response.status
 
-    def _cut_upstream(self) -> None:
+    def cut_upstream(self) -> None:
         """End a watch early, as a load balancer does: the client sees a cleanly finished stream."""
         upstream = self._upstream
         if upstream is not None and upstream.sock is not None:

@@ -127,3 +127,21 @@ def test_a_chunked_request_body_reaches_the_api_server_whole(
     )
     assert created.status_code == 201, created.text
     assert created.json()["data"]["k"] == "v" * 5000
+
+
+def test_a_watch_its_client_left_is_logged_when_the_proxy_stops(
+    proxy: FaultProxy, real_plane: RealControlPlane, tmp_path: Path
+) -> None:
+    # Nothing matches the selector, so no event would ever end this watch before its 5-minute timeout.
+    with _client(real_plane).get(
+        f"{proxy.url}/api/v1/namespaces/default/configmaps",
+        params={"watch": "true", "timeoutSeconds": "300", "fieldSelector": "metadata.name=absent"},
+        stream=True,
+        timeout=(5, 10),
+    ) as stream:
+        assert stream.status_code == 200
+    proxy.stop()
+    records = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    assert [(r["path"], r["status"], r["watch"]) for r in records] == [
+        ("/api/v1/namespaces/default/configmaps", 200, True)
+    ]
