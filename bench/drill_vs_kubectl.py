@@ -47,7 +47,20 @@ REPO = Path(__file__).resolve().parent.parent
 PLAYBOOK = REPO / "playbooks" / "financial-mlops.yaml"
 MANIFESTS = REPO / "manifests"
 BASELINE_SCRIPT = Path(__file__).resolve().parent / "baseline" / "seed003_procedure.sh"
-RESULTS = Path(__file__).resolve().parent / "results" / "drill_vs_kubectl.json"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def results_path(control_plane: str, latency_ms: float) -> Path:
+    """Where a run's results go by default: one file per control plane and added latency, so measuring one
+    set-up never overwrites another's committed figures."""
+    name = "drill_vs_kubectl"
+    if control_plane != "emulated":
+        name += f"_{control_plane}"
+    if latency_ms:
+        name += f"_{latency_ms:g}ms"
+    return RESULTS / f"{name}.json"
+
+
 PHASES = ("teardown", "rebuild", "pipelines", "deploy", "validate")
 OUTAGE_CONTROLLER = "seldon-scheduler"
 SERVING_NS = "financial-inference"
@@ -724,8 +737,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="added to every request of the contender"
     )
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--out", type=Path, help="default: bench/results/drill_vs_kubectl[_real][_<latency>ms].json"
+    )
     args = parser.parse_args(argv)
+    out: Path = args.out or results_path(args.control_plane, args.latency_ms)
     chosen = [c for c in CONTENDERS if c in args.contenders.split(",")]
     settings = RunSettings(
         outage=args.outage,
@@ -768,9 +784,9 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
     }
     print_table(summary)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
     return 0 if all(r.get("ok") for r in runs) else 1
 
 

@@ -241,3 +241,15 @@ def test_baseline_script_parses() -> None:
         ["bash", "-n", str(bench.BASELINE_SCRIPT)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_each_plane_and_latency_has_its_own_results_file() -> None:
+    names = {
+        bench.results_path(plane, latency).name
+        for plane in ("emulated", "real")
+        for latency in (0.0, 5.0, 20.0, 2.5)
+    }
+    assert len(names) == 8
+    assert bench.results_path("emulated", 0.0).name == "drill_vs_kubectl.json"  # the committed default
+    assert bench.results_path("real", 20.0).name == "drill_vs_kubectl_real_20ms.json"
+    assert bench.results_path("emulated", 2.5).name == "drill_vs_kubectl_2.5ms.json"
