@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -118,9 +119,17 @@ def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def as_in_a_terminal() -> None:
+    """A child's `preexec_fn`: Ctrl-C's SIGINT at its default disposition, as for a terminal's foreground job.
+    A suite started in the background of a non-interactive shell (`make test &`, `nohup ... &`) passes SIGINT
+    on ignored, and Python then keeps it ignored: a test's Ctrl-C would never reach drkit, which is right
+    for a background job and not what these tests are about."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_drkit(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-    """A real `python -m drkit ARGS` process (for SIGINT and crash tests); runs are recorded in `cwd/.drkit`
-    unless env sets DRKIT_HOME."""
+    """A real `python -m drkit ARGS` process (for SIGINT and crash tests), Ctrl-C reaching it as in a
+    terminal; runs are recorded in `cwd/.drkit` unless env sets DRKIT_HOME."""
     return subprocess.Popen(
         [sys.executable, "-m", "drkit", *args],
         cwd=cwd,
@@ -128,6 +137,7 @@ def start_drkit(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_in_a_terminal,  # noqa: PLW1509 (sets one signal disposition; no locks taken)
     )
 
 

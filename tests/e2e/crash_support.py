@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers import subprocess_env
+from helpers import as_in_a_terminal, subprocess_env
 from playbooks_support import PIPELINES_NS, Platform, steps
 
 from drkit.steps.pipeline import RUN_ID_LABEL, STEP_LABEL
@@ -48,6 +48,7 @@ class Attempt:
                 env=subprocess_env({"DRKIT_HOME": str(workdir / ".drkit")}),
                 stdout=stdout,
                 stderr=stderr,
+                preexec_fn=as_in_a_terminal,  # noqa: PLW1509 (point 9 is a Ctrl-C)
             )
 
     def events(self) -> list[dict[str, Any]]:

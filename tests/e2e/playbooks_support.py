@@ -1,7 +1,7 @@
 """Support for the end-to-end tests of the shipped financial-mlops playbooks (tests/e2e/test_playbooks.py).
 
 Everything works against any cluster reached through a kubeconfig, with the financial-mlops platform and an
-MLflow server, except the helpers whose names start with `lab_`: they build a lab or reach into one (a timed
+MLflow server, except the helpers whose names start with `lab_`: they build a lab or reach into one (a
 controller outage, its request log).
 """
 
@@ -11,8 +11,10 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -134,6 +136,39 @@ def lab_start_platform(state_dir: Path, plane: Plane, *, mlflow_basic_auth: bool
 def lab_controller_outage(handle: LabHandle, controller: str, seconds: float) -> None:
     """Lab only: take a controller down for `seconds` (a crashed operator that restarts by itself)."""
     handle.lab.admin("/lab/controllers", {"name": controller, "down": True, "for": seconds})
+
+
+@contextmanager
+def lab_models_stuck_until_unstuck(handle: LabHandle, workdir: Path) -> Iterator[None]:
+    """Lab only: seed 003's stuck teardown. The Seldon scheduler is down (the Models it owns keep their
+    finalizers) from now until a drill started in the block under `workdir` has journaled
+    teardown/unstick-finalizers finished, or the block ends: however long drkit takes to get there on a
+    loaded machine, and serving again as soon as drkit is done with it."""
+    earlier = runs_of(workdir)
+    handle.lab.admin("/lab/controllers", {"name": "seldon-scheduler", "down": True})
+    over = threading.Event()
+
+    def up_once_unstuck() -> None:
+        while not over.wait(0.1):  # another run's journal: there is no event to wait on from here
+            if any(_finished(run, "teardown", "unstick-finalizers") for run in runs_of(workdir) - earlier):
+                break
+        handle.lab.admin("/lab/controllers", {"name": "seldon-scheduler", "down": False})
+
+    watcher = threading.Thread(target=up_once_unstuck, name="scheduler-outage", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        over.set()
+        watcher.join()
+
+
+def _finished(run: Path, phase: str, name: str) -> bool:
+    journal = run / "journal.jsonl"
+    return journal.exists() and any(
+        e["event"] == "step-finished" and (e["step"]["phase"], e["step"]["name"]) == (phase, name)
+        for e in read_journal(journal)
+    )
 
 
 def lab_write_requests(handle: LabHandle) -> int:

@@ -28,6 +28,7 @@ from playbooks_support import (
     DRILL,
     Platform,
     lab_controller_outage,
+    lab_models_stuck_until_unstuck,
     runs_of,
     steps,
     wait_for_step_start,
@@ -102,7 +103,6 @@ def reference(platform: Platform, lab: LabHandle) -> State:
 
 def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str) -> dict[str, Any]:
     manifests = platform.copy_manifests(workdir)
-    lab_controller_outage(lab, "seldon-scheduler", 15)
     for controller, seconds in scenario.outages.items():
         lab_controller_outage(lab, controller, seconds)
     lab.lab.update_faults({"clear": True, **scenario.faults, "seed": 0})
@@ -117,10 +117,11 @@ def _drill(platform: Platform, lab: LabHandle, scenario: Scenario, workdir: str)
     restart: threading.Timer | None = None
     try:
         earlier = runs_of(platform.workdir)
-        drill = start_drkit(*args, "-o", "json", cwd=platform.workdir)
-        if scenario.mlflow_down_at is not None:
-            restart = _mlflow_outage_when_started(lab, platform, drill, scenario.mlflow_down_at, earlier)
-        out, err = drill.communicate(timeout=600)
+        with lab_models_stuck_until_unstuck(lab, platform.workdir):  # seed 003's stuck teardown
+            drill = start_drkit(*args, "-o", "json", cwd=platform.workdir)
+            if scenario.mlflow_down_at is not None:
+                restart = _mlflow_outage_when_started(lab, platform, drill, scenario.mlflow_down_at, earlier)
+            out, err = drill.communicate(timeout=600)
     finally:
         lab.lab.update_faults({"clear": True})
         if restart is not None:  # a drill that ended early must not leave MLflow down, or restarted later

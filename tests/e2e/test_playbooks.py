@@ -35,7 +35,7 @@ from playbooks_support import (
     Platform,
     explain,
     items,
-    lab_controller_outage,
+    lab_models_stuck_until_unstuck,
     lab_write_requests,
     manifest_uris,
     steps,
@@ -52,7 +52,6 @@ pytestmark = [
 ]  # the shipped playbooks target the lab
 
 PIPELINE_STEPS = ("pipelines.data-pipeline", "pipelines.train-baseline", "pipelines.train-enhanced")
-SCHEDULER_OUTAGE_S = 30  # seconds the Seldon scheduler is down from just before a drill starts
 
 
 @pytest.fixture(scope="module")
@@ -144,10 +143,8 @@ def test_the_full_drill_tears_down_rebuilds_retrains_and_validates(
 ) -> None:
     manifests = platform.copy_manifests("drill")
     before = {name: platform.model_uri(name) for name in MODELS if platform.model(name) is not None}
-    # Models keep their finalizers: seed 003's stuck teardown. The outage must outlast drkit's start, the
-    # snapshot phase, the delete and clearFinalizers' 5 s grace; 15 s did not always, on a loaded machine.
-    lab_controller_outage(lab, "seldon-scheduler", SCHEDULER_OUTAGE_S)
-    result = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests), "-o", "json")
+    with lab_models_stuck_until_unstuck(lab, platform.workdir):  # seed 003's stuck teardown
+        result = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests), "-o", "json")
     assert result.exit_code == 0, explain(result)
     fault_free_drill["state"] = snapshot(platform.cluster)
     report = result.json
@@ -188,14 +185,13 @@ def test_the_drill_killed_at_every_crash_point_and_resumed_ends_as_the_fault_fre
 ) -> None:
     began = time.monotonic()
     if "state" not in fault_free_drill:  # run alone: the fault-free drill first, for its final state
-        lab_controller_outage(lab, "seldon-scheduler", SCHEDULER_OUTAGE_S)
         manifests = platform.copy_manifests("crash-reference")
-        reference = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests))
+        with lab_models_stuck_until_unstuck(lab, platform.workdir):
+            reference = platform.drkit("drill", str(DRILL), "--yes", *platform.run_args(manifests))
         assert reference.exit_code == 0, explain(reference)
         fault_free_drill["state"] = snapshot(platform.cluster)
     manifests = platform.copy_manifests("crash")
     workdir = manifests.parents[1]  # its own .drkit/runs: the crashed run is the only one there
-    lab_controller_outage(lab, "seldon-scheduler", SCHEDULER_OUTAGE_S)  # as in the fault-free drill
     drill = [
         "drill",
         str(DRILL),
@@ -204,7 +200,8 @@ def test_the_drill_killed_at_every_crash_point_and_resumed_ends_as_the_fault_fre
         str(platform.kubeconfig),
         *platform.run_args(manifests),
     ]
-    crashed = run_with_crashes(platform, workdir, drill, CRASH_POINTS)
+    with lab_models_stuck_until_unstuck(lab, workdir):  # as in the fault-free drill, across the attempts
+        crashed = run_with_crashes(platform, workdir, drill, CRASH_POINTS)
     report = crashed.report
     assert report["outcome"] == "succeeded", report["message"]
     assert report["resumed"] is True

@@ -24,7 +24,7 @@ import requests
 from e2e_cluster import LAB_CONTEXT
 from helpers import REPO_ROOT, run_drkit
 from lab_helpers import LabHandle
-from playbooks_support import DRILL, Platform, explain, lab_controller_outage, steps
+from playbooks_support import DRILL, Platform, explain, lab_models_stuck_until_unstuck, steps
 from ruamel.yaml import YAML
 
 from drkit_lab.platforms.financial_mlops import find_kubectl
@@ -102,21 +102,18 @@ def test_the_drill_runs_with_only_the_generated_rules_and_the_token_can_do_no_mo
     lab: LabHandle, platform: Platform, service_account_kubeconfig: Path
 ) -> None:
     manifests = platform.copy_manifests("scheduled")
-    # Models keep their finalizers (seed 003's teardown) for longer than drkit's start, the delete and the 5 s
-    # grace of clearFinalizers take on a loaded machine.
-    lab_controller_outage(lab, "seldon-scheduler", 30)
-
-    result = run_drkit(
-        "drill",
-        str(DRILL),
-        "--yes",
-        "--kubeconfig",
-        str(service_account_kubeconfig),
-        *platform.run_args(manifests),
-        "-o",
-        "json",
-        cwd=platform.workdir,
-    )
+    with lab_models_stuck_until_unstuck(lab, platform.workdir):  # seed 003's stuck teardown
+        result = run_drkit(
+            "drill",
+            str(DRILL),
+            "--yes",
+            "--kubeconfig",
+            str(service_account_kubeconfig),
+            *platform.run_args(manifests),
+            "-o",
+            "json",
+            cwd=platform.workdir,
+        )
 
     assert result.exit_code == 0, explain(result)
     by_step = steps(result.json)

@@ -192,6 +192,7 @@ class Kubelet(Operator):
         self._node_known = False
         self._salt = secrets.token_hex(8)
         self._addresses: dict[str, str] = {}  # pod uid -> its address, for the pod's life
+        self._synced_as: dict[str, str] = {}  # pod uid -> a doomed pod's last synced spec and metadata
         self._server: KubeletServer | None = None  # started with the Node, whose status reports its port
         self.cgroups = memory_cgroups()
         self.runtime = ContainerRuntime(
@@ -275,6 +276,8 @@ class Kubelet(Operator):
         now = rfc3339()
         failure = template_failure(pod)
         if failure is not None:
+            if self._already_synced(uid, pod):
+                return None  # a status write's echo (its own): a kubelet syncs a pod on spec and metadata
             write_status(self.api, rt, pod, pod_status(pod, "Pending", now, failure, ip=self._address(pod)))
             self._warn(pod, "Failed", f"Error: {failure}", now)
             return None
@@ -380,10 +383,20 @@ class Kubelet(Operator):
         with self._lock:
             return now - self._bound_at.setdefault(uid, now)
 
+    def _already_synced(self, uid: str, pod: Obj) -> bool:
+        """Whether the pod's spec, labels and annotations are those it last synced; records them if not (a
+        kubelet's pod config passes on a change to these, never a status-only update)."""
+        meta = pod["metadata"]
+        key = stable_hash([pod.get("spec"), meta.get("labels"), meta.get("annotations")])
+        with self._lock:
+            seen, self._synced_as[uid] = self._synced_as.get(uid), key
+        return seen == key
+
     def _forget(self, uid: str) -> None:
         with self._lock:
             self._bound_at.pop(uid, None)
             self._addresses.pop(uid, None)
+            self._synced_as.pop(uid, None)
 
     def _confirm_deletion(self, rt: ResourceType, pod: Obj, uid: str) -> None:
         """Stop the pod's containers, then tell the server the pod is gone, as a kubelet does."""

@@ -136,7 +136,9 @@ def test_a_doomed_template_stays_pending_waiting(cluster: Cluster, spec: dict[st
     waiting = stuck["status"]["containerStatuses"][0]["state"]["waiting"]
     assert waiting["reason"] == reason
     assert condition(stuck, "Ready")["status"] == "False"  # type: ignore[index]
-    # Said once in a Warning Event about the pod, as a kubelet does (what on-call reads next).
+    # Said once in a Warning Event about the pod, as a kubelet does (what on-call reads next): its own status
+    # write is not a change to sync the pod again for, so once the kubelet has seen that, still once.
+    assert cluster.manager.wait_idle()
     (event,) = [e for e in cluster.list("v1", "Event", NS) if e["involvedObject"]["name"] == "doomed"]
     assert (event["type"], event["reason"], event["message"]) == ("Warning", "Failed", f"Error: {reason}")
     assert event["involvedObject"]["uid"] == stuck["metadata"]["uid"]
