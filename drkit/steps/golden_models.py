@@ -9,7 +9,7 @@ parity verdict can tell "the same model" from "retrained: m-old → m-new".
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drkit.errors import AdapterError
@@ -158,6 +158,24 @@ def ask_until_answered(settings: InferenceSettings, ctx: StepContext, interval: 
         if remaining is not None and remaining <= 0:
             return outcome
         ctx.runtime.sleep(interval if remaining is None else min(interval, remaining))
+
+
+class ServerReadiness:
+    """Which servers a step has found ready. A V2 server's `/v2/health/ready` speaks for every model it
+    serves, so a step asks it once per server (an endpoint with its headers: a mesh routes by them) and then
+    only each further model's own readiness."""
+
+    def __init__(self) -> None:
+        self._ready: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
+    def ask_until_answered(self, settings: InferenceSettings, ctx: StepContext, interval: float) -> Outcome:
+        server = (settings.endpoint, tuple(sorted(settings.headers.items())))
+        known = settings.server_ready and server in self._ready
+        asked = replace(settings, server_ready=False) if known else settings
+        outcome = ask_until_answered(asked, ctx, interval)
+        if settings.server_ready and outcome.result.status is StepStatus.SUCCEEDED:
+            self._ready.add(server)
+        return outcome
 
 
 def recorded_outputs(outputs: tuple[Mapping[str, Any], ...]) -> list[dict[str, object]]:

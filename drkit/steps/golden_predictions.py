@@ -19,7 +19,7 @@ from drkit.steps.golden_models import (
     GOLDEN_SCHEMA,
     MODELS_FIELD,
     GoldenSettings,
-    ask_until_answered,
+    ServerReadiness,
     parse_golden,
     read_identity,
     recorded_outputs,
@@ -74,10 +74,11 @@ class GoldenPredictionsStep:
         phase = ctx.phase
         recorded: list[dict[str, object]] = []
         lines: list[str] = []
+        servers = ServerReadiness()
         for model in self.settings.models:
             settings = with_request(model.inference, ctx.base_dir)
             identity, note = read_identity(ctx, model.model_object)
-            outcome = ask_until_answered(settings, ctx, self.settings.interval)
+            outcome = servers.ask_until_answered(settings, ctx, self.settings.interval)
             if outcome.result.status is not StepStatus.SUCCEEDED:
                 return StepResult(
                     StepStatus.FAILED,

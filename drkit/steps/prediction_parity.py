@@ -28,7 +28,7 @@ from drkit.steps.golden_models import (
     GOLDEN_KIND,
     GOLDEN_SCHEMA,
     GoldenModel,
-    ask_until_answered,
+    ServerReadiness,
     parse_golden,
     read_identity,
 )
@@ -114,8 +114,9 @@ class PredictionParityStep:
                 "(a drill-only phase that `drkit recover` skips?)",
             )
         declared = {m.name: m for m in parse_golden(source.spec.body).models}
+        servers = ServerReadiness()
         models = tuple(
-            self._replay(ctx, recorded, declared.get(str(recorded.get("name"))))
+            self._replay(ctx, recorded, declared.get(str(recorded.get("name"))), servers)
             for recorded in _records(document.get("models"))
         )
         taken = document.get("takenAt")
@@ -129,7 +130,11 @@ class PredictionParityStep:
         return StepResult(_status(report), _message(report, source), {"snapshot": source.path}, parity=report)
 
     def _replay(
-        self, ctx: StepContext, recorded: Mapping[str, Any], declared: GoldenModel | None
+        self,
+        ctx: StepContext,
+        recorded: Mapping[str, Any],
+        declared: GoldenModel | None,
+        servers: ServerReadiness,
     ) -> ModelParity:
         name = str(recorded.get("name", ""))
         before = ModelIdentity.from_json(recorded.get("identity") or {})
@@ -149,7 +154,7 @@ class PredictionParityStep:
             declared.inference, request=request if isinstance(request, Mapping) else None, request_file=None
         )
         after, _ = read_identity(ctx, declared.model_object)
-        outcome = ask_until_answered(settings, ctx, self.settings.interval)
+        outcome = servers.ask_until_answered(settings, ctx, self.settings.interval)
         if outcome.result.status is not StepStatus.SUCCEEDED:
             return ModelParity(
                 name,

@@ -83,6 +83,7 @@ class FaultProxy:
         # at its next event or its timeout: `stop` cuts them so that every watch made is in the log.
         self._watches: set[_Handler] = set()
         self._watches_changed = threading.Condition()
+        self.stopping = False  # a watch whose upstream opens after `stop` began ends at once
 
     @property
     def url(self) -> str:
@@ -97,6 +98,7 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
         with self._watches_changed:
+            self.stopping = True
             for handler in self._watches:
                 handler.cut_upstream()
             self._watches_changed.wait_for(lambda: not self._watches, timeout=_WATCHES_END_S)
@@ -106,6 +108,7 @@ class FaultProxy:
     def watch_started(self, handler: _Handler) -> None:
         with self._watches_changed:
             self._watches.add(handler)
+            self._watches_changed.notify_all()
 
     def watch_ended(self, handler: _Handler) -> None:
         with self._watches_changed:
@@ -132,7 +135,6 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self._upstream: http.client.HTTPSConnection | None = None
-        self._relayed_status = 0  # the status already sent for a streamed answer, when the stream then breaks
 
     def finish(self) -> None:
         if self._upstream is not None:
@@ -153,7 +155,6 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         watching = _is_watch(url.path, url.query)
         proxy = self.server.proxy
-        self._relayed_status = 0
         if watching:
             proxy.watch_started(self)
         status = 0
@@ -161,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
             status = self._route(path, url.query, watching)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError, OSError):
             self.close_connection = True
-            status = status or self._relayed_status or 499
+            status = status or 499
         finally:
             if proxy.request_log is not None and not path.startswith("/lab"):
                 proxy.request_log.record_request(
@@ -280,30 +281,36 @@ class _Handler(BaseHTTPRequestHandler):
             return response.status
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self._relayed_status = response.status
         cut = proxy.faults.settings.watch_cut_after if watching else None
         cutter = threading.Timer(cut, self.cut_upstream) if cut else None
         if cutter is not None:
             cutter.daemon = True
             cutter.start()
+        if watching and proxy.stopping:  # its upstream opened after `stop` cut the others
+            self.cut_upstream()
         try:
-            while True:
-                try:
-                    data = response.read1(65536)
-                except (OSError, http.client.HTTPException):
-                    data = b""  # cut (by the timer, or by the API server going away)
-                if not data:
-                    break
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
+            self._stream(response)
+        except OSError:  # the client went away mid-stream: the status it was sent is the answer's
+            self.close_connection = True
         finally:
             if cutter is not None:
                 cutter.cancel()
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-        if not response.isclosed() or cutter is not None:
+        if self.close_connection or not response.isclosed() or cutter is not None:
             self._drop_upstream()
         return response.status
+
+    def _stream(self, response: http.client.HTTPResponse) -> None:
+        while True:
+            try:
+                data = response.read1(65536)
+            except (OSError, http.client.HTTPException):
+                data = b""  # cut (by the timer, by `stop`, or by the API server going away)
+            if not data:
+                break
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def cut_upstream(self) -> None:
         """End a watch early, as a load balancer does: the client sees a cleanly finished stream."""

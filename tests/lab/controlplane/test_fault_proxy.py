@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,38 @@ def test_a_watch_its_client_left_is_logged_when_the_proxy_stops(
     ) as stream:
         assert stream.status_code == 200
     proxy.stop()
+    records = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    assert [(r["path"], r["status"], r["watch"]) for r in records] == [
+        ("/api/v1/namespaces/default/configmaps", 200, True)
+    ]
+
+
+def test_a_watch_still_on_its_way_upstream_when_the_proxy_stops_is_cut_and_logged(
+    proxy: FaultProxy, real_plane: RealControlPlane, tmp_path: Path
+) -> None:
+    """A watch that opens its upstream connection only after `stop` cut the others (here: held by the
+    injected latency) is ended as soon as it streams, so `stop` has every watch in the log."""
+    proxy.faults.update(FaultSettings(latency_ms=1500))
+    answered: list[int] = []
+
+    def watch() -> None:
+        with _client(real_plane).get(
+            f"{proxy.url}/api/v1/namespaces/default/configmaps",
+            params={"watch": "true", "timeoutSeconds": "300", "fieldSelector": "metadata.name=absent"},
+            stream=True,
+            timeout=(5, 30),
+        ) as stream:
+            answered.append(stream.status_code)
+            for _ in stream.iter_content(None):  # to the end of the stream: `stop` ends it
+                pass
+
+    client = threading.Thread(target=watch, daemon=True)
+    client.start()
+    with proxy._watches_changed:  # the watch has reached the proxy and waits out its latency
+        assert proxy._watches_changed.wait_for(lambda: proxy._watches, timeout=30)
+    proxy.stop()
+    client.join(timeout=30)
+    assert answered == [200]
     records = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
     assert [(r["path"], r["status"], r["watch"]) for r in records] == [
         ("/api/v1/namespaces/default/configmaps", 200, True)
