@@ -1,7 +1,9 @@
 """The `check` step: run a named checklist until every item has passed, and record when each first did.
 
 The first-pass time of each item is the measurement a DR drill is after ("the model was serving 3m12s after
-the rebuild started"), so items that passed are not attempted again while the others are retried.
+the rebuild started"), so items that passed are not attempted again while the others are retried, and the
+items of a round are attempted side by side: they only read, and an item that takes long (an MLflow that
+does not answer is retried) must not delay the others' verdicts and first-pass times.
 
 Between rounds the runner waits for a reason to look again. When every pending item reads the cluster
 (`base.Watchable`), that reason is a watch event after the version each item last read, so an item
@@ -15,7 +17,8 @@ checklist attempts the same probes, and no other layer knows this kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
 from drkit.errors import DrkitError, InternalError
@@ -45,6 +48,7 @@ EVENT_WAIT_SECONDS = 15.0
 # Rounds start at most this often, however busy the watched kinds are.
 MIN_ROUND_SECONDS = 0.2
 MAX_ITEM_LINES = 8  # failing items named in the progress text; the rest are counted
+CHECK_WORKERS = 8  # items attempted at once in a round
 
 ChangeWaiter = Callable[[StepContext, list[WatchPoint], float], Change]
 
@@ -122,20 +126,23 @@ def run_checklist(
     last_message: dict[str, str] = {}
     while True:
         round_started = clock()
-        for probe in probes:
-            if probe.name in first_pass:
-                continue
+        pending = [p for p in probes if p.name not in first_pass]
+        running = {p.name for p in pending}
+        for probe in pending:
             attempts[probe.name] += 1
-            # An attempt can take long (an MLflow that does not answer is retried): say which one runs.
-            ctx.progress(_awaited(probes, first_pass, last_message, checking=probe.name))
-            # The last round runs at the deadline; an attempt still gets MIN_ATTEMPT_SECONDS, because its
-            # own verdict ("exited with 3") says more than "killed after 0.0s".
-            floor = clock() + MIN_ATTEMPT_SECONDS
-            attempt_ctx = probe_ctx if deadline is None or deadline >= floor else replace(ctx, deadline=floor)
-            result = _attempt(probe, attempt_ctx)
+        # An attempt can take long (an MLflow that does not answer is retried): say which ones run.
+        ctx.progress(_awaited(probes, first_pass, last_message, checking=running))
+        # The last round runs at the deadline; an attempt still gets MIN_ATTEMPT_SECONDS, because its own
+        # verdict ("exited with 3") says more than "killed after 0.0s".
+        floor = clock() + MIN_ATTEMPT_SECONDS
+        attempt_ctx = probe_ctx if deadline is None or deadline >= floor else replace(ctx, deadline=floor)
+        for probe, result in _attempt_side_by_side(pending, attempt_ctx):
+            running.discard(probe.name)
             last_message[probe.name] = result.message
             if result.status is StepStatus.SUCCEEDED:
                 first_pass[probe.name] = clock() - started
+            if running:
+                ctx.progress(_awaited(probes, first_pass, last_message, checking=running))
         ctx.progress(_awaited(probes, first_pass, last_message))
         out_of_time = deadline is not None and clock() >= deadline
         if len(first_pass) == len(probes) or out_of_time:
@@ -180,13 +187,13 @@ def _awaited(
     probes: Sequence[Probe],
     first_pass: Mapping[str, float],
     last_message: Mapping[str, str],
-    checking: str | None = None,
+    checking: set[str] | frozenset[str] = frozenset(),
 ) -> str:
-    """The progress text: how many items passed (and which one is being attempted), then each item still
+    """The progress text: how many items passed (and which ones are being attempted), then each item still
     failing with what it last said, so a checklist that waits minutes shows what it waits for."""
     head = f"{len(first_pass)}/{len(probes)} items passed"
-    if checking is not None:
-        head += f"; checking {checking}"
+    if checking:
+        head += f"; checking {', '.join(p.name for p in probes if p.name in checking)}"
     failing = [
         (p.name, last_message[p.name]) for p in probes if p.name not in first_pass and p.name in last_message
     ]
@@ -214,6 +221,19 @@ def _pace(ctx: StepContext, round_started: float, deadline: float | None) -> Non
         rest = min(rest, deadline - ctx.runtime.monotonic())
     if rest > 0:
         ctx.runtime.sleep(rest)
+
+
+def _attempt_side_by_side(probes: Sequence[Probe], ctx: StepContext) -> Iterator[tuple[Probe, StepResult]]:
+    """Each probe's verdict, as it comes."""
+    if len(probes) == 1:
+        yield probes[0], _attempt(probes[0], ctx)
+        return
+    with ThreadPoolExecutor(
+        max_workers=min(CHECK_WORKERS, len(probes)), thread_name_prefix="drkit-check"
+    ) as pool:
+        attempts = {pool.submit(_attempt, probe, ctx): probe for probe in probes}
+        for done in as_completed(attempts):
+            yield attempts[done], done.result()
 
 
 def _attempt(probe: Probe, ctx: StepContext) -> StepResult:

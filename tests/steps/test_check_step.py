@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,16 +67,69 @@ def test_failure_lists_each_failing_item_with_its_last_message(runtime: Runtime,
     assert sum(clock.sleeps) == 2.5
 
 
-def test_progress_says_which_item_runs_and_what_each_failing_one_said(runtime: Runtime) -> None:
+def test_progress_says_which_items_run_and_what_each_failing_one_said(runtime: Runtime) -> None:
     progress: list[str] = []
     probes: list[Probe] = [CountingProbe("db", 2), CountingProbe("api", None, raises=True)]
     run_checklist("health", probes, context(runtime, progress=progress), timeout=1.5)
-    # Before an attempt that may take long (retries), the item being attempted is named.
-    assert progress[0] == "0/2 items passed; checking db"
-    assert progress[1] == "0/2 items passed; checking api\ndb: db not ready (1)"
+    # Before attempts that may take long (retries), the items being attempted are named.
+    assert progress[0] == "0/2 items passed; checking db, api"
+    # As each verdict comes, the item still running, and what the one that failed said.
+    assert progress[1] in {
+        "0/2 items passed; checking api\ndb: db not ready (1)",
+        "0/2 items passed; checking db\napi: api unreachable",
+    }
     # After the round: every item still failing, with its last message, one per line.
     assert progress[2] == "0/2 items passed\ndb: db not ready (1)\napi: api unreachable"
+    assert progress[3] == "0/2 items passed; checking db, api\ndb: db not ready (1)\napi: api unreachable"
     assert progress[-1] == "1/2 items passed\napi: api unreachable"
+
+
+class Rendezvous:
+    """Passes only when every other Rendezvous of its barrier is being attempted at the same time."""
+
+    def __init__(self, name: str, barrier: threading.Barrier) -> None:
+        self.name = name
+        self.barrier = barrier
+
+    def describe(self) -> str:
+        return f"rendezvous {self.name}"
+
+    def attempt(self, ctx: StepContext) -> StepResult:
+        try:
+            self.barrier.wait(timeout=10)
+        except threading.BrokenBarrierError:
+            return StepResult(StepStatus.FAILED, "attempted alone")
+        return StepResult(StepStatus.SUCCEEDED, "fine")
+
+
+def test_the_items_of_a_round_are_attempted_side_by_side(runtime: Runtime) -> None:
+    barrier = threading.Barrier(3)
+    probes: list[Probe] = [Rendezvous(name, barrier) for name in ("pods", "models", "logs")]
+    result = run_checklist("health", probes, context(runtime), timeout=0)
+    assert result.status is StepStatus.SUCCEEDED, result.message
+
+
+def test_a_slow_item_does_not_delay_the_first_pass_time_of_another(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
+    """The fast item's verdict is taken as it comes: the slow one (an MLflow retried for 40 s) goes on only
+    once the progress shows the fast one passed."""
+    fast_passed = threading.Event()
+
+    class Slow(CountingProbe):
+        def attempt(self, ctx: StepContext) -> StepResult:
+            assert fast_passed.wait(timeout=10)
+            clock.advance(40.0)
+            return StepResult(StepStatus.SUCCEEDED, "answered at last")
+
+    def progress(text: str) -> None:
+        if text.startswith("1/2 items passed"):
+            fast_passed.set()
+
+    probes: list[Probe] = [Slow("mlflow", None), CountingProbe("pods", 1)]
+    ctx = replace(context(runtime), progress=progress)
+    result = run_checklist("health", probes, ctx, timeout=60)
+    assert result.status is StepStatus.SUCCEEDED, result.message
+    passed = {i.name: i.first_passed_after for i in result.checklist_items}
+    assert passed == {"mlflow": 40.0, "pods": 0.0}
 
 
 def test_the_check_step_runs_the_checklist_it_is_handed_with_its_timeout(
