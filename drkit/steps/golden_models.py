@@ -55,7 +55,12 @@ MODEL_ENTRY = Obj(
     },
     exactly_one_of=ENDPOINT_ONE_OF,
 )
-MODELS_FIELD = Field(ListOf(MODEL_ENTRY, min_items=1), required=True, description="The models.")
+MODELS_FIELD = Field(
+    ListOf(MODEL_ENTRY, min_items=1),
+    required=True,
+    description="The models, asked in order; a server's readiness (`serverReady`) is asked once per server "
+    "(endpoint and headers), each model's every time.",
+)
 
 
 @dataclass(frozen=True)
