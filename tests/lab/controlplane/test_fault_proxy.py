@@ -130,22 +130,28 @@ def test_a_chunked_request_body_reaches_the_api_server_whole(
     assert created.json()["data"]["k"] == "v" * 5000
 
 
-def test_a_watch_its_client_left_is_logged_when_the_proxy_stops(
-    proxy: FaultProxy, real_plane: RealControlPlane, tmp_path: Path
-) -> None:
-    # Nothing matches the selector, so no event would ever end this watch before its 5-minute timeout.
-    with _client(real_plane).get(
+def _watch_of_nothing(proxy: FaultProxy, plane: RealControlPlane) -> requests.Response:
+    """A watch that nothing matches, so no event would ever end it before its 5-minute timeout."""
+    return _client(plane).get(
         f"{proxy.url}/api/v1/namespaces/default/configmaps",
         params={"watch": "true", "timeoutSeconds": "300", "fieldSelector": "metadata.name=absent"},
         stream=True,
-        timeout=(5, 10),
-    ) as stream:
+        timeout=(5, 30),
+    )
+
+
+def _logged(tmp_path: Path) -> list[tuple[str, int, bool]]:
+    records = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    return [(r["path"], r["status"], r["watch"]) for r in records]
+
+
+def test_a_watch_its_client_left_is_logged_when_the_proxy_stops(
+    proxy: FaultProxy, real_plane: RealControlPlane, tmp_path: Path
+) -> None:
+    with _watch_of_nothing(proxy, real_plane) as stream:
         assert stream.status_code == 200
     proxy.stop()
-    records = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
-    assert [(r["path"], r["status"], r["watch"]) for r in records] == [
-        ("/api/v1/namespaces/default/configmaps", 200, True)
-    ]
+    assert _logged(tmp_path) == [("/api/v1/namespaces/default/configmaps", 200, True)]
 
 
 def test_a_watch_still_on_its_way_upstream_when_the_proxy_stops_is_cut_and_logged(
@@ -157,12 +163,7 @@ def test_a_watch_still_on_its_way_upstream_when_the_proxy_stops_is_cut_and_logge
     answered: list[int] = []
 
     def watch() -> None:
-        with _client(real_plane).get(
-            f"{proxy.url}/api/v1/namespaces/default/configmaps",
-            params={"watch": "true", "timeoutSeconds": "300", "fieldSelector": "metadata.name=absent"},
-            stream=True,
-            timeout=(5, 30),
-        ) as stream:
+        with _watch_of_nothing(proxy, real_plane) as stream:
             answered.append(stream.status_code)
             for _ in stream.iter_content(None):  # to the end of the stream: `stop` ends it
                 pass
@@ -174,7 +175,4 @@ def test_a_watch_still_on_its_way_upstream_when_the_proxy_stops_is_cut_and_logge
     proxy.stop()
     client.join(timeout=30)
     assert answered == [200]
-    records = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
-    assert [(r["path"], r["status"], r["watch"]) for r in records] == [
-        ("/api/v1/namespaces/default/configmaps", 200, True)
-    ]
+    assert _logged(tmp_path) == [("/api/v1/namespaces/default/configmaps", 200, True)]
