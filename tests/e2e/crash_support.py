@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import as_in_a_terminal, subprocess_env
-from playbooks_support import PIPELINES_NS, Platform, steps
+from playbooks_support import PIPELINES_NS, Platform, shows_finished, steps
 
 from drkit.steps.pipeline import RUN_ID_LABEL, STEP_LABEL
 
@@ -62,10 +62,7 @@ class Attempt:
         )
 
     def finished_step(self, phase: str, step: str) -> bool:
-        return any(
-            e["event"] == "step-finished" and (e["step"]["phase"], e["step"]["name"]) == (phase, step)
-            for e in self.events()
-        )
+        return shows_finished(self.events(), phase, step)
 
     def run_id(self) -> str:
         journal = find_journal(self.workdir)

@@ -165,9 +165,14 @@ def lab_models_stuck_until_unstuck(handle: LabHandle, workdir: Path) -> Iterator
 
 def _finished(run: Path, phase: str, name: str) -> bool:
     journal = run / "journal.jsonl"
-    return journal.exists() and any(
+    return journal.exists() and shows_finished(read_journal(journal), phase, name)
+
+
+def shows_finished(events: list[dict[str, Any]], phase: str, name: str) -> bool:
+    """Whether a journal's events record step `phase`/`name` finished."""
+    return any(
         e["event"] == "step-finished" and (e["step"]["phase"], e["step"]["name"]) == (phase, name)
-        for e in read_journal(journal)
+        for e in events
     )
 
 
